@@ -1,0 +1,49 @@
+"""cxplan: provably optimal customer-experience improvement plans.
+
+Public API (imported lazily so that `cxplan --help` stays fast):
+
+- `load_scenario(path_or_dict)` -> `Scenario` (raises `ScenarioError` with every problem)
+- `evaluate(scenario, selection)` -> `SelectionValue` (exact value of a given selection)
+- `optimize(scenario, budget=..., teams=..., options=SolverOptions(...))` -> `Plan`
+- `build_journey(scenario)` -> `Journey` (the Markov chains; `.evaluate(selection)`)
+- `write_reports(plan, scenario, directory)` -> paths of the HTML and Markdown reports
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_scenario": "cxplan.validate",
+    "evaluate": "cxplan.api",
+    "optimize": "cxplan.api",
+    "apply_limits": "cxplan.api",
+    "SelectionValue": "cxplan.api",
+    "build_journey": "cxplan.journey",
+    "Journey": "cxplan.journey",
+    "Evaluation": "cxplan.journey",
+    "Plan": "cxplan.plan",
+    "Scenario": "cxplan.scenario",
+    "SolverOptions": "cxplan.solve",
+    "Criterion": "cxplan.criterion",
+    "EvaluationContext": "cxplan.criterion",
+    "hookimpl": "cxplan.hookspecs",
+    "write_reports": "cxplan.report",
+    "CxplanError": "cxplan.errors",
+    "ScenarioError": "cxplan.errors",
+    "InfeasibleError": "cxplan.errors",
+    "PluginError": "cxplan.errors",
+    "UsageError": "cxplan.errors",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cxplan' has no attribute {name!r}")
+    return getattr(import_module(module), name)

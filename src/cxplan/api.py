@@ -1,0 +1,210 @@
+"""The Python API: load, evaluate, optimize. Nothing here prints or exits.
+
+    >>> from cxplan import load_scenario, evaluate, optimize
+    >>> scenario = load_scenario("scenarios/microfinance-onboarding.yaml")
+    >>> plan = optimize(scenario, budget=300_000)
+    >>> plan.selected, plan.expected_gain
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from cxplan.errors import InfeasibleError, UsageError
+from cxplan.greedy import greedy_plan
+from cxplan.infeasible import minimal_conflict
+from cxplan.journey import Evaluation, build_journey
+from cxplan.model import build_model
+from cxplan.plan import (
+    Plan,
+    PersonaResult,
+    ImprovementResult,
+    check_agreement,
+    criterion_values,
+    rank,
+)
+from cxplan.plugins import CxplanPlugins, get_plugin_manager
+from cxplan.scenario import Scenario
+from cxplan.solve import SolverOptions, solve
+
+
+@dataclass(frozen=True)
+class SelectionValue:
+    """What `evaluate` returns: the exact value of a given selection."""
+
+    scenario: str
+    selected: tuple[str, ...]
+    baseline_value: float
+    planned_value: float
+    expected_gain: float
+    cost: float
+    staff_used: dict[str, float]
+    feasible: bool
+    violations: tuple[str, ...]
+    evaluation: Evaluation
+
+
+def apply_limits(
+    scenario: Scenario, budget: float | None = None, teams: Mapping[str, float] | None = None
+) -> Scenario:
+    """The scenario with a what-if budget and/or team capacities; unknown teams are an error."""
+    if teams:
+        unknown = sorted(set(teams) - set(scenario.teams))
+        if unknown:
+            raise UsageError(f"unknown team(s) {', '.join(unknown)}; the scenario declares: "
+                             f"{', '.join(sorted(scenario.teams)) or 'no teams'}")
+        if any(v < 0 for v in teams.values()):
+            raise UsageError("team capacities must be ≥ 0")
+    if budget is not None and budget < 0:
+        raise UsageError("the budget must be ≥ 0")
+    return scenario.with_limits(budget, dict(teams or {}))
+
+
+def evaluate(scenario: Scenario, selection: Iterable[str] = ()) -> SelectionValue:
+    """Exact value of selecting `selection`, and whether it respects the constraints."""
+    chosen = list(dict.fromkeys(selection))
+    unknown = [i for i in chosen if i not in set(scenario.improvement_ids)]
+    if unknown:
+        from cxplan.validate import did_you_mean
+
+        raise UsageError("; ".join(
+            f"unknown improvement '{i}'{did_you_mean(i, scenario.improvement_ids)}"
+            for i in unknown))
+    journey = build_journey(scenario)
+    evaluation = journey.evaluate(chosen)
+    baseline = journey.evaluate(())
+    cost, staff = _usage(scenario, chosen)
+    return SelectionValue(
+        scenario=scenario.title,
+        selected=evaluation.selection,
+        baseline_value=baseline.value,
+        planned_value=evaluation.value,
+        expected_gain=evaluation.value - baseline.value,
+        cost=cost,
+        staff_used=staff,
+        feasible=not (violations := _violations(scenario, set(chosen), cost, staff)),
+        violations=tuple(violations),
+        evaluation=evaluation,
+    )
+
+
+def _usage(scenario: Scenario, selection: Iterable[str]) -> tuple[float, dict[str, float]]:
+    chosen = set(selection)
+    imps = [i for i in scenario.improvements if i.id in chosen]
+    cost = float(sum(i.cost for i in imps))
+    staff = {team: float(sum(i.staff.get(team, 0.0) for i in imps)) for team in scenario.teams}
+    return cost, staff
+
+
+def _violations(
+    scenario: Scenario, chosen: set[str], cost: float, staff: dict[str, float]
+) -> list[str]:
+    found = []
+    if scenario.budget is not None and cost > scenario.budget + 1e-9:
+        found.append(f"cost {cost:,.2f} exceeds the budget of {scenario.budget:,.2f}")
+    for team, used in staff.items():
+        if used > scenario.teams[team] + 1e-9:
+            found.append(f"team '{team}' needs {used:g} staff, has {scenario.teams[team]:g}")
+    for imp in scenario.improvements:
+        if imp.mandatory and imp.id not in chosen:
+            found.append(f"mandatory '{imp.id}' is not selected")
+        if imp.id in chosen:
+            found += [f"'{imp.id}' requires '{r}'" for r in imp.requires if r not in chosen]
+            found += [f"'{imp.id}' excludes '{e}'" for e in imp.excludes
+                      if e in chosen and imp.id < e]
+    return found
+
+
+def optimize(
+    scenario: Scenario,
+    *,
+    budget: float | None = None,
+    teams: Mapping[str, float] | None = None,
+    options: SolverOptions | None = None,
+    plugins: CxplanPlugins | None = None,
+    start: bool = True,
+) -> Plan:
+    """The provably optimal plan (or, past the time limit, the best found with its gap).
+
+    Raises `InfeasibleError` naming a minimal set of conflicting constraints when no
+    selection satisfies them all.
+    """
+    scenario = apply_limits(scenario, budget, teams)
+    options = options or SolverOptions()
+    plugins = plugins or get_plugin_manager()
+    registered = plugins.criteria()
+    criteria = {name: registered[name] for name in scenario.criteria}
+
+    began = time.perf_counter()
+    journey = build_journey(scenario)
+    model = build_model(scenario, journey, criteria, extra_constraints=[plugins.constraints_for])
+    first = None
+    if start:
+        def objective(selection: frozenset[str]) -> float:
+            values, _ = criterion_values(scenario, journey, criteria, tuple(selection))
+            return sum(v.weight * v.value for v in values.values())
+
+        first = greedy_plan(scenario, objective, time_budget=max(0.5, options.time_limit / 10))
+    build_seconds = time.perf_counter() - began
+
+    result = solve(model.problem, model.x, options, start=first)
+    if result.status == "infeasible":
+        conflict = minimal_conflict(scenario)
+        raise InfeasibleError(conflict or [
+            "the core constraints can be met together, so the conflict involves constraints "
+            "added by plugins: " + ", ".join(sorted(set(model.constraint_names)))])
+
+    selected = result.selected
+    values, ctx = criterion_values(scenario, journey, criteria, selected)
+    for name, term in model.terms.items():
+        check_agreement(f"criterion {name!r}", result.value_of(term), values[name].value,
+                        criteria[name].magnitude(ctx))
+    objective_value = sum(v.weight * v.value for v in values.values())
+    evaluation, baseline = ctx.evaluation, ctx.baseline
+    gain = evaluation.value - baseline.value
+    cost, staff = _usage(scenario, selected)
+
+    ranking = rank(scenario, journey, selected)
+    improvements = []
+    for position, (imp_id, part) in enumerate(ranking, start=1):
+        imp = scenario.improvement(imp_id)
+        improvements.append(ImprovementResult(
+            id=imp.id, name=imp.label, owner=imp.owner, cost=imp.cost, staff=dict(imp.staff),
+            rank=position, gain=part, share=part / gain if gain else 0.0))
+    personas = tuple(
+        PersonaResult(
+            id=chain.id, name=chain.label, customers=chain.customers,
+            baseline_value=before.value, planned_value=after.value,
+            baseline_abandonment=before.abandonment, planned_abandonment=after.abandonment,
+            baseline_failures=float(before.failures.sum()),
+            planned_failures=float(after.failures.sum()))
+        for chain, before, after in zip(journey.personas, baseline.personas,
+                                        evaluation.personas, strict=True))
+    bound = result.bound
+    return Plan(
+        scenario=scenario.title,
+        status=result.status,
+        selected=selected,
+        objective=objective_value,
+        expected_gain=gain,
+        baseline_value=baseline.value,
+        planned_value=evaluation.value,
+        cost=cost,
+        staff_used=staff,
+        criteria=values,
+        gap=result.gap,
+        bound=bound,
+        currency=scenario.currency,
+        budget=scenario.budget,
+        teams=dict(scenario.teams),
+        improvements=tuple(improvements),
+        personas=personas,
+        build_seconds=build_seconds,
+        solve_seconds=result.seconds,
+        nodes=result.nodes,
+        warnings=tuple(w.format() for w in scenario.warnings),
+        evaluation=evaluation,
+        baseline=baseline,
+    )

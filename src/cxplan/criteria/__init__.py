@@ -1,0 +1,1 @@
+"""Built-in criteria, registered through the same `cxplan_criteria` hook as plugins."""

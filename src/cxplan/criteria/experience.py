@@ -1,0 +1,37 @@
+"""`expected_experience`: the expected experience gain of DESIGN.md section 2.
+
+gain(x) = Σ_q N_q (E_q(x) − E_q(∅)), in the scenario's currency, with
+E_q = Σ_t [s_t (v_t − F_t) − c'_t F_t].
+"""
+
+from __future__ import annotations
+
+import pulp
+
+from cxplan.criterion import Criterion, EvaluationContext
+from cxplan.hookspecs import hookimpl
+from cxplan.model import ModelContext
+
+
+class ExpectedExperience(Criterion):
+    name = "expected_experience"
+    description = "Expected experience gain: value of successful passes minus losses from " \
+                  "failures, over all personas weighted by customers, against doing nothing."
+    unit = "currency"
+
+    def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
+        total = pulp.lpSum(
+            chain.customers * ctx.value(q) for q, chain in enumerate(ctx.journey.personas)
+        )
+        return total - ctx.baseline.value
+
+    def evaluate(self, ctx: EvaluationContext) -> float:
+        return ctx.evaluation.value - ctx.baseline.value
+
+    def magnitude(self, ctx: EvaluationContext) -> float:
+        return abs(ctx.baseline.value) + abs(ctx.evaluation.value)
+
+
+@hookimpl
+def cxplan_criteria() -> list[Criterion]:
+    return [ExpectedExperience()]

@@ -1,0 +1,95 @@
+"""Errors cxplan raises on purpose, each mapped to a documented exit code.
+
+Library code raises these and never prints or exits; the CLI turns them into
+messages on stderr and the exit codes of DESIGN.md section 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or suspicious) in a scenario, with where it was written."""
+
+    file: str
+    location: str
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    severity: str = "error"  # "error" or "warning"
+
+    def format(self) -> str:
+        """`file: location: message`, the contract format, plus line and hint when known."""
+        place = f"{self.file}: {self.location}: " if self.location else f"{self.file}: "
+        text = place + self.message
+        if self.line is not None:
+            text += f" [line {self.line}]"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class CxplanError(Exception):
+    """Base class of every error cxplan raises deliberately."""
+
+    exit_code = 1
+
+
+class ScenarioError(CxplanError):
+    """The scenario is invalid; `problems` lists every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = [p for p in problems if p.severity == "error"]
+        self.warnings = [p for p in problems if p.severity != "error"]
+        count = len(self.problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in scenario:\n"
+            + "\n".join(p.format() for p in self.problems)
+        )
+
+
+class UsageError(CxplanError):
+    """A command-line or API argument is wrong (unknown team, unknown improvement, ...)."""
+
+    exit_code = 2
+
+
+class InfeasibleError(CxplanError):
+    """No selection satisfies all constraints; `conflict` names a minimal conflicting set."""
+
+    exit_code = 3
+
+    def __init__(self, conflict: list[str]) -> None:
+        self.conflict = conflict
+        super().__init__(
+            "no plan satisfies all constraints. These constraints conflict "
+            "(dropping any one of them removes this conflict):\n"
+            + "\n".join(f"  - {c}" for c in conflict)
+        )
+
+
+class PluginError(CxplanError):
+    """A plugin failed to load, raised, or returned something of the wrong type."""
+
+    exit_code = 4
+
+    def __init__(self, plugin: str, hook: str, message: str) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        super().__init__(f"plugin {plugin!r}, hook {hook}: {message}")
+
+
+class SolverError(CxplanError):
+    """The solver stopped without any plan (for example a time limit with no incumbent)."""
+
+    exit_code = 5
+
+
+class ConsistencyError(CxplanError):
+    """The optimizer's numbers disagree with the independent evaluator: a bug, never hidden."""
+
+    exit_code = 70

@@ -1,0 +1,115 @@
+"""A feasible first plan: lazy greedy on exact marginal gains per unit of resource.
+
+Used as the MIP start (HiGHS then only has to improve on it and prove the
+bound) and as a fallback order. Each step adds the candidate (with whatever
+it requires) whose exact marginal objective per unit of resource is highest,
+re-evaluating lazily: a candidate's stale ratio is an estimate, and it is
+only accepted once its fresh ratio is still the best.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Iterable
+
+from cxplan.scenario import Scenario
+
+Objective = Callable[[frozenset[str]], float]
+
+
+def requirement_closure(scenario: Scenario, ids: Iterable[str]) -> set[str]:
+    """The improvements plus everything they (transitively) require."""
+    requires = {imp.id: imp.requires for imp in scenario.improvements}
+    result: set[str] = set()
+    stack = list(ids)
+    while stack:
+        imp = stack.pop()
+        if imp not in result:
+            result.add(imp)
+            stack.extend(requires[imp])
+    return result
+
+
+class Resources:
+    """Budget and staff bookkeeping for a growing selection."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.costs = {imp.id: imp.cost for imp in scenario.improvements}
+        self.staff = {imp.id: imp.staff for imp in scenario.improvements}
+        self.excludes: dict[str, set[str]] = {imp.id: set(imp.excludes)
+                                              for imp in scenario.improvements}
+        for imp in scenario.improvements:
+            for other in imp.excludes:
+                self.excludes[other].add(imp.id)
+
+    def fits(self, selection: set[str]) -> bool:
+        budget = self.scenario.budget
+        if budget is not None and sum(self.costs[i] for i in selection) > budget + 1e-9:
+            return False
+        for team, capacity in self.scenario.teams.items():
+            if sum(self.staff[i].get(team, 0.0) for i in selection) > capacity + 1e-9:
+                return False
+        return all(not (self.excludes[i] & selection) for i in selection)
+
+    def weight(self, ids: Iterable[str]) -> float:
+        """Share of the scarce resources that `ids` use (budget and every team)."""
+        ids = list(ids)
+        total = 0.0
+        budget = self.scenario.budget
+        if budget:
+            total += sum(self.costs[i] for i in ids) / budget
+        for team, capacity in self.scenario.teams.items():
+            if capacity:
+                total += sum(self.staff[i].get(team, 0.0) for i in ids) / capacity
+        if not budget:
+            total += sum(self.costs[i] for i in ids) * 1e-12
+        return total + 1e-9
+
+
+def greedy_plan(
+    scenario: Scenario, objective: Objective, *, time_budget: float = 10.0
+) -> list[str] | None:
+    """A feasible selection (in the order chosen), or None if the mandatory set is infeasible."""
+    deadline = time.perf_counter() + time_budget
+    resources = Resources(scenario)
+    chosen = requirement_closure(scenario, [i.id for i in scenario.improvements if i.mandatory])
+    if not resources.fits(chosen):
+        return None
+    order = [i for i in scenario.improvement_ids if i in chosen]
+    current = objective(frozenset(chosen))
+
+    def ratio(candidate: str) -> tuple[float, set[str]] | None:
+        added = requirement_closure(scenario, [candidate]) - chosen
+        trial = chosen | added
+        if not resources.fits(trial):
+            return None
+        gain = objective(frozenset(trial)) - current
+        return gain / resources.weight(added), added
+
+    heap: list[tuple[float, int, str]] = []
+    for k, imp in enumerate(scenario.improvement_ids):
+        if imp in chosen:
+            continue
+        if time.perf_counter() > deadline:
+            break
+        found = ratio(imp)
+        if found is not None and found[0] > 0:
+            heap.append((-found[0], k, imp))
+    heapq.heapify(heap)
+    while heap and time.perf_counter() <= deadline:
+        _, k, imp = heapq.heappop(heap)
+        if imp in chosen:
+            continue
+        found = ratio(imp)
+        if found is None or found[0] <= 0:
+            continue
+        fresh, added = found
+        if heap and fresh < -heap[0][0] - 1e-12:
+            heapq.heappush(heap, (-fresh, k, imp))
+            continue
+        chosen |= added
+        order.extend(i for i in scenario.improvement_ids if i in added)
+        current = objective(frozenset(chosen))
+    return order

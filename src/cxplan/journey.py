@@ -1,0 +1,288 @@
+"""The journey per persona as an absorbing Markov chain, and its exact evaluation.
+
+This is the independent evaluator of DESIGN.md section 2: given a selection
+of improvements it computes expected visits, failures, dropouts, losses and
+value by solving the linear system v = e + Pᵀ diag(1 − p'd') v directly
+(dense for small journeys, sparse LU for large ones). The optimizer's answers
+are always re-checked against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from cxplan.scenario import Persona, Scenario
+
+DENSE_LIMIT = 300  # above this many reachable touchpoints, solve with sparse LU
+
+FloatArray = np.ndarray
+
+
+@dataclass(frozen=True)
+class PersonaParameters:
+    """One persona's effective journey numbers, keyed by touchpoint id."""
+
+    persona: Persona
+    touchpoints: list[str]
+    entry: dict[str, float]
+    edges: dict[tuple[str, str], float]
+    failure: dict[str, float]
+    impact: dict[str, float]
+    dropout: dict[str, float]
+    success: dict[str, float]
+
+
+def persona_parameters(
+    scenario: Scenario, persona: Persona, *, select_all: bool = False
+) -> PersonaParameters:
+    """Apply a persona's overrides to the journey; with `select_all`, every improvement too.
+
+    `select_all` gives the journey where customers are retained most, which is what the
+    absorbing check and the optimizer's upper visit bounds need.
+    """
+    ids = [tp.id for tp in scenario.touchpoints]
+    entry = dict(persona.entry if persona.entry is not None else scenario.journey.entry)
+    edges = {(e.source, e.target): e.probability for e in scenario.journey.edges}
+    if persona.edges is not None:
+        replaced = {e.source for e in persona.edges}
+        edges = {k: v for k, v in edges.items() if k[0] not in replaced}
+        edges.update({(e.source, e.target): e.probability for e in persona.edges})
+    failure = {tp.id: tp.failure_probability for tp in scenario.touchpoints}
+    impact = {tp.id: tp.impact for tp in scenario.touchpoints}
+    dropout = {tp.id: tp.dropout for tp in scenario.touchpoints}
+    success = {tp.id: tp.success_value for tp in scenario.touchpoints}
+    for tp_id, override in (persona.touchpoints or {}).items():
+        if override.failure_probability is not None:
+            failure[tp_id] = override.failure_probability
+        if override.impact is not None:
+            impact[tp_id] = override.impact
+        if override.dropout is not None:
+            dropout[tp_id] = override.dropout
+        if override.success_value is not None:
+            success[tp_id] = override.success_value
+    if select_all:
+        for imp in scenario.improvements:
+            for eff in imp.effects:
+                failure[eff.touchpoint] *= 1.0 - eff.failure_reduction
+                impact[eff.touchpoint] *= 1.0 - eff.impact_reduction
+                dropout[eff.touchpoint] *= 1.0 - eff.dropout_reduction
+    return PersonaParameters(persona, ids, entry, edges, failure, impact, dropout, success)
+
+
+@dataclass(frozen=True)
+class PersonaChain:
+    """One persona's journey as arrays over the scenario's touchpoints (scenario order)."""
+
+    id: str
+    label: str
+    customers: float
+    entry: FloatArray
+    transition: sp.csr_matrix  # transition[t, u] = P_tu
+    failure: FloatArray
+    impact: FloatArray
+    dropout: FloatArray
+    success: FloatArray
+    reachable: np.ndarray  # bool mask: reachable from an entry
+
+    @cached_property
+    def reachable_index(self) -> np.ndarray:
+        return np.flatnonzero(self.reachable)
+
+
+@dataclass(frozen=True)
+class Effect:
+    touchpoint: int
+    failure: float
+    impact: float
+    dropout: float
+
+
+@dataclass(frozen=True)
+class PersonaOutcome:
+    """Expected quantities per customer of one persona, per touchpoint (scenario order)."""
+
+    persona: str
+    customers: float
+    visits: FloatArray
+    failures: FloatArray
+    dropouts: FloatArray
+    losses: FloatArray
+    successes: FloatArray  # s_t (v_t − F_t)
+
+    @property
+    def values(self) -> FloatArray:
+        """Value contributed by each touchpoint per customer: s(v − F) − c'F."""
+        return self.successes - self.losses
+
+    @property
+    def value(self) -> float:
+        """E_q(x): expected value per customer."""
+        return float(self.values.sum())
+
+    @property
+    def abandonment(self) -> float:
+        """Probability that a customer abandons the journey after a failure."""
+        return float(self.dropouts.sum())
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The exact value of one selection, per persona and in total."""
+
+    selection: tuple[str, ...]
+    personas: tuple[PersonaOutcome, ...]
+
+    @property
+    def value(self) -> float:
+        """Σ_q N_q E_q(x), in currency."""
+        return float(sum(p.customers * p.value for p in self.personas))
+
+    def weighted(self, quantity: str) -> FloatArray:
+        """A per-touchpoint quantity summed over personas, weighted by customers."""
+        return np.asarray(sum(p.customers * getattr(p, quantity) for p in self.personas))
+
+
+@dataclass
+class Journey:
+    """A scenario's journeys, ready for exact evaluation of any selection."""
+
+    scenario: Scenario
+    touchpoint_ids: list[str]
+    personas: list[PersonaChain]
+    effects: dict[str, list[Effect]]
+    _cache: dict[frozenset[str], Evaluation] = field(default_factory=dict, repr=False)
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.touchpoint_ids)}
+
+    def graph(self, persona: int = 0) -> nx.DiGraph:
+        """The persona's journey as a networkx graph with touchpoint attributes."""
+        chain = self.personas[persona]
+        g: nx.DiGraph = nx.DiGraph()
+        for i, tp in enumerate(self.scenario.touchpoints):
+            g.add_node(tp.id, name=tp.label, stage=tp.stage, channel=tp.channel,
+                       failure_probability=chain.failure[i], impact=chain.impact[i],
+                       dropout=chain.dropout[i], entry=chain.entry[i],
+                       reachable=bool(chain.reachable[i]))
+        coo = chain.transition.tocoo()
+        for t, u, prob in zip(coo.row, coo.col, coo.data, strict=True):
+            g.add_edge(self.touchpoint_ids[t], self.touchpoint_ids[u], probability=float(prob))
+        return g
+
+    def multipliers(self, selection: Iterable[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per-touchpoint factors (failure, impact, dropout) that a selection applies."""
+        n = len(self.touchpoint_ids)
+        mf, mi, md = np.ones(n), np.ones(n), np.ones(n)
+        for imp in selection:
+            for eff in self.effects[imp]:
+                mf[eff.touchpoint] *= 1.0 - eff.failure
+                mi[eff.touchpoint] *= 1.0 - eff.impact
+                md[eff.touchpoint] *= 1.0 - eff.dropout
+        return mf, mi, md
+
+    def evaluate(self, selection: Iterable[str] = ()) -> Evaluation:
+        """Exact expected outcome of selecting `selection` (ids; order does not matter)."""
+        chosen = frozenset(selection)
+        cached = self._cache.get(chosen)
+        if cached is not None:
+            return cached
+        unknown = chosen - self.effects.keys()
+        if unknown:
+            raise KeyError(f"unknown improvement(s): {', '.join(sorted(unknown))}")
+        mf, mi, md = self.multipliers(chosen)
+        outcomes = tuple(_evaluate_chain(c, mf, mi, md) for c in self.personas)
+        ordered = tuple(i for i in self.scenario.improvement_ids if i in chosen)
+        result = Evaluation(ordered, outcomes)
+        if len(self._cache) < 4096:
+            self._cache[chosen] = result
+        return result
+
+    def visits(self, selection: Iterable[str]) -> list[FloatArray]:
+        """Expected visits per persona for a selection."""
+        return [p.visits for p in self.evaluate(selection).personas]
+
+
+def _evaluate_chain(
+    chain: PersonaChain, mf: FloatArray, mi: FloatArray, md: FloatArray
+) -> PersonaOutcome:
+    p = chain.failure * mf
+    c = chain.impact * mi
+    d = chain.dropout * md
+    visits = np.zeros(len(p))
+    idx = chain.reachable_index
+    if len(idx):
+        retention = 1.0 - p[idx] * d[idx]
+        sub = chain.transition[idx][:, idx]
+        # v = e + Pᵀ diag(retention) v  on the reachable touchpoints
+        a = sp.identity(len(idx), format="csc") - (sub.T @ sp.diags(retention)).tocsc()
+        if len(idx) <= DENSE_LIMIT:
+            visits[idx] = np.linalg.solve(a.toarray(), chain.entry[idx])
+        else:
+            visits[idx] = spla.spsolve(a, chain.entry[idx])
+    failures = visits * p
+    return PersonaOutcome(
+        persona=chain.id,
+        customers=chain.customers,
+        visits=visits,
+        failures=failures,
+        dropouts=failures * d,
+        losses=failures * c,
+        successes=chain.success * (visits - failures),
+    )
+
+
+def build_journey(scenario: Scenario) -> Journey:
+    """Turn a validated scenario into per-persona chains and improvement effects."""
+    ids = [tp.id for tp in scenario.touchpoints]
+    index = {t: i for i, t in enumerate(ids)}
+    n = len(ids)
+    chains = []
+    for persona in scenario.persona_list:
+        params = persona_parameters(scenario, persona)
+        entry = np.array([params.entry.get(t, 0.0) for t in ids])
+        rows = [index[s] for s, _ in params.edges]
+        cols = [index[t] for _, t in params.edges]
+        transition = sp.csr_matrix((list(params.edges.values()), (rows, cols)), shape=(n, n))
+        graph = sp.csr_matrix(((transition.data > 0).astype(float), transition.indices,
+                               transition.indptr), shape=(n, n))
+        reachable = _reachable(graph, np.flatnonzero(entry > 0))
+        chains.append(PersonaChain(
+            id=persona.id,
+            label=persona.label,
+            customers=persona.customers,
+            entry=entry,
+            transition=transition,
+            failure=np.array([params.failure[t] for t in ids]),
+            impact=np.array([params.impact[t] for t in ids]),
+            dropout=np.array([params.dropout[t] for t in ids]),
+            success=np.array([params.success[t] for t in ids]),
+            reachable=reachable,
+        ))
+    effects = {
+        imp.id: [Effect(index[e.touchpoint], e.failure_reduction, e.impact_reduction,
+                        e.dropout_reduction) for e in imp.effects]
+        for imp in scenario.improvements
+    }
+    return Journey(scenario, ids, chains, effects)
+
+
+def _reachable(graph: sp.csr_matrix, starts: np.ndarray) -> np.ndarray:
+    """Touchpoints reachable from any start, by one search from a virtual source."""
+    from scipy.sparse.csgraph import breadth_first_order
+
+    n = graph.shape[0]
+    source = sp.csr_matrix((np.ones(len(starts)), (np.full(len(starts), n), starts)),
+                           shape=(n + 1, n + 1))
+    extended = sp.bmat([[graph, None], [None, sp.csr_matrix((1, 1))]], format="csr") + source
+    order = breadth_first_order(extended, n, directed=True, return_predecessors=False)
+    mask = np.zeros(n + 1, dtype=bool)
+    mask[order] = True
+    return mask[:n]

@@ -1,0 +1,398 @@
+"""The exact MILP of DESIGN.md section 2 ("hull" formulation), built with PuLP.
+
+For every touchpoint t the improvements affecting it are split into blocks
+(one block when there are at most 9, else blocks of at most 4). Each block
+gets convex weights λ_S over its admissible subsets, shared by personas; at a
+binary selection λ is the indicator of the selected subset. Per persona, the
+scaled visits ν_t = v_t / σ_t flow through the blocks as disaggregated copies
+u_S, so that each quantity (failures, dropouts, losses) leaving a block is
+exactly φ_{S*} times what entered it: the product of (1 − r_j) factors, made
+linear. Flow constraints tie the visits of a touchpoint to the retained
+visits of its predecessors. The result is exact at every binary selection.
+
+Nothing here solves or prints: `build_model` returns a `Model` that
+`cxplan.solve` hands to HiGHS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pulp
+
+from cxplan.journey import Evaluation, Journey, PersonaChain
+from cxplan.scenario import Scenario
+
+if TYPE_CHECKING:
+    from cxplan.criterion import Criterion
+
+WIDEN = 1e-4  # relative widening of visit bounds; tighter let presolve cut off optima
+MAX_SINGLE_BLOCK = 9  # up to this many improvements on a touchpoint: one exact hull
+BLOCK_SIZE = 4  # otherwise blocks of this size
+UNREACHABLE = 1e-12  # visits below this (with everything selected) are treated as zero
+
+FAILURES, DROPOUTS, LOSSES = "F", "D", "L"
+
+
+@dataclass(frozen=True)
+class Member:
+    """An improvement's effect on one touchpoint."""
+
+    improvement: str
+    failure: float
+    impact: float
+    dropout: float
+
+
+@dataclass
+class Block:
+    """Improvements on one touchpoint whose joint choice is modelled exactly by weights λ_S."""
+
+    members: list[Member]
+    subsets: list[tuple[int, ...]]
+    weights: list[pulp.LpAffineExpression]
+
+    def factors(self, quantity: str) -> list[float]:
+        """φ^Q_S for every admissible subset S."""
+        result = []
+        for subset in self.subsets:
+            phi = 1.0
+            for k in subset:
+                m = self.members[k]
+                phi *= 1.0 - m.failure
+                if quantity == DROPOUTS:
+                    phi *= 1.0 - m.dropout
+                elif quantity == LOSSES:
+                    phi *= 1.0 - m.impact
+            result.append(phi)
+        return result
+
+
+@dataclass
+class ModelContext:
+    """Everything a criterion or a constraint plugin needs to add to the model.
+
+    Indices: `q` is a persona's position in `journey.personas`, `t` a touchpoint's
+    position in `scenario.touchpoints` (see `touchpoint_index`). All expressions are in
+    the model's natural units (visits, failures, dropouts per customer of the persona;
+    losses in currency per customer).
+    """
+
+    scenario: Scenario
+    journey: Journey
+    problem: pulp.LpProblem
+    baseline: Evaluation
+    x: dict[str, pulp.LpVariable]
+    blocks: list[list[Block]]
+    scale: list[np.ndarray]  # σ per persona and touchpoint
+    lower: list[np.ndarray]  # lower bound of ν (scaled visits)
+    nu: list[dict[int, pulp.LpVariable]]
+    _chains: dict[tuple[int, int, str], pulp.LpAffineExpression] = field(default_factory=dict)
+    _first_block: dict[tuple[int, int], list[pulp.LpVariable]] = field(default_factory=dict)
+    _names: set[str] = field(default_factory=set)
+
+    @property
+    def touchpoint_index(self) -> dict[str, int]:
+        return self.journey.index
+
+    @property
+    def persona_ids(self) -> list[str]:
+        return [p.id for p in self.journey.personas]
+
+    def reachable(self, q: int, t: int) -> bool:
+        return t in self.nu[q]
+
+    # -- expressions offered to criteria -----------------------------------------------------
+    def visits(self, q: int, t: int) -> pulp.LpAffineExpression:
+        """Expected visits v_t of persona q."""
+        if t not in self.nu[q]:
+            return pulp.LpAffineExpression()
+        return pulp.LpAffineExpression([(self.nu[q][t], float(self.scale[q][t]))])
+
+    def failures(self, q: int, t: int) -> pulp.LpAffineExpression:
+        """Expected failures F_t = v_t p'_t of persona q."""
+        chain = self.journey.personas[q]
+        return self._scaled(q, t, FAILURES, chain.failure[t])
+
+    def dropouts(self, q: int, t: int) -> pulp.LpAffineExpression:
+        """Expected abandonments D_t = v_t p'_t d'_t of persona q."""
+        chain = self.journey.personas[q]
+        return self._scaled(q, t, DROPOUTS, chain.failure[t] * chain.dropout[t])
+
+    def losses(self, q: int, t: int) -> pulp.LpAffineExpression:
+        """Expected loss L_t = v_t p'_t c'_t of persona q (currency per customer)."""
+        chain = self.journey.personas[q]
+        return self._scaled(q, t, LOSSES, chain.failure[t] * chain.impact[t])
+
+    def value(self, q: int) -> pulp.LpAffineExpression:
+        """E_q(x) = Σ_t [s_t (v_t − F_t) − L_t], per customer of persona q."""
+        chain = self.journey.personas[q]
+        terms: list[pulp.LpAffineExpression] = []
+        for t in self.nu[q]:
+            s = float(chain.success[t])
+            if s:
+                terms.append(s * (self.visits(q, t) - self.failures(q, t)))
+            if chain.failure[t] * chain.impact[t] > 0:
+                terms.append(-1.0 * self.losses(q, t))
+        return pulp.lpSum(terms)
+
+    def _scaled(self, q: int, t: int, quantity: str, coefficient: float) -> pulp.LpAffineExpression:
+        if t not in self.nu[q] or coefficient == 0:
+            return pulp.LpAffineExpression()
+        return float(coefficient * self.scale[q][t]) * self.chain(q, t, quantity)
+
+    # -- the hull chain ----------------------------------------------------------------------
+    def chain(self, q: int, t: int, quantity: str) -> pulp.LpAffineExpression:
+        """Q_t / σ_t for quantity F, D or L: ν_t times the product of the selected factors."""
+        key = (q, t, quantity)
+        if key in self._chains:
+            return self._chains[key]
+        expr = pulp.LpAffineExpression([(self.nu[q][t], 1.0)])
+        lo, hi = float(self.lower[q][t]), 1.0
+        for i, block in enumerate(self.blocks[t]):
+            phi = block.factors(quantity)
+            if all(f == 1.0 for f in phi):
+                continue  # this block does not change this quantity
+            if hi - lo <= 1e-12 * hi:
+                expr = pulp.lpSum(f * lo * lam for lam, f in zip(block.weights, phi, strict=True))
+            else:
+                if i == 0:
+                    u = self._first_block_copies(q, t, block, expr, lo, hi)
+                else:
+                    u = self._copies(f"u[q{q},t{t},{quantity},b{i}]", block, expr, lo, hi)
+                expr = pulp.lpSum(
+                    f * (lo * lam + var)
+                    for lam, var, f in zip(block.weights, u, phi, strict=True)
+                )
+            lo, hi = lo * min(phi), hi * max(phi)
+        self._chains[key] = expr
+        return expr
+
+    def _first_block_copies(
+        self, q: int, t: int, block: Block, expr: pulp.LpAffineExpression, lo: float, hi: float
+    ) -> list[pulp.LpVariable]:
+        # The first block's input is ν_t for every quantity, so its copies are shared.
+        key = (q, t)
+        if key not in self._first_block:
+            self._first_block[key] = self._copies(f"u[q{q},t{t},b0]", block, expr, lo, hi)
+        return self._first_block[key]
+
+    def _copies(
+        self, name: str, block: Block, expr: pulp.LpAffineExpression, lo: float, hi: float
+    ) -> list[pulp.LpVariable]:
+        """u_S ≥ 0, u_S ≤ (hi − lo) λ_S, Σ u_S = expr − lo."""
+        width = hi - lo
+        u = [self.problem.add_variable(f"{name}[{k}]", lowBound=0, upBound=width)
+             for k in range(len(block.subsets))]
+        for k, (var, lam) in enumerate(zip(u, block.weights, strict=True)):
+            self.add(f"{name}cap[{k}]", var - width * lam <= 0)
+        self.add(f"{name}sum", pulp.lpSum(u) - expr == -lo)
+        return u
+
+    def add(self, name: str, constraint: pulp.LpConstraint) -> None:
+        """Add a constraint with a unique readable name."""
+        self.problem.addConstraint(constraint, name=self._unique(name))
+
+    def _unique(self, name: str) -> str:
+        clean = re.sub(r"[-+\[\] ->/]", "_", name)
+        candidate, n = clean, 1
+        while candidate in self._names:
+            n += 1
+            candidate = f"{clean}_{n}"
+        self._names.add(candidate)
+        return candidate
+
+
+@dataclass
+class Model:
+    """A built optimization model: the PuLP problem, its context and the objective terms."""
+
+    context: ModelContext
+    terms: dict[str, pulp.LpAffineExpression]
+    weights: dict[str, float]
+    constraint_names: dict[str, str]  # name in the model -> human description
+
+    @property
+    def problem(self) -> pulp.LpProblem:
+        return self.context.problem
+
+    @property
+    def x(self) -> dict[str, pulp.LpVariable]:
+        return self.context.x
+
+
+def build_model(
+    scenario: Scenario,
+    journey: Journey,
+    criteria: dict[str, Criterion],
+    *,
+    extra_constraints: Iterable[object] = (),
+) -> Model:
+    """Build the hull MILP for `scenario`, maximizing Σ weight × criterion term.
+
+    `criteria` maps the names in `scenario.criteria` to criterion objects.
+    `extra_constraints` are plugin hooks' callables `f(ctx) -> [(name, constraint)]`.
+    """
+    problem = pulp.LpProblem(_safe(scenario.title) or "cxplan", pulp.LpMaximize)
+    x = _decision_variables(problem, scenario)
+    baseline = journey.evaluate(())
+    everything = journey.evaluate(scenario.improvement_ids)
+    blocks = _blocks(problem, scenario, journey, x)
+
+    scale, lower, nu = [], [], []
+    for q, chain in enumerate(journey.personas):
+        vmin = baseline.personas[q].visits
+        vmax = everything.personas[q].visits
+        sigma = np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0)
+        scale.append(sigma)
+        lower.append(np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0))
+        nu.append({
+            t: problem.add_variable(f"nu[q{q},t{t}]", lowBound=float(lower[q][t]), upBound=1.0)
+            for t in chain.reachable_index if vmax[t] > UNREACHABLE
+        })
+    ctx = ModelContext(scenario, journey, problem, baseline, x, blocks, scale, lower, nu)
+
+    for q, chain in enumerate(journey.personas):
+        _flow(ctx, q, chain)
+    names = _core_constraints(ctx)
+
+    objective = pulp.LpAffineExpression()
+    terms: dict[str, pulp.LpAffineExpression] = {}
+    weights = {name: float(w) for name, w in scenario.criteria.items() if w}
+    for name in weights:
+        terms[name] = criteria[name].model_term(ctx)
+        objective += weights[name] * terms[name]
+    problem.setObjective(objective)
+    for hook in extra_constraints:
+        for cname, constraint in hook(ctx):  # type: ignore[operator]
+            ctx.add(cname, constraint)
+            names[cname] = cname
+    return Model(ctx, terms, weights, names)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"\W+", "_", text).strip("_")[:60]
+
+
+def _decision_variables(problem: pulp.LpProblem, scenario: Scenario) -> dict[str, pulp.LpVariable]:
+    x: dict[str, pulp.LpVariable] = {}
+    used: set[str] = set()
+    for i, imp in enumerate(scenario.improvements):
+        name = f"x[{imp.id}]"
+        clean = re.sub(r"[-+\[\] ->/]", "_", name)
+        if clean in used or not re.fullmatch(r"[\w.\[\]\-+ >/]+", name):
+            name = f"x[{i}]"  # ids that clash after PuLP's renaming fall back to positions
+            clean = re.sub(r"[-+\[\] ->/]", "_", name)
+        used.add(clean)
+        x[imp.id] = problem.add_variable(name, lowBound=0, upBound=1, cat=pulp.LpBinary)
+    return x
+
+
+def _blocks(
+    problem: pulp.LpProblem, scenario: Scenario, journey: Journey, x: dict[str, pulp.LpVariable]
+) -> list[list[Block]]:
+    members: list[list[Member]] = [[] for _ in journey.touchpoint_ids]
+    for imp in scenario.improvements:
+        for eff in journey.effects[imp.id]:
+            members[eff.touchpoint].append(Member(imp.id, eff.failure, eff.impact, eff.dropout))
+    requires = {imp.id: set(imp.requires) for imp in scenario.improvements}
+    excludes = {(imp.id, other) for imp in scenario.improvements for other in imp.excludes}
+    excludes |= {(b, a) for a, b in excludes}
+    order = {imp_id: i for i, imp_id in enumerate(scenario.improvement_ids)}
+
+    result: list[list[Block]] = []
+    for t, on_t in enumerate(members):
+        on_t.sort(key=lambda m: (-m.failure, order[m.improvement]))
+        size = len(on_t) if len(on_t) <= MAX_SINGLE_BLOCK else BLOCK_SIZE
+        chunks = [on_t[i:i + size] for i in range(0, len(on_t), size)] if on_t else []
+        result.append([_block(problem, t, b, chunk, x, requires, excludes)
+                       for b, chunk in enumerate(chunks)])
+    return result
+
+
+def _block(
+    problem: pulp.LpProblem, t: int, b: int, chunk: list[Member], x: dict[str, pulp.LpVariable],
+    requires: dict[str, set[str]], excludes: set[tuple[str, str]],
+) -> Block:
+    ids = [m.improvement for m in chunk]
+    if len(chunk) == 1:
+        xj = x[ids[0]]
+        return Block(chunk, [(), (0,)], [1 - xj, pulp.LpAffineExpression([(xj, 1.0)])])
+    subsets = []
+    for mask in range(1 << len(chunk)):
+        chosen = [k for k in range(len(chunk)) if mask >> k & 1]
+        names = {ids[k] for k in chosen}
+        if any((a, c) in excludes for a in names for c in names):
+            continue
+        if any(req in ids and req not in names for a in names for req in requires[a]):
+            continue
+        subsets.append(tuple(chosen))
+    weights = [pulp.LpAffineExpression([(problem.add_variable(f"lam[t{t},b{b},{k}]", lowBound=0),
+                                         1.0)]) for k in range(len(subsets))]
+    return Block(chunk, subsets, weights)
+
+
+def _link_blocks(ctx: ModelContext) -> None:
+    """Σ_S λ_S = 1 and Σ_{S∋j} λ_S = x_j for every block with its own weights."""
+    for t, blocks in enumerate(ctx.blocks):
+        for b, block in enumerate(blocks):
+            if len(block.members) == 1:
+                continue
+            ctx.add(f"hull[t{t},b{b}]", pulp.lpSum(block.weights) == 1)
+            for k, member in enumerate(block.members):
+                ctx.add(f"hull[t{t},b{b},{member.improvement}]",
+                        pulp.lpSum(w for w, s in zip(block.weights, block.subsets, strict=True)
+                                   if k in s) - ctx.x[member.improvement] == 0)
+
+
+def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
+    """ν_u − Σ_t P_tu (σ_t/σ_u)(ν_t − d_t p_t Q^D_t) = e_u / σ_u for every reachable u."""
+    incoming = chain.transition.tocsc()
+    sigma = ctx.scale[q]
+    nu = ctx.nu[q]
+    for u in nu:
+        terms = [pulp.LpAffineExpression([(nu[u], 1.0)])]
+        start, end = incoming.indptr[u], incoming.indptr[u + 1]
+        for t, prob in zip(incoming.indices[start:end], incoming.data[start:end], strict=True):
+            if t not in nu or prob == 0:
+                continue
+            ratio = float(prob * sigma[t] / sigma[u])
+            retained = pulp.LpAffineExpression([(nu[t], 1.0)])
+            leak = chain.failure[t] * chain.dropout[t]
+            if leak > 0:
+                retained = retained - float(leak) * ctx.chain(q, t, DROPOUTS)
+            terms.append(-ratio * retained)
+        ctx.add(f"flow[q{q},t{u}]", pulp.lpSum(terms) == float(chain.entry[u] / sigma[u]))
+
+
+def _core_constraints(ctx: ModelContext) -> dict[str, str]:
+    """Budget, team staffing, requires, excludes, mandatory (DESIGN.md section 2)."""
+    scenario, x = ctx.scenario, ctx.x
+    _link_blocks(ctx)
+    described: dict[str, str] = {}
+    if scenario.budget is not None:
+        ctx.add("budget", pulp.lpSum(imp.cost * x[imp.id] for imp in scenario.improvements)
+                <= scenario.budget)
+        described["budget"] = f"budget ≤ {scenario.budget:g}"
+    for team, capacity in scenario.teams.items():
+        users = [(imp.staff[team], x[imp.id]) for imp in scenario.improvements
+                 if imp.staff.get(team)]
+        if users:
+            ctx.add(f"staff[{team}]", pulp.lpSum(s * v for s, v in users) <= capacity)
+            described[f"staff[{team}]"] = f"team '{team}' capacity ≤ {capacity:g}"
+    seen: set[frozenset[str]] = set()
+    for imp in scenario.improvements:
+        for req in imp.requires:
+            ctx.add(f"requires[{imp.id},{req}]", x[imp.id] - x[req] <= 0)
+        for other in imp.excludes:
+            pair = frozenset((imp.id, other))
+            if pair not in seen:
+                seen.add(pair)
+                ctx.add(f"excludes[{imp.id},{other}]", x[imp.id] + x[other] <= 1)
+        if imp.mandatory:
+            ctx.add(f"mandatory[{imp.id}]", pulp.LpAffineExpression([(x[imp.id], 1.0)]) == 1)
+    return described

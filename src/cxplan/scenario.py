@@ -1,0 +1,179 @@
+"""Scenario format version 1 (DESIGN.md section 3): pydantic models, field ranges.
+
+These models check each value on its own (types, ranges, unknown keys). Checks
+that relate values to each other (references, sums, cycles) live in
+`cxplan.validate`, which also turns everything into located `Problem`s.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from cxplan.errors import Problem
+
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0, le=1e15)]
+Weight = Annotated[float, Field(ge=0.0, le=1e9)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, frozen=True, populate_by_name=True
+    )
+
+
+class Touchpoint(_Strict):
+    """A moment where the customer meets the company; it fails with some probability."""
+
+    id: Id
+    name: str | None = None
+    stage: str | None = None
+    channel: str | None = None
+    failure_probability: Probability
+    impact: NonNegative
+    dropout: Probability = 0.0
+    success_value: NonNegative = 0.0
+    moment_of_truth: bool = False
+    visible: bool = True
+    emotion: Annotated[int, Field(ge=-5, le=5)] | None = None
+    owner: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class TouchpointOverride(_Strict):
+    """Per-persona replacement of a touchpoint's model parameters."""
+
+    failure_probability: Probability | None = None
+    impact: NonNegative | None = None
+    dropout: Probability | None = None
+    success_value: NonNegative | None = None
+
+
+class Edge(_Strict):
+    """After `source`, the customer goes on to `target` with `probability`."""
+
+    source: Id = Field(alias="from")
+    target: Id = Field(alias="to")
+    probability: Probability
+
+
+class Journey(_Strict):
+    entry: dict[str, Probability]
+    edges: list[Edge] = Field(default_factory=list)
+
+
+class Persona(_Strict):
+    """A customer segment: its own weight and, optionally, its own journey numbers."""
+
+    id: Id
+    name: str | None = None
+    customers: NonNegative = 1.0
+    entry: dict[str, Probability] | None = None
+    edges: list[Edge] | None = None
+    touchpoints: dict[str, TouchpointOverride] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Effect(_Strict):
+    """What an improvement does to one touchpoint (each reduction multiplies)."""
+
+    touchpoint: Id
+    failure_reduction: Probability = 0.0
+    impact_reduction: Probability = 0.0
+    dropout_reduction: Probability = 0.0
+
+
+class Improvement(_Strict):
+    """A candidate change that costs money and staff and reduces failures, impact or dropout."""
+
+    id: Id
+    name: str | None = None
+    cost: NonNegative
+    staff: dict[str, NonNegative] = Field(default_factory=dict)
+    effects: list[Effect] = Field(min_length=1)
+    requires: list[Id] = Field(default_factory=list)
+    excludes: list[Id] = Field(default_factory=list)
+    mandatory: bool = False
+    owner: str | None = None
+    confidence: Probability | None = None
+    duration: Annotated[int, Field(ge=1, le=1000)] = 1
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+DEFAULT_PERSONA_ID = "all"
+
+
+class Scenario(_Strict):
+    """A validated scenario (format version 1). Build it with `cxplan.load_scenario`."""
+
+    cxplan: Literal[1]
+    name: str | None = None
+    currency: str | None = None
+    stages: list[Id] | None = None
+    budget: NonNegative | None = None
+    teams: dict[str, NonNegative] = Field(default_factory=dict)
+    personas: list[Persona] | None = None
+    touchpoints: list[Touchpoint] = Field(min_length=1)
+    journey: Journey
+    improvements: list[Improvement] = Field(default_factory=list)
+    criteria: dict[str, Weight] = Field(default_factory=lambda: {"expected_experience": 1.0})
+
+    _source: str = PrivateAttr(default="<scenario>")
+    _warnings: list[Problem] = PrivateAttr(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.name or self._source
+
+    @property
+    def source(self) -> str:
+        """Where the scenario was read from (a file name, or '<dict>')."""
+        return self._source
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Things that are allowed but probably not meant (unreachable touchpoints, ...)."""
+        return list(self._warnings)
+
+    @property
+    def persona_list(self) -> list[Persona]:
+        """The personas, or the default single persona 'all' with 1 customer."""
+        if self.personas:
+            return list(self.personas)
+        return [Persona(id=DEFAULT_PERSONA_ID)]
+
+    @property
+    def improvement_ids(self) -> list[str]:
+        return [imp.id for imp in self.improvements]
+
+    def improvement(self, improvement_id: str) -> Improvement:
+        for imp in self.improvements:
+            if imp.id == improvement_id:
+                return imp
+        raise KeyError(improvement_id)
+
+    def with_limits(
+        self, budget: float | None = None, teams: dict[str, float] | None = None
+    ) -> Scenario:
+        """A copy with the budget and/or some team capacities replaced (what-if overrides)."""
+        update: dict[str, object] = {}
+        if budget is not None:
+            update["budget"] = budget
+        if teams:
+            update["teams"] = {**self.teams, **teams}
+        copy = self.model_copy(update=update)
+        copy._source = self._source
+        copy._warnings = list(self._warnings)
+        return copy

@@ -1,0 +1,233 @@
+"""Solve a built model with HiGHS (through highspy), honestly.
+
+The PuLP problem is handed to HiGHS as arrays in one call (PuLP's own HiGHS
+adapter adds columns one by one and cannot take a MIP start). The status is
+read from HiGHS's model status, never from PuLP's status string: a time-limited
+run that found a plan is `time_limit`, not "Optimal". The gap is on the
+objective, which includes the baseline as a constant, so it is the gap on the
+*gain*. A MIP start is given as a full solution: the start's x is fixed and
+the rest of the variables are completed by a quick solve of that fixed model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pulp
+
+from cxplan.errors import SolverError
+
+FEASIBILITY_TOLERANCE = 1e-8  # the default let 2 of 48 small instances end wrong (DESIGN.md)
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How to run HiGHS. `gap` is the relative MIP gap on the objective (the gain)."""
+
+    time_limit: float = 60.0
+    gap: float = 1e-6
+    threads: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: str  # "optimal", "time_limit" or "infeasible"
+    selected: tuple[str, ...]
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    nodes: int
+    seconds: float
+    column_values: dict[str, float]
+    start_used: bool
+
+    def value_of(self, expression: pulp.LpAffineExpression) -> float:
+        """The value of a model expression at the solution."""
+        return float(expression.constant) + sum(
+            coef * self.column_values.get(var.name, 0.0) for var, coef in expression.items()
+        )
+
+
+@dataclass
+class CompiledModel:
+    """The PuLP problem as HiGHS arrays, plus the column of each decision variable."""
+
+    lp: highspy.HighsLp
+    names: list[str]
+    x_columns: dict[str, int]
+
+
+def compile_model(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable]) -> CompiledModel:
+    variables = problem.variables()
+    column = {v.name: i for i, v in enumerate(variables)}
+    n = len(variables)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.col_cost_ = np.array([problem.objective.get(v, 0.0) for v in variables], dtype=float)
+    lp.col_lower_ = np.array([-inf if v.lowBound is None else v.lowBound for v in variables],
+                             dtype=float)
+    lp.col_upper_ = np.array([inf if v.upBound is None else v.upBound for v in variables],
+                             dtype=float)
+    lp.integrality_ = [highspy.HighsVarType.kInteger if v.cat == pulp.LpInteger
+                       else highspy.HighsVarType.kContinuous for v in variables]
+    starts, indices, values, lower, upper = [0], [], [], [], []
+    for constraint in problem.constraints.values():
+        for var, coef in constraint.items():
+            if coef:
+                indices.append(column[var.name])
+                values.append(coef)
+        starts.append(len(indices))
+        lb, ub = constraint.getLb(), constraint.getUb()
+        lower.append(-inf if lb is None else lb)
+        upper.append(inf if ub is None else ub)
+    lp.num_row_ = len(lower)
+    lp.row_lower_ = np.array(lower, dtype=float)
+    lp.row_upper_ = np.array(upper, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.num_row_ = len(lower)
+    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(indices, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(values, dtype=float)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.offset_ = float(problem.objective.constant)
+    names = [v.name for v in variables]
+    return CompiledModel(lp, names, {imp: column[var.name] for imp, var in x.items()})
+
+
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance.
+
+    HiGHS prints a copyright banner on stdout (from C++) when the first instance of a
+    process is created, before any option can turn output off; `plan --json` must print
+    exactly one JSON object, so that first construction runs with stdout pointed away.
+    """
+    global _banner_shown
+    if _banner_shown:
+        h = highspy.Highs()
+    else:
+        import ctypes
+        import os
+        import sys
+
+        sys.stdout.flush()
+        saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+            ctypes.CDLL(None).fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _banner_shown = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _highs(options: SolverOptions, time_limit: float) -> highspy.Highs:
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", options.gap)
+    h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
+    h.setOptionValue("presolve", "on")
+    h.setOptionValue("time_limit", max(time_limit, 0.01))
+    h.setOptionValue("random_seed", options.seed)
+    h.setOptionValue("threads", max(1, options.threads))
+    return h
+
+
+def solve(
+    problem: pulp.LpProblem,
+    x: dict[str, pulp.LpVariable],
+    options: SolverOptions = SolverOptions(),  # noqa: B008 - frozen, safe default
+    start: Sequence[str] | None = None,
+) -> SolveResult:
+    """Solve to the requested gap or time limit, starting from `start` (ids) when given."""
+    began = time.perf_counter()
+    compiled = compile_model(problem, x)
+    h = _highs(options, options.time_limit)
+    h.passModel(compiled.lp)
+    start_used = False
+    if start is not None:
+        full = _complete_start(compiled, set(start), options,
+                               options.time_limit - (time.perf_counter() - began))
+        if full is not None:
+            h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
+            start_used = True
+    h.setOptionValue("time_limit", max(options.time_limit - (time.perf_counter() - began), 0.01))
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    seconds = time.perf_counter() - began
+    ms = highspy.HighsModelStatus
+    if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+        return SolveResult("infeasible", (), None, None, None, int(info.mip_node_count),
+                           seconds, {}, start_used)
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == ms.kOptimal:
+        label = "optimal"
+    elif status in (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit):
+        label = "time_limit"
+    else:
+        raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+    if not has_solution:
+        raise SolverError(
+            f"no plan found within the time limit of {options.time_limit:g} s "
+            "(raise --time-limit)")
+    col = np.asarray(h.getSolution().col_value)
+    selected = tuple(imp for imp, c in compiled.x_columns.items() if col[c] > 0.5)
+    objective = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if label != "optimal" or np.isfinite(
+        info.mip_dual_bound) else objective
+    return SolveResult(
+        status=label,
+        selected=selected,
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        nodes=int(info.mip_node_count),
+        seconds=seconds,
+        column_values=dict(zip(compiled.names, col.tolist(), strict=True)),
+        start_used=start_used,
+    )
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """(bound − objective) / |objective| for a maximization, 0 when they agree."""
+    if not np.isfinite(bound):
+        return float("inf")
+    diff = max(bound - objective, 0.0)
+    if diff <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return diff / max(abs(objective), 1e-12)
+
+
+def _complete_start(
+    compiled: CompiledModel, start: set[str], options: SolverOptions, time_limit: float
+) -> np.ndarray | None:
+    """All variable values for a start selection: fix x, let HiGHS fill in the rest."""
+    if time_limit <= 0:
+        return None
+    lp = compiled.lp
+    original = (np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float))
+    lower, upper = original[0].copy(), original[1].copy()
+    for imp, c in compiled.x_columns.items():
+        lower[c] = upper[c] = 1.0 if imp in start else 0.0
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    h = _highs(options, min(time_limit, 30.0))
+    h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored at once
+    lp.col_lower_, lp.col_upper_ = original
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    return np.asarray(h.getSolution().col_value, dtype=float)
