@@ -31,7 +31,7 @@ def random_scenario(seed: int) -> dict[str, Any]:
 
     def edges_from(src_pool: list[str]) -> list[dict[str, Any]]:
         edges = []
-        for i, t in enumerate(src_pool):
+        for t in src_pool:
             targets = rng.sample(tps, k=rng.randint(0, min(3, n_tp - 1)))
             targets = [u for u in targets if u != t]
             if not targets:
@@ -41,7 +41,6 @@ def random_scenario(seed: int) -> dict[str, Any]:
             total = rng.uniform(0.5, 0.95)
             for u, w in zip(targets, weights, strict=True):
                 edges.append({"from": t, "to": u, "probability": round(total * w / sum(weights), 4)})
-            del i
         return edges
 
     entry_nodes = rng.sample(tps, k=rng.randint(1, 2))
@@ -69,7 +68,8 @@ def random_scenario(seed: int) -> dict[str, Any]:
             imp["requires"] = [rng.choice(ids[:j])]
         if j > 0 and rng.random() < 0.15:
             other = rng.choice(ids[:j])
-            if other not in imp.get("requires", []):
+            needed = _closure(imps, imp.get("requires", []))
+            if other not in needed and not (_closure(imps, [other]) & needed):
                 imp["excludes"] = [other]
         imps.append(imp)
     if rng.random() < 0.2:
@@ -97,6 +97,18 @@ def random_scenario(seed: int) -> dict[str, Any]:
             personas.append(persona)
         scenario["personas"] = personas
     return scenario
+
+
+def _closure(imps: list[dict[str, Any]], ids: list[str]) -> set[str]:
+    by_id = {i["id"]: i for i in imps}
+    seen: set[str] = set()
+    stack = list(ids)
+    while stack:
+        cur = stack.pop()
+        if cur not in seen:
+            seen.add(cur)
+            stack.extend(by_id[cur].get("requires", []))
+    return seen
 
 
 def _persona_data(sc: dict[str, Any], persona: dict[str, Any] | None) -> dict[str, Any]:

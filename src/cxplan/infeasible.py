@@ -69,7 +69,7 @@ def _feasible(scenario: Scenario, groups: list[Group]) -> bool:
     for group in groups:
         for constraint in group.build(x):
             problem.addConstraint(constraint)
-    if not problem.constraints:
+    if not problem.constraints():
         return True
     from cxplan.solve import compile_model, new_highs
 

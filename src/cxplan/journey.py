@@ -95,6 +95,13 @@ class PersonaChain:
     def reachable_index(self) -> np.ndarray:
         return np.flatnonzero(self.reachable)
 
+    @cached_property
+    def reachable_transition_t(self) -> np.ndarray | sp.csc_matrix:
+        """Pᵀ restricted to reachable touchpoints: dense when small, sparse CSC when large."""
+        idx = self.reachable_index
+        sub = self.transition[idx][:, idx].T
+        return sub.toarray() if len(idx) <= DENSE_LIMIT else sub.tocsc()
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -220,12 +227,13 @@ def _evaluate_chain(
     idx = chain.reachable_index
     if len(idx):
         retention = 1.0 - p[idx] * d[idx]
-        sub = chain.transition[idx][:, idx]
+        pt = chain.reachable_transition_t
         # v = e + Pᵀ diag(retention) v  on the reachable touchpoints
-        a = sp.identity(len(idx), format="csc") - (sub.T @ sp.diags(retention)).tocsc()
-        if len(idx) <= DENSE_LIMIT:
-            visits[idx] = np.linalg.solve(a.toarray(), chain.entry[idx])
+        if isinstance(pt, np.ndarray):
+            a = np.eye(len(idx)) - pt * retention[None, :]
+            visits[idx] = np.linalg.solve(a, chain.entry[idx])
         else:
+            a = sp.identity(len(idx), format="csc") - (pt @ sp.diags(retention)).tocsc()
             visits[idx] = spla.spsolve(a, chain.entry[idx])
     failures = visits * p
     return PersonaOutcome(

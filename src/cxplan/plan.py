@@ -7,6 +7,7 @@ two are compared and a disagreement is raised as a bug (`ConsistencyError`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,8 +103,8 @@ class Plan:
             "staff_used": {k: _number(v) for k, v in self.staff_used.items()},
             "criteria": {name: {"weight": _number(c.weight), "value": c.value}
                          for name, c in self.criteria.items()},
-            "gap": self.gap,
-            "bound": self.bound,
+            "gap": self.gap if self.gap is not None and math.isfinite(self.gap) else None,
+            "bound": self.bound if self.bound is not None and math.isfinite(self.bound) else None,
             "currency": self.currency,
             "budget": self.budget,
             "teams": {k: _number(v) for k, v in self.teams.items()},

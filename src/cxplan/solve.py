@@ -77,7 +77,7 @@ def compile_model(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable]) -> Com
     lp.integrality_ = [highspy.HighsVarType.kInteger if v.cat == pulp.LpInteger
                        else highspy.HighsVarType.kContinuous for v in variables]
     starts, indices, values, lower, upper = [0], [], [], [], []
-    for constraint in problem.constraints.values():
+    for constraint in problem.constraints():
         for var, coef in constraint.items():
             if coef:
                 indices.append(column[var.name])

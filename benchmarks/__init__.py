@@ -1,0 +1,1 @@
+"""Benchmarks for cxplan: a seeded scenario generator (`generate`) and the runner (`bench`)."""

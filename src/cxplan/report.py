@@ -1,0 +1,712 @@
+"""Reports: a view model computed from a Plan, rendered to HTML and Markdown with Jinja2.
+
+Every number a report shows is computed here, in Python, into `ReportView`; the
+templates in `cxplan/templates/` only lay it out (and format numbers through the
+helpers below, registered as Jinja filters). That keeps the numbers testable and
+lets a user restyle a report with their own templates without touching the maths.
+
+    >>> from cxplan import load_scenario, optimize
+    >>> from cxplan.report import build_view, render_html, write_reports
+    >>> scenario = load_scenario("scenarios/restaurant.yaml")
+    >>> plan = optimize(scenario)
+    >>> write_reports(plan, scenario, "reports/")   # reports/restaurant.html, .md
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from cxplan import __version__
+from cxplan.journey import Evaluation, build_journey
+from cxplan.plan import Plan
+from cxplan.scenario import Scenario
+
+NO_STAGE = "(no stage)"
+HTML_TEMPLATE = "report.html.j2"
+MARKDOWN_TEMPLATE = "report.md.j2"
+QUICK_WINS_NAMED = 3  # how many of the first-ranked improvements the summary names
+
+_TOLERANCE = 1e-9
+
+
+# -- number formatting --------------------------------------------------------------------
+
+
+def format_number(value: float, decimals: int = 0, *, sign: bool = False) -> str:
+    """`1234567.8` -> `"1,234,568"`: thousands separators, fixed decimals, ASCII minus.
+
+    With `sign`, positive numbers get a leading `+` (for gains and changes). Values that
+    round to zero print without a sign, so a report never shows `-0`.
+    """
+    if not math.isfinite(value):
+        return "∞" if value > 0 else ("-∞" if value < 0 else "n/a")
+    text = f"{abs(value):,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        return text
+    if value < 0:
+        return "-" + text
+    return "+" + text if sign else text
+
+
+def format_money(
+    value: float, currency: str | None = None, decimals: int = 0, *, sign: bool = False
+) -> str:
+    """`format_number` with the scenario's currency code in front: `"USD 22,000"`."""
+    number = format_number(value, decimals, sign=sign)
+    return f"{currency} {number}" if currency else number
+
+
+def format_amount(value: float) -> str:
+    """Staff and other counts: whole numbers without decimals, fractions with up to two."""
+    if float(value).is_integer():
+        return format_number(value)
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def format_percent(fraction: float | None, decimals: int = 1, *, sign: bool = False) -> str:
+    """`0.2486` -> `"24.9 %"`; `None` (not applicable) -> `"n/a"`."""
+    if fraction is None:
+        return "n/a"
+    return f"{format_number(fraction * 100.0, decimals, sign=sign)} %"
+
+
+def format_gap(gap: float) -> str:
+    """A relative gap as a percentage with two significant digits (`0.000213` -> `"0.021 %"`).
+
+    Fixed decimals would print small but real gaps as `0.0 %`, which reads as optimal.
+    """
+    if not math.isfinite(gap):
+        return "∞ %"
+    percent = gap * 100.0
+    if percent == 0:
+        return "0 %"
+    decimals = max(0, 1 - math.floor(math.log10(abs(percent))))
+    return f"{percent:,.{decimals}f} %"
+
+
+# -- the view model -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One horizontal bar of an inline SVG chart, in percent (0..100) of the plot width.
+
+    `start` is the bar's left edge and `width` its length; a negative value is drawn to
+    the left of the chart's zero line, a positive one to its right.
+    """
+
+    start: float
+    width: float
+
+
+@dataclass(frozen=True)
+class ResourceUse:
+    """How much of one limited resource (the budget, or a team's staff) the plan uses."""
+
+    name: str  # "Budget" or the team's name
+    kind: str  # "budget" or "team"
+    used: float
+    capacity: float | None  # None: no limit (a scenario without a budget)
+    share: float | None  # used / capacity; None without a limit or with zero capacity
+    bar: Bar | None  # used as a bar over the capacity; None without a limit
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The plan's headline numbers, all in currency or counts over all customers."""
+
+    baseline_value: float  # expected experience value with nothing funded
+    planned_value: float  # ... with the plan funded
+    expected_gain: float  # planned − baseline
+    cost: float
+    budget: float | None  # None: no budget constraint
+    budget_share: float | None  # cost / budget
+    remaining_budget: float | None
+    customers: float  # all personas' customers
+    baseline_abandonment: float  # share of customers who abandon after a failure, before
+    planned_abandonment: float  # ... and with the plan
+    budget_use: ResourceUse | None  # None without a budget
+    staff: tuple[ResourceUse, ...]  # one per team, in scenario order
+
+    @property
+    def resources(self) -> tuple[ResourceUse, ...]:
+        """The budget (when there is one) followed by every team."""
+        return ((self.budget_use,) if self.budget_use else ()) + self.staff
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One funded improvement, in rank order (quick wins first)."""
+
+    rank: int
+    id: str
+    name: str
+    owner: str | None
+    cost: float
+    staff: tuple[tuple[str, float], ...]  # (team, people) with people > 0
+    staff_text: str  # "front-of-house 1, kitchen 1"; "" when it needs no staff
+    mandatory: bool
+    gain: float  # incremental gain when added in rank order (the rows sum to the total)
+    share: float  # gain / expected gain
+    cumulative_cost: float  # cost of this and every higher-ranked improvement
+    cumulative_gain: float
+    cumulative_share: float
+
+
+@dataclass(frozen=True)
+class LeftOutRow:
+    """A candidate improvement the plan does not fund, and the visible reason why."""
+
+    id: str
+    name: str
+    owner: str | None
+    cost: float
+    staff_text: str
+    reason: str  # conflicts, missing requirements, resources short, or "not worth it"
+
+
+@dataclass(frozen=True)
+class PersonaRow:
+    """One persona before and after the plan (values and failures per customer)."""
+
+    id: str
+    name: str
+    customers: float
+    baseline_value: float  # expected value per customer
+    planned_value: float
+    baseline_abandonment: float  # probability of abandoning the journey after a failure
+    planned_abandonment: float
+    baseline_failures: float  # expected failures per customer
+    planned_failures: float
+    gain: float  # customers × (planned − baseline value), in currency
+    share: float  # gain / the plan's expected gain
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """One journey stage before and after the plan, summed over its touchpoints and over
+    all personas weighted by customers (so failures and dropouts are customer counts)."""
+
+    name: str  # the stage, or NO_STAGE for touchpoints without one
+    touchpoints: int
+    baseline_failures: float
+    planned_failures: float
+    baseline_dropouts: float  # customers who abandon the journey at this stage
+    planned_dropouts: float
+    baseline_value: float  # value of successful passes minus losses, in currency
+    planned_value: float
+    gain: float  # planned − baseline value
+    baseline_bar: Bar  # baseline value on the stage chart (see ReportView.stage_axis)
+    planned_bar: Bar
+
+
+@dataclass(frozen=True)
+class TouchpointRow:
+    """One touchpoint before and after the plan (over all personas, weighted)."""
+
+    id: str
+    name: str
+    stage: str  # the stage, or NO_STAGE
+    channel: str | None
+    moment_of_truth: bool
+    visible: bool  # front stage (seen by the customer) or back stage
+    baseline_failures: float  # expected failures, customer-weighted
+    planned_failures: float
+    baseline_loss: float  # expected loss from failures, in currency
+    planned_loss: float
+    improved_by: tuple[str, ...]  # ids of funded improvements acting on it, in rank order
+
+    @property
+    def front_stage(self) -> str:
+        """`"front"` or `"back"`: whether the customer sees this process."""
+        return "front" if self.visible else "back"
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    """One weighted prioritization criterion and its exact value for the plan."""
+
+    name: str
+    weight: float
+    value: float
+    unit: str  # "currency" for money-valued criteria
+    description: str
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """Everything a report shows, computed; templates only lay it out."""
+
+    title: str
+    source: str  # where the scenario was read from
+    currency: str | None
+    generated_by: str  # "cxplan <version>"; no timestamp, so reports diff cleanly
+    status: str  # the solver status: "optimal" or "time_limit"
+    gap: float | None  # proven relative gap on the objective; 0 when optimal
+    status_line: str  # "Proven optimal", "Within 0.02 % of optimal (time limit)", ...
+    summary: tuple[str, str, str]  # what to do, what it costs, what it gains
+    totals: Totals
+    candidates: int  # number of candidate improvements in the scenario
+    plan: tuple[PlanRow, ...]  # in rank order
+    left_out: tuple[LeftOutRow, ...]  # in scenario order
+    personas: tuple[PersonaRow, ...]
+    stages: tuple[StageRow, ...]  # scenario stage order, NO_STAGE last
+    stage_axis: float  # position of the zero line on the stage chart, percent of its width
+    touchpoints: tuple[TouchpointRow, ...]  # scenario order
+    criteria: tuple[CriterionRow, ...]
+    warnings: tuple[str, ...]
+    build_seconds: float
+    solve_seconds: float
+    nodes: int
+
+
+def build_view(plan: Plan, scenario: Scenario) -> ReportView:
+    """Compute the report's view model from a plan and the scenario it was solved for.
+
+    Limits (budget, team capacities) are taken from the plan, so a what-if budget given to
+    `optimize` is the one reported. Per-stage and per-touchpoint numbers come from the
+    plan's exact evaluations (re-evaluated from the scenario if the plan carries none).
+    Raises `ValueError` if the plan does not belong to the scenario.
+    """
+    ids = set(scenario.improvement_ids)
+    unknown = [i for i in plan.selected if i not in ids]
+    if unknown:
+        raise ValueError(f"the plan selects {', '.join(unknown)}, which the scenario "
+                         f"'{scenario.title}' does not have; pass the scenario the plan "
+                         "was solved for")
+    baseline, evaluation = _evaluations(plan, scenario)
+
+    totals = _totals(plan)
+    rows = _plan_rows(plan, scenario)
+    stages, axis = _stages(scenario, baseline, evaluation)
+    return ReportView(
+        title=plan.scenario or scenario.title,
+        source=scenario.source,
+        currency=plan.currency,
+        generated_by=f"cxplan {__version__}",
+        status=plan.status,
+        gap=plan.gap,
+        status_line=status_line(plan.status, plan.gap),
+        summary=_summary(plan, scenario, rows, totals),
+        totals=totals,
+        candidates=len(scenario.improvements),
+        plan=rows,
+        left_out=_left_out(plan, scenario),
+        personas=_personas(plan),
+        stages=stages,
+        stage_axis=axis,
+        touchpoints=_touchpoints(plan, scenario, baseline, evaluation),
+        criteria=tuple(CriterionRow(c.name, c.weight, c.value, c.unit, c.description)
+                       for c in plan.criteria.values()),
+        warnings=tuple(plan.warnings),
+        build_seconds=plan.build_seconds,
+        solve_seconds=plan.solve_seconds,
+        nodes=plan.nodes,
+    )
+
+
+def status_line(status: str, gap: float | None) -> str:
+    """A one-line, plain-words account of how good the plan is proven to be."""
+    if status == "optimal":
+        if not gap:
+            return "Proven optimal"
+        # the solver stops at its requested gap (1e-6 by default): say so rather than round
+        return f"Proven optimal (within {format_gap(gap)} of the best possible)"
+    if status == "time_limit":
+        if gap is None or not math.isfinite(gap):
+            return "Best plan found before the time limit (no bound on how far from optimal)"
+        return f"Within {format_gap(gap)} of optimal (time limit)"
+    return status.replace("_", " ").capitalize()
+
+
+def _evaluations(plan: Plan, scenario: Scenario) -> tuple[Evaluation, Evaluation]:
+    if plan.baseline is not None and plan.evaluation is not None:
+        return plan.baseline, plan.evaluation
+    journey = build_journey(scenario)
+    return journey.evaluate(()), journey.evaluate(plan.selected)
+
+
+def _resource(name: str, kind: str, used: float, capacity: float | None) -> ResourceUse:
+    if capacity is None:
+        return ResourceUse(name, kind, used, None, None, None)
+    share = used / capacity if capacity > 0 else None
+    # a full bar for zero capacity with nothing used would claim the team is exhausted
+    width = 0.0 if share is None else min(max(share, 0.0), 1.0) * 100.0
+    return ResourceUse(name, kind, used, capacity, share, Bar(0.0, round(width, 3)))
+
+
+def _totals(plan: Plan) -> Totals:
+    customers = sum(p.customers for p in plan.personas)
+
+    def abandonment(which: str) -> float:
+        if customers <= 0:
+            return 0.0
+        return sum(p.customers * getattr(p, which) for p in plan.personas) / customers
+
+    budget = plan.budget
+    return Totals(
+        baseline_value=plan.baseline_value,
+        planned_value=plan.planned_value,
+        expected_gain=plan.expected_gain,
+        cost=plan.cost,
+        budget=budget,
+        budget_share=plan.cost / budget if budget else None,
+        remaining_budget=budget - plan.cost if budget is not None else None,
+        customers=customers,
+        baseline_abandonment=abandonment("baseline_abandonment"),
+        planned_abandonment=abandonment("planned_abandonment"),
+        budget_use=_resource("Budget", "budget", plan.cost, budget) if budget is not None
+        else None,
+        staff=tuple(_resource(team, "team", plan.staff_used.get(team, 0.0), capacity)
+                    for team, capacity in plan.teams.items()),
+    )
+
+
+def _staff_text(staff: Iterable[tuple[str, float]]) -> str:
+    return ", ".join(f"{team} {format_amount(n)}" for team, n in staff if n)
+
+
+def _plan_rows(plan: Plan, scenario: Scenario) -> tuple[PlanRow, ...]:
+    rows = []
+    cost = gain = 0.0
+    for imp in sorted(plan.improvements, key=lambda i: i.rank):
+        cost += imp.cost
+        gain += imp.gain
+        staff = tuple((team, n) for team, n in imp.staff.items() if n)
+        rows.append(PlanRow(
+            rank=imp.rank, id=imp.id, name=imp.name, owner=imp.owner, cost=imp.cost,
+            staff=staff, staff_text=_staff_text(staff),
+            mandatory=scenario.improvement(imp.id).mandatory,
+            gain=imp.gain, share=imp.share, cumulative_cost=cost, cumulative_gain=gain,
+            cumulative_share=gain / plan.expected_gain if plan.expected_gain else 0.0))
+    return tuple(rows)
+
+
+def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
+    selected = set(plan.selected)
+    excluded_by: dict[str, set[str]] = {}
+    for imp in scenario.improvements:
+        for other in imp.excludes:
+            excluded_by.setdefault(imp.id, set()).add(other)
+            excluded_by.setdefault(other, set()).add(imp.id)
+    rows = []
+    for imp in scenario.improvements:
+        if imp.id in selected:
+            continue
+        reasons = []
+        conflicts = sorted(excluded_by.get(imp.id, set()) & selected)
+        if conflicts:
+            reasons.append("excludes funded " + ", ".join(conflicts))
+        missing = [r for r in imp.requires if r not in selected]
+        if missing:
+            reasons.append("requires unfunded " + ", ".join(missing))
+        if plan.budget is not None and plan.cost + imp.cost > plan.budget + _TOLERANCE:
+            reasons.append(f"costs {format_money(imp.cost, plan.currency)}, "
+                           f"{format_money(plan.budget - plan.cost, plan.currency)} left")
+        for team, need in imp.staff.items():
+            capacity = plan.teams.get(team)
+            used = plan.staff_used.get(team, 0.0)
+            if need and capacity is not None and used + need > capacity + _TOLERANCE:
+                reasons.append(f"needs {format_amount(need)} {team}, "
+                               f"{format_amount(max(capacity - used, 0.0))} left")
+        if not reasons:
+            # It fits next to the plan, so at a proven optimum adding it cannot help (or a
+            # plugin constraint forbids it); before the time limit we cannot say which.
+            reasons.append("fits, but would not improve the plan" if plan.status == "optimal"
+                           else "fits; not chosen before the time limit")
+        rows.append(LeftOutRow(imp.id, imp.label, imp.owner, imp.cost,
+                               _staff_text(imp.staff.items()), "; ".join(reasons)))
+    return tuple(rows)
+
+
+def _personas(plan: Plan) -> tuple[PersonaRow, ...]:
+    return tuple(
+        PersonaRow(
+            id=p.id, name=p.name, customers=p.customers,
+            baseline_value=p.baseline_value, planned_value=p.planned_value,
+            baseline_abandonment=p.baseline_abandonment,
+            planned_abandonment=p.planned_abandonment,
+            baseline_failures=p.baseline_failures, planned_failures=p.planned_failures,
+            gain=p.gain, share=p.gain / plan.expected_gain if plan.expected_gain else 0.0)
+        for p in plan.personas)
+
+
+def _stage_order(scenario: Scenario) -> list[str]:
+    order = list(scenario.stages or [])
+    seen = set(order)
+    has_none = False
+    for tp in scenario.touchpoints:
+        if tp.stage is None:
+            has_none = True
+        elif tp.stage not in seen:  # validation forbids this with `stages`; stay total anyway
+            order.append(tp.stage)
+            seen.add(tp.stage)
+    return [*order, NO_STAGE] if has_none else order
+
+
+def _bars(values: Sequence[float]) -> tuple[list[Bar], float]:
+    """Bars on one shared scale that includes zero, and where zero lies on it."""
+    low = min(0.0, *values) if values else 0.0
+    high = max(0.0, *values) if values else 0.0
+    span = (high - low) or 1.0
+    bars = [Bar(round((min(v, 0.0) - low) / span * 100.0, 3), round(abs(v) / span * 100.0, 3))
+            for v in values]
+    return bars, round(-low / span * 100.0, 3)
+
+
+def _stages(
+    scenario: Scenario, baseline: Evaluation, evaluation: Evaluation
+) -> tuple[tuple[StageRow, ...], float]:
+    names = [tp.stage or NO_STAGE for tp in scenario.touchpoints]
+    before = {q: baseline.weighted(q) for q in ("failures", "dropouts", "values")}
+    after = {q: evaluation.weighted(q) for q in ("failures", "dropouts", "values")}
+    grouped = []
+    for stage in _stage_order(scenario):
+        mask = np.array([n == stage for n in names])
+        if not mask.any():  # a declared stage with no touchpoint has nothing to report
+            continue
+        grouped.append((stage, int(mask.sum()),
+                        {q: float(a[mask].sum()) for q, a in before.items()},
+                        {q: float(a[mask].sum()) for q, a in after.items()}))
+    bars, axis = _bars([v for _, _, b, a in grouped for v in (b["values"], a["values"])])
+    rows = tuple(
+        StageRow(
+            name=stage, touchpoints=count,
+            baseline_failures=b["failures"], planned_failures=a["failures"],
+            baseline_dropouts=b["dropouts"], planned_dropouts=a["dropouts"],
+            baseline_value=b["values"], planned_value=a["values"],
+            gain=a["values"] - b["values"],
+            baseline_bar=bars[2 * k], planned_bar=bars[2 * k + 1])
+        for k, (stage, count, b, a) in enumerate(grouped))
+    return rows, axis
+
+
+def _touchpoints(
+    plan: Plan, scenario: Scenario, baseline: Evaluation, evaluation: Evaluation
+) -> tuple[TouchpointRow, ...]:
+    ranked = [i.id for i in sorted(plan.improvements, key=lambda i: i.rank)]
+    ranked += [i for i in plan.selected if i not in ranked]
+    acting: dict[str, list[str]] = {}
+    for imp_id in ranked:
+        for effect in scenario.improvement(imp_id).effects:
+            users = acting.setdefault(effect.touchpoint, [])
+            if imp_id not in users:
+                users.append(imp_id)
+    f0, f1 = baseline.weighted("failures"), evaluation.weighted("failures")
+    l0, l1 = baseline.weighted("losses"), evaluation.weighted("losses")
+    return tuple(
+        TouchpointRow(
+            id=tp.id, name=tp.label, stage=tp.stage or NO_STAGE, channel=tp.channel,
+            moment_of_truth=tp.moment_of_truth, visible=tp.visible,
+            baseline_failures=float(f0[i]), planned_failures=float(f1[i]),
+            baseline_loss=float(l0[i]), planned_loss=float(l1[i]),
+            improved_by=tuple(acting.get(tp.id, ())))
+        for i, tp in enumerate(scenario.touchpoints))
+
+
+def _join(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _summary(
+    plan: Plan, scenario: Scenario, rows: Sequence[PlanRow], totals: Totals
+) -> tuple[str, str, str]:
+    def money(value: float) -> str:
+        return format_money(value, plan.currency)
+
+    candidates = len(scenario.improvements)
+    if not rows:
+        what = (f"Fund none of the {candidates} candidate improvements: none of them raises "
+                "the expected experience value within the limits.")
+        cost = "Nothing is spent and no staff is needed."
+        gain = (f"The expected experience value stays at {money(plan.baseline_value)}.")
+        return what, cost, gain
+
+    first = [r.name for r in rows[:QUICK_WINS_NAMED]]
+    if len(rows) == 1:
+        what = f"Fund 1 of the {candidates} candidate improvements: {first[0]}."
+    elif len(rows) <= QUICK_WINS_NAMED:
+        what = (f"Fund {len(rows)} of the {candidates} candidate improvements, in this "
+                f"order: {_join(first)}.")
+    else:
+        what = (f"Fund {len(rows)} of the {candidates} candidate improvements, starting with "
+                f"the quick wins {_join(first)}.")
+
+    if totals.budget is not None:
+        cost = (f"They cost {money(totals.cost)}, {format_percent(totals.budget_share)} of "
+                f"the {money(totals.budget)} budget")
+    else:
+        cost = f"They cost {money(totals.cost)} (no budget limit)"
+    staff_used = [s for s in totals.staff if s.used]
+    if staff_used:
+        parts = [f"{s.name} {format_amount(s.used)} of {format_amount(s.capacity or 0.0)}"
+                 for s in totals.staff]
+        total = sum(s.used for s in totals.staff)
+        cost += f", and need {format_amount(total)} staff ({', '.join(parts)})."
+    elif totals.staff:
+        cost += ", and need no staff from the teams."
+    else:
+        cost += "."
+
+    gain = (f"This raises the expected experience value from {money(plan.baseline_value)} to "
+            f"{money(plan.planned_value)}, a gain of {money(plan.expected_gain)}")
+    before, after = totals.baseline_abandonment, totals.planned_abandonment
+    if totals.customers > 0 and abs(after - before) > _TOLERANCE:
+        verb = "lowers" if after < before else "raises"
+        gain += (f", and {verb} the share of customers who abandon after a failure from "
+                 f"{format_percent(before)} to {format_percent(after)}")
+    return what, cost, gain + "."
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def markdown_escape(value: object) -> object:
+    """Escape text for Markdown so names cannot inject markup, HTML or break a table row.
+
+    Non-strings pass through unchanged (Jinja's `finalize` sees every expression output).
+    """
+    if not isinstance(value, str):
+        return value
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(value.splitlines()))
+
+
+def _environment(templates_dir: str | Path | None, *, html: bool) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders.append(jinja2.PackageLoader("cxplan", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=html,
+        # Markdown has no autoescape; escaping every expression's output is the safe default
+        finalize=None if html else markdown_escape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        number=format_number, amount=format_amount, percent=format_percent, gap=format_gap)
+    return env
+
+
+def _render(view: ReportView, name: str, templates_dir: str | Path | None, *, html: bool) -> str:
+    env = _environment(templates_dir, html=html)
+
+    def money(value: float, decimals: int = 0, sign: bool = False) -> str:
+        return format_money(value, view.currency, decimals, sign=sign)
+
+    env.filters["money"] = money
+    return env.get_template(name).render(view=view)
+
+
+def render_html(view: ReportView, *, templates_dir: str | Path | None = None) -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG, no script, no network).
+
+    Templates are looked up in `templates_dir` first, then in the built-in ones.
+    """
+    return _render(view, HTML_TEMPLATE, templates_dir, html=True)
+
+
+def render_markdown(view: ReportView, *, templates_dir: str | Path | None = None) -> str:
+    """The report as Markdown (GitHub-flavoured tables); text from the scenario is escaped."""
+    return _render(view, MARKDOWN_TEMPLATE, templates_dir, html=False)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def report_slug(scenario: Scenario) -> str:
+    """The reports' file name stem: the scenario file's stem, else a slug of its title."""
+    source = scenario.source
+    # "<dict>", "<string>": the scenario did not come from a file
+    stem = scenario.title if source.startswith("<") and source.endswith(">") else Path(
+        source).stem
+    ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
+    return slug or "report"
+
+
+def _file_mode() -> int:
+    # NamedTemporaryFile creates 0600 files; a report should get the mode a plain open()
+    # would give. The umask can only be read by setting it, so set it back at once.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_reports(
+    plan: Plan,
+    scenario: Scenario,
+    directory: str | Path,
+    *,
+    templates_dir: str | Path | None = None,
+) -> list[Path]:
+    """Write `<slug>.html` and `<slug>.md` into `directory` (created if missing).
+
+    Both reports are rendered before anything is written, then each goes to a temporary
+    file in the same directory, is flushed to disk and renamed over the target, so a
+    reader never sees a half-written report and an error leaves the old files intact.
+    Returns the paths written, HTML first.
+    """
+    view = build_view(plan, scenario)
+    contents = {
+        ".html": render_html(view, templates_dir=templates_dir),
+        ".md": render_markdown(view, templates_dir=templates_dir),
+    }
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = report_slug(scenario)
+    mode = _file_mode()
+    staged: list[tuple[str, Path]] = []
+    try:
+        for suffix, text in contents.items():
+            with tempfile.NamedTemporaryFile(
+                "wb", delete=False, dir=folder, prefix=f".{slug}.", suffix=f"{suffix}.tmp"
+            ) as handle:
+                staged.append((handle.name, folder / f"{slug}{suffix}"))
+                handle.write(text.encode("utf-8"))
+                handle.flush()
+                os.fchmod(handle.fileno(), mode)
+                os.fsync(handle.fileno())
+        # rename only once every file is safely on disk, so the pair stays consistent
+        while staged:
+            temporary, target = staged[0]
+            os.replace(temporary, target)
+            staged.pop(0)
+    finally:
+        for temporary, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+    _fsync_directory(folder)
+    return [folder / f"{slug}{suffix}" for suffix in contents]
+
+
+def _fsync_directory(folder: Path) -> None:
+    # makes the renames themselves durable; not every platform can open a directory
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
