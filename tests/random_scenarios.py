@@ -40,7 +40,8 @@ def random_scenario(seed: int) -> dict[str, Any]:
             weights = [rng.uniform(0.1, 1) for _ in targets]
             total = rng.uniform(0.5, 0.95)
             for u, w in zip(targets, weights, strict=True):
-                edges.append({"from": t, "to": u, "probability": round(total * w / sum(weights), 4)})
+                share = round(total * w / sum(weights), 4)
+                edges.append({"from": t, "to": u, "probability": share})
         return edges
 
     entry_nodes = rng.sample(tps, k=rng.randint(1, 2))

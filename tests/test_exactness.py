@@ -13,6 +13,7 @@ import pytest
 from cxplan import load_scenario, optimize
 from cxplan.errors import InfeasibleError
 from cxplan.journey import build_journey
+
 from random_scenarios import brute_force, exact_value, feasible, random_scenario
 
 SEEDS = range(200)

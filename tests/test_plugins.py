@@ -109,7 +109,7 @@ def test_a_hook_that_raises_is_named() -> None:
         raise RuntimeError("boom")
 
     pm = manager_with(("explosive", SimpleNamespace(cxplan_criteria=cxplan_criteria)))
-    with pytest.raises(PluginError, match="explosive.*boom"):
+    with pytest.raises(PluginError, match=r"explosive.*boom"):
         pm.criteria()
 
 

@@ -18,9 +18,9 @@ from cxplan.infeasible import minimal_conflict
 from cxplan.journey import Evaluation, build_journey
 from cxplan.model import build_model
 from cxplan.plan import (
-    Plan,
-    PersonaResult,
     ImprovementResult,
+    PersonaResult,
+    Plan,
     check_agreement,
     criterion_values,
     rank,

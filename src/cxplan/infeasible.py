@@ -29,6 +29,22 @@ def _fmt(value: float) -> str:
     return f"{value:,.6g}"
 
 
+def _mandatory(imp: str) -> Builder:
+    return lambda x: [x[imp] >= 1]
+
+
+def _requires(a: str, b: str) -> Builder:
+    return lambda x: [x[a] <= x[b]]
+
+
+def _excludes(a: str, b: str) -> Builder:
+    return lambda x: [x[a] + x[b] <= 1]
+
+
+def _capacity(use: dict[str, float], limit: float) -> Builder:
+    return lambda x: [pulp.lpSum(amount * x[i] for i, amount in use.items() if amount) <= limit]
+
+
 def constraint_groups(scenario: Scenario) -> list[Group]:
     """Every core constraint of the scenario as a named, separately removable group."""
     imps = scenario.improvements
@@ -38,26 +54,21 @@ def constraint_groups(scenario: Scenario) -> list[Group]:
             staff = ", ".join(f"{t}={_fmt(s)}" for t, s in imp.staff.items())
             groups.append(Group(
                 f"'{imp.id}' is mandatory (cost {_fmt(imp.cost)}"
-                + (f", staff {staff})" if staff else ")"),
-                lambda x, i=imp.id: [x[i] >= 1]))
+                + (f", staff {staff})" if staff else ")"), _mandatory(imp.id)))
     if scenario.budget is not None:
         groups.append(Group(f"budget of {_fmt(scenario.budget)}",
-                            lambda x: [pulp.lpSum(i.cost * x[i.id] for i in imps)
-                                       <= scenario.budget]))
+                            _capacity({i.id: i.cost for i in imps}, scenario.budget)))
     for team, capacity in scenario.teams.items():
         groups.append(Group(f"team '{team}' has {_fmt(capacity)} staff",
-                            lambda x, t=team, c=capacity: [
-                                pulp.lpSum(i.staff.get(t, 0.0) * x[i.id] for i in imps) <= c]))
+                            _capacity({i.id: i.staff.get(team, 0.0) for i in imps}, capacity)))
     seen: set[frozenset[str]] = set()
     for imp in imps:
         for req in imp.requires:
-            groups.append(Group(f"'{imp.id}' requires '{req}'",
-                                lambda x, a=imp.id, b=req: [x[a] <= x[b]]))
+            groups.append(Group(f"'{imp.id}' requires '{req}'", _requires(imp.id, req)))
         for other in imp.excludes:
             if frozenset((imp.id, other)) not in seen:
                 seen.add(frozenset((imp.id, other)))
-                groups.append(Group(f"'{imp.id}' excludes '{other}'",
-                                    lambda x, a=imp.id, b=other: [x[a] + x[b] <= 1]))
+                groups.append(Group(f"'{imp.id}' excludes '{other}'", _excludes(imp.id, other)))
     return groups
 
 

@@ -126,7 +126,8 @@ class PersonaOutcome:
     @property
     def values(self) -> FloatArray:
         """Value contributed by each touchpoint per customer: s(v − F) − c'F."""
-        return self.successes - self.losses
+        values: FloatArray = self.successes - self.losses
+        return values
 
     @property
     def value(self) -> float:
@@ -153,7 +154,10 @@ class Evaluation:
 
     def weighted(self, quantity: str) -> FloatArray:
         """A per-touchpoint quantity summed over personas, weighted by customers."""
-        return np.asarray(sum(p.customers * getattr(p, quantity) for p in self.personas))
+        total: FloatArray = np.zeros(len(self.personas[0].visits)) if self.personas else np.zeros(0)
+        for p in self.personas:
+            total = total + p.customers * getattr(p, quantity)
+        return total
 
 
 @dataclass

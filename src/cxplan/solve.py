@@ -48,9 +48,9 @@ class SolveResult:
 
     def value_of(self, expression: pulp.LpAffineExpression) -> float:
         """The value of a model expression at the solution."""
-        return float(expression.constant) + sum(
+        return float(expression.constant) + float(sum(
             coef * self.column_values.get(var.name, 0.0) for var, coef in expression.items()
-        )
+        ))
 
 
 @dataclass
@@ -113,7 +113,7 @@ def new_highs() -> highspy.Highs:
     """
     global _banner_shown
     if _banner_shown:
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
     else:
         import ctypes
         import os
@@ -123,7 +123,7 @@ def new_highs() -> highspy.Highs:
         saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 1)
-            h = highspy.Highs()
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
             ctypes.CDLL(None).fflush(None)
         finally:
             os.dup2(saved, 1)
@@ -149,7 +149,7 @@ def _highs(options: SolverOptions, time_limit: float) -> highspy.Highs:
 def solve(
     problem: pulp.LpProblem,
     x: dict[str, pulp.LpVariable],
-    options: SolverOptions = SolverOptions(),  # noqa: B008 - frozen, safe default
+    options: SolverOptions = SolverOptions(),
     start: Sequence[str] | None = None,
 ) -> SolveResult:
     """Solve to the requested gap or time limit, starting from `start` (ids) when given."""
