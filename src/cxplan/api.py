@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.greedy import greedy_plan
@@ -149,7 +149,10 @@ def optimize(
         first = greedy_plan(scenario, objective, time_budget=max(0.5, options.time_limit / 10))
     build_seconds = time.perf_counter() - began
 
-    result = solve(model.problem, model.x, options, start=first)
+    # The time limit covers the whole run: the solver gets what building and the start left.
+    remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
+    result = solve(model.problem, model.x, replace(options, time_limit=remaining), start=first,
+                   start_values=model.context.start_values(first) if first is not None else None)
     if result.status == "infeasible":
         conflict = minimal_conflict(scenario)
         raise InfeasibleError(conflict or [

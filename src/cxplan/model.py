@@ -94,6 +94,9 @@ class ModelContext:
     _chains: dict[tuple[int, int, str], pulp.LpAffineExpression] = field(default_factory=dict)
     _first_block: dict[tuple[int, int], list[pulp.LpVariable]] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set)
+    # (copies, block, input expression, lower bound) in creation order, for start values
+    _copy_groups: list[tuple[list[pulp.LpVariable], Block, pulp.LpAffineExpression, float]] = \
+        field(default_factory=list)
 
     @property
     def touchpoint_index(self) -> dict[str, int]:
@@ -191,7 +194,39 @@ class ModelContext:
         for k, (var, lam) in enumerate(zip(u, block.weights, strict=True)):
             self.add(f"{name}cap[{k}]", var - width * lam <= 0)
         self.add(f"{name}sum", pulp.lpSum(u) - expr == -lo)
+        self._copy_groups.append((u, block, expr, lo))
         return u
+
+    def start_values(self, selection: Iterable[str]) -> dict[str, float]:
+        """The value of every variable this model created, at a binary selection.
+
+        This is the exact solution of the model with x fixed, derived from the evaluator
+        (visits) and the subset each block selects; it makes a complete MIP start without
+        a solve. Variables added by plugins are not covered.
+        """
+        chosen = set(selection)
+        values: dict[str, float] = {v.name: float(k in chosen) for k, v in self.x.items()}
+        picked: dict[int, int] = {}
+        for blocks in self.blocks:
+            for block in blocks:
+                members = tuple(k for k, m in enumerate(block.members)
+                                if m.improvement in chosen)
+                index = block.subsets.index(members) if members in block.subsets else -1
+                picked[id(block)] = index
+                for k, weight in enumerate(block.weights):
+                    for var, _ in weight.items():
+                        if len(block.members) > 1:
+                            values[var.name] = float(k == index)
+        visits = self.journey.evaluate(chosen)
+        for q, nu in enumerate(self.nu):
+            for t, var in nu.items():
+                scaled = visits.personas[q].visits[t] / self.scale[q][t]
+                values[var.name] = min(max(float(scaled), var.lowBound or 0.0), 1.0)
+        for copies, block, expr, lo in self._copy_groups:
+            entering = float(expr.constant) + sum(c * values[v.name] for v, c in expr.items())
+            for k, var in enumerate(copies):
+                values[var.name] = max(entering - lo, 0.0) if k == picked[id(block)] else 0.0
+        return values
 
     def add(self, name: str, constraint: pulp.LpConstraint) -> None:
         """Add a constraint with a unique readable name."""

@@ -151,19 +151,26 @@ def solve(
     x: dict[str, pulp.LpVariable],
     options: SolverOptions = SolverOptions(),
     start: Sequence[str] | None = None,
+    start_values: dict[str, float] | None = None,
 ) -> SolveResult:
-    """Solve to the requested gap or time limit, starting from `start` (ids) when given."""
+    """Solve to the requested gap or time limit, starting from `start` (ids) when given.
+
+    `start_values` gives the start's value for (some) variables by name; columns it does
+    not cover are completed by a quick solve with x fixed.
+    """
     began = time.perf_counter()
     compiled = compile_model(problem, x)
     h = _highs(options, options.time_limit)
     h.passModel(compiled.lp)
-    start_used = False
+    full: np.ndarray | None = None
     if start is not None:
-        full = _complete_start(compiled, set(start), options,
-                               options.time_limit - (time.perf_counter() - began))
+        if start_values is not None and all(n in start_values for n in compiled.names):
+            full = np.array([start_values[n] for n in compiled.names], dtype=float)
+        else:
+            full = _complete_start(compiled, set(start), options,
+                                   options.time_limit - (time.perf_counter() - began))
         if full is not None:
             h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
-            start_used = True
     h.setOptionValue("time_limit", max(options.time_limit - (time.perf_counter() - began), 0.01))
     h.run()
     status = h.getModelStatus()
@@ -172,33 +179,39 @@ def solve(
     ms = highspy.HighsModelStatus
     if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
         return SolveResult("infeasible", (), None, None, None, int(info.mip_node_count),
-                           seconds, {}, start_used)
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+                           seconds, {}, full is not None)
     if status == ms.kOptimal:
         label = "optimal"
     elif status in (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit):
         label = "time_limit"
     else:
         raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
-    if not has_solution:
+    dual = float(info.mip_dual_bound)
+    if info.primal_solution_status == 2:  # kSolutionStatusFeasible
+        col = np.asarray(h.getSolution().col_value)
+        objective = float(info.objective_function_value)
+    elif full is not None:
+        # Stopped before HiGHS took the start in: the start is still a feasible plan.
+        col = full
+        objective = float(np.dot(compiled.lp.col_cost_, full) + compiled.lp.offset_)
+    else:
         raise SolverError(
             f"no plan found within the time limit of {options.time_limit:g} s "
             "(raise --time-limit)")
-    col = np.asarray(h.getSolution().col_value)
     selected = tuple(imp for imp, c in compiled.x_columns.items() if col[c] > 0.5)
-    objective = float(info.objective_function_value)
-    bound = float(info.mip_dual_bound) if label != "optimal" or np.isfinite(
-        info.mip_dual_bound) else objective
+    if label == "optimal" and not np.isfinite(dual):
+        dual = objective
+    bound = dual if np.isfinite(dual) else None
     return SolveResult(
         status=label,
         selected=selected,
         objective=objective,
         bound=bound,
-        gap=relative_gap(objective, bound),
+        gap=relative_gap(objective, bound) if bound is not None else None,
         nodes=int(info.mip_node_count),
         seconds=seconds,
         column_values=dict(zip(compiled.names, col.tolist(), strict=True)),
-        start_used=start_used,
+        start_used=full is not None,
     )
 
 
