@@ -32,6 +32,7 @@ class SolverOptions:
     gap: float = 1e-6
     threads: int = 1
     seed: int = 0
+    node_limit: int | None = None  # stops like a time limit (status "time_limit"); for tests
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ def _highs(options: SolverOptions, time_limit: float) -> highspy.Highs:
     h.setOptionValue("time_limit", max(time_limit, 0.01))
     h.setOptionValue("random_seed", options.seed)
     h.setOptionValue("threads", max(1, options.threads))
+    if options.node_limit is not None:
+        h.setOptionValue("mip_max_nodes", options.node_limit)
     return h
 
 
