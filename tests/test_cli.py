@@ -119,7 +119,7 @@ def test_validate_reports_valid_and_invalid_files(cli: CliRunner, tmp_path: Path
     assert ok.exit_code == 0 and "valid" in ok.stdout
     bad = cli.invoke(app, ["validate", str(write(tmp_path, "cxplan: 2\n"))])
     assert bad.exit_code == 2
-    assert "unsupported format version" in bad.stderr
+    assert "format version 2 is not supported" in bad.stderr
     as_json = cli.invoke(app, ["validate", "--json", str(write(tmp_path, "cxplan: 2\n"))])
     assert json.loads(as_json.stdout)["valid"] is False
 
@@ -163,3 +163,13 @@ def test_a_missing_file_is_a_clear_error_without_traceback(tmp_path: Path) -> No
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_model_can_be_exported_as_an_lp_file_with_readable_names(
+        cli: CliRunner, tmp_path: Path) -> None:
+    lp = tmp_path / "model.lp"
+    result = cli.invoke(app, ["plan", str(RESTAURANT), "--json", "--lp", str(lp)])
+    assert result.exit_code == 0, result.stderr
+    text = lp.read_text()
+    assert "budget:" in text and "staff_kitchen_:" in text
+    assert "x_own_booking_page_" in text

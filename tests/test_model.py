@@ -33,7 +33,8 @@ def test_start_values_satisfy_every_constraint_and_price_the_selection_exactly(
         if not feasible(data, selection):
             continue
         values = model.context.start_values(selection)
-        for name, constraint in model.problem.constraints.items():
+        for constraint in model.problem.constraints():
+            name = constraint.name
             lhs = _value(constraint, values) - constraint.constant  # expression part only
             lo, hi = constraint.getLb(), constraint.getUb()
             assert lo is None or lhs >= lo - 1e-9, (name, lhs, lo)

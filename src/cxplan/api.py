@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 from cxplan.errors import InfeasibleError, UsageError
+from cxplan.files import atomic_path
 from cxplan.greedy import greedy_plan
 from cxplan.infeasible import minimal_conflict
 from cxplan.journey import Evaluation, build_journey
@@ -125,11 +127,13 @@ def optimize(
     options: SolverOptions | None = None,
     plugins: CxplanPlugins | None = None,
     start: bool = True,
+    export_lp: str | Path | None = None,
 ) -> Plan:
     """The provably optimal plan (or, past the time limit, the best found with its gap).
 
     Raises `InfeasibleError` naming a minimal set of conflicting constraints when no
-    selection satisfies them all.
+    selection satisfies them all. `export_lp` writes the model in LP format (variable
+    names like `x_queue_app_`: PuLP replaces `-+[] ->/` with `_`).
     """
     scenario = apply_limits(scenario, budget, teams)
     options = options or SolverOptions()
@@ -140,6 +144,9 @@ def optimize(
     began = time.perf_counter()
     journey = build_journey(scenario)
     model = build_model(scenario, journey, criteria, extra_constraints=[plugins.constraints_for])
+    if export_lp is not None:
+        with atomic_path(export_lp) as tmp:
+            model.problem.writeLP(str(tmp))
     first = None
     if start:
         def objective(selection: frozenset[str]) -> float:

@@ -154,6 +154,8 @@ def plan(
     threads: Annotated[int, typer.Option(help="Solver threads.")] = 1,
     templates: Annotated[Path | None, typer.Option(
         "--templates", help="Folder with templates overriding the built-in ones.")] = None,
+    lp: Annotated[Path | None, typer.Option(
+        "--lp", help="Also write the optimization model to this LP file.")] = None,
 ) -> None:
     """Find the optimal set of improvements and print (or write) the plan."""
 
@@ -163,7 +165,8 @@ def plan(
 
         loaded = _load(scenario)
         result = optimize(loaded, budget=budget, teams=_parse_teams(team or []),
-                          options=SolverOptions(time_limit=time_limit, gap=gap, threads=threads))
+                          options=SolverOptions(time_limit=time_limit, gap=gap, threads=threads),
+                          export_lp=lp)
         written: list[Path] = []
         if report is not None:
             from cxplan.report import write_reports

@@ -36,6 +36,8 @@ BLOCK_SIZE = 4  # otherwise blocks of this size
 UNREACHABLE = 1e-12  # visits below this (with everything selected) are treated as zero
 
 FAILURES, DROPOUTS, LOSSES = "F", "D", "L"
+# PuLP replaces these characters in names with "_"; clashes must be detected after that.
+_PULP_ILLEGAL = re.compile("[" + re.escape("-+[] ->/") + "]")
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ class ModelContext:
         self.problem.addConstraint(constraint, name=self._unique(name))
 
     def _unique(self, name: str) -> str:
-        clean = re.sub(r"[-+\[\] ->/]", "_", name)
+        clean = _PULP_ILLEGAL.sub("_", name)
         candidate, n = clean, 1
         while candidate in self._names:
             n += 1
@@ -318,10 +320,10 @@ def _decision_variables(problem: pulp.LpProblem, scenario: Scenario) -> dict[str
     used: set[str] = set()
     for i, imp in enumerate(scenario.improvements):
         name = f"x[{imp.id}]"
-        clean = re.sub(r"[-+\[\] ->/]", "_", name)
+        clean = _PULP_ILLEGAL.sub("_", name)
         if clean in used or not re.fullmatch(r"[\w.\[\]\-+ >/]+", name):
             name = f"x[{i}]"  # ids that clash after PuLP's renaming fall back to positions
-            clean = re.sub(r"[-+\[\] ->/]", "_", name)
+            clean = _PULP_ILLEGAL.sub("_", name)
         used.add(clean)
         x[imp.id] = problem.add_variable(name, lowBound=0, upBound=1, cat=pulp.LpBinary)
     return x
