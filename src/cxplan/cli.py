@@ -67,7 +67,8 @@ def _stderr() -> Console:
 def _stdout() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False)
+    # Piped or redirected output is read in files and logs, not an 80-column terminal.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _run(action: Callable[[], T]) -> T:

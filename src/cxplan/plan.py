@@ -160,37 +160,61 @@ def check_agreement(label: str, modelled: float, evaluated: float, magnitude: fl
 def rank(
     scenario: Scenario, journey: Journey, selection: tuple[str, ...]
 ) -> list[tuple[str, float]]:
-    """Order a selection quick-wins first and split its gain exactly along that order.
+    """Order a selection and split its gain exactly along that order.
 
-    At each step the next improvement is the one (among those whose requirements are
-    already placed) with the highest exact incremental gain per unit of resource; its
-    incremental gain is its part of the total, so the parts add up to the plan's gain.
-    Large plans (over 60) are ordered by each improvement's stand-alone ratio instead.
+    Mandatory improvements come first (they are not a choice), then quick wins: at each
+    step the next *bundle* — an improvement together with the prerequisites it still
+    needs — is the one with the highest exact incremental gain per unit of resource
+    (budget and staff shares), so a cheap enabler is ranked by what it unlocks. Within a
+    bundle prerequisites come first. Each improvement's part is its incremental gain at
+    its place, so the parts add up to the plan's gain. Plans of more than 60
+    improvements score bundles once, on their own, instead of at every step.
     """
     resources = Resources(scenario)
-    requires = {imp.id: set(imp.requires) for imp in scenario.improvements}
-    remaining = list(selection)
+    chosen = set(selection)
+    requires = {imp.id: [r for r in imp.requires if r in chosen] for imp in scenario.improvements}
+    position = {imp_id: k for k, imp_id in enumerate(scenario.improvement_ids)}
     placed: list[str] = []
-    current = journey.evaluate(()).value
     result: list[tuple[str, float]] = []
-    baseline = current
+    current = journey.evaluate(()).value
+
+    def bundle(imp_id: str) -> list[str]:
+        """`imp_id` and its unplaced prerequisites, prerequisites first."""
+        ordered: list[str] = []
+
+        def visit(node: str) -> None:
+            if node in placed or node in ordered:
+                return
+            for req in sorted(requires[node], key=position.__getitem__):
+                visit(req)
+            ordered.append(node)
+
+        visit(imp_id)
+        return ordered
+
+    def place(members: list[str]) -> None:
+        nonlocal current
+        for member in members:
+            value = journey.evaluate((*placed, member)).value
+            result.append((member, value - current))
+            placed.append(member)
+            current = value
+
+    for imp in scenario.improvements:
+        if imp.mandatory and imp.id in chosen:
+            place(bundle(imp.id))
+
+    def ratio(members: list[str]) -> float:
+        return (journey.evaluate((*placed, *members)).value - current) / resources.weight(members)
+
+    remaining = [i for i in scenario.improvement_ids if i in chosen and i not in placed]
     if len(selection) > 60:
-        standalone = {i: (journey.evaluate((i,)).value - baseline) / resources.weight([i])
-                      for i in selection}
-        remaining.sort(key=lambda i: -standalone[i])
-    while remaining:
-        ready = [i for i in remaining if (requires[i] & set(selection)) <= set(placed)]
-        if not ready:  # cannot happen for a feasible plan; keep the order stable anyway
-            ready = remaining
-        if len(selection) > 60:
-            best = ready[0]
-            value = journey.evaluate((*placed, best)).value
-        else:
-            scored = [(journey.evaluate((*placed, i)).value, i) for i in ready]
-            value, best = max(scored, key=lambda vi: (
-                (vi[0] - current) / resources.weight([vi[1]]), -selection.index(vi[1])))
-        result.append((best, value - current))
-        placed.append(best)
-        remaining.remove(best)
-        current = value
+        alone = {i: ratio(bundle(i)) for i in remaining}
+        for imp_id in sorted(remaining, key=lambda i: (-alone[i], position[i])):
+            place(bundle(imp_id))
+        return result
+    while len(placed) < len(chosen):
+        candidates = [i for i in remaining if i not in placed]
+        best = max(candidates, key=lambda i: (ratio(bundle(i)), -position[i]))
+        place(bundle(best))
     return result

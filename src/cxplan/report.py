@@ -92,7 +92,10 @@ def format_gap(gap: float) -> str:
     if percent == 0:
         return "0 %"
     decimals = max(0, 1 - math.floor(math.log10(abs(percent))))
-    return f"{percent:,.{decimals}f} %"
+    text = f"{percent:,.{decimals}f}"
+    if "." in text:  # "0.020" has a spurious third digit of precision
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} %"
 
 
 # -- the view model -----------------------------------------------------------------------
@@ -157,6 +160,7 @@ class PlanRow:
     staff: tuple[tuple[str, float], ...]  # (team, people) with people > 0
     staff_text: str  # "front-of-house 1, kitchen 1"; "" when it needs no staff
     mandatory: bool
+    requires: tuple[str, ...]  # ids of the improvements it needs (all funded, ranked above)
     gain: float  # incremental gain when added in rank order (the rows sum to the total)
     share: float  # gain / expected gain
     cumulative_cost: float  # cost of this and every higher-ranked improvement
@@ -172,6 +176,7 @@ class LeftOutRow:
     name: str
     owner: str | None
     cost: float
+    staff: tuple[tuple[str, float], ...]  # (team, people) with people > 0
     staff_text: str
     reason: str  # conflicts, missing requirements, resources short, or "not worth it"
 
@@ -249,7 +254,7 @@ class ReportView:
     """Everything a report shows, computed; templates only lay it out."""
 
     title: str
-    source: str  # where the scenario was read from
+    source: str  # the scenario's file name (no folders), or "<dict>" when built in memory
     currency: str | None
     generated_by: str  # "cxplan <version>"; no timestamp, so reports diff cleanly
     status: str  # the solver status: "optimal" or "time_limit"
@@ -292,7 +297,7 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
     stages, axis = _stages(scenario, baseline, evaluation)
     return ReportView(
         title=plan.scenario or scenario.title,
-        source=scenario.source,
+        source=_source_name(scenario),
         currency=plan.currency,
         generated_by=f"cxplan {__version__}",
         status=plan.status,
@@ -314,6 +319,17 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         solve_seconds=plan.solve_seconds,
         nodes=plan.nodes,
     )
+
+
+def _from_file(scenario: Scenario) -> bool:
+    # load_scenario names in-memory sources "<dict>" / "<string>"
+    source = scenario.source
+    return not (source.startswith("<") and source.endswith(">"))
+
+
+def _source_name(scenario: Scenario) -> str:
+    # the file name only: a shared report should not reveal the author's folders
+    return Path(scenario.source).name if _from_file(scenario) else scenario.source
 
 
 def status_line(status: str, gap: float | None) -> str:
@@ -352,7 +368,7 @@ def _totals(plan: Plan) -> Totals:
     def abandonment(which: str) -> float:
         if customers <= 0:
             return 0.0
-        return sum(p.customers * getattr(p, which) for p in plan.personas) / customers
+        return float(sum(p.customers * getattr(p, which) for p in plan.personas)) / customers
 
     budget = plan.budget
     return Totals(
@@ -388,6 +404,7 @@ def _plan_rows(plan: Plan, scenario: Scenario) -> tuple[PlanRow, ...]:
             rank=imp.rank, id=imp.id, name=imp.name, owner=imp.owner, cost=imp.cost,
             staff=staff, staff_text=_staff_text(staff),
             mandatory=scenario.improvement(imp.id).mandatory,
+            requires=tuple(scenario.improvement(imp.id).requires),
             gain=imp.gain, share=imp.share, cumulative_cost=cost, cumulative_gain=gain,
             cumulative_share=gain / plan.expected_gain if plan.expected_gain else 0.0))
     return tuple(rows)
@@ -418,15 +435,16 @@ def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
             capacity = plan.teams.get(team)
             used = plan.staff_used.get(team, 0.0)
             if need and capacity is not None and used + need > capacity + _TOLERANCE:
-                reasons.append(f"needs {format_amount(need)} {team}, "
+                reasons.append(f"needs {format_amount(need)} {team} staff, "
                                f"{format_amount(max(capacity - used, 0.0))} left")
         if not reasons:
             # It fits next to the plan, so at a proven optimum adding it cannot help (or a
             # plugin constraint forbids it); before the time limit we cannot say which.
             reasons.append("fits, but would not improve the plan" if plan.status == "optimal"
                            else "fits; not chosen before the time limit")
-        rows.append(LeftOutRow(imp.id, imp.label, imp.owner, imp.cost,
-                               _staff_text(imp.staff.items()), "; ".join(reasons)))
+        staff = tuple((team, n) for team, n in imp.staff.items() if n)
+        rows.append(LeftOutRow(imp.id, imp.label, imp.owner, imp.cost, staff,
+                               _staff_text(staff), "; ".join(reasons)))
     return tuple(rows)
 
 
@@ -573,7 +591,9 @@ def _summary(
 
 # -- rendering ----------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+# `_` inside a word cannot start emphasis in CommonMark, and escaping it there would make
+# ids like `expected_experience` hard to read in the plain file
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def markdown_escape(value: object) -> object:
@@ -634,10 +654,7 @@ def render_markdown(view: ReportView, *, templates_dir: str | Path | None = None
 
 def report_slug(scenario: Scenario) -> str:
     """The reports' file name stem: the scenario file's stem, else a slug of its title."""
-    source = scenario.source
-    # "<dict>", "<string>": the scenario did not come from a file
-    stem = scenario.title if source.startswith("<") and source.endswith(">") else Path(
-        source).stem
+    stem = Path(scenario.source).stem if _from_file(scenario) else scenario.title
     ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
     return slug or "report"
