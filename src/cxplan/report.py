@@ -14,11 +14,8 @@ lets a user restyle a report with their own templates without touching the maths
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ import jinja2
 import numpy as np
 
 from cxplan import __version__
+from cxplan.files import write_atomic
 from cxplan.journey import Evaluation, build_journey
 from cxplan.plan import Plan
 from cxplan.scenario import Scenario
@@ -660,14 +658,6 @@ def report_slug(scenario: Scenario) -> str:
     return slug or "report"
 
 
-def _file_mode() -> int:
-    # NamedTemporaryFile creates 0600 files; a report should get the mode a plain open()
-    # would give. The umask can only be read by setting it, so set it back at once.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def write_reports(
     plan: Plan,
     scenario: Scenario,
@@ -688,42 +678,5 @@ def write_reports(
         ".md": render_markdown(view, templates_dir=templates_dir),
     }
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
     slug = report_slug(scenario)
-    mode = _file_mode()
-    staged: list[tuple[str, Path]] = []
-    try:
-        for suffix, text in contents.items():
-            with tempfile.NamedTemporaryFile(
-                "wb", delete=False, dir=folder, prefix=f".{slug}.", suffix=f"{suffix}.tmp"
-            ) as handle:
-                staged.append((handle.name, folder / f"{slug}{suffix}"))
-                handle.write(text.encode("utf-8"))
-                handle.flush()
-                os.fchmod(handle.fileno(), mode)
-                os.fsync(handle.fileno())
-        # rename only once every file is safely on disk, so the pair stays consistent
-        while staged:
-            temporary, target = staged[0]
-            os.replace(temporary, target)
-            staged.pop(0)
-    finally:
-        for temporary, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-    _fsync_directory(folder)
-    return [folder / f"{slug}{suffix}" for suffix in contents]
-
-
-def _fsync_directory(folder: Path) -> None:
-    # makes the renames themselves durable; not every platform can open a directory
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_atomic({folder / f"{slug}{suffix}": text for suffix, text in contents.items()})
