@@ -11,6 +11,7 @@ from cxplan import load_scenario
 from cxplan.journey import build_journey
 from cxplan.model import build_model
 from cxplan.plugins import CxplanPlugins
+
 from random_scenarios import feasible, random_scenario
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cxplan import SolverOptions, load_scenario, optimize
+
 from random_scenarios import feasible
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.files import atomic_path
