@@ -20,9 +20,9 @@ Weight = Annotated[float, Field(ge=0.0, le=1e9)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", strict=True, allow_inf_nan=False, frozen=True, populate_by_name=True
-    )
+    # Fields are read only under the names the file format uses: an edge is written with
+    # `from`/`to`, and its Python names `source`/`target` are unknown keys in a file.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
 class Touchpoint(_Strict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,7 @@ def load_scenario(
     if isinstance(source, Mapping):
         doc = Document(name=name or "<dict>", data=dict(source))
     else:
-        doc = read_document(source)
-        if name:
-            doc.name = name
+        doc = read_document(source, name=name)
     return validate_document(doc, criteria=criteria)
 
 
@@ -60,6 +58,18 @@ def validate_document(doc: Document, *, criteria: Iterable[str] | None = None) -
         checker.error((), f"a scenario is a mapping of keys (cxplan: 1, touchpoints, ...), "
                           f"not {_kind(doc.data)}")
         raise ScenarioError(checker.problems)
+    version = doc.data.get("cxplan")
+    if isinstance(version, int) and not isinstance(version, bool) and version != 1:
+        # Another format version: its other keys cannot be judged by version 1's rules.
+        checker.error(("cxplan",), f"format version {version} is not supported "
+                      "(this cxplan reads version 1)",
+                      "use a cxplan release that reads this version, or write the "
+                      "scenario in format version 1 (`cxplan: 1`)")
+        raise ScenarioError(checker.problems)
+    if "cxplan" in doc.data and not (type(version) is int and version == 1):
+        # Checked here, not by the model: `Literal[1]` also accepts 1.0 and true.
+        checker.error(("cxplan",), f"unsupported format version {_short(version)}",
+                      "this cxplan reads format version 1: write `cxplan: 1`")
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
@@ -70,8 +80,10 @@ def validate_document(doc: Document, *, criteria: Iterable[str] | None = None) -
 
         criteria = get_plugin_manager().criteria_names()
     checker.criteria(doc.data, set(criteria))
-    if scenario is not None and not checker.errors():
+    if scenario is not None and not checker.journey_broken():
         checker.journey_shape(scenario)
+    # In file order (stable: problems of a dict, which have no lines, keep their order).
+    checker.problems.sort(key=lambda p: p.line or 0)
     if checker.errors():
         raise ScenarioError(checker.problems)
     assert scenario is not None
@@ -80,9 +92,13 @@ def validate_document(doc: Document, *, criteria: Iterable[str] | None = None) -
     return scenario
 
 
-def did_you_mean(word: str, known: Iterable[str]) -> str:
-    matches = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f" (did you mean '{matches[0]}'?)" if matches else ""
+def did_you_mean(word: object, known: Iterable[object]) -> str:
+    """' (did you mean 'x'?)' for the closest known name, or ''. Case does not count."""
+    by_folded: dict[str, str] = {}
+    for name in known:
+        by_folded.setdefault(str(name).casefold(), str(name))
+    matches = difflib.get_close_matches(str(word).casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f" (did you mean '{by_folded[matches[0]]}'?)" if matches else ""
 
 
 def _kind(value: Any) -> str:
@@ -99,6 +115,14 @@ def _items(data: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield i, item
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -113,7 +137,9 @@ def _prob(value: Any) -> float | None:
 class _Checker:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self.problems: list[Problem] = []
+        # Problems found while reading single values (duplicate keys, YAML tags).
+        self.problems: list[Problem] = list(doc.problems)
+        self.error_paths: list[Path_] = []
 
     # -- reporting ---------------------------------------------------------------------------
     def error(self, path: Path_, message: str, hint: str | None = None) -> None:
@@ -123,35 +149,59 @@ class _Checker:
         self._add(path, message, hint, "warning")
 
     def _add(self, path: Path_, message: str, hint: str | None, severity: str) -> None:
+        if any(path[: len(bad)] == bad for bad in self.doc.unreadable):
+            return  # already reported by the reader (the data holds a stand-in)
+        if severity == "error":
+            self.error_paths.append(path)
         self.problems.append(Problem(self.doc.name, format_path(path), message, hint,
                                      self.doc.line_of(path), severity))
 
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
 
+    def journey_broken(self) -> bool:
+        """Whether an error makes the journey itself unsafe to analyse."""
+        for path in self.error_paths:
+            match path:
+                case ("touchpoints", int(), "stage" | "name" | "channel" | "owner"):
+                    continue
+                case ("journey" | "personas" | "touchpoints", *_) | ("improvements", int(),
+                                                                      "effects", *_):
+                    return True
+        return False
+
     def pydantic(self, exc: ValidationError) -> None:
         for err in exc.errors(include_url=False):
             path: Path_ = tuple(err["loc"])
             kind = err["type"]
-            if kind == "extra_forbidden":
-                parent = path[:-1]
-                known = _known_keys(parent)
-                msg = f"unknown key '{path[-1]}'{did_you_mean(str(path[-1]), known)}"
-                self.error(path, msg, "see the scenario format in the README")
+            value = err.get("input")
+            got = f" (got {_short(value)})"
+            if path[-1:] == ("[key]",):
+                # A mapping key of the wrong type (only possible when a dict is passed in).
+                self.error((*path[:-2], str(path[-2])), f"keys must be text{got}")
+            elif kind == "extra_forbidden":
+                known = _known_keys(path[:-1])
+                msg = f"unknown key '{path[-1]}'{did_you_mean(path[-1], known)}"
+                hint = (f"allowed here: {', '.join(known)}" if known
+                        else "see the scenario format (DESIGN.md section 3)")
+                self.error(path, msg, hint)
             elif kind == "missing":
-                self.error(path, "required value is missing")
+                self.error(path, "required value is missing",
+                           "the first line of a scenario is `cxplan: 1`"
+                           if path == ("cxplan",) else None)
             elif kind == "literal_error" and path == ("cxplan",):
-                self.error(path, f"unsupported format version {err.get('input')!r}",
-                           "this cxplan reads format version 1: write `cxplan: 1`")
+                continue  # reported by validate_document
+            elif kind in ("string_pattern_mismatch", "string_too_short"):
+                self.error(path, "an id must not be empty or start or end with a space" + got)
             else:
-                self.error(path, f"{err['msg']} (got {_short(err.get('input'))})")
+                self.error(path, f"{err['msg']}{got}", _type_hint(kind, value, err.get("ctx")))
 
     # -- cross checks on raw data --------------------------------------------------------------
     def cross_check(self, data: dict[str, Any]) -> None:
         touchpoints = self._unique_ids(data, "touchpoints", "touchpoint")
         improvements = self._unique_ids(data, "improvements", "improvement")
         self._unique_ids(data, "personas", "persona")
-        teams = data.get("teams") if isinstance(data.get("teams"), dict) else {}
+        teams = _dict(data.get("teams"))
         stages = data.get("stages") if isinstance(data.get("stages"), list) else None
 
         if stages is not None:
@@ -168,25 +218,25 @@ class _Checker:
                                f"stage '{stage}' is not in stages{did_you_mean(stage, seen)}",
                                f"stages are: {', '.join(sorted(seen))}")
 
-        journey = data.get("journey") if isinstance(data.get("journey"), dict) else {}
+        journey = _dict(data.get("journey"))
         self._entry(journey.get("entry"), ("journey", "entry"), touchpoints)
         base_edges = self._edges(journey.get("edges"), ("journey", "edges"), touchpoints)
-        self._out_sums(base_edges, ("journey", "edges"))
+        self._out_sums(base_edges)
 
         for i, persona in _items(data, "personas"):
             where: Path_ = ("personas", i)
             self._entry(persona.get("entry"), (*where, "entry"), touchpoints)
+            # A persona's edges replace all outgoing edges of the sources they list, so only
+            # those sources get new sums; the others keep the (already checked) base edges.
             overrides = self._edges(persona.get("edges"), (*where, "edges"), touchpoints)
-            if overrides:
-                replaced = {src for src, _, _, _ in overrides}
-                merged = [e for e in base_edges if e[0] not in replaced] + overrides
-                self._out_sums(merged, (*where, "edges"), persona=str(persona.get("id")))
+            self._out_sums(overrides, persona=_str(persona.get("id")) or f"personas[{i}]")
             tps = persona.get("touchpoints")
             if isinstance(tps, dict):
                 for key in tps:
                     if key not in touchpoints:
-                        self.error((*where, "touchpoints", key),
-                                   f"unknown touchpoint '{key}'{did_you_mean(key, touchpoints)}")
+                        self.error((*where, "touchpoints", str(key)),
+                                   f"unknown touchpoint '{key}'{did_you_mean(key, touchpoints)}",
+                                   "persona overrides name touchpoints by id")
 
         for i, imp in _items(data, "improvements"):
             self._improvement(i, imp, touchpoints, improvements, teams)
@@ -249,7 +299,7 @@ class _Checker:
         return result
 
     def _out_sums(
-        self, edges: list[tuple[str, str, float, Path_]], where: Path_, persona: str | None = None
+        self, edges: list[tuple[str, str, float, Path_]], persona: str | None = None
     ) -> None:
         sums: dict[str, float] = {}
         first: dict[str, Path_] = {}
@@ -259,7 +309,7 @@ class _Checker:
         for src, total in sums.items():
             if total > 1.0 + SUM_TOLERANCE:
                 who = f" for persona '{persona}'" if persona else ""
-                self.error(first[src] if persona is None else where,
+                self.error(first[src],
                            f"edges out of '{src}'{who} sum to {total:.6g}, more than 1",
                            "the probabilities of going on after a touchpoint add up to at most 1;"
                            " the remainder is 'journey completed'")
@@ -292,14 +342,12 @@ class _Checker:
         if isinstance(staff, dict):
             for team in staff:
                 if team not in teams:
-                    self.error((*where, "staff", team),
+                    self.error((*where, "staff", str(team)),
                                f"team '{team}' is not declared in teams{did_you_mean(team, teams)}",
-                               "declare its capacity under `teams:`")
+                               "declare its capacity under `teams:`, e.g. "
+                               f"`teams: {{{team}: 2}}`")
         for key in ("requires", "excludes"):
-            refs = imp.get(key)
-            if not isinstance(refs, list):
-                continue
-            for k, ref in enumerate(refs):
+            for k, ref in enumerate(_list(imp.get(key))):
                 if ref == ident and ident is not None:
                     self.error((*where, key, k), f"improvement '{ident}' {key} itself")
                 else:
@@ -315,31 +363,43 @@ class _Checker:
                 continue
             index[ident] = i
             requires.add_node(ident)
-            for ref in imp.get("requires") or []:
+            for k, ref in enumerate(_list(imp.get("requires"))):
                 if isinstance(ref, str) and ref in improvements and ref != ident:
-                    requires.add_edge(ident, ref)
-            for ref in imp.get("excludes") or []:
+                    requires.add_edge(ident, ref, position=k)
+            for ref in _list(imp.get("excludes")):
                 if isinstance(ref, str) and ref in improvements and ref != ident:
                     excludes.setdefault(ident, set()).add(ref)
                     excludes.setdefault(ref, set()).add(ident)
-        for cycle in nx.simple_cycles(requires):
-            start = min(cycle, key=lambda c: index[c])
-            self.error(("improvements", index[start], "requires"),
-                       "requires cycle: " + " -> ".join([*cycle, cycle[0]]),
-                       "an improvement cannot (indirectly) require itself")
+        # One cycle per strongly connected component: listing every simple cycle can take
+        # exponential time, and one named cycle is enough to find and break the loop.
+        components = [c for c in nx.strongly_connected_components(requires) if len(c) > 1]
+        for component in sorted(components, key=lambda c: min(index[n] for n in c)):
+            start = min(component, key=index.__getitem__)
+            sub = requires.subgraph(component)
+            # The shortest cycle through `start`: start -> s ... -> start.
+            cycle = [start, *min((nx.shortest_path(sub, s, start) for s in sub.successors(start)),
+                                 key=len)]
+            first, second = cycle[0], cycle[1]
+            self.error(("improvements", index[first], "requires",
+                        requires.edges[first, second]["position"]),
+                       "requires cycle: " + " -> ".join(cycle),
+                       "an improvement cannot (indirectly) require itself; remove one of "
+                       "these requirements")
         for ident, i in index.items():
             needed = {ident} | nx.descendants(requires, ident)
             clash = sorted((a, b) for a in needed for b in excludes.get(a, ()) if b in needed
                            and a < b)
-            if clash:
-                a, b = clash[0]
-                self.error(("improvements", i),
-                           f"improvement '{ident}' can never be selected: it requires both "
+            if not clash:
+                continue
+            a, b = clash[0]
+            if ident in (a, b):
+                message = (f"improvement '{ident}' requires something it excludes "
+                           f"('{b if a == ident else a}')")
+            else:
+                message = (f"improvement '{ident}' can never be selected: it requires both "
                            f"'{a}' and '{b}' (directly or through other requirements), which "
-                           "exclude each other" if ident not in (a, b) else
-                           f"improvement '{ident}' requires something it excludes "
-                           f"('{b if a == ident else a}')",
-                           "remove the requirement or the exclusion")
+                           "exclude each other")
+            self.error(("improvements", i), message, "remove the requirement or the exclusion")
 
     def criteria(self, data: dict[str, Any], known: set[str]) -> None:
         crit = data.get("criteria")
@@ -353,51 +413,106 @@ class _Checker:
         if crit and all(_prob(v) == 0.0 for v in crit.values()):
             self.error(("criteria",), "all criteria weights are 0: nothing to optimize")
 
-    # -- journey shape (needs a fully valid scenario) -------------------------------------------
+    # -- journey shape (needs a scenario whose journey is valid) -------------------------------
     def journey_shape(self, scenario: Scenario) -> None:
+        """Every reachable touchpoint must be able to reach a way out (absorbing chain).
+
+        Checked on the journey with every improvement applied: that is where customers are
+        retained most, so if some customers can never leave there, some selection makes the
+        expected visits infinite. Touchpoints no customer reaches get a warning.
+        """
         from cxplan.journey import persona_parameters
 
         touchpoint_index = {tp.id: i for i, tp in enumerate(scenario.touchpoints)}
         reachable_somewhere: set[str] = set()
+        stuck_base: set[str] = set()  # personas that use the journey's own edges and numbers
+        stuck_found = False
         for qi, persona in enumerate(scenario.persona_list):
             params = persona_parameters(scenario, persona, select_all=True)
             graph: nx.DiGraph = nx.DiGraph()
             graph.add_nodes_from(params.touchpoints)
+            out_sum = dict.fromkeys(params.touchpoints, 0.0)
             for (src, dst), prob in params.edges.items():
+                out_sum[src] += prob
                 if prob > 0:
                     graph.add_edge(src, dst)
-            starts = [t for t, e in params.entry.items() if e > 0]
-            reachable = set(starts)
-            for t in starts:
-                reachable |= nx.descendants(graph, t)
+            reachable = _closure(graph.successors, [t for t, e in params.entry.items() if e > 0])
             reachable_somewhere |= reachable
-            out_sum = {t: 0.0 for t in params.touchpoints}
-            for (src, _), prob in params.edges.items():
-                out_sum[src] += prob
-            leaks = {t for t in params.touchpoints
+            leaks = [t for t in params.touchpoints
                      if 1.0 - out_sum[t] >= LEAK_EPSILON
-                     or params.failure[t] * params.dropout[t] >= LEAK_EPSILON}
-            can_end = set(leaks)
-            for t in leaks:
-                can_end |= nx.ancestors(graph, t)
-            stuck = sorted(reachable - can_end, key=touchpoint_index.__getitem__)
-            if stuck:
-                where: Path_ = ("personas", qi) if scenario.personas else ("journey", "edges")
-                who = f" for persona '{persona.id}'" if scenario.personas else ""
-                self.error(where,
-                           f"the journey{who} can never end once it reaches "
-                           f"{', '.join(repr(t) for t in stuck[:5])}"
-                           f"{' and others' if len(stuck) > 5 else ''}: every path from there "
-                           "loops back with probability 1 (not an absorbing chain)",
-                           "let some probability leave the loop: lower an outgoing edge "
-                           "probability so the remainder completes the journey")
-        if not self.errors():
+                     or params.failure[t] * params.dropout[t] >= LEAK_EPSILON]
+            stuck = reachable - _closure(graph.predecessors, leaks)
+            if not stuck:
+                continue
+            stuck_found = True
+            if not scenario.personas or (persona.edges is None and persona.touchpoints is None):
+                stuck_base |= stuck
+            else:
+                self._endless(("personas", qi), sorted(stuck, key=touchpoint_index.__getitem__),
+                              f" for persona '{persona.id}'")
+        if stuck_base:
+            self._endless(("journey", "edges"),
+                          sorted(stuck_base, key=touchpoint_index.__getitem__), "")
+        if not stuck_found:
             for t in scenario.touchpoints:
                 if t.id not in reachable_somewhere:
                     self.warning(("touchpoints", touchpoint_index[t.id]),
                                  f"touchpoint '{t.id}' is unreachable from any entry "
                                  "(no customer ever gets there)",
                                  "add an entry probability or an edge leading to it")
+
+    def _endless(self, where: Path_, stuck: list[str], who: str) -> None:
+        self.error(where,
+                   f"the journey{who} can never end once it reaches "
+                   f"{', '.join(repr(t) for t in stuck[:5])}"
+                   f"{' and others' if len(stuck) > 5 else ''}: every path from there loops "
+                   "back with probability 1 (not an absorbing chain), at least once every "
+                   "improvement is applied",
+                   "let some probability leave the loop: lower an outgoing edge probability "
+                   "so that the remainder completes the journey (dropout after a failure "
+                   "counts only while some failure remains)")
+
+
+def _closure(neighbours: Callable[[str], Iterable[str]], starts: Iterable[str]) -> set[str]:
+    """`starts` and everything reached from them by following `neighbours`."""
+    seen = set(starts)
+    stack = list(seen)
+    while stack:
+        for nxt in neighbours(stack.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
+def _type_hint(kind: str, value: Any, ctx: dict[str, Any] | None) -> str | None:
+    """A hint for a pydantic error type, where there is something useful to say."""
+    number_kinds = ("float_type", "int_type", "float_parsing", "int_parsing", "int_from_float")
+    if kind in number_kinds and isinstance(value, bool):
+        return "true/false (also yes/no/on/off in YAML) is not a number here"
+    if kind in number_kinds and isinstance(value, str):
+        return "write the number without quotes"
+    if kind == "int_from_float" or (kind == "int_type" and isinstance(value, float)):
+        return "a whole number is needed here"
+    if kind == "string_type" and value is not None and not isinstance(value, list | dict):
+        return (f"put it in quotes: '{value}'" if not isinstance(value, bool) else
+                "yes/no/on/off/true/false read as true/false in YAML: put the text in quotes")
+    if kind == "bool_type":
+        return "write true or false"
+    if kind == "list_type":
+        return "write a list, e.g. [a, b] (or [a] for one item)"
+    if kind in ("dict_type", "model_type"):
+        return "write a mapping of keys and values, e.g. {key: value}"
+    bounds = ctx or {}
+    if (kind == "less_than_equal" and bounds.get("le") == 1.0) or (
+        kind == "greater_than_equal" and bounds.get("ge") == 0.0
+    ):
+        return "probabilities and reductions are between 0 and 1 (write 25 % as 0.25)"
+    if kind == "finite_number":
+        return "NaN and infinity are not allowed; write a finite number"
+    if kind == "too_short":
+        return "give at least one item"
+    return None
 
 
 def _known_keys(path: Path_) -> list[str]:

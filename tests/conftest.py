@@ -1,0 +1,74 @@
+"""Shared fixtures: a small valid scenario to start from, and a way to write it to a file."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ScenarioFactory = Callable[..., dict[str, Any]]
+ScenarioWriter = Callable[..., Path]
+
+# ad -> branch -> account, one entry; two improvements, one team. Valid, no warnings.
+_MINIMAL: dict[str, Any] = {
+    "cxplan": 1,
+    "name": "Minimal",
+    "currency": "USD",
+    "budget": 1000,
+    "teams": {"it": 2},
+    "touchpoints": [
+        {"id": "ad", "failure_probability": 0.1, "impact": 1},
+        {"id": "branch", "failure_probability": 0.25, "impact": 40, "dropout": 0.5},
+        {"id": "account", "failure_probability": 0.05, "impact": 10, "success_value": 20},
+    ],
+    "journey": {
+        "entry": {"ad": 1.0},
+        "edges": [
+            {"from": "ad", "to": "branch", "probability": 0.6},
+            {"from": "branch", "to": "account", "probability": 0.9},
+        ],
+    },
+    "improvements": [
+        {"id": "queue-app", "cost": 300, "staff": {"it": 1},
+         "effects": [{"touchpoint": "branch", "failure_reduction": 0.5}]},
+        {"id": "sms", "cost": 50,
+         "effects": [{"touchpoint": "ad", "failure_reduction": 0.3}]},
+    ],
+}
+
+
+@pytest.fixture
+def minimal_scenario() -> ScenarioFactory:
+    """`minimal_scenario(**top_level_overrides)` -> a fresh, valid scenario dict."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        data = copy.deepcopy(_MINIMAL)
+        data.update(copy.deepcopy(overrides))
+        return data
+
+    return make
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> ScenarioWriter:
+    """`write_scenario(content, name="scenario.yaml")` -> path of the written file.
+
+    `content` is a dict (dumped as YAML, keys in the given order), text (written as
+    UTF-8, as is) or bytes (written as they are).
+    """
+
+    def write(content: dict[str, Any] | str | bytes, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+        return path
+
+    return write
