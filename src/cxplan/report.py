@@ -558,8 +558,12 @@ def _summary(
         what = (f"Fund {len(rows)} of the {candidates} candidate improvements, in this "
                 f"order: {_join(first)}.")
     else:
-        what = (f"Fund {len(rows)} of the {candidates} candidate improvements, starting with "
-                f"the quick wins {_join(first)}.")
+        required = [r.name for r in rows if r.mandatory]
+        wins = [r.name for r in rows if not r.mandatory][:QUICK_WINS_NAMED]
+        what = f"Fund {len(rows)} of the {candidates} candidate improvements, starting with "
+        if required:
+            what += f"the mandatory {_join(required)}, then "
+        what += f"the quick wins {_join(wins)}."
 
     if totals.budget is not None:
         cost = (f"They cost {money(totals.cost)}, {format_percent(totals.budget_share)} of "
