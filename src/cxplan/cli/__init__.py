@@ -1,0 +1,20 @@
+"""The `cxplan` command line: one module per group of commands, sharing `common.app`."""
+
+from __future__ import annotations
+
+import os
+
+# Small solves ran 10-30x slower with multithreaded BLAS on 2 cores (DESIGN.md); this must
+# happen before numpy is first imported.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from cxplan.cli import check, plan  # noqa: E402  (registers the commands)
+from cxplan.cli.common import app  # noqa: E402
+
+__all__ = ["app", "check", "main", "plan"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

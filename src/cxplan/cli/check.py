@@ -1,0 +1,108 @@
+"""`cxplan validate` and `cxplan evaluate`: check a scenario, price a given selection."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cxplan.cli.common import (
+    JsonOpt,
+    ScenarioArg,
+    app,
+    load,
+    money,
+    run,
+    stdout_console,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cxplan.api import SelectionValue
+    from cxplan.scenario import Scenario
+
+
+@app.command()
+def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
+    """Check a scenario and print every problem (exit code 2 if there are any)."""
+
+    def body() -> None:
+        from cxplan.errors import ScenarioError
+
+        try:
+            loaded = load(scenario)
+        except ScenarioError as exc:
+            if as_json:
+                sys.stdout.write(json.dumps({"valid": False, "problems": [
+                    _problem_dict(p) for p in exc.problems + exc.warnings]}) + "\n")
+                raise typer.Exit(2) from None
+            raise
+        if as_json:
+            sys.stdout.write(json.dumps({"valid": True, "problems": [
+                _problem_dict(p) for p in loaded.warnings]}) + "\n")
+            return
+        out = stdout_console()
+        for warning in loaded.warnings:
+            out.print("warning: " + warning.format(), markup=False)
+        out.print(f"{scenario}: valid ({len(loaded.touchpoints)} touchpoints, "
+                  f"{len(loaded.improvements)} improvements, {len(loaded.persona_list)} "
+                  f"persona{'s' if len(loaded.persona_list) != 1 else ''})", markup=False)
+
+    run(body)
+
+
+def _problem_dict(problem: Any) -> dict[str, Any]:
+    return {"file": problem.file, "location": problem.location, "message": problem.message,
+            "hint": problem.hint, "line": problem.line, "severity": problem.severity}
+
+
+@app.command()
+def evaluate(
+    scenario: ScenarioArg,
+    select: Annotated[str, typer.Option(
+        "--select", help="Comma-separated improvement ids (empty: the baseline).")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Exact expected value of a given selection, without optimizing."""
+
+    def body() -> None:
+        from cxplan.api import evaluate as evaluate_selection
+
+        loaded = load(scenario)
+        ids = [s.strip() for s in select.split(",") if s.strip()]
+        value = evaluate_selection(loaded, ids)
+        if as_json:
+            sys.stdout.write(json.dumps(_selection_dict(value), allow_nan=False) + "\n")
+        else:
+            _print_selection(value, loaded, stdout_console())
+
+    run(body)
+
+
+def _selection_dict(value: SelectionValue) -> dict[str, Any]:
+    return {
+        "scenario": value.scenario, "selected": list(value.selected),
+        "expected_gain": value.expected_gain, "baseline_value": value.baseline_value,
+        "planned_value": value.planned_value, "cost": value.cost,
+        "staff_used": value.staff_used, "feasible": value.feasible,
+        "violations": list(value.violations),
+    }
+
+
+def _print_selection(value: SelectionValue, scenario: Scenario, out: Console) -> None:
+    from rich.markup import escape
+
+    cur = scenario.currency
+    chosen = ", ".join(value.selected) or "nothing (baseline)"
+    out.print(escape(f"{value.scenario} — selection: {chosen}"))
+    out.print(f"value {money(value.baseline_value, cur)} -> {money(value.planned_value, cur)}"
+              f"  (expected gain {money(value.expected_gain, cur)})")
+    out.print(escape(f"cost {money(value.cost, cur)}; staff "
+              + (", ".join(f"{k} {v:g}" for k, v in value.staff_used.items()) or "none")))
+    if value.feasible:
+        out.print("feasible: respects budget, teams, requires, excludes and mandatory")
+    else:
+        out.print("[bold]not feasible[/bold]: " + escape("; ".join(value.violations)))

@@ -1,0 +1,142 @@
+"""Shared pieces of the command line: the app, error handling, loading, formatting.
+
+Heavy libraries (numpy, scipy, PuLP, HiGHS, networkx) are imported inside the
+commands, so that `cxplan --help` answers at once. Every deliberate error is a
+`CxplanError` with an exit code (2 invalid input, 3 infeasible, 4 plugin);
+anything else is a bug, reported in one line unless CXPLAN_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+from cxplan import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cxplan.scenario import Scenario
+
+EXAMPLES = """
+Examples:
+
+  cxplan plan scenarios/microfinance-onboarding.yaml --report reports/
+
+  cxplan plan scenarios/airline-trip.yaml --json --budget 500000 --team it=8
+
+  cxplan evaluate scenarios/restaurant.yaml --select own-booking-page,waitlist-sms
+
+  cxplan validate my-scenario.yaml
+"""
+
+app = typer.Typer(
+    name="cxplan",
+    help="Which customer-experience improvements to fund, provably optimally.\n" + EXAMPLES,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+T = TypeVar("T")
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).",
+                                             show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    # Piped or redirected output is read in files and logs, not an 80-column terminal.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+
+
+def run(action: Callable[[], T]) -> T:
+    """Run a command body, turning cxplan's errors into messages and exit codes."""
+    from cxplan.errors import CxplanError, ScenarioError
+
+    try:
+        return action()
+    except ScenarioError as exc:
+        err = stderr_console()
+        for problem in exc.problems:
+            err.print(problem.format(), markup=False)
+        for warning in exc.warnings:
+            err.print("warning: " + warning.format(), markup=False)
+        n = len(exc.problems)
+        err.print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.",
+                  markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except CxplanError as exc:
+        stderr_console().print(f"error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted; nothing was written.", markup=False)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if os.environ.get("CXPLAN_DEBUG"):
+            raise
+        stderr_console().print(f"internal error: {type(exc).__name__}: {exc}\n"
+                        "This is a bug in cxplan; run again with CXPLAN_DEBUG=1 for details "
+                        "and please report it with the scenario.", markup=False)
+        raise typer.Exit(1) from None
+
+
+def load(path: Path) -> Scenario:
+    from cxplan.validate import load_scenario
+
+    return load_scenario(path)
+
+
+def parse_teams(values: list[str]) -> dict[str, float]:
+    from cxplan.errors import UsageError
+
+    teams: dict[str, float] = {}
+    for item in values:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep or not name:
+                raise ValueError
+            teams[name.strip()] = float(number)
+        except ValueError:
+            raise UsageError(f"--team expects NAME=N (for example it=6), got {item!r}") from None
+    return teams
+
+
+def money(value: float, currency: str | None) -> str:
+    return f"{value:,.0f} {currency}" if currency else f"{value:,.2f}"
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return "an unknown margin"
+    return f"{100 * value:.4g} %"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cxplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """cxplan: optimal customer-experience improvement plans."""

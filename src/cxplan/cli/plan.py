@@ -1,0 +1,113 @@
+"""`cxplan plan`: solve and print, write reports, export the model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cxplan.cli.common import (
+    JsonOpt,
+    ScenarioArg,
+    app,
+    load,
+    money,
+    parse_teams,
+    pct,
+    run,
+    stderr_console,
+    stdout_console,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cxplan.plan import Plan
+
+
+@app.command()
+def plan(
+    scenario: ScenarioArg,
+    as_json: JsonOpt = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write HTML and Markdown reports to this folder.")] = None,
+    budget: Annotated[float | None, typer.Option(help="Override the scenario's budget.")] = None,
+    team: Annotated[list[str] | None, typer.Option(
+        "--team", help="Override a team's capacity, NAME=N (repeatable).")] = None,
+    time_limit: Annotated[float, typer.Option(
+        "--time-limit", help="Seconds; past it the best plan found is returned with its gap.")
+    ] = 60.0,
+    gap: Annotated[float, typer.Option(help="Relative optimality gap to stop at.")] = 1e-6,
+    threads: Annotated[int, typer.Option(help="Solver threads.")] = 1,
+    templates: Annotated[Path | None, typer.Option(
+        "--templates", help="Folder with templates overriding the built-in ones.")] = None,
+    lp: Annotated[Path | None, typer.Option(
+        "--lp", help="Also write the optimization model to this LP file.")] = None,
+) -> None:
+    """Find the optimal set of improvements and print (or write) the plan."""
+
+    def body() -> None:
+        from cxplan.api import optimize
+        from cxplan.solve import SolverOptions
+
+        loaded = load(scenario)
+        result = optimize(loaded, budget=budget, teams=parse_teams(team or []),
+                          options=SolverOptions(time_limit=time_limit, gap=gap, threads=threads),
+                          export_lp=lp)
+        written: list[Path] = []
+        if report is not None:
+            from cxplan.report import write_reports
+
+            written = write_reports(result, loaded.with_limits(budget, parse_teams(team or [])),
+                                    report, templates_dir=templates)
+        if as_json:
+            sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+        else:
+            _print_plan(result, stdout_console())
+        err = stderr_console()
+        for warning in loaded.warnings:
+            err.print("warning: " + warning.format(), markup=False)
+        if result.status == "time_limit":
+            err.print(f"warning: time limit reached; the plan is within "
+                      f"{pct(result.gap)} of optimal (proven).", markup=False)
+        for path in written:
+            err.print(f"wrote {path}", markup=False)
+
+    run(body)
+
+
+def _print_plan(result: Plan, out: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    cur = result.currency
+    status = ("proven optimal" if result.status == "optimal"
+              else f"time limit reached, within {pct(result.gap)} of optimal")
+    out.print(f"[bold]{escape(result.scenario)}[/bold] — {len(result.selected)} improvements, "
+              f"{status}")
+    table = Table(show_edge=False, header_style="bold")
+    for col, justify in (("#", "right"), ("improvement", "left"), ("owner", "left"),
+                         ("cost", "right"), ("staff", "left"), ("gain", "right"),
+                         ("share", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for imp in result.improvements:
+        staff = ", ".join(f"{k} {v:g}" for k, v in imp.staff.items()) or "-"
+        table.add_row(str(imp.rank), escape(imp.id), escape(imp.owner or "-"),
+                      money(imp.cost, cur), escape(staff), money(imp.gain, cur),
+                      f"{100 * imp.share:.1f} %")
+    if result.improvements:
+        out.print(table)
+    else:
+        out.print("Nothing is worth funding under these constraints.")
+    budget = f" of {money(result.budget, cur)}" if result.budget is not None else ""
+    out.print(escape(f"cost {money(result.cost, cur)}{budget}; staff "
+              + (", ".join(f"{k} {v:g}/{result.teams[k]:g}" for k, v in result.staff_used.items())
+                 or "none")))
+    out.print(f"value {money(result.baseline_value, cur)} -> {money(result.planned_value, cur)}"
+              f"  (expected gain [bold]{money(result.expected_gain, cur)}[/bold])")
+    if len(result.criteria) > 1:
+        for c in result.criteria.values():
+            out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))
