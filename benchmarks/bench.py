@@ -129,6 +129,7 @@ def run_stages(
         out["error"] = (f"model build stopped after {time.perf_counter() - began:.0f} s "
                         f"(--build-timeout {build_timeout:g})")
         out["build_s"] = time.perf_counter() - began
+        out["status"] = "build_timeout"
         out["peak_mib"] = _peak_mib()
         log(out["error"])
         return out

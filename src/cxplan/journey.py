@@ -170,6 +170,13 @@ class Journey:
     effects: dict[str, list[Effect]]
     _cache: dict[frozenset[str], Evaluation] = field(default_factory=dict, repr=False)
 
+    @cached_property
+    def _cache_limit(self) -> int:
+        # Each evaluation holds 6 arrays per persona over all touchpoints: keep the cache
+        # near 64 MiB whatever the journey's size (large journeys get few entries).
+        per_entry = 8 * 6 * max(1, len(self.touchpoint_ids)) * max(1, len(self.personas))
+        return max(8, min(4096, (64 << 20) // per_entry))
+
     @property
     def index(self) -> dict[str, int]:
         return {t: i for i, t in enumerate(self.touchpoint_ids)}
@@ -212,7 +219,7 @@ class Journey:
         outcomes = tuple(_evaluate_chain(c, mf, mi, md) for c in self.personas)
         ordered = tuple(i for i in self.scenario.improvement_ids if i in chosen)
         result = Evaluation(ordered, outcomes)
-        if len(self._cache) < 4096:
+        if len(self._cache) < self._cache_limit:
             self._cache[chosen] = result
         return result
 
