@@ -164,7 +164,7 @@ def optimize(
         conflict = minimal_conflict(scenario)
         raise InfeasibleError(conflict or [
             "the core constraints can be met together, so the conflict involves constraints "
-            "added by plugins: " + ", ".join(sorted(set(model.constraint_names)))])
+            "added by plugins: " + ", ".join(model.plugin_constraints)])
 
     selected = result.selected
     values, ctx = criterion_values(scenario, journey, criteria, selected)

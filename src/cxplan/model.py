@@ -230,9 +230,11 @@ class ModelContext:
                 values[var.name] = max(entering - lo, 0.0) if k == picked[id(block)] else 0.0
         return values
 
-    def add(self, name: str, constraint: pulp.LpConstraint) -> None:
-        """Add a constraint with a unique readable name."""
-        self.problem.addConstraint(constraint, name=self._unique(name))
+    def add(self, name: str, constraint: pulp.LpConstraint) -> str:
+        """Add a constraint with a unique readable name; returns the name in the model."""
+        unique = self._unique(name)
+        self.problem.addConstraint(constraint, name=unique)
+        return unique
 
     def _unique(self, name: str) -> str:
         clean = _PULP_ILLEGAL.sub("_", name)
@@ -251,7 +253,8 @@ class Model:
     context: ModelContext
     terms: dict[str, pulp.LpAffineExpression]
     weights: dict[str, float]
-    constraint_names: dict[str, str]  # name in the model -> human description
+    limit_rows: dict[str, str]  # "budget" / "team:<name>" -> row name, for what-if re-solves
+    plugin_constraints: list[str]  # row names of constraints added by plugins
 
     @property
     def problem(self) -> pulp.LpProblem:
@@ -295,7 +298,7 @@ def build_model(
 
     for q, chain in enumerate(journey.personas):
         _flow(ctx, q, chain)
-    names = _core_constraints(ctx)
+    limit_rows = _core_constraints(ctx)
 
     objective = pulp.LpAffineExpression()
     terms: dict[str, pulp.LpAffineExpression] = {}
@@ -304,11 +307,9 @@ def build_model(
         terms[name] = criteria[name].model_term(ctx)
         objective += weights[name] * terms[name]
     problem.setObjective(objective)
-    for hook in extra_constraints:
-        for cname, constraint in hook(ctx):  # type: ignore[operator]
-            ctx.add(cname, constraint)
-            names[cname] = cname
-    return Model(ctx, terms, weights, names)
+    added = [ctx.add(cname, constraint) for hook in extra_constraints
+             for cname, constraint in hook(ctx)]  # type: ignore[operator]
+    return Model(ctx, terms, weights, limit_rows, added)
 
 
 def _safe(text: str) -> str:
@@ -407,20 +408,23 @@ def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
 
 
 def _core_constraints(ctx: ModelContext) -> dict[str, str]:
-    """Budget, team staffing, requires, excludes, mandatory (DESIGN.md section 2)."""
+    """Budget, team staffing, requires, excludes, mandatory (DESIGN.md section 2).
+
+    Returns the row names of the budget ("budget") and team ("team:<name>") limits.
+    """
     scenario, x = ctx.scenario, ctx.x
     _link_blocks(ctx)
-    described: dict[str, str] = {}
+    limits: dict[str, str] = {}
     if scenario.budget is not None:
-        ctx.add("budget", pulp.lpSum(imp.cost * x[imp.id] for imp in scenario.improvements)
-                <= scenario.budget)
-        described["budget"] = f"budget ≤ {scenario.budget:g}"
+        limits["budget"] = ctx.add(
+            "budget", pulp.lpSum(imp.cost * x[imp.id] for imp in scenario.improvements)
+            <= scenario.budget)
     for team, capacity in scenario.teams.items():
         users = [(imp.staff[team], x[imp.id]) for imp in scenario.improvements
                  if imp.staff.get(team)]
         if users:
-            ctx.add(f"staff[{team}]", pulp.lpSum(s * v for s, v in users) <= capacity)
-            described[f"staff[{team}]"] = f"team '{team}' capacity ≤ {capacity:g}"
+            limits[f"team:{team}"] = ctx.add(
+                f"staff[{team}]", pulp.lpSum(s * v for s, v in users) <= capacity)
     seen: set[frozenset[str]] = set()
     for imp in scenario.improvements:
         for req in imp.requires:
@@ -432,4 +436,4 @@ def _core_constraints(ctx: ModelContext) -> dict[str, str]:
                 ctx.add(f"excludes[{imp.id},{other}]", x[imp.id] + x[other] <= 1)
         if imp.mandatory:
             ctx.add(f"mandatory[{imp.id}]", pulp.LpAffineExpression([(x[imp.id], 1.0)]) == 1)
-    return described
+    return limits

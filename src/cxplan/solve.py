@@ -61,6 +61,7 @@ class CompiledModel:
     lp: highspy.HighsLp
     names: list[str]
     x_columns: dict[str, int]
+    rows: dict[str, int]
 
 
 def compile_model(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable]) -> CompiledModel:
@@ -77,8 +78,14 @@ def compile_model(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable]) -> Com
                              dtype=float)
     lp.integrality_ = [highspy.HighsVarType.kInteger if v.cat == pulp.LpInteger
                        else highspy.HighsVarType.kContinuous for v in variables]
-    starts, indices, values, lower, upper = [0], [], [], [], []
+    starts: list[int] = [0]
+    indices: list[int] = []
+    values: list[float] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    rows: dict[str, int] = {}
     for constraint in problem.constraints():
+        rows[constraint.name] = len(lower)
         for var, coef in constraint.items():
             if coef:
                 indices.append(column[var.name])
@@ -99,7 +106,7 @@ def compile_model(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable]) -> Com
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.offset_ = float(problem.objective.constant)
     names = [v.name for v in variables]
-    return CompiledModel(lp, names, {imp: column[var.name] for imp, var in x.items()})
+    return CompiledModel(lp, names, {imp: column[var.name] for imp, var in x.items()}, rows)
 
 
 _banner_shown = False
@@ -156,66 +163,112 @@ def solve(
     start: Sequence[str] | None = None,
     start_values: dict[str, float] | None = None,
 ) -> SolveResult:
-    """Solve to the requested gap or time limit, starting from `start` (ids) when given.
+    """Solve once to the requested gap or time limit (see `Session.solve`)."""
+    return Session(problem, x, options).solve(start, start_values)
 
-    `start_values` gives the start's value for (some) variables by name; columns it does
-    not cover are completed by a quick solve with x fixed.
+
+class Session:
+    """One compiled model in one HiGHS instance, solvable again after changing limits.
+
+    What-if runs (frontiers, explanations) change a right-hand side or fix an improvement
+    and solve again, instead of rebuilding and recompiling the model each time.
     """
-    began = time.perf_counter()
-    compiled = compile_model(problem, x)
-    h = _highs(options, options.time_limit)
-    h.passModel(compiled.lp)
-    full: np.ndarray | None = None
-    if start is not None:
-        if start_values is not None and all(n in start_values for n in compiled.names):
-            full = np.array([start_values[n] for n in compiled.names], dtype=float)
+
+    def __init__(
+        self, problem: pulp.LpProblem, x: dict[str, pulp.LpVariable],
+        options: SolverOptions = SolverOptions(),
+    ) -> None:
+        began = time.perf_counter()
+        self.compiled = compile_model(problem, x)
+        self.options = options
+        self.highs = _highs(options, options.time_limit)
+        self.highs.passModel(self.compiled.lp)
+        self.lower = np.array(self.compiled.lp.col_lower_, dtype=float)
+        self.upper = np.array(self.compiled.lp.col_upper_, dtype=float)
+        self.compile_seconds = time.perf_counter() - began
+
+    def set_row_upper(self, row: str, value: float) -> None:
+        """Change the right-hand side of a `≤` row, by its model name (`budget`, ...)."""
+        index = self.compiled.rows[row]
+        lower = float(self.compiled.lp.row_lower_[index])
+        self.highs.changeRowBounds(index, lower, float(value))
+
+    def fix(self, improvement: str, value: bool | None) -> None:
+        """Force an improvement in (True) or out (False), or free it again (None)."""
+        c = self.compiled.x_columns[improvement]
+        lo, up = (0.0, 1.0) if value is None else (float(value), float(value))
+        self.lower[c], self.upper[c] = lo, up
+        self.highs.changeColBounds(c, lo, up)
+
+    def solve(
+        self,
+        start: Sequence[str] | None = None,
+        start_values: dict[str, float] | None = None,
+        time_limit: float | None = None,
+    ) -> SolveResult:
+        """Solve to the gap or time limit, starting from `start` (ids) when given.
+
+        `start_values` gives the start's value for (some) variables by name; columns it
+        does not cover are completed by a quick solve with x fixed. A start that breaks
+        the current limits is simply not used.
+        """
+        began = time.perf_counter()
+        limit = self.options.time_limit if time_limit is None else time_limit
+        compiled, h = self.compiled, self.highs
+        full: np.ndarray | None = None
+        if start is not None:
+            if start_values is not None and all(n in start_values for n in compiled.names):
+                full = np.array([start_values[n] for n in compiled.names], dtype=float)
+            else:
+                full = _complete_start(self, set(start), limit - (time.perf_counter() - began))
+            if full is not None and not self._within_bounds(full):
+                full = None
+            if full is not None:
+                h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
+        h.setOptionValue("time_limit", max(limit - (time.perf_counter() - began), 0.01))
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        seconds = time.perf_counter() - began
+        ms = highspy.HighsModelStatus
+        if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+            return SolveResult("infeasible", (), None, None, None, int(info.mip_node_count),
+                               seconds, {}, full is not None)
+        if status == ms.kOptimal:
+            label = "optimal"
+        elif status in (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit):
+            label = "time_limit"
         else:
-            full = _complete_start(compiled, set(start), options,
-                                   options.time_limit - (time.perf_counter() - began))
-        if full is not None:
-            h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
-    h.setOptionValue("time_limit", max(options.time_limit - (time.perf_counter() - began), 0.01))
-    h.run()
-    status = h.getModelStatus()
-    info = h.getInfo()
-    seconds = time.perf_counter() - began
-    ms = highspy.HighsModelStatus
-    if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
-        return SolveResult("infeasible", (), None, None, None, int(info.mip_node_count),
-                           seconds, {}, full is not None)
-    if status == ms.kOptimal:
-        label = "optimal"
-    elif status in (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit):
-        label = "time_limit"
-    else:
-        raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
-    dual = float(info.mip_dual_bound)
-    if info.primal_solution_status == 2:  # kSolutionStatusFeasible
-        col = np.asarray(h.getSolution().col_value)
-        objective = float(info.objective_function_value)
-    elif full is not None:
-        # Stopped before HiGHS took the start in: the start is still a feasible plan.
-        col = full
-        objective = float(np.dot(compiled.lp.col_cost_, full) + compiled.lp.offset_)
-    else:
-        raise SolverError(
-            f"no plan found within the time limit of {options.time_limit:g} s "
-            "(raise --time-limit)")
-    selected = tuple(imp for imp, c in compiled.x_columns.items() if col[c] > 0.5)
-    if label == "optimal" and not np.isfinite(dual):
-        dual = objective
-    bound = dual if np.isfinite(dual) else None
-    return SolveResult(
-        status=label,
-        selected=selected,
-        objective=objective,
-        bound=bound,
-        gap=relative_gap(objective, bound) if bound is not None else None,
-        nodes=int(info.mip_node_count),
-        seconds=seconds,
-        column_values=dict(zip(compiled.names, col.tolist(), strict=True)),
-        start_used=full is not None,
-    )
+            raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+        dual = float(info.mip_dual_bound)
+        if info.primal_solution_status == 2:  # kSolutionStatusFeasible
+            col = np.asarray(h.getSolution().col_value)
+            objective = float(info.objective_function_value)
+        elif full is not None:
+            # Stopped before HiGHS took the start in: the start is still a feasible plan.
+            col = full
+            objective = float(np.dot(compiled.lp.col_cost_, full) + compiled.lp.offset_)
+        else:
+            raise SolverError(
+                f"no plan found within the time limit of {limit:g} s (raise --time-limit)")
+        selected = tuple(imp for imp, c in compiled.x_columns.items() if col[c] > 0.5)
+        if label == "optimal" and not np.isfinite(dual):
+            dual = objective
+        bound = dual if np.isfinite(dual) else None
+        return SolveResult(
+            status=label,
+            selected=selected,
+            objective=objective,
+            bound=bound,
+            gap=relative_gap(objective, bound) if bound is not None else None,
+            nodes=int(info.mip_node_count),
+            seconds=seconds,
+            column_values=dict(zip(compiled.names, col.tolist(), strict=True)),
+            start_used=full is not None,
+        )
+
+    def _within_bounds(self, values: np.ndarray) -> bool:
+        return bool(np.all(values >= self.lower - 1e-9) and np.all(values <= self.upper + 1e-9))
 
 
 def relative_gap(objective: float, bound: float) -> float:
@@ -228,19 +281,17 @@ def relative_gap(objective: float, bound: float) -> float:
     return diff / max(abs(objective), 1e-12)
 
 
-def _complete_start(
-    compiled: CompiledModel, start: set[str], options: SolverOptions, time_limit: float
-) -> np.ndarray | None:
+def _complete_start(session: Session, start: set[str], time_limit: float) -> np.ndarray | None:
     """All variable values for a start selection: fix x, let HiGHS fill in the rest."""
     if time_limit <= 0:
         return None
-    lp = compiled.lp
+    lp = session.compiled.lp
     original = (np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float))
-    lower, upper = original[0].copy(), original[1].copy()
-    for imp, c in compiled.x_columns.items():
+    lower, upper = session.lower.copy(), session.upper.copy()
+    for imp, c in session.compiled.x_columns.items():
         lower[c] = upper[c] = 1.0 if imp in start else 0.0
     lp.col_lower_, lp.col_upper_ = lower, upper
-    h = _highs(options, min(time_limit, 30.0))
+    h = _highs(session.options, min(time_limit, 30.0))
     h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored at once
     lp.col_lower_, lp.col_upper_ = original
     h.run()
