@@ -9,16 +9,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cxplan.criterion import Criterion
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.files import atomic_path
 from cxplan.greedy import greedy_plan
 from cxplan.infeasible import minimal_conflict
-from cxplan.journey import Evaluation, build_journey
-from cxplan.model import build_model
+from cxplan.journey import Evaluation, Journey, build_journey
+from cxplan.model import Model, build_model
 from cxplan.plan import (
     ImprovementResult,
     PersonaResult,
@@ -29,7 +30,7 @@ from cxplan.plan import (
 )
 from cxplan.plugins import CxplanPlugins, get_plugin_manager
 from cxplan.scenario import Scenario
-from cxplan.solve import SolverOptions, solve
+from cxplan.solve import Session, SolveResult, SolverOptions
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,112 @@ def _violations(
     return found
 
 
+@dataclass
+class Prepared:
+    """A scenario ready to solve: journey, criteria and the built model.
+
+    `optimize` is `prepare` + `session().solve(...)` + `plan(...)`; what-if analyses use
+    the pieces to solve the same model many times.
+    """
+
+    scenario: Scenario
+    journey: Journey
+    criteria: dict[str, Criterion]
+    model: Model
+    build_seconds: float
+
+    def objective(self, selection: Iterable[str]) -> float:
+        """The exact weighted objective of a selection (Σ weight × criterion value)."""
+        values, _ = criterion_values(self.scenario, self.journey, self.criteria,
+                                     tuple(selection))
+        return sum(v.weight * v.value for v in values.values())
+
+    def greedy(self, time_budget: float) -> list[str] | None:
+        """A feasible start by lazy greedy (None if the mandatory set is infeasible)."""
+        return greedy_plan(self.scenario, lambda sel: self.objective(sel),
+                           time_budget=time_budget)
+
+    def session(self, options: SolverOptions) -> Session:
+        return Session(self.model.problem, self.model.x, options)
+
+    def solve(self, session: Session, start: Sequence[str] | None,
+              time_limit: float | None = None) -> SolveResult:
+        """Solve in `session` from `start`; raises InfeasibleError with the conflict."""
+        values = self.model.context.start_values(start) if start is not None else None
+        result = session.solve(start, values, time_limit=time_limit)
+        if result.status == "infeasible":
+            conflict = minimal_conflict(self.scenario)
+            raise InfeasibleError(conflict or [
+                "the core constraints can be met together, so the conflict involves "
+                "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)])
+        return result
+
+    def plan(self, result: SolveResult) -> Plan:
+        """Re-evaluate a solver result exactly, check agreement, rank, and build the Plan."""
+        scenario, journey, criteria = self.scenario, self.journey, self.criteria
+        selected = result.selected
+        values, ctx = criterion_values(scenario, journey, criteria, selected)
+        for name, term in self.model.terms.items():
+            check_agreement(f"criterion {name!r}", result.value_of(term), values[name].value,
+                            criteria[name].magnitude(ctx))
+        evaluation, baseline = ctx.evaluation, ctx.baseline
+        gain = evaluation.value - baseline.value
+        cost, staff = _usage(scenario, selected)
+        improvements = []
+        for position, (imp_id, part) in enumerate(rank(scenario, journey, selected), start=1):
+            imp = scenario.improvement(imp_id)
+            improvements.append(ImprovementResult(
+                id=imp.id, name=imp.label, owner=imp.owner, cost=imp.cost,
+                staff=dict(imp.staff), rank=position, gain=part,
+                share=part / gain if gain else 0.0))
+        personas = tuple(
+            PersonaResult(
+                id=chain.id, name=chain.label, customers=chain.customers,
+                baseline_value=before.value, planned_value=after.value,
+                baseline_abandonment=before.abandonment,
+                planned_abandonment=after.abandonment,
+                baseline_failures=float(before.failures.sum()),
+                planned_failures=float(after.failures.sum()))
+            for chain, before, after in zip(journey.personas, baseline.personas,
+                                            evaluation.personas, strict=True))
+        return Plan(
+            scenario=scenario.title,
+            status=result.status,
+            selected=selected,
+            objective=sum(v.weight * v.value for v in values.values()),
+            expected_gain=gain,
+            baseline_value=baseline.value,
+            planned_value=evaluation.value,
+            cost=cost,
+            staff_used=staff,
+            criteria=values,
+            gap=result.gap,
+            bound=result.bound,
+            currency=scenario.currency,
+            budget=scenario.budget,
+            teams=dict(scenario.teams),
+            improvements=tuple(improvements),
+            personas=personas,
+            build_seconds=self.build_seconds,
+            solve_seconds=result.seconds,
+            nodes=result.nodes,
+            warnings=tuple(w.format() for w in scenario.warnings),
+            evaluation=evaluation,
+            baseline=baseline,
+        )
+
+
+def prepare(scenario: Scenario, *, plugins: CxplanPlugins | None = None) -> Prepared:
+    """Build the journey and the optimization model for `scenario`."""
+    plugins = plugins or get_plugin_manager()
+    registered = plugins.criteria()
+    criteria = {name: registered[name] for name in scenario.criteria}
+    began = time.perf_counter()
+    journey = build_journey(scenario)
+    model = build_model(scenario, journey, criteria, extra_constraints=[plugins.constraints_for])
+    return Prepared(scenario, journey, criteria, model, time.perf_counter() - began)
+
+
 def optimize(
     scenario: Scenario,
     *,
@@ -135,86 +242,15 @@ def optimize(
     selection satisfies them all. `export_lp` writes the model in LP format (variable
     names like `x_queue_app_`: PuLP replaces `-+[] ->/` with `_`).
     """
-    scenario = apply_limits(scenario, budget, teams)
-    options = options or SolverOptions()
-    plugins = plugins or get_plugin_manager()
-    registered = plugins.criteria()
-    criteria = {name: registered[name] for name in scenario.criteria}
-
     began = time.perf_counter()
-    journey = build_journey(scenario)
-    model = build_model(scenario, journey, criteria, extra_constraints=[plugins.constraints_for])
+    options = options or SolverOptions()
+    prepared = prepare(apply_limits(scenario, budget, teams), plugins=plugins)
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
-            model.problem.writeLP(str(tmp))
-    first = None
-    if start:
-        def objective(selection: frozenset[str]) -> float:
-            values, _ = criterion_values(scenario, journey, criteria, tuple(selection))
-            return sum(v.weight * v.value for v in values.values())
-
-        first = greedy_plan(scenario, objective, time_budget=max(0.5, options.time_limit / 10))
-    build_seconds = time.perf_counter() - began
-
+            prepared.model.problem.writeLP(str(tmp))
+    first = prepared.greedy(max(0.5, options.time_limit / 10)) if start else None
+    prepared.build_seconds = time.perf_counter() - began
     # The time limit covers the whole run: the solver gets what building and the start left.
     remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
-    result = solve(model.problem, model.x, replace(options, time_limit=remaining), start=first,
-                   start_values=model.context.start_values(first) if first is not None else None)
-    if result.status == "infeasible":
-        conflict = minimal_conflict(scenario)
-        raise InfeasibleError(conflict or [
-            "the core constraints can be met together, so the conflict involves constraints "
-            "added by plugins: " + ", ".join(model.plugin_constraints)])
-
-    selected = result.selected
-    values, ctx = criterion_values(scenario, journey, criteria, selected)
-    for name, term in model.terms.items():
-        check_agreement(f"criterion {name!r}", result.value_of(term), values[name].value,
-                        criteria[name].magnitude(ctx))
-    objective_value = sum(v.weight * v.value for v in values.values())
-    evaluation, baseline = ctx.evaluation, ctx.baseline
-    gain = evaluation.value - baseline.value
-    cost, staff = _usage(scenario, selected)
-
-    ranking = rank(scenario, journey, selected)
-    improvements = []
-    for position, (imp_id, part) in enumerate(ranking, start=1):
-        imp = scenario.improvement(imp_id)
-        improvements.append(ImprovementResult(
-            id=imp.id, name=imp.label, owner=imp.owner, cost=imp.cost, staff=dict(imp.staff),
-            rank=position, gain=part, share=part / gain if gain else 0.0))
-    personas = tuple(
-        PersonaResult(
-            id=chain.id, name=chain.label, customers=chain.customers,
-            baseline_value=before.value, planned_value=after.value,
-            baseline_abandonment=before.abandonment, planned_abandonment=after.abandonment,
-            baseline_failures=float(before.failures.sum()),
-            planned_failures=float(after.failures.sum()))
-        for chain, before, after in zip(journey.personas, baseline.personas,
-                                        evaluation.personas, strict=True))
-    bound = result.bound
-    return Plan(
-        scenario=scenario.title,
-        status=result.status,
-        selected=selected,
-        objective=objective_value,
-        expected_gain=gain,
-        baseline_value=baseline.value,
-        planned_value=evaluation.value,
-        cost=cost,
-        staff_used=staff,
-        criteria=values,
-        gap=result.gap,
-        bound=bound,
-        currency=scenario.currency,
-        budget=scenario.budget,
-        teams=dict(scenario.teams),
-        improvements=tuple(improvements),
-        personas=personas,
-        build_seconds=build_seconds,
-        solve_seconds=result.seconds,
-        nodes=result.nodes,
-        warnings=tuple(w.format() for w in scenario.warnings),
-        evaluation=evaluation,
-        baseline=baseline,
-    )
+    session = prepared.session(replace(options, time_limit=remaining))
+    return prepared.plan(prepared.solve(session, first))
