@@ -113,3 +113,17 @@ def test_large_journeys_use_the_sparse_solver_and_agree_with_dense_algebra() -> 
     e0[0] = 1
     expected = np.linalg.solve(np.eye(n) - (big_p * (1 - 0.2 * p)[:, None]).T, e0)
     assert visits == pytest.approx(expected, rel=1e-9)
+
+
+def test_first_order_estimates_are_exact_where_retention_does_not_change() -> None:
+    # Impact reductions do not change who goes on, so the linear estimate is exact for
+    # them; a failure reduction with dropout changes visits downstream and is only close.
+    imps = [{"id": "softer", "cost": 1, "effects": [{"touchpoint": "b", "impact_reduction": 0.5}]},
+            {"id": "fewer", "cost": 1, "effects": [{"touchpoint": "a", "failure_reduction": 0.3}]}]
+    sc = scenario([tp("a", 0.4, 10, dropout=0.5), tp("b", 0.3, 20, success_value=50)],
+                  {"a": 1.0}, [{"from": "a", "to": "b", "probability": 0.8}], imps)
+    journey = build_journey(sc)
+    base = journey.evaluate().value
+    estimate = journey.first_order_gains()
+    assert estimate["softer"] == pytest.approx(journey.evaluate(["softer"]).value - base)
+    assert estimate["fewer"] == pytest.approx(journey.evaluate(["fewer"]).value - base, rel=0.05)

@@ -157,26 +157,33 @@ def check_agreement(label: str, modelled: float, evaluated: float, magnitude: fl
             "please report it with the scenario.")
 
 
+EXACT_ORDER_LIMIT = 60  # up to this many selected: re-score every candidate at every step
+EXACT_PARTS_LIMIT = 400  # up to this many: one exact evaluation per improvement
+
+
 def rank(
     scenario: Scenario, journey: Journey, selection: tuple[str, ...]
 ) -> list[tuple[str, float]]:
-    """Order a selection and split its gain exactly along that order.
+    """Order a selection and split its gain along that order.
 
-    Mandatory improvements come first (they are not a choice), then quick wins: at each
-    step the next *bundle* — an improvement together with the prerequisites it still
-    needs — is the one with the highest exact incremental gain per unit of resource
-    (budget and staff shares), so a cheap enabler is ranked by what it unlocks. Within a
-    bundle prerequisites come first. Each improvement's part is its incremental gain at
-    its place, so the parts add up to the plan's gain. Plans of more than 60
-    improvements score bundles once, on their own, instead of at every step.
+    Mandatory improvements come first (they are not a choice), then quick wins: the next
+    *bundle* — an improvement together with the prerequisites it still needs — is the one
+    with the highest incremental gain per unit of resource (budget and staff shares), so
+    a cheap enabler is ranked by what it unlocks; within a bundle prerequisites come
+    first. Each improvement's part is its exact incremental gain at its place, so the
+    parts add up to the plan's gain.
+
+    Scaling: up to 60 selected, every candidate is re-scored exactly at every step. Up to
+    400, the order comes from one first-order estimate per improvement
+    (`Journey.first_order_gains`) and the parts are still exact. Above 400 the ordered
+    plan is cut into 400 consecutive groups whose gains are exact; within a group the
+    gain is split in proportion to the estimates.
     """
     resources = Resources(scenario)
     chosen = set(selection)
     requires = {imp.id: [r for r in imp.requires if r in chosen] for imp in scenario.improvements}
     position = {imp_id: k for k, imp_id in enumerate(scenario.improvement_ids)}
     placed: list[str] = []
-    result: list[tuple[str, float]] = []
-    current = journey.evaluate(()).value
 
     def bundle(imp_id: str) -> list[str]:
         """`imp_id` and its unplaced prerequisites, prerequisites first."""
@@ -192,29 +199,56 @@ def rank(
         visit(imp_id)
         return ordered
 
-    def place(members: list[str]) -> None:
-        nonlocal current
-        for member in members:
-            value = journey.evaluate((*placed, member)).value
-            result.append((member, value - current))
-            placed.append(member)
-            current = value
-
     for imp in scenario.improvements:
         if imp.mandatory and imp.id in chosen:
-            place(bundle(imp.id))
-
-    def ratio(members: list[str]) -> float:
-        return (journey.evaluate((*placed, *members)).value - current) / resources.weight(members)
-
+            placed.extend(bundle(imp.id))
     remaining = [i for i in scenario.improvement_ids if i in chosen and i not in placed]
-    if len(selection) > 60:
-        alone = {i: ratio(bundle(i)) for i in remaining}
-        for imp_id in sorted(remaining, key=lambda i: (-alone[i], position[i])):
-            place(bundle(imp_id))
-        return result
-    while len(placed) < len(chosen):
-        candidates = [i for i in remaining if i not in placed]
-        best = max(candidates, key=lambda i: (ratio(bundle(i)), -position[i]))
-        place(bundle(best))
-    return result
+
+    if len(selection) <= EXACT_ORDER_LIMIT:
+        current = journey.evaluate(placed).value
+
+        def ratio(members: list[str]) -> float:
+            gain = journey.evaluate((*placed, *members)).value - current
+            return gain / resources.weight(members)
+
+        while len(placed) < len(chosen):
+            candidates = [i for i in remaining if i not in placed]
+            best = max(candidates, key=lambda i: (ratio(bundle(i)), -position[i]))
+            placed.extend(bundle(best))
+            current = journey.evaluate(placed).value
+        return _exact_parts(journey, placed)
+
+    estimate = journey.first_order_gains()
+    for imp_id in sorted(remaining, key=lambda i: (-estimate[i] / resources.weight([i]),
+                                                   position[i])):
+        placed.extend(bundle(imp_id))
+    if len(placed) <= EXACT_PARTS_LIMIT:
+        return _exact_parts(journey, placed)
+    return _grouped_parts(journey, placed, estimate)
+
+
+def _exact_parts(journey: Journey, order: list[str]) -> list[tuple[str, float]]:
+    parts, current = [], journey.evaluate(()).value
+    for k, imp_id in enumerate(order):
+        value = journey.evaluate(order[:k + 1]).value
+        parts.append((imp_id, value - current))
+        current = value
+    return parts
+
+
+def _grouped_parts(
+    journey: Journey, order: list[str], estimate: dict[str, float]
+) -> list[tuple[str, float]]:
+    size = -(-len(order) // EXACT_PARTS_LIMIT)
+    parts: list[tuple[str, float]] = []
+    current = journey.evaluate(()).value
+    for start in range(0, len(order), size):
+        group = order[start:start + size]
+        value = journey.evaluate(order[:start + len(group)]).value
+        weights = [max(estimate.get(i, 0.0), 0.0) for i in group]
+        total = sum(weights)
+        for imp_id, weight in zip(group, weights, strict=True):
+            share = weight / total if total > 0 else 1.0 / len(group)
+            parts.append((imp_id, (value - current) * share))
+        current = value
+    return parts
