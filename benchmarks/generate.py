@@ -67,7 +67,7 @@ class _Slot:
 
 def _floor(value: float, digits: int) -> float:
     """Round down, so that sums of rounded probabilities never exceed their target."""
-    scale = 10**digits
+    scale = 10.0**digits
     return math.floor(value * scale) / scale
 
 
@@ -228,7 +228,7 @@ def realistic_scenario(
             near = [s.start + q for q in range(s.position - 2, s.position + 3)
                     if 0 <= q < s.length and q != s.position]
             affected.append(rng.choice(near))
-        effects = []
+        effects: list[dict[str, Any]] = []
         strength = 0.0
         for t in affected:
             fr = rng.uniform(0.1, 0.7) if rng.random() < 0.85 else 0.0
