@@ -141,9 +141,17 @@ class Prepared:
         return sum(v.weight * v.value for v in values.values())
 
     def greedy(self, time_budget: float) -> list[str] | None:
-        """A feasible start by lazy greedy (None if the mandatory set is infeasible)."""
+        """A feasible start by lazy greedy (None if the mandatory set is infeasible).
+
+        When expected experience is the only criterion, first-order estimates (one adjoint
+        solve per persona) seed the greedy queue instead of one exact solve per candidate.
+        """
+        estimates = None
+        if set(self.model.weights) == {"expected_experience"}:
+            weight = self.model.weights["expected_experience"]
+            estimates = {i: weight * g for i, g in self.journey.first_order_gains().items()}
         return greedy_plan(self.scenario, lambda sel: self.objective(sel),
-                           time_budget=time_budget)
+                           time_budget=time_budget, estimates=estimates)
 
     def session(self, options: SolverOptions) -> Session:
         return Session(self.model.problem, self.model.x, options)

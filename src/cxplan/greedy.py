@@ -45,13 +45,23 @@ class Resources:
                 self.excludes[other].add(imp.id)
 
     def fits(self, selection: set[str]) -> bool:
+        """Whether a whole selection respects budget, teams and exclusions."""
+        return self.fits_addition(set(), selection)
+
+    def fits_addition(self, chosen: set[str], added: set[str]) -> bool:
+        """Whether `chosen` (assumed to fit) plus `added` still fits."""
         budget = self.scenario.budget
-        if budget is not None and sum(self.costs[i] for i in selection) > budget + 1e-9:
+        if budget is not None and self.cost(chosen) + self.cost(added) > budget + 1e-9:
             return False
         for team, capacity in self.scenario.teams.items():
-            if sum(self.staff[i].get(team, 0.0) for i in selection) > capacity + 1e-9:
+            used = sum(self.staff[i].get(team, 0.0) for i in chosen | added)
+            if used > capacity + 1e-9:
                 return False
-        return all(not (self.excludes[i] & selection) for i in selection)
+        union = chosen | added
+        return all(not (self.excludes[i] & union) for i in added)
+
+    def cost(self, ids: Iterable[str]) -> float:
+        return float(sum(self.costs[i] for i in ids))
 
     def weight(self, ids: Iterable[str]) -> float:
         """Share of the scarce resources that `ids` use (budget and every team)."""
@@ -68,29 +78,74 @@ class Resources:
         return total + 1e-9
 
 
+class _Usage:
+    """Running totals of a growing selection, so each feasibility check costs O(|added|)."""
+
+    def __init__(self, resources: Resources, chosen: set[str]) -> None:
+        self.resources = resources
+        self.cost = resources.cost(chosen)
+        self.staff = {team: sum(resources.staff[i].get(team, 0.0) for i in chosen)
+                      for team in resources.scenario.teams}
+        self.blocked: set[str] = set().union(*(resources.excludes[i] for i in chosen))
+
+    def fits(self, added: set[str]) -> bool:
+        scenario, res = self.resources.scenario, self.resources
+        if scenario.budget is not None and \
+                self.cost + res.cost(added) > scenario.budget + 1e-9:
+            return False
+        for team, capacity in scenario.teams.items():
+            extra = sum(res.staff[i].get(team, 0.0) for i in added)
+            if extra and self.staff[team] + extra > capacity + 1e-9:
+                return False
+        if added & self.blocked:
+            return False
+        return all(not (res.excludes[i] & added) for i in added)
+
+    def add(self, added: set[str]) -> None:
+        self.cost += self.resources.cost(added)
+        for team in self.staff:
+            self.staff[team] += sum(self.resources.staff[i].get(team, 0.0) for i in added)
+        for i in added:
+            self.blocked |= self.resources.excludes[i]
+
+
 def greedy_plan(
-    scenario: Scenario, objective: Objective, *, time_budget: float = 10.0
+    scenario: Scenario,
+    objective: Objective,
+    *,
+    time_budget: float = 10.0,
+    estimates: dict[str, float] | None = None,
 ) -> list[str] | None:
-    """A feasible selection (in the order chosen), or None if the mandatory set is infeasible."""
+    """A feasible selection (in the order chosen), or None if the mandatory set is infeasible.
+
+    `estimates` (an estimated objective gain per improvement, e.g. first-order) seed the
+    queue instead of one exact evaluation per candidate; every choice is still made on
+    exact marginal gains.
+    """
     deadline = time.perf_counter() + time_budget
     resources = Resources(scenario)
     chosen = requirement_closure(scenario, [i.id for i in scenario.improvements if i.mandatory])
     if not resources.fits(chosen):
         return None
+    usage = _Usage(resources, chosen)
     order = [i for i in scenario.improvement_ids if i in chosen]
     current = objective(frozenset(chosen))
 
     def ratio(candidate: str) -> tuple[float, set[str]] | None:
         added = requirement_closure(scenario, [candidate]) - chosen
-        trial = chosen | added
-        if not resources.fits(trial):
+        if not usage.fits(added):
             return None
-        gain = objective(frozenset(trial)) - current
+        gain = objective(frozenset(chosen | added)) - current
         return gain / resources.weight(added), added
 
     heap: list[tuple[float, int, str]] = []
     for k, imp in enumerate(scenario.improvement_ids):
         if imp in chosen:
+            continue
+        if estimates is not None:
+            added = requirement_closure(scenario, [imp]) - chosen
+            key = sum(estimates.get(i, 0.0) for i in added) / resources.weight(added)
+            heap.append((-key, k, imp))
             continue
         if time.perf_counter() > deadline:
             break
@@ -110,6 +165,7 @@ def greedy_plan(
             heapq.heappush(heap, (-fresh, k, imp))
             continue
         chosen |= added
+        usage.add(added)
         order.extend(i for i in scenario.improvement_ids if i in added)
         current = objective(frozenset(chosen))
     return order

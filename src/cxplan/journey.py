@@ -102,6 +102,32 @@ class PersonaChain:
         sub = self.transition[idx][:, idx].T
         return sub.toarray() if len(idx) <= DENSE_LIMIT else sub.tocsc()
 
+    @cached_property
+    def _sparse_pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """CSC structure of I − Pᵀ diag(r), fixed for every selection: (indptr, indices,
+        identity part, Pᵀ part, column of each entry). Only the data changes with r, so
+        each evaluation fills one array instead of building sparse matrices anew."""
+        n = len(self.reachable_index)
+        pt = self.reachable_transition_t
+        assert not isinstance(pt, np.ndarray)
+        pattern = (sp.identity(n, format="csc") + abs(pt)).tocsc()
+        pattern.sort_indices()
+        columns = np.repeat(np.arange(n), np.diff(pattern.indptr))
+        ident = (pattern.indices == columns).astype(float)
+        # place Pᵀ's entries at their positions in the (column-major, sorted) pattern
+        keys = columns.astype(np.int64) * n + pattern.indices
+        coo = pt.tocoo()
+        where = np.searchsorted(keys, coo.col.astype(np.int64) * n + coo.row)
+        trans = np.zeros(len(keys))
+        np.add.at(trans, where, coo.data)
+        return pattern.indptr, pattern.indices, ident, trans, columns
+
+    def system(self, retention: np.ndarray) -> sp.csc_matrix:
+        """I − Pᵀ diag(retention) on the reachable touchpoints (sparse journeys)."""
+        indptr, indices, ident, trans, columns = self._sparse_pattern
+        n = len(self.reachable_index)
+        return sp.csc_matrix((ident - trans * retention[columns], indices, indptr), shape=(n, n))
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -273,8 +299,7 @@ class Journey:
                 adjoint = np.linalg.solve(a.T, per_visit)
                 pull[idx] = (pt.T @ adjoint) * visits[idx]
             else:
-                a = (sp.identity(len(idx), format="csc")
-                     - (pt @ sp.diags(retention)).tocsc())
+                a = chain.system(retention)
                 visits[idx] = spla.spsolve(a, chain.entry[idx])
                 adjoint = spla.spsolve(a.T.tocsc(), per_visit)
                 pull[idx] = (pt.T @ adjoint) * visits[idx]
@@ -305,8 +330,7 @@ def _evaluate_chain(
             a = np.eye(len(idx)) - pt * retention[None, :]
             visits[idx] = np.linalg.solve(a, chain.entry[idx])
         else:
-            a = sp.identity(len(idx), format="csc") - (pt @ sp.diags(retention)).tocsc()
-            visits[idx] = spla.spsolve(a, chain.entry[idx])
+            visits[idx] = spla.spsolve(chain.system(retention), chain.entry[idx])
     failures = visits * p
     return PersonaOutcome(
         persona=chain.id,
