@@ -30,7 +30,7 @@ from cxplan.plan import (
 )
 from cxplan.plugins import CxplanPlugins, get_plugin_manager
 from cxplan.scenario import Scenario
-from cxplan.solve import Session, SolveResult, SolverOptions
+from cxplan.solve import ProgressCallback, Session, SolveResult, SolverOptions
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,11 @@ class Prepared:
         return Session(self.model.problem, self.model.x, options)
 
     def solve(self, session: Session, start: Sequence[str] | None,
-              time_limit: float | None = None) -> SolveResult:
+              time_limit: float | None = None,
+              progress: ProgressCallback | None = None) -> SolveResult:
         """Solve in `session` from `start`; raises InfeasibleError with the conflict."""
         values = self.model.context.start_values(start) if start is not None else None
-        result = session.solve(start, values, time_limit=time_limit)
+        result = session.solve(start, values, time_limit=time_limit, progress=progress)
         if result.status == "infeasible":
             conflict = minimal_conflict(self.scenario)
             raise InfeasibleError(conflict or [
@@ -243,12 +244,14 @@ def optimize(
     plugins: CxplanPlugins | None = None,
     start: bool = True,
     export_lp: str | Path | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """The provably optimal plan (or, past the time limit, the best found with its gap).
 
     Raises `InfeasibleError` naming a minimal set of conflicting constraints when no
     selection satisfies them all. `export_lp` writes the model in LP format (variable
-    names like `x_queue_app_`: PuLP replaces `-+[] ->/` with `_`).
+    names like `x_queue_app_`: PuLP replaces `-+[] ->/` with `_`). `progress` is called
+    every few seconds during long solves with the incumbent, bound and gap.
     """
     began = time.perf_counter()
     options = options or SolverOptions()
@@ -261,4 +264,4 @@ def optimize(
     # The time limit covers the whole run: the solver gets what building and the start left.
     remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
     session = prepared.session(replace(options, time_limit=remaining))
-    return prepared.plan(prepared.solve(session, first))
+    return prepared.plan(prepared.solve(session, first, progress=progress))

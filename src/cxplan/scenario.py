@@ -7,6 +7,7 @@ that relate values to each other (references, sums, cycles) live in
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -135,7 +136,12 @@ class Scenario(_Strict):
 
     @property
     def title(self) -> str:
-        return self.name or self._source
+        """The scenario's name, else its file's name without extension."""
+        if self.name:
+            return self.name
+        if self._source.startswith("<"):
+            return self._source
+        return PurePath(self._source).stem or self._source
 
     @property
     def source(self) -> str:

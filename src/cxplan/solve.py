@@ -11,9 +11,11 @@ the rest of the variables are completed by a quick solve of that fixed model.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -33,6 +35,20 @@ class SolverOptions:
     threads: int = 1
     seed: int = 0
     node_limit: int | None = None  # stops like a time limit (status "time_limit"); for tests
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a running solve, for progress displays."""
+
+    seconds: float
+    incumbent: float | None  # best plan's objective so far
+    bound: float | None  # proven upper bound on the objective
+    gap: float | None
+    nodes: int
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
@@ -205,6 +221,7 @@ class Session:
         start: Sequence[str] | None = None,
         start_values: dict[str, float] | None = None,
         time_limit: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> SolveResult:
         """Solve to the gap or time limit, starting from `start` (ids) when given.
 
@@ -226,7 +243,8 @@ class Session:
             if full is not None:
                 h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
         h.setOptionValue("time_limit", max(limit - (time.perf_counter() - began), 0.01))
-        h.run()
+        with _watch(h, began + limit, began, progress):
+            h.run()
         status = h.getModelStatus()
         info = h.getInfo()
         seconds = time.perf_counter() - began
@@ -269,6 +287,52 @@ class Session:
 
     def _within_bounds(self, values: np.ndarray) -> bool:
         return bool(np.all(values >= self.lower - 1e-9) and np.all(values <= self.upper + 1e-9))
+
+
+# HiGHS checks its time limit only between some phases; on large models a cut round or a
+# sub-MIP ran a minute past it. Interrupt callbacks fire inside simplex and MIP loops.
+_INTERRUPTS = ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt")
+PROGRESS_EVERY = 2.0  # seconds between progress reports
+
+
+@contextlib.contextmanager
+def _watch(
+    h: highspy.Highs, deadline: float, began: float, progress: ProgressCallback | None
+) -> Iterator[None]:
+    """Stop HiGHS at `deadline` (wall clock) and report progress while it runs."""
+    last = [began]  # the first report comes after PROGRESS_EVERY seconds, not at once
+
+    def stop_at_deadline(event: Any) -> None:
+        if time.perf_counter() > deadline:
+            event.interrupt()
+
+    def report(event: Any) -> None:
+        now = time.perf_counter()
+        if progress is None or now - last[0] < PROGRESS_EVERY:
+            return
+        last[0] = now
+        out = event.data_out
+        incumbent = float(out.mip_primal_bound)
+        bound = float(out.mip_dual_bound)
+        finite = np.isfinite(incumbent) and abs(incumbent) < 1e300
+        progress(Progress(
+            seconds=now - began,
+            incumbent=incumbent if finite else None,
+            bound=bound if np.isfinite(bound) and abs(bound) < 1e300 else None,
+            gap=relative_gap(incumbent, bound) if finite and np.isfinite(bound) else None,
+            nodes=int(out.mip_node_count)))
+
+    for name in _INTERRUPTS:
+        getattr(h, name).subscribe(stop_at_deadline)
+    h.cbMipLogging.subscribe(report)
+    h.cbMipImprovingSolution.subscribe(report)
+    try:
+        yield
+    finally:
+        for name in _INTERRUPTS:
+            getattr(h, name).unsubscribe(stop_at_deadline)
+        h.cbMipLogging.unsubscribe(report)
+        h.cbMipImprovingSolution.unsubscribe(report)
 
 
 def relative_gap(objective: float, bound: float) -> float:

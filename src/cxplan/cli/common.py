@@ -8,9 +8,10 @@ anything else is a bug, reported in one line unless CXPLAN_DEBUG=1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cxplan.scenario import Scenario
+    from cxplan.solve import Progress
 
 EXAMPLES = """
 Examples:
@@ -140,3 +142,41 @@ def main_callback(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """cxplan: optimal customer-experience improvement plans."""
+
+
+@contextlib.contextmanager
+def solver_progress(enabled: bool = True) -> Iterator[Callable[[Progress], None] | None]:
+    """A progress callback for long solves, shown on stderr.
+
+    In a terminal it is one live status line; otherwise (logs, CI) a plain line every few
+    seconds. Nothing is shown for solves that finish within the first report interval.
+    """
+    if not enabled:
+        yield None
+        return
+    err = stderr_console()
+
+    def describe(p: Progress) -> str:
+        best = f"{p.incumbent:,.0f}" if p.incumbent is not None else "none yet"
+        bound = f"{p.bound:,.0f}" if p.bound is not None else "-"
+        gap = pct(p.gap) if p.gap is not None else "-"
+        return (f"solving: {p.seconds:.0f} s, best objective {best}, bound {bound}, "
+                f"gap {gap}, {p.nodes} nodes")
+
+    if err.is_terminal:
+        status = err.status("solving…")
+        started = [False]
+
+        def live(p: Progress) -> None:
+            if not started[0]:
+                status.start()
+                started[0] = True
+            status.update(describe(p))
+
+        try:
+            yield live
+        finally:
+            if started[0]:
+                status.stop()
+    else:
+        yield lambda p: err.print(describe(p), markup=False)

@@ -18,6 +18,7 @@ from cxplan.cli.common import (
     parse_teams,
     pct,
     run,
+    solver_progress,
     stderr_console,
     stdout_console,
 )
@@ -46,6 +47,8 @@ def plan(
         "--templates", help="Folder with templates overriding the built-in ones.")] = None,
     lp: Annotated[Path | None, typer.Option(
         "--lp", help="Also write the optimization model to this LP file.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress lines on stderr during long solves.")] = False,
 ) -> None:
     """Find the optimal set of improvements and print (or write) the plan."""
 
@@ -54,9 +57,11 @@ def plan(
         from cxplan.solve import SolverOptions
 
         loaded = load(scenario)
-        result = optimize(loaded, budget=budget, teams=parse_teams(team or []),
-                          options=SolverOptions(time_limit=time_limit, gap=gap, threads=threads),
-                          export_lp=lp)
+        with solver_progress(not quiet) as progress:
+            result = optimize(loaded, budget=budget, teams=parse_teams(team or []),
+                              options=SolverOptions(time_limit=time_limit, gap=gap,
+                                                    threads=threads),
+                              export_lp=lp, progress=progress)
         written: list[Path] = []
         if report is not None:
             from cxplan.report import write_reports
