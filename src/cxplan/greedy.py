@@ -18,9 +18,15 @@ from cxplan.scenario import Scenario
 Objective = Callable[[frozenset[str]], float]
 
 
-def requirement_closure(scenario: Scenario, ids: Iterable[str]) -> set[str]:
-    """The improvements plus everything they (transitively) require."""
-    requires = {imp.id: imp.requires for imp in scenario.improvements}
+def requirement_closure(
+    scenario: Scenario, ids: Iterable[str], requires: dict[str, list[str]] | None = None
+) -> set[str]:
+    """The improvements plus everything they (transitively) require.
+
+    Pass `requires` (id -> required ids) when calling this in a loop: building it is O(n).
+    """
+    if requires is None:
+        requires = {imp.id: imp.requires for imp in scenario.improvements}
     result: set[str] = set()
     stack = list(ids)
     while stack:
@@ -128,11 +134,12 @@ def greedy_plan(
     if not resources.fits(chosen):
         return None
     usage = _Usage(resources, chosen)
+    requires = {imp.id: imp.requires for imp in scenario.improvements}
     order = [i for i in scenario.improvement_ids if i in chosen]
     current = objective(frozenset(chosen))
 
     def ratio(candidate: str) -> tuple[float, set[str]] | None:
-        added = requirement_closure(scenario, [candidate]) - chosen
+        added = requirement_closure(scenario, [candidate], requires) - chosen
         if not usage.fits(added):
             return None
         gain = objective(frozenset(chosen | added)) - current
@@ -143,7 +150,7 @@ def greedy_plan(
         if imp in chosen:
             continue
         if estimates is not None:
-            added = requirement_closure(scenario, [imp]) - chosen
+            added = requirement_closure(scenario, [imp], requires) - chosen
             key = sum(estimates.get(i, 0.0) for i in added) / resources.weight(added)
             heap.append((-key, k, imp))
             continue
