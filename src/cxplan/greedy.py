@@ -121,16 +121,19 @@ def greedy_plan(
     *,
     time_budget: float = 10.0,
     estimates: dict[str, float] | None = None,
+    initial: Iterable[str] = (),
 ) -> list[str] | None:
     """A feasible selection (in the order chosen), or None if the mandatory set is infeasible.
 
     `estimates` (an estimated objective gain per improvement, e.g. first-order) seed the
     queue instead of one exact evaluation per candidate; every choice is still made on
-    exact marginal gains.
+    exact marginal gains. `initial` (a feasible selection, e.g. from `batched_greedy`) is
+    kept and extended.
     """
     deadline = time.perf_counter() + time_budget
     resources = Resources(scenario)
-    chosen = requirement_closure(scenario, [i.id for i in scenario.improvements if i.mandatory])
+    chosen = requirement_closure(
+        scenario, [*initial, *(i.id for i in scenario.improvements if i.mandatory)])
     if not resources.fits(chosen):
         return None
     usage = _Usage(resources, chosen)
@@ -175,4 +178,60 @@ def greedy_plan(
         usage.add(added)
         order.extend(i for i in scenario.improvement_ids if i in added)
         current = objective(frozenset(chosen))
+    return order
+
+
+def batched_greedy(
+    scenario: Scenario,
+    estimate: Callable[[set[str]], dict[str, float]],
+    *,
+    time_budget: float = 10.0,
+    batches: int = 25,
+) -> list[str] | None:
+    """A fast feasible start for large backlogs, from first-order estimates only.
+
+    Each round re-estimates every candidate's gain given the current selection (one
+    adjoint solve per persona, `Journey.first_order_gains`) and adds the best-ratio
+    candidates, at most one per touchpoint per round (their interactions are what the
+    estimates miss), about 1/`batches` of the backlog at a time. Rounds stop when nothing
+    with a positive estimate fits. The result is feasible; its value is not evaluated here.
+    """
+    deadline = time.perf_counter() + time_budget
+    resources = Resources(scenario)
+    chosen = requirement_closure(scenario, [i.id for i in scenario.improvements if i.mandatory])
+    if not resources.fits(chosen):
+        return None
+    usage = _Usage(resources, chosen)
+    requires = {imp.id: imp.requires for imp in scenario.improvements}
+    touches = {imp.id: {e.touchpoint for e in imp.effects} for imp in scenario.improvements}
+    order = [i for i in scenario.improvement_ids if i in chosen]
+    per_round = max(1, len(scenario.improvements) // batches)
+    while time.perf_counter() < deadline:
+        gains = estimate(chosen)
+        ranked = []
+        for imp in scenario.improvement_ids:
+            if imp in chosen:
+                continue
+            added = requirement_closure(scenario, [imp], requires) - chosen
+            gain = sum(gains.get(i, 0.0) for i in added)
+            if gain > 0:
+                ranked.append((gain / resources.weight(added), imp, added))
+        ranked.sort(key=lambda r: -r[0])
+        busy: set[str] = set()
+        taken = 0
+        for _, imp, added in ranked:
+            if imp in chosen or not added.isdisjoint(chosen):
+                continue
+            spots = set().union(*(touches[i] for i in added))
+            if spots & busy or not usage.fits(added):
+                continue
+            chosen |= added
+            usage.add(added)
+            busy |= spots
+            order.extend(i for i in scenario.improvement_ids if i in added)
+            taken += 1
+            if taken >= per_round:
+                break
+        if taken == 0:
+            break
     return order
