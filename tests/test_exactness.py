@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from cxplan import load_scenario, optimize
+from cxplan import load_scenario, model, optimize
 from cxplan.errors import InfeasibleError
 from cxplan.journey import build_journey
 
@@ -66,9 +66,24 @@ def dense_touchpoint_scenario(seed: int, improvements: int) -> dict[str, object]
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_touchpoint_hit_by_many_improvements_is_exact(seed: int) -> None:
+@pytest.mark.parametrize("blocking", [model.TIGHT, model.COMPACT, model.Blocking(1, 1)],
+                         ids=["tight", "compact", "chain"])
+def test_every_blocking_is_exact_on_a_touchpoint_hit_by_many_improvements(
+        seed: int, blocking: model.Blocking, monkeypatch: pytest.MonkeyPatch) -> None:
     data = dense_touchpoint_scenario(seed, improvements=11)
     reference = brute_force(data)
     assert reference is not None
+    monkeypatch.setattr(model, "choose_blocking", lambda *_: blocking)
     plan = optimize(load_scenario(data))
     assert _close(plan.expected_gain, reference[0])
+
+
+@pytest.mark.parametrize("seed", range(200, 230))
+def test_the_compact_blocking_is_exact_on_random_scenarios(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = random_scenario(seed)
+    reference = brute_force(data)
+    if reference is None:
+        return
+    monkeypatch.setattr(model, "choose_blocking", lambda *_: model.COMPACT)
+    assert _close(optimize(load_scenario(data)).expected_gain, reference[0])

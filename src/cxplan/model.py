@@ -31,8 +31,20 @@ if TYPE_CHECKING:
     from cxplan.criterion import Criterion
 
 WIDEN = 1e-4  # relative widening of visit bounds; tighter let presolve cut off optima
-MAX_SINGLE_BLOCK = 9  # up to this many improvements on a touchpoint: one exact hull
-BLOCK_SIZE = 4  # otherwise blocks of this size
+
+@dataclass(frozen=True)
+class Blocking:
+    """How improvements on one touchpoint are grouped: one exact hull for up to `single`
+    of them, else consecutive blocks of `size`. Every choice is exact; they differ in LP
+    strength (bigger blocks are tighter) and in model size (2^|block| weights each)."""
+
+    single: int
+    size: int
+
+
+TIGHT = Blocking(single=9, size=4)  # the DESIGN.md hull: root gaps 0.04–0.7 %
+COMPACT = Blocking(single=6, size=3)  # for models past ~25 000 columns (DESIGN.md)
+COMPACT_ABOVE = 40_000  # estimated columns past which COMPACT is chosen (1 000 improvements ≈ 28 000)
 UNREACHABLE = 1e-12  # visits below this (with everything selected) are treated as zero
 
 FAILURES, DROPOUTS, LOSSES = "F", "D", "L"
@@ -255,6 +267,7 @@ class Model:
     weights: dict[str, float]
     limit_rows: dict[str, str]  # "budget" / "team:<name>" -> row name, for what-if re-solves
     plugin_constraints: list[str]  # row names of constraints added by plugins
+    blocking: Blocking
 
     @property
     def problem(self) -> pulp.LpProblem:
@@ -271,17 +284,20 @@ def build_model(
     criteria: dict[str, Criterion],
     *,
     extra_constraints: Iterable[object] = (),
+    blocking: Blocking | None = None,
 ) -> Model:
     """Build the hull MILP for `scenario`, maximizing Σ weight × criterion term.
 
     `criteria` maps the names in `scenario.criteria` to criterion objects.
     `extra_constraints` are plugin hooks' callables `f(ctx) -> [(name, constraint)]`.
+    `blocking` picks the hull's block sizes (default: `choose_blocking`).
     """
     problem = pulp.LpProblem(_safe(scenario.title) or "cxplan", pulp.LpMaximize)
     x = _decision_variables(problem, scenario)
     baseline = journey.evaluate(())
     everything = journey.evaluate(scenario.improvement_ids)
-    blocks = _blocks(problem, scenario, journey, x)
+    blocking = blocking or choose_blocking(scenario, journey)
+    blocks = _blocks(problem, scenario, journey, x, blocking)
 
     scale, lower, nu = [], [], []
     for q, chain in enumerate(journey.personas):
@@ -309,7 +325,7 @@ def build_model(
     problem.setObjective(objective)
     added = [ctx.add(cname, constraint) for hook in extra_constraints
              for cname, constraint in hook(ctx)]  # type: ignore[operator]
-    return Model(ctx, terms, weights, limit_rows, added)
+    return Model(ctx, terms, weights, limit_rows, added, blocking)
 
 
 def _safe(text: str) -> str:
@@ -330,13 +346,46 @@ def _decision_variables(problem: pulp.LpProblem, scenario: Scenario) -> dict[str
     return x
 
 
-def _blocks(
-    problem: pulp.LpProblem, scenario: Scenario, journey: Journey, x: dict[str, pulp.LpVariable]
-) -> list[list[Block]]:
+def _members(scenario: Scenario, journey: Journey) -> list[list[Member]]:
     members: list[list[Member]] = [[] for _ in journey.touchpoint_ids]
     for imp in scenario.improvements:
         for eff in journey.effects[imp.id]:
             members[eff.touchpoint].append(Member(imp.id, eff.failure, eff.impact, eff.dropout))
+    return members
+
+
+def _chunks(count: int, blocking: Blocking) -> list[int]:
+    if count <= blocking.single:
+        return [count] if count else []
+    return [min(blocking.size, count - i) for i in range(0, count, blocking.size)]
+
+
+def estimated_columns(scenario: Scenario, journey: Journey, blocking: Blocking) -> int:
+    """Roughly how many columns the hull has with `blocking` (weights, copies, visits)."""
+    personas = len(journey.personas)
+    total = len(scenario.improvements) + personas * len(journey.touchpoint_ids)
+    for on_t in _members(scenario, journey):
+        for k, size in enumerate(_chunks(len(on_t), blocking)):
+            subsets = 2 ** size
+            # weights (shared), copies per persona: the first block once, later ones per
+            # quantity (failures, dropouts, losses)
+            total += (subsets if size > 1 else 0) + personas * subsets * (1 if k == 0 else 3)
+    return total
+
+
+def choose_blocking(scenario: Scenario, journey: Journey) -> Blocking:
+    """TIGHT unless that model would pass COMPACT_ABOVE columns (measured: at 10 000
+    improvements the tight hull's 243 000 columns never got past the root in 60 s)."""
+    if estimated_columns(scenario, journey, TIGHT) > COMPACT_ABOVE:
+        return COMPACT
+    return TIGHT
+
+
+def _blocks(
+    problem: pulp.LpProblem, scenario: Scenario, journey: Journey,
+    x: dict[str, pulp.LpVariable], blocking: Blocking,
+) -> list[list[Block]]:
+    members = _members(scenario, journey)
     requires = {imp.id: set(imp.requires) for imp in scenario.improvements}
     excludes = {(imp.id, other) for imp in scenario.improvements for other in imp.excludes}
     excludes |= {(b, a) for a, b in excludes}
@@ -345,8 +394,10 @@ def _blocks(
     result: list[list[Block]] = []
     for t, on_t in enumerate(members):
         on_t.sort(key=lambda m: (-m.failure, order[m.improvement]))
-        size = len(on_t) if len(on_t) <= MAX_SINGLE_BLOCK else BLOCK_SIZE
-        chunks = [on_t[i:i + size] for i in range(0, len(on_t), size)] if on_t else []
+        chunks, start = [], 0
+        for size in _chunks(len(on_t), blocking):
+            chunks.append(on_t[start:start + size])
+            start += size
         result.append([_block(problem, t, b, chunk, x, requires, excludes)
                        for b, chunk in enumerate(chunks)])
     return result
