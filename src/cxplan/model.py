@@ -44,7 +44,8 @@ class Blocking:
 
 TIGHT = Blocking(single=9, size=4)  # the DESIGN.md hull: root gaps 0.04–0.7 %
 COMPACT = Blocking(single=6, size=3)  # for models past ~25 000 columns (DESIGN.md)
-COMPACT_ABOVE = 40_000  # estimated columns past which COMPACT is chosen (1 000 improvements ≈ 28 000)
+# estimated columns past which COMPACT is chosen (1 000 improvements ≈ 28 000: still TIGHT)
+COMPACT_ABOVE = 40_000
 UNREACHABLE = 1e-12  # visits below this (with everything selected) are treated as zero
 
 FAILURES, DROPOUTS, LOSSES = "F", "D", "L"
