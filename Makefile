@@ -6,10 +6,14 @@ SCENARIO ?= scenarios/microfinance-onboarding.yaml
 
 .PHONY: demo test lint bench clean
 
-$(BIN)/.installed: pyproject.toml
+# The example plugins (plugins/) are separate packages, installed as users would install
+# theirs; their tests run with the rest.
+PLUGINS := plugins/cxplan-nps plugins/cxplan-coverage
+
+$(BIN)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' $(addprefix -e ,$(PLUGINS))
 	touch $@
 
 demo: $(BIN)/.installed
@@ -19,8 +23,8 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy src
+	$(BIN)/ruff check src tests benchmarks plugins
+	$(BIN)/mypy src $(addsuffix /src,$(PLUGINS))
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py

@@ -282,7 +282,8 @@ def test_html_is_self_contained(view: ReportView) -> None:
     html = render_html(view)
     assert html.lstrip().startswith("<!doctype html>")
     assert "<style>" in html and "<svg" in html
-    assert not re.search(r"<script|<link|<img|\ssrc=|https?://|@import|url\(", html, re.I)
+    # url(#id) points inside the page (the map's arrowheads and hatching); nothing else may
+    assert not re.search(r"<script|<link|<img|\ssrc=|https?://|@import|url\((?!#)", html, re.I)
     assert "Content-Security-Policy" in html
     for row in view.plan:
         assert row.name in html.replace("&#39;", "'")
@@ -305,8 +306,10 @@ def test_markdown_has_the_tables(view: ReportView) -> None:
             while j < len(lines) and lines[j].startswith("|"):
                 assert lines[j].count("|") - lines[j].count(r"\|") == width, lines[j]
                 j += 1
-    # totals, budget and staff, plan, left out, personas, stages, touchpoints, criteria
-    assert tables == 8
+    # totals, budget and staff, plan, left out, personas, stages, one per persona's routes,
+    # assumptions, touchpoints, journey steps, criteria
+    assert view.assumptions and view.journey_map
+    assert tables == 8 + len(view.routes) + 2
 
 
 # -- writing ------------------------------------------------------------------------------

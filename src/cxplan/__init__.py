@@ -12,7 +12,10 @@ Public API (imported lazily so that `cxplan --help` stays fast):
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # typed for plugin authors' `@cxplan.hookimpl`; imported lazily at run time
+    from cxplan.hookspecs import hookimpl as hookimpl
 
 __version__ = "0.1.0"
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from cxplan.criterion import Criterion
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.files import atomic_path
-from cxplan.greedy import greedy_plan
+from cxplan.greedy import batched_greedy, greedy_plan
 from cxplan.infeasible import minimal_conflict
 from cxplan.journey import Evaluation, Journey, build_journey
 from cxplan.model import Model, build_model
+from cxplan.objective import needs_sequence, solve_sequence
 from cxplan.plan import (
     ImprovementResult,
     PersonaResult,
@@ -120,6 +121,9 @@ def _violations(
     return found
 
 
+LARGE_BACKLOG = 1500  # above this many improvements the start begins with batched_greedy
+
+
 @dataclass
 class Prepared:
     """A scenario ready to solve: journey, criteria and the built model.
@@ -146,12 +150,22 @@ class Prepared:
         When expected experience is the only criterion, first-order estimates (one adjoint
         solve per persona) seed the greedy queue instead of one exact solve per candidate.
         """
-        estimates = None
-        if set(self.model.weights) == {"expected_experience"}:
-            weight = self.model.weights["expected_experience"]
-            estimates = {i: weight * g for i, g in self.journey.first_order_gains().items()}
-        return greedy_plan(self.scenario, lambda sel: self.objective(sel),
-                           time_budget=time_budget, estimates=estimates)
+        if set(self.model.weights) != {"expected_experience"}:
+            return greedy_plan(self.scenario, self.objective, time_budget=time_budget)
+        weight = self.model.weights["expected_experience"]
+
+        def estimate(selection: set[str]) -> dict[str, float]:
+            return {i: weight * g for i, g in self.journey.first_order_gains(selection).items()}
+
+        began = time.perf_counter()
+        initial: list[str] = []
+        if len(self.scenario.improvements) > LARGE_BACKLOG:
+            # Exact greedy steps cost a full solve each: too few fit in the budget here.
+            initial = batched_greedy(self.scenario, estimate,
+                                     time_budget=time_budget / 2) or []
+        return greedy_plan(self.scenario, self.objective,
+                           time_budget=time_budget - (time.perf_counter() - began),
+                           estimates=estimate(set(initial)), initial=initial)
 
     def session(self, options: SolverOptions) -> Session:
         return Session(self.model.problem, self.model.x, options)
@@ -259,9 +273,18 @@ def optimize(
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             prepared.model.problem.writeLP(str(tmp))
-    first = prepared.greedy(max(0.5, options.time_limit / 10)) if start else None
-    prepared.build_seconds = time.perf_counter() - began
-    # The time limit covers the whole run: the solver gets what building and the start left.
-    remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
-    session = prepared.session(replace(options, time_limit=remaining))
-    return prepared.plan(prepared.solve(session, first, progress=progress))
+    if needs_sequence(prepared.scenario.objective):
+        # Normalized weights or lexicographic priorities: several solves (cxplan.objective).
+        result, outcome = solve_sequence(prepared, options, use_start=start, began=began,
+                                         progress=progress)
+        plan = outcome.apply(prepared.plan(result))
+    else:
+        first = prepared.greedy(max(0.5, options.time_limit / 10)) if start else None
+        prepared.build_seconds = time.perf_counter() - began
+        # The time limit covers the whole run: the solver gets what building and the start
+        # left.
+        remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
+        session = prepared.session(replace(options, time_limit=remaining))
+        plan = prepared.plan(prepared.solve(session, first, progress=progress))
+    (plugins or get_plugin_manager()).plan_finished(plan, prepared.scenario)
+    return plan

@@ -83,6 +83,12 @@ class PluginError(CxplanError):
         super().__init__(f"plugin {plugin!r}, hook {hook}: {message}")
 
 
+class TemplateError(CxplanError):
+    """A report template is broken or reaches for what templates may not touch (sandbox)."""
+
+    exit_code = 2
+
+
 class SolverError(CxplanError):
     """The solver stopped without any plan (for example a time limit with no incumbent)."""
 

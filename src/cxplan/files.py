@@ -1,18 +1,31 @@
 """Atomic file output: a reader sees the old files or the new ones, never half of one.
 
 Everything is written to temporary files beside the targets, flushed to disk, and only
-then renamed over the targets (a rename within a directory is atomic). An error or an
-interruption before the renames leaves the old files untouched and removes the
-temporary ones.
+then renamed over the targets (a rename within a directory is atomic). An error before
+the renames leaves the old files untouched and removes the temporary ones.
+
+Interruptions: Ctrl-C (SIGINT) and SIGTERM are held while files are written and take
+effect right after, so an interrupted run leaves the old files or the new ones, and no
+temporary file. Two runs writing the same folder take turns for the renames (a lock on
+the folder), so a set of files always comes from one run. A run killed outright
+(SIGKILL, power loss) cannot clean up: its temporary files carry its process id, and a
+later write into the same folder removes them once that process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+
+# A temporary file of a dead process is only removed once it is this old: in a folder shared
+# with other machines or containers, a process id says nothing about their processes.
+STALE_SECONDS = 60.0
 
 
 def _file_mode() -> int:
@@ -25,7 +38,8 @@ def _file_mode() -> int:
 
 def _stage(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
+                               dir=target.parent)
     os.fchmod(fd, _file_mode())
     os.close(fd)
     return Path(tmp)
@@ -50,26 +64,98 @@ def _sync_directory(folder: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (delivered when the block ends); only the main thread gets
+    Python's signals, and only it can hold them for itself."""
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "pthread_sigmask")):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
+    """An exclusive lock on each folder (flock on the directory itself, no lock file), taken
+    in a fixed order; where flock is missing, runs simply do not take turns."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    handles: list[int] = []
+    try:
+        for folder in sorted(set(folders)):
+            with contextlib.suppress(OSError):
+                fd = os.open(folder, os.O_RDONLY)
+                handles.append(fd)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in handles:
+            os.close(fd)  # releases the lock
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove temporary files for `target` left by killed runs (see the module doc)."""
+    prefix = f".{target.name}."
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            pid = name[len(prefix):].split(".", 1)[0]
+            with contextlib.suppress(OSError):
+                if (pid.isdigit() and not _alive(int(pid))
+                        and now - entry.stat().st_mtime > STALE_SECONDS):
+                    os.unlink(entry.path)
+
+
 def write_atomic(files: Mapping[str | Path, str]) -> list[Path]:
     """Write several UTF-8 text files so that they appear together or not at all."""
     staged: list[tuple[Path, Path]] = []
-    try:
-        for target, text in files.items():
-            tmp = _stage(Path(target))
-            staged.append((tmp, Path(target)))
-            tmp.write_text(text, encoding="utf-8")
-            _sync(tmp)
-        # rename only once every file is safely on disk, so the set stays consistent
-        while staged:
-            tmp, target = staged[0]
-            os.replace(tmp, target)
-            staged.pop(0)
-    finally:
-        for tmp, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-    for folder in {Path(t).parent for t in files}:
-        _sync_directory(folder)
+    folders = {Path(t).parent for t in files}
+    with _signals_held():
+        try:
+            for target, text in files.items():
+                tmp = _stage(Path(target))
+                staged.append((tmp, Path(target)))
+                # "replace": a lone surrogate (possible in text given through the API) has
+                # no UTF-8 form; a report with U+FFFD beats no report
+                tmp.write_bytes(text.encode("utf-8", "replace"))
+                _sync(tmp)
+            # rename only once every file is safely on disk, so the set stays consistent
+            with _folders_locked(folders):
+                while staged:
+                    tmp, target = staged[0]
+                    os.replace(tmp, target)
+                    staged.pop(0)
+        finally:
+            for tmp, _ in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+        for target in files:
+            _remove_stale(Path(target))
+        for folder in folders:
+            _sync_directory(folder)
     return [Path(t) for t in files]
 
 
@@ -82,8 +168,10 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         _sync(tmp)
-        os.replace(tmp, final)
+        with _signals_held():
+            os.replace(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+    _remove_stale(final)
     _sync_directory(final.parent)

@@ -1,20 +1,34 @@
-"""Hook specifications: what a cxplan plugin can implement.
+"""Hook specifications: everything a cxplan plugin can implement.
 
-A plugin is any module or object with functions named like these hooks and
-marked with `cxplan.hookimpl`; it is found through the `cxplan` entry-point
-group (or `--plugin` on the command line). Built-in criteria are registered
-through exactly these hooks.
+A plugin is a module (or any object) with functions named like these hooks and
+marked with `cxplan.hookimpl`. It is found through the `cxplan` entry-point
+group, or given on the command line with `--plugin module.or.path.py`. The
+built-in criteria are registered through exactly these hooks.
+
+Every hook is optional. A hook that raises, or returns something of the wrong
+type, stops the run with a `PluginError` naming the plugin and the hook (exit
+code 4 on the command line): cxplan never continues with a half-working plugin.
+Returning `None` always means "nothing to add".
+
+The author guide, `docs/plugins.md`, documents every hook below with an example.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    import typer
+    from pydantic import BaseModel
+
     from cxplan.criterion import Criterion
+    from cxplan.extensions import ReportSection
     from cxplan.model import ModelContext
+    from cxplan.plan import Plan
+    from cxplan.scenario import Scenario
 
 hookspec = pluggy.HookspecMarker("cxplan")
 hookimpl = pluggy.HookimplMarker("cxplan")
@@ -24,9 +38,11 @@ hookimpl = pluggy.HookimplMarker("cxplan")
 def cxplan_criteria() -> list[Criterion]:  # type: ignore[empty-body]
     """Register prioritization criteria.
 
-    Called once when the plugin manager is created. Return a list of
-    `cxplan.criterion.Criterion` instances; each `name` must be unique across
-    all plugins (two criteria with one name are an error naming both plugins).
+    Called once per plugin manager, the first time criteria are needed (loading a
+    scenario checks its `criteria:` names against them). Return a list of
+    `cxplan.criterion.Criterion` instances. Each `name` is the key a scenario uses in
+    its `criteria:` map and must be unique across all plugins: two criteria with one
+    name are an error naming both plugins.
     """
 
 
@@ -34,10 +50,86 @@ def cxplan_criteria() -> list[Criterion]:  # type: ignore[empty-body]
 def cxplan_constraints(ctx: ModelContext) -> list[tuple[str, object]]:  # type: ignore[empty-body]
     """Add constraints to the optimization model.
 
-    Called once per model build, after the core constraints (budget, teams,
-    requires, excludes, mandatory) are in place. `ctx` is the model context
-    (decision variables `ctx.x`, journey expressions, the scenario). Return a
-    list of `(name, pulp.LpConstraint)` pairs; the name is shown when the
-    constraint takes part in an infeasibility. Return `[]` when the scenario
-    does not concern the plugin.
+    Called once per model build, after the core constraints (budget, teams, requires,
+    excludes, mandatory) and the objective are in place. `ctx` is the model context:
+    the decision variables `ctx.x[improvement_id]` (binary), the journey expressions
+    `ctx.visits/failures/dropouts/losses(q, t)`, the validated `ctx.scenario` (with
+    `ctx.scenario.extension(name)` for a plugin's own section) and `ctx.journey`.
+    Return a list of `(name, pulp.LpConstraint)` pairs; the name, prefixed with the
+    plugin's name, is shown when the constraint takes part in an infeasibility. Return
+    `[]` when the scenario does not concern the plugin.
+    """
+
+
+@hookspec
+def cxplan_scenario_sections() -> dict[str, type[BaseModel]]:  # type: ignore[empty-body]
+    """Declare the plugin's own section of the scenario file.
+
+    Return `{section_name: PydanticModel}`. A scenario then may contain
+    `extensions: {section_name: {...}}`; the mapping is validated by
+    `PydanticModel.model_validate(value, context={"scenario": raw_scenario_dict})`,
+    and every problem is reported like all others, with file, location
+    (`extensions.section_name.field`), line and hint. A section nobody declares is a
+    validation error. The validated model instance is available after loading as
+    `scenario.extension(section_name)` (None when the scenario has no such section).
+    Two plugins declaring one section name are an error naming both.
+    """
+
+
+@hookspec
+def cxplan_transform_scenario(scenario: Scenario) -> Scenario | None:  # type: ignore[empty-body]
+    """Change a loaded scenario before anything is modelled.
+
+    Called once per `load_scenario`, after validation, in plugin registration order
+    (each plugin receives the previous plugin's result). Return a new `Scenario` (for
+    example `scenario.model_copy(update={...})`) or None to leave it unchanged. The
+    result is validated again like a file; if it is invalid, the plugin is named.
+    """
+
+
+@hookspec
+def cxplan_template_dirs() -> list[str | Path]:  # type: ignore[empty-body]
+    """Folders of Jinja templates for the reports.
+
+    Templates are looked up in the user's `--templates` folder first, then in these
+    folders (in plugin registration order), then in cxplan's built-in templates. A
+    plugin can so override a built-in template or ship the template of a report
+    section (see `cxplan_report_sections`).
+    """
+
+
+@hookspec
+def cxplan_report_sections(  # type: ignore[empty-body]
+    plan: Plan, scenario: Scenario
+) -> list[ReportSection]:
+    """Add sections to the HTML and Markdown reports.
+
+    Called once per report, with the finished plan and the scenario it was solved for.
+    Return a list of `cxplan.extensions.ReportSection`: a title, text, an optional
+    table, and optionally the name of a template pair (`<template>.html.j2` and
+    `<template>.md.j2` in a folder from `cxplan_template_dirs`) that renders the
+    section from `section.data`. Sections appear after the built-in ones, in plugin
+    registration order. Return `[]` when the plan does not concern the plugin.
+    """
+
+
+@hookspec
+def cxplan_cli(app: typer.Typer) -> None:
+    """Add subcommands to the `cxplan` command line.
+
+    Called once when the command line starts, with the Typer application: register
+    commands with `@app.command()`. Keep the plugin module's import light (import
+    heavy libraries inside the command), because it is imported for `cxplan --help`.
+    A command's name must not clash with a built-in one.
+    """
+
+
+@hookspec
+def cxplan_plan_finished(plan: Plan, scenario: Scenario) -> None:
+    """Observe a finished plan.
+
+    Called by `optimize` (and so by `cxplan plan`) once the plan has been solved,
+    re-evaluated exactly and checked, before it is returned or reported. Use it to
+    log, audit or export plans. The return value is ignored; an exception stops the
+    run with a `PluginError` naming the plugin.
     """

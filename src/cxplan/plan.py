@@ -24,9 +24,28 @@ AGREEMENT = 1e-6  # relative agreement required between optimizer and evaluator
 class CriterionValue:
     name: str
     weight: float
-    value: float
+    value: float  # the criterion's raw value for the plan, in its own unit
     unit: str
     description: str
+    ideal: float | None = None  # with `objective: {normalize: true}`: its best feasible value
+    priority: int | None = None  # with `objective: {priorities: ...}`: its level, from 1
+
+    @property
+    def normalized(self) -> float | None:
+        """value / |ideal| (1 = as good as this criterion alone could get), when normalized."""
+        if self.ideal is None or self.ideal == 0:
+            return None
+        return self.value / abs(self.ideal)
+
+
+@dataclass(frozen=True)
+class PriorityResult:
+    """One lexicographic level: its own optimum, and its value in the final plan."""
+
+    criteria: tuple[str, ...]
+    tolerance: float
+    optimum: float  # the level's blended objective when it was optimized
+    value: float  # the same objective for the final plan (≥ optimum − tolerance × |optimum|)
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,8 @@ class Plan:
     solve_seconds: float = 0.0
     nodes: int = 0
     warnings: tuple[str, ...] = ()
+    normalized: bool = False  # criteria were divided by their ideal values (objective.normalize)
+    priorities: tuple[PriorityResult, ...] = ()  # lexicographic levels, most important first
     evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
     baseline: Evaluation | None = field(default=None, repr=False, compare=False)
 
@@ -101,8 +122,7 @@ class Plan:
             "planned_value": self.planned_value,
             "cost": self.cost,
             "staff_used": {k: _number(v) for k, v in self.staff_used.items()},
-            "criteria": {name: {"weight": _number(c.weight), "value": c.value}
-                         for name, c in self.criteria.items()},
+            "criteria": {name: _criterion_dict(c) for name, c in self.criteria.items()},
             "gap": self.gap if self.gap is not None and math.isfinite(self.gap) else None,
             "bound": self.bound if self.bound is not None and math.isfinite(self.bound) else None,
             "currency": self.currency,
@@ -125,7 +145,22 @@ class Plan:
             "solve_seconds": round(self.solve_seconds, 4),
             "nodes": self.nodes,
             "warnings": list(self.warnings),
+            "normalized": self.normalized,
+            "priorities": [
+                {"criteria": list(p.criteria), "tolerance": p.tolerance, "optimum": p.optimum,
+                 "value": p.value} for p in self.priorities
+            ],
         }
+
+
+def _criterion_dict(c: CriterionValue) -> dict[str, Any]:
+    data: dict[str, Any] = {"weight": _number(c.weight), "value": c.value, "unit": c.unit}
+    if c.ideal is not None:
+        data["ideal"] = c.ideal
+        data["normalized"] = c.normalized
+    if c.priority is not None:
+        data["priority"] = c.priority
+    return data
 
 
 def _number(value: float) -> float | int:

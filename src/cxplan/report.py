@@ -1,9 +1,16 @@
 """Reports: a view model computed from a Plan, rendered to HTML and Markdown with Jinja2.
 
-Every number a report shows is computed here, in Python, into `ReportView`; the
-templates in `cxplan/templates/` only lay it out (and format numbers through the
-helpers below, registered as Jinja filters). That keeps the numbers testable and
-lets a user restyle a report with their own templates without touching the maths.
+Every number a report shows is computed here, in Python, into `ReportView` (documented
+field by field in docs/report-view-model.md); the templates in `cxplan/templates/` only lay
+it out (and format numbers through the helpers below, registered as Jinja filters). That
+keeps the numbers testable and lets a user restyle a report with their own templates
+without touching the maths.
+
+Templates are looked up in the user's folder (`templates_dir`, `--templates DIR`), then in
+plugin template folders (`plugin_templates`), then among the built-ins; every built-in is
+also reachable as `builtin/<name>`, so an override can `{% extends "builtin/report.html.j2"
+%}` and replace single blocks. Templates run in Jinja's sandbox (they cannot reach Python
+internals) with HTML autoescaping; a broken or forbidden template raises `TemplateError`.
 
     >>> from cxplan import load_scenario, optimize
     >>> from cxplan.report import build_view, render_html, write_reports
@@ -14,26 +21,66 @@ lets a user restyle a report with their own templates without touching the maths
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import jinja2
+import jinja2.sandbox
 import numpy as np
 
 from cxplan import __version__
+from cxplan.errors import TemplateError
 from cxplan.files import write_atomic
-from cxplan.journey import Evaluation, build_journey
+from cxplan.journey import Evaluation, Journey, build_journey
+from cxplan.journeymap import NO_STAGE, JourneyMap, build_map, stage_order
 from cxplan.plan import Plan
+from cxplan.report_analysis import Assumption, PersonaRoutes, assumptions, persona_routes
 from cxplan.scenario import Scenario
 
-NO_STAGE = "(no stage)"
+if TYPE_CHECKING:
+    from cxplan.extensions import ReportSection
+    from cxplan.plugins import CxplanPlugins
+
+__all__ = [
+    "HTML_TEMPLATE",
+    "MARKDOWN_TEMPLATE",
+    "NO_STAGE",
+    "Bar",
+    "CriterionRow",
+    "LeftOutRow",
+    "PersonaRow",
+    "PlanRow",
+    "ReportView",
+    "ResourceUse",
+    "StageRow",
+    "Totals",
+    "TouchpointRow",
+    "build_view",
+    "format_amount",
+    "format_gap",
+    "format_money",
+    "format_number",
+    "format_percent",
+    "markdown_escape",
+    "render_html",
+    "render_markdown",
+    "report_slug",
+    "status_line",
+    "write_reports",
+]
+
 HTML_TEMPLATE = "report.html.j2"
 MARKDOWN_TEMPLATE = "report.md.j2"
+BUILTIN_PREFIX = "builtin"  # built-in templates stay reachable as "builtin/<name>"
 QUICK_WINS_NAMED = 3  # how many of the first-ranked improvements the summary names
+EFFECTS_NAMED = 2  # effects spelled out in a plan row's reason
 
 _TOLERANCE = 1e-9
 
@@ -164,6 +211,10 @@ class PlanRow:
     cumulative_cost: float  # cost of this and every higher-ranked improvement
     cumulative_gain: float
     cumulative_share: float
+    cost_share: float  # cost / the plan's cost (0 when the plan costs nothing)
+    reason: str  # why it is in: mandatory / needed by / what it fixes / return on cost
+    share_bar: Bar  # share of the gain on the ranking chart (see ReportView.ranking_axis)
+    cost_bar: Bar  # share of the plan's cost on the same scale
 
 
 @dataclass(frozen=True)
@@ -194,6 +245,10 @@ class PersonaRow:
     planned_failures: float
     gain: float  # customers × (planned − baseline value), in currency
     share: float  # gain / the plan's expected gain
+    baseline_total: float  # customers × baseline value, in currency
+    planned_total: float
+    baseline_bar: Bar  # baseline_total on the persona chart (see ReportView.persona_axis)
+    planned_bar: Bar
 
 
 @dataclass(frozen=True)
@@ -224,11 +279,14 @@ class TouchpointRow:
     channel: str | None
     moment_of_truth: bool
     visible: bool  # front stage (seen by the customer) or back stage
+    baseline_visits: float  # expected visits, customer-weighted
+    planned_visits: float
     baseline_failures: float  # expected failures, customer-weighted
     planned_failures: float
     baseline_loss: float  # expected loss from failures, in currency
     planned_loss: float
     improved_by: tuple[str, ...]  # ids of funded improvements acting on it, in rank order
+    improved_by_ranks: tuple[int, ...]  # their ranks in the plan, same order
 
     @property
     def front_stage(self) -> str:
@@ -262,11 +320,16 @@ class ReportView:
     totals: Totals
     candidates: int  # number of candidate improvements in the scenario
     plan: tuple[PlanRow, ...]  # in rank order
+    ranking_axis: float  # zero line of the ranking chart, percent of its width
     left_out: tuple[LeftOutRow, ...]  # in scenario order
     personas: tuple[PersonaRow, ...]
+    persona_axis: float  # zero line of the persona chart, percent of its width
     stages: tuple[StageRow, ...]  # scenario stage order, NO_STAGE last
     stage_axis: float  # position of the zero line on the stage chart, percent of its width
     touchpoints: tuple[TouchpointRow, ...]  # scenario order
+    journey_map: JourneyMap | None  # None for journeys too large to draw
+    routes: tuple[PersonaRoutes, ...]  # per persona: success and abandonment routes
+    assumptions: tuple[Assumption, ...]  # the numbers that move the gain most, largest first
     criteria: tuple[CriterionRow, ...]
     warnings: tuple[str, ...]
     build_seconds: float
@@ -288,11 +351,14 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         raise ValueError(f"the plan selects {', '.join(unknown)}, which the scenario "
                          f"'{scenario.title}' does not have; pass the scenario the plan "
                          "was solved for")
-    baseline, evaluation = _evaluations(plan, scenario)
+    journey = build_journey(scenario)
+    baseline, evaluation = _evaluations(plan, journey)
 
     totals = _totals(plan)
-    rows = _plan_rows(plan, scenario)
+    rows, ranking_axis = _plan_rows(plan, scenario, journey)
     stages, axis = _stages(scenario, baseline, evaluation)
+    personas, persona_axis = _personas(plan)
+    ranked = [(r.rank, r.id, r.name) for r in rows]
     return ReportView(
         title=plan.scenario or scenario.title,
         source=_source_name(scenario),
@@ -305,11 +371,17 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         totals=totals,
         candidates=len(scenario.improvements),
         plan=rows,
+        ranking_axis=ranking_axis,
         left_out=_left_out(plan, scenario),
-        personas=_personas(plan),
+        personas=personas,
+        persona_axis=persona_axis,
         stages=stages,
         stage_axis=axis,
         touchpoints=_touchpoints(plan, scenario, baseline, evaluation),
+        journey_map=build_map(scenario, journey, baseline, evaluation, ranked),
+        routes=persona_routes(journey, baseline, evaluation),
+        assumptions=assumptions(journey, evaluation,
+                                lambda v: format_money(v, plan.currency)),
         criteria=tuple(CriterionRow(c.name, c.weight, c.value, c.unit, c.description)
                        for c in plan.criteria.values()),
         warnings=tuple(plan.warnings),
@@ -344,10 +416,9 @@ def status_line(status: str, gap: float | None) -> str:
     return status.replace("_", " ").capitalize()
 
 
-def _evaluations(plan: Plan, scenario: Scenario) -> tuple[Evaluation, Evaluation]:
+def _evaluations(plan: Plan, journey: Journey) -> tuple[Evaluation, Evaluation]:
     if plan.baseline is not None and plan.evaluation is not None:
         return plan.baseline, plan.evaluation
-    journey = build_journey(scenario)
     return journey.evaluate(()), journey.evaluate(plan.selected)
 
 
@@ -391,10 +462,64 @@ def _staff_text(staff: Iterable[tuple[str, float]]) -> str:
     return ", ".join(f"{team} {format_amount(n)}" for team, n in staff if n)
 
 
-def _plan_rows(plan: Plan, scenario: Scenario) -> tuple[PlanRow, ...]:
+def _effect_text(scenario: Scenario, imp_id: str) -> str:
+    """"failures −50 % at Booking (moment of truth)" for the improvement's first effects."""
+    names = {tp.id: tp for tp in scenario.touchpoints}
+    parts = []
+    effects = scenario.improvement(imp_id).effects
+    for effect in effects[:EFFECTS_NAMED]:
+        changes = [f"{what} −{format_percent(r, 0)}" for what, r in (
+            ("failures", effect.failure_reduction),
+            ("loss per failure", effect.impact_reduction),
+            ("abandonment after a failure", effect.dropout_reduction)) if r > 0]
+        tp = names[effect.touchpoint]
+        where = tp.label + (" (moment of truth)" if tp.moment_of_truth else "")
+        parts.append(f"{', '.join(changes) or 'no change'} at {where}")
+    text = "; ".join(parts)
+    if len(effects) > EFFECTS_NAMED:
+        text += f"; and {len(effects) - EFFECTS_NAMED} more"
+    return text
+
+
+def _reason(
+    plan: Plan, scenario: Scenario, imp_id: str, gain: float, cost: float,
+    needed_by: Sequence[str],
+) -> str:
+    imp = scenario.improvement(imp_id)
+    first = []
+    if imp.mandatory:
+        first.append("Mandatory")
+    if needed_by:
+        first.append("needed by " + _join(needed_by))
+    text = ("; ".join(first) + ". " if first else "")
+    effect = _effect_text(scenario, imp_id)
+    text += effect[:1].upper() + effect[1:]
+    if cost > 0 and gain > 0:
+        text += f"; gains {gain / cost:,.1f}× its cost"
+    elif cost <= 0 and gain > 0:
+        text += "; costs nothing"
+    elif gain <= 0 and not first:
+        text += "; adds nothing on its own here"
+    return text + "."
+
+
+def _plan_rows(
+    plan: Plan, scenario: Scenario, journey: Journey
+) -> tuple[tuple[PlanRow, ...], float]:
+    ordered = sorted(plan.improvements, key=lambda i: i.rank)
+    funded = {imp.id for imp in ordered}
+    names = {imp.id: imp.name for imp in ordered}
+    needed_by: dict[str, list[str]] = {}
+    for imp in ordered:
+        for req in scenario.improvement(imp.id).requires:
+            if req in funded:
+                needed_by.setdefault(req, []).append(names[imp.id])
+    shares = [imp.share for imp in ordered]
+    cost_shares = [imp.cost / plan.cost if plan.cost > 0 else 0.0 for imp in ordered]
+    bars, axis = _bars([*shares, *cost_shares])
     rows = []
     cost = gain = 0.0
-    for imp in sorted(plan.improvements, key=lambda i: i.rank):
+    for k, imp in enumerate(ordered):
         cost += imp.cost
         gain += imp.gain
         staff = tuple((team, n) for team, n in imp.staff.items() if n)
@@ -404,8 +529,12 @@ def _plan_rows(plan: Plan, scenario: Scenario) -> tuple[PlanRow, ...]:
             mandatory=scenario.improvement(imp.id).mandatory,
             requires=tuple(scenario.improvement(imp.id).requires),
             gain=imp.gain, share=imp.share, cumulative_cost=cost, cumulative_gain=gain,
-            cumulative_share=gain / plan.expected_gain if plan.expected_gain else 0.0))
-    return tuple(rows)
+            cumulative_share=gain / plan.expected_gain if plan.expected_gain else 0.0,
+            cost_share=cost_shares[k],
+            reason=_reason(plan, scenario, imp.id, imp.gain, imp.cost,
+                           needed_by.get(imp.id, [])),
+            share_bar=bars[k], cost_bar=bars[len(ordered) + k]))
+    return tuple(rows), axis
 
 
 def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
@@ -446,29 +575,22 @@ def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
     return tuple(rows)
 
 
-def _personas(plan: Plan) -> tuple[PersonaRow, ...]:
-    return tuple(
+def _personas(plan: Plan) -> tuple[tuple[PersonaRow, ...], float]:
+    totals = [(p.customers * p.baseline_value, p.customers * p.planned_value)
+              for p in plan.personas]
+    bars, axis = _bars([v for pair in totals for v in pair])
+    rows = tuple(
         PersonaRow(
             id=p.id, name=p.name, customers=p.customers,
             baseline_value=p.baseline_value, planned_value=p.planned_value,
             baseline_abandonment=p.baseline_abandonment,
             planned_abandonment=p.planned_abandonment,
             baseline_failures=p.baseline_failures, planned_failures=p.planned_failures,
-            gain=p.gain, share=p.gain / plan.expected_gain if plan.expected_gain else 0.0)
-        for p in plan.personas)
-
-
-def _stage_order(scenario: Scenario) -> list[str]:
-    order = list(scenario.stages or [])
-    seen = set(order)
-    has_none = False
-    for tp in scenario.touchpoints:
-        if tp.stage is None:
-            has_none = True
-        elif tp.stage not in seen:  # validation forbids this with `stages`; stay total anyway
-            order.append(tp.stage)
-            seen.add(tp.stage)
-    return [*order, NO_STAGE] if has_none else order
+            gain=p.gain, share=p.gain / plan.expected_gain if plan.expected_gain else 0.0,
+            baseline_total=totals[k][0], planned_total=totals[k][1],
+            baseline_bar=bars[2 * k], planned_bar=bars[2 * k + 1])
+        for k, p in enumerate(plan.personas))
+    return rows, axis
 
 
 def _bars(values: Sequence[float]) -> tuple[list[Bar], float]:
@@ -488,7 +610,7 @@ def _stages(
     before = {q: baseline.weighted(q) for q in ("failures", "dropouts", "values")}
     after = {q: evaluation.weighted(q) for q in ("failures", "dropouts", "values")}
     grouped = []
-    for stage in _stage_order(scenario):
+    for stage in stage_order(scenario):
         mask = np.array([n == stage for n in names])
         if not mask.any():  # a declared stage with no touchpoint has nothing to report
             continue
@@ -511,23 +633,27 @@ def _stages(
 def _touchpoints(
     plan: Plan, scenario: Scenario, baseline: Evaluation, evaluation: Evaluation
 ) -> tuple[TouchpointRow, ...]:
-    ranked = [i.id for i in sorted(plan.improvements, key=lambda i: i.rank)]
-    ranked += [i for i in plan.selected if i not in ranked]
+    ordered = sorted(plan.improvements, key=lambda i: i.rank)
+    rank = {i.id: i.rank for i in ordered}
+    ranked = [i.id for i in ordered] + [i for i in plan.selected if i not in rank]
     acting: dict[str, list[str]] = {}
     for imp_id in ranked:
         for effect in scenario.improvement(imp_id).effects:
             users = acting.setdefault(effect.touchpoint, [])
             if imp_id not in users:
                 users.append(imp_id)
+    v0, v1 = baseline.weighted("visits"), evaluation.weighted("visits")
     f0, f1 = baseline.weighted("failures"), evaluation.weighted("failures")
     l0, l1 = baseline.weighted("losses"), evaluation.weighted("losses")
     return tuple(
         TouchpointRow(
             id=tp.id, name=tp.label, stage=tp.stage or NO_STAGE, channel=tp.channel,
             moment_of_truth=tp.moment_of_truth, visible=tp.visible,
+            baseline_visits=float(v0[i]), planned_visits=float(v1[i]),
             baseline_failures=float(f0[i]), planned_failures=float(f1[i]),
             baseline_loss=float(l0[i]), planned_loss=float(l1[i]),
-            improved_by=tuple(acting.get(tp.id, ())))
+            improved_by=tuple(acting.get(tp.id, ())),
+            improved_by_ranks=tuple(rank.get(i, 0) for i in acting.get(tp.id, ())))
         for i, tp in enumerate(scenario.touchpoints))
 
 
@@ -608,13 +734,49 @@ def markdown_escape(value: object) -> object:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(value.splitlines()))
 
 
-def _environment(templates_dir: str | Path | None, *, html: bool) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
-    loaders.append(jinja2.PackageLoader("cxplan", "templates"))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+def _loaders(
+    templates_dir: str | Path | None, plugin_templates: Sequence[str | Path]
+) -> jinja2.BaseLoader:
+    folders = ([templates_dir] if templates_dir is not None else []) + list(plugin_templates)
+    builtin = jinja2.PackageLoader("cxplan", "templates")
+    return jinja2.ChoiceLoader([
+        *(jinja2.FileSystemLoader(str(folder)) for folder in folders),
+        builtin,
+        jinja2.PrefixLoader({BUILTIN_PREFIX: builtin}),
+    ])
+
+
+@jinja2.pass_context
+def _money_filter(
+    context: jinja2.runtime.Context, value: float, decimals: int = 0, sign: bool = False
+) -> str:
+    """`money` in templates: the amount with the report's currency (from `view`)."""
+    return format_money(value, getattr(context.get("view"), "currency", None), decimals,
+                        sign=sign)
+
+
+def _environment(
+    templates_dir: str | Path | None, plugin_templates: Sequence[str | Path], *, html: bool
+) -> jinja2.Environment:
+    for folder in ([templates_dir] if templates_dir is not None else []) + list(plugin_templates):
+        if not Path(folder).is_dir():
+            raise TemplateError(f"templates folder {str(folder)!r} does not exist or is not "
+                                "a folder")
+    return _cached_environment(None if templates_dir is None else str(templates_dir),
+                               tuple(str(f) for f in plugin_templates), html)
+
+
+# Compiling the templates costs more than rendering them; an environment keeps its
+# compiled templates (and reloads a file that changed on disk), so it is kept per folders.
+@functools.lru_cache(maxsize=16)
+def _cached_environment(
+    templates_dir: str | None, plugin_templates: tuple[str, ...], html: bool
+) -> jinja2.Environment:
+    # The sandbox refuses attribute access to Python internals (__class__, __globals__,
+    # functions' code ...), so a report template from an untrusted author cannot run code;
+    # the immutable variant also refuses to modify the view model's lists and dicts.
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+        loader=_loaders(templates_dir, plugin_templates),
         autoescape=html,
         # Markdown has no autoescape; escaping every expression's output is the safe default
         finalize=None if html else markdown_escape,
@@ -623,32 +785,78 @@ def _environment(templates_dir: str | Path | None, *, html: bool) -> jinja2.Envi
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(
-        number=format_number, amount=format_amount, percent=format_percent, gap=format_gap)
+    env.filters.update(number=format_number, amount=format_amount, percent=format_percent,
+                       gap=format_gap, money=_money_filter)
     return env
 
 
-def _render(view: ReportView, name: str, templates_dir: str | Path | None, *, html: bool) -> str:
-    env = _environment(templates_dir, html=html)
+def _template_place(tb: TracebackType | None) -> str:
+    """`report.html.j2, line 12`: the innermost template frame of a rendering error."""
+    place = ""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2") or "/templates/" in name.replace("\\", "/"):
+            place = f"{Path(name).name}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return place
 
-    def money(value: float, decimals: int = 0, sign: bool = False) -> str:
-        return format_money(value, view.currency, decimals, sign=sign)
 
-    env.filters["money"] = money
-    return env.get_template(name).render(view=view)
+def _render(
+    view: ReportView,
+    name: str,
+    templates_dir: str | Path | None,
+    plugin_templates: Sequence[str | Path],
+    *,
+    html: bool,
+    sections: Sequence[ReportSection] = (),
+) -> str:
+    env = _environment(templates_dir, plugin_templates, html=html)
+    try:
+        return env.get_template(name).render(view=view, sections=tuple(sections))
+    except jinja2.exceptions.SecurityError as exc:
+        place = _template_place(exc.__traceback__)
+        raise TemplateError(
+            f"template {place or name}: not allowed in a report template: {exc}. Templates "
+            "run in a sandbox and may only read the report's view model "
+            "(docs/report-view-model.md).") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template {exc.filename or exc.name or name}, line {exc.lineno}: "
+                            f"{exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template {exc.name!r} not found (looked in the templates "
+                            "folder, plugin template folders and the built-ins)") from None
+    except jinja2.TemplateError as exc:
+        place = _template_place(exc.__traceback__)
+        raise TemplateError(f"template {place or name}: {exc}") from None
 
 
-def render_html(view: ReportView, *, templates_dir: str | Path | None = None) -> str:
+def render_html(
+    view: ReportView,
+    *,
+    templates_dir: str | Path | None = None,
+    plugin_templates: Sequence[str | Path] = (),
+    sections: Sequence[ReportSection] = (),
+) -> str:
     """The report as one self-contained HTML page (inline CSS and SVG, no script, no network).
 
-    Templates are looked up in `templates_dir` first, then in the built-in ones.
+    Templates are looked up in `templates_dir` first, then in `plugin_templates` (in order),
+    then in the built-in ones. `sections` are plugins' extra sections, shown after the
+    built-in ones. Raises `TemplateError` for a broken or forbidden template.
     """
-    return _render(view, HTML_TEMPLATE, templates_dir, html=True)
+    return _render(view, HTML_TEMPLATE, templates_dir, plugin_templates, html=True,
+                   sections=sections)
 
 
-def render_markdown(view: ReportView, *, templates_dir: str | Path | None = None) -> str:
+def render_markdown(
+    view: ReportView,
+    *,
+    templates_dir: str | Path | None = None,
+    plugin_templates: Sequence[str | Path] = (),
+    sections: Sequence[ReportSection] = (),
+) -> str:
     """The report as Markdown (GitHub-flavoured tables); text from the scenario is escaped."""
-    return _render(view, MARKDOWN_TEMPLATE, templates_dir, html=False)
+    return _render(view, MARKDOWN_TEMPLATE, templates_dir, plugin_templates, html=False,
+                   sections=sections)
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -668,8 +876,14 @@ def write_reports(
     directory: str | Path,
     *,
     templates_dir: str | Path | None = None,
+    plugin_templates: Sequence[str | Path] = (),
+    plugins: CxplanPlugins | None = None,
 ) -> list[Path]:
     """Write `<slug>.html` and `<slug>.md` into `directory` (created if missing).
+
+    `plugins` (default: the installed ones) add their template folders after
+    `plugin_templates`, and their report sections (hooks `cxplan_template_dirs`,
+    `cxplan_report_sections`).
 
     Both reports are rendered before anything is written, then each goes to a temporary
     file in the same directory, is flushed to disk and renamed over the target, so a
@@ -677,9 +891,17 @@ def write_reports(
     Returns the paths written, HTML first.
     """
     view = build_view(plan, scenario)
+    # -- plugins (cxplan.plugins): template folders and extra sections --
+    from cxplan.plugins import get_plugin_manager
+
+    manager = plugins or get_plugin_manager()
+    plugin_templates = [*plugin_templates, *manager.template_dirs()]
+    sections = manager.report_sections(plan, scenario)
     contents = {
-        ".html": render_html(view, templates_dir=templates_dir),
-        ".md": render_markdown(view, templates_dir=templates_dir),
+        ".html": render_html(view, templates_dir=templates_dir,
+                             plugin_templates=plugin_templates, sections=sections),
+        ".md": render_markdown(view, templates_dir=templates_dir,
+                               plugin_templates=plugin_templates, sections=sections),
     }
     folder = Path(directory)
     slug = report_slug(scenario)

@@ -7,10 +7,12 @@ that relate values to each other (references, sums, cycles) live in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
 from pathlib import PurePath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from cxplan.errors import Problem
 
@@ -113,7 +115,36 @@ class Improvement(_Strict):
         return self.name or self.id
 
 
+class PriorityLevel(_Strict):
+    """One level of lexicographic priorities: its criteria (blended by their weights) may
+    lose at most `tolerance` × |their optimum| when later levels are optimized."""
+
+    criteria: list[Id] = Field(min_length=1)
+    tolerance: Probability = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `- expected_experience`, `- [a, b]` and `criteria: expected_experience` are short
+        # for `- {criteria: [...]}`.
+        if isinstance(value, str):
+            return {"criteria": [value]}
+        if isinstance(value, list):
+            return {"criteria": value}
+        if isinstance(value, dict) and isinstance(value.get("criteria"), str):
+            return {**value, "criteria": [value["criteria"]]}
+        return value
+
+
+class Objective(_Strict):
+    """How the weighted criteria combine (see docs/plugins.md, "Normalization and priorities")."""
+
+    normalize: bool = False
+    priorities: list[PriorityLevel] | None = Field(default=None, min_length=1)
+
+
 DEFAULT_PERSONA_ID = "all"
+_CACHED = ("improvement_ids", "_improvements_by_id")  # cached_property names on Scenario
 
 
 class Scenario(_Strict):
@@ -130,9 +161,12 @@ class Scenario(_Strict):
     journey: Journey
     improvements: list[Improvement] = Field(default_factory=list)
     criteria: dict[str, Weight] = Field(default_factory=lambda: {"expected_experience": 1.0})
+    objective: Objective | None = None  # optional: normalization, lexicographic priorities
+    extensions: dict[str, Any] = Field(default_factory=dict)  # plugin sections, by name
 
     _source: str = PrivateAttr(default="<scenario>")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
+    _extensions: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -153,6 +187,10 @@ class Scenario(_Strict):
         """Things that are allowed but probably not meant (unreachable touchpoints, ...)."""
         return list(self._warnings)
 
+    def extension(self, name: str) -> Any:
+        """A plugin's validated scenario section (its pydantic model), or None if absent."""
+        return self._extensions.get(name)
+
     @property
     def persona_list(self) -> list[Persona]:
         """The personas, or the default single persona 'all' with 1 customer."""
@@ -160,15 +198,24 @@ class Scenario(_Strict):
             return list(self.personas)
         return [Persona(id=DEFAULT_PERSONA_ID)]
 
-    @property
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> Scenario:
+        """A copy; derived lookups cached on this object are not carried over."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in _CACHED:
+            copy.__dict__.pop(name, None)
+        return copy
+
+    @cached_property
     def improvement_ids(self) -> list[str]:
         return [imp.id for imp in self.improvements]
 
+    @cached_property
+    def _improvements_by_id(self) -> dict[str, Improvement]:
+        return {imp.id: imp for imp in self.improvements}
+
     def improvement(self, improvement_id: str) -> Improvement:
-        for imp in self.improvements:
-            if imp.id == improvement_id:
-                return imp
-        raise KeyError(improvement_id)
+        return self._improvements_by_id[improvement_id]
 
     def with_limits(
         self, budget: float | None = None, teams: dict[str, float] | None = None

@@ -303,8 +303,9 @@ def _watch(
     last = [began]  # the first report comes after PROGRESS_EVERY seconds, not at once
 
     def stop_at_deadline(event: Any) -> None:
-        if time.perf_counter() > deadline:
-            event.interrupt()
+        # Set the flag both ways: HiGHS keeps it between runs, so an interrupted solve
+        # otherwise interrupts the next run of the same instance at its first check.
+        event.interrupt(time.perf_counter() > deadline)
 
     def report(event: Any) -> None:
         now = time.perf_counter()

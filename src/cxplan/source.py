@@ -52,9 +52,30 @@ class Document:
     # Paths whose value could not be read; the data holds a stand-in, so validation
     # should not report them a second time.
     unreadable: set[Path_] = field(default_factory=set)
+    # For a scenario merged from several files (`extends`, see cxplan.whatif.variants): the
+    # file and the place in that file where each value was written. Empty for one file.
+    origins: dict[Path_, tuple[str, Path_]] = field(default_factory=dict)
+    # JSON read by the fast path (`_read_json`) has no lines yet: they are read from this
+    # text the first time a problem needs one, so a valid large file never pays for them.
+    pending_lines: str | None = field(default=None, repr=False)
+
+    def origin_of(self, path: Path_) -> tuple[str, Path_]:
+        """(file, place in that file) where the value at `path` was written."""
+        probe = path
+        while self.origins:
+            if probe in self.origins:
+                file, place = self.origins[probe]
+                return file, (*place, *path[len(probe):])
+            if not probe:
+                break
+            probe = probe[:-1]
+        return self.name, path
 
     def line_of(self, path: Path_) -> int | None:
         """The line of `path`, or of its nearest written ancestor."""
+        if self.pending_lines is not None:
+            self.lines.update(_lines_of(self.pending_lines, self.name))
+            self.pending_lines = None
         while True:
             if path in self.lines:
                 return self.lines[path]
@@ -111,17 +132,85 @@ def read_document(
     return parse_text(text, name)
 
 
-class _Loader(yaml.SafeLoader):
+class _ResolveOnce:
+    """Resolves each distinct plain scalar once: a large scenario repeats the same keys and
+    values (`touchpoint`, `failure_reduction`, ids) hundreds of thousands of times, and the
+    regular-expression resolution was the loader's hot spot. No path resolvers are
+    registered, so a scalar's tag depends on its text and style only."""
+
+    _resolved: dict[tuple[str, tuple[bool, bool]], str]
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[misc, no-any-return]
+        key = (value, tuple(implicit))
+        cache = self.__dict__.setdefault("_resolved", {})
+        tag = cache.get(key)
+        if tag is None:
+            tag = cache[key] = super().resolve(kind, value, implicit)  # type: ignore[misc]
+        return str(tag)
+
+
+class _Loader(_ResolveOnce, yaml.SafeLoader):
     """Safe loader; construction goes through `_Builder` to keep lines and catch duplicates."""
 
 
+_FastLoader: type[yaml.SafeLoader] = _Loader
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(_ResolveOnce, yaml.CSafeLoader):
+        """The same loader on libyaml (about 15x faster). Its composer recurses in C, with
+        no depth check: 100 000 nested `[` crash the process, so it only reads text whose
+        nesting is known to be shallow (`_c_loader_is_safe`)."""
+
+    _FastLoader = _CLoader  # type: ignore[assignment]
+
+# Well below the depth at which libyaml's C recursion overflows an 8 MiB stack (between
+# 10 000 and 100 000 levels), with room for threads that run on smaller stacks.
+C_NESTING_LIMIT = 1000
+
 # YAML 1.1 (PyYAML) reads `1e-3` and `1.5e6` as text; JSON and YAML 1.2 read numbers.
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+"
-               r"|[-+]?\.[0-9][0-9_]*[eE][-+]?[0-9]+)$"),
-    list("-+0123456789."),
-)
+for _cls in (_Loader, _FastLoader) if _FastLoader is not _Loader else (_Loader,):
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+"
+                   r"|[-+]?\.[0-9][0-9_]*[eE][-+]?[0-9]+)$"),
+        list("-+0123456789."),
+    )
+
+
+def _c_loader_is_safe(text: str) -> bool:
+    """Whether the nesting of `text` is certainly below C_NESTING_LIMIT.
+
+    A cheap bound first: flow nesting needs a `[` or `{` per level, and block nesting
+    needs more indentation (or a `- `) per level, at most two levels per column (a
+    mapping and a sequence written at its indentation). Text above that bound (large
+    files written in flow style, JSON) is measured exactly with libyaml's event parser,
+    which keeps its own stack and does not recurse.
+    """
+    if _FastLoader is _Loader:
+        return False
+    longest = max(map(len, text.splitlines()), default=0)
+    if text.count("[") + text.count("{") + 2 * (longest + 2) <= C_NESTING_LIMIT:
+        return True
+    parser = _FastLoader(text)
+    start = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    end = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, start):
+                depth += 1
+                if depth > C_NESTING_LIMIT:
+                    return False
+            elif isinstance(event, end):
+                depth -= 1
+    except (yaml.YAMLError, UnicodeError):
+        pass  # the real parse reports it; everything up to the error was shallow
+    finally:
+        parser.dispose()
+    return True
 
 
 def _short_tag(tag: str) -> str:
@@ -140,6 +229,95 @@ def _looks_like_json_with_tabs(text: str) -> bool:
     return True
 
 
+# Characters a YAML reader refuses (C0/C1 controls other than tab and line breaks, U+FFFE,
+# U+FFFF); JSON allows them inside strings, and both formats must accept the same files.
+_NOT_YAML_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+# JSON escapes of characters that are not printable text: controls (`\u001b` is the start
+# of terminal escape sequences), U+FFFE/U+FFFF and lone UTF-16 surrogates (a valid
+# surrogate pair is a character like any other). False alarms only cost speed.
+_JSON_BAD_ESCAPE = re.compile(
+    r"\\(?:[bf]|u(?:00[01][0-9a-fA-F]|007[fF]|008[0-46-9a-fA-F]|009[0-9a-fA-F]"
+    r"|[fF]{3}[eEfF]|[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<![dD][89abAB][0-9a-fA-F]{2}\\u)[dD][c-fC-F][0-9a-fA-F]{2}))")
+
+
+class _NotPlainJson(Exception):
+    """JSON that the YAML reader must judge: duplicate keys, NaN, too deep, ..."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotPlainJson  # the YAML reader reports the duplicate with both lines
+    return result
+
+
+def _constant(name: str) -> Any:
+    raise _NotPlainJson  # NaN / Infinity are not JSON; YAML reads them as text
+
+
+_STRUCTURE_ONLY = bytes(set(range(256)) - set(b'[]{}"\\'))
+
+
+def _json_depth(text: str) -> int:
+    """Nesting depth of valid JSON text: with strings removed, brackets are exact.
+
+    Everything but brackets, quotes and backslashes is dropped first (bytes.translate, at
+    C speed); without backslashes, every other quote then starts a string.
+    """
+    import numpy as np
+
+    structure = text.encode("utf-8", "surrogatepass").translate(None, _STRUCTURE_ONLY)
+    if b"\\" in structure:  # an escaped quote could end a string early: match strings
+        structure = _JSON_STRING.sub("", structure.decode("ascii")).encode("ascii")
+    else:
+        structure = b"".join(structure.split(b'"')[::2])
+    step = np.zeros(256, dtype=np.int8)
+    step[[ord("["), ord("{")]] = 1
+    step[[ord("]"), ord("}")]] = -1
+    levels = np.cumsum(step[np.frombuffer(structure, dtype=np.uint8)], dtype=np.int64)
+    return int(levels.max(initial=0))
+
+
+def _read_json(text: str, name: str) -> Document | None:
+    """A JSON object read by the json module, at C speed (a 30 MB scenario in about a
+    second, where YAML takes minutes), or None to leave the text to the YAML reader.
+
+    The fast path returns exactly the data the YAML reader would: it steps aside for
+    anything where the two could differ (duplicate keys, NaN/Infinity, characters YAML
+    refuses, nesting beyond MAX_DEPTH, invalid JSON). Lines are read later, only if a
+    problem needs one (`Document.pending_lines`).
+    """
+    if (text.lstrip()[:1] != "{" or _NOT_YAML_PRINTABLE.search(text)
+            or _JSON_BAD_ESCAPE.search(text)):
+        return None
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_object, parse_constant=_constant)
+    except (ValueError, RecursionError, _NotPlainJson):
+        return None
+    if _json_depth(text) > MAX_DEPTH:  # values then sit at most MAX_DEPTH keys deep
+        return None
+    return Document(name=name, data=data, pending_lines=text)
+
+
+def _lines_of(text: str, name: str) -> dict[Path_, int]:
+    """The lines of JSON text that the fast path accepted (so it is shallow: the C loader
+    is safe); best effort, since lines only make messages more helpful."""
+    loader = _FastLoader(text)
+    try:
+        node = loader.get_single_node()
+        doc = Document(name=name, data=None)
+        if node is not None:
+            _Builder(doc, loader).build(node, ())
+    except (yaml.YAMLError, ScenarioError, ValueError, RecursionError):
+        return {}
+    finally:
+        loader.dispose()
+    return doc.lines
+
+
 def parse_text(text: str, name: str = "<string>") -> Document:
     """Parse YAML/JSON text into a Document."""
     empty_hint = "start from one of the files in scenarios/"
@@ -147,22 +325,32 @@ def parse_text(text: str, name: str = "<string>") -> Document:
         raise ScenarioError([_problem(name, "file is empty", hint=empty_hint)])
     if _looks_like_json_with_tabs(text):
         text = text.replace("\t", " ")
-    loader: _Loader | None = None
+    fast = _read_json(text, name)
+    if fast is not None:
+        return fast
+    loader: yaml.SafeLoader | None = None
+    c_loader = _c_loader_is_safe(text)
     try:
-        loader = _Loader(text)
+        loader = _FastLoader(text) if c_loader else _Loader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         what = ", ".join(part for part in (exc.context, exc.problem) if part) or "syntax error"
         raise ScenarioError([_problem(name, f"not valid YAML: {what}", line=line)]) from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        # libyaml counts the position in bytes of UTF-8, PyYAML in characters
+        line = (text.encode("utf-8", "surrogatepass")[:exc.position].count(b"\n") + 1
+                if c_loader else text.count("\n", 0, exc.position) + 1)
         raise ScenarioError([_problem(
             name, f"not valid YAML: character #x{exc.character:04x} is not allowed "
             f"({exc.reason})", hint="remove control characters from the file", line=line,
         )]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([_problem(name, f"not valid YAML: {exc}")]) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate in text given to the API (libyaml)
+        bad = ord(exc.object[exc.start])
+        raise ScenarioError([_problem(name, f"not valid text: character #x{bad:04x} is not "
+                                      "allowed", hint="remove it")]) from None
     except RecursionError:
         raise ScenarioError([_problem(name, f"nested deeper than {MAX_DEPTH} levels")]) from None
     finally:
@@ -182,7 +370,7 @@ def parse_text(text: str, name: str = "<string>") -> Document:
 class _Builder:
     """Turns the composed node graph into plain data, recording lines and problems."""
 
-    def __init__(self, doc: Document, loader: _Loader) -> None:
+    def __init__(self, doc: Document, loader: yaml.SafeLoader) -> None:
         self.doc = doc
         self.loader = loader
         self.count = 0
@@ -233,11 +421,12 @@ class _Builder:
                 self.active.discard(id(node))
         return self.scalar(node, path)
 
-    def unreadable(self, node: yaml.Node, path: Path_, problem: str) -> None:
+    def unreadable(self, node: yaml.Node, path: Path_, problem: str,
+                   hint: str | None = None) -> None:
         self.doc.unreadable.add(path)
-        self.report(path, f"cannot read this value: {problem}", node,
+        self.report(path, f"cannot read this value: {problem}", node, hint or (
                     "scenario files hold plain values: numbers, text, true/false, lists and "
-                    "mappings (no YAML tags such as !!python/object or !!binary)")
+                    "mappings (no YAML tags such as !!python/object or !!binary)"))
 
     def scalar(self, node: yaml.Node, path: Path_) -> Any:
         if node.tag == _TIMESTAMP_TAG:
@@ -248,6 +437,18 @@ class _Builder:
         except yaml.YAMLError as exc:
             self.unreadable(node, path, _short_tag(getattr(exc, "problem", None) or str(exc)))
             return node.value
+        except ValueError:
+            # Python refuses to turn an integer of more than 4300 digits into a number
+            # (int_max_str_digits, a guard against quadratic conversion time).
+            self.unreadable(node, path, f"a number of {len(node.value)} characters is too long")
+            return node.value
+        if isinstance(value, str) and (bad := _NOT_YAML_PRINTABLE.search(value)):
+            # Written as an escape ("\e", "\x1b", "\ud800"): a terminal escape sequence in
+            # a name would reach the user's terminal, a lone surrogate cannot be written out.
+            self.unreadable(node, path, f"text holds the character #x{ord(bad.group()):04x}, "
+                            "which is not printable", "remove the escape sequence (\\e, "
+                            "\\x1b, \\u001b, \\ud800, ...)")
+            return node.value.encode("ascii", "backslashreplace").decode("ascii")
         if isinstance(value, str | int | float | bool) or value is None:
             return value
         self.unreadable(node, path, f"unsupported value of type {_short_tag(node.tag)}")
@@ -259,10 +460,14 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             try:
                 value = self.loader.construct_object(node, deep=True)
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError):  # ValueError: an integer of 4300+ digits
                 value = node.value
-            if isinstance(value, str):
+            if isinstance(value, str) and not _NOT_YAML_PRINTABLE.search(value):
                 return value
+            if isinstance(value, str):
+                self.report(path, "keys must be printable text", node,
+                            "remove the escape sequence (\\e, \\x1b, \\ud800, ...) from the key")
+                return None
             if value is not None and node.value.strip():
                 return str(node.value)
         self.report(path, "keys must be plain text", node,
@@ -297,6 +502,8 @@ class _Builder:
                                 "mappings", source)
                     continue
                 merged = self.build(source, path)
+                if not isinstance(merged, dict):  # a tagged mapping (`!!set`), already reported
+                    continue
                 for key, value in merged.items():
                     result.setdefault(key, value)
         return result

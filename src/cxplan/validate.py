@@ -11,15 +11,21 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from pydantic import ValidationError
 
 from cxplan.errors import Problem, ScenarioError
+from cxplan.extensions import check_extensions
+from cxplan.objective import check_objective
 from cxplan.scenario import Scenario
 from cxplan.source import Document, Path_, format_path, parse_text, read_document
+
+if TYPE_CHECKING:
+    from cxplan.plugins import CxplanPlugins
 
 SUM_TOLERANCE = 1e-9
 # A touchpoint "leaks" (lets customers leave the journey) only if it does so with at least
@@ -32,26 +38,36 @@ def load_scenario(
     *,
     name: str | None = None,
     criteria: Iterable[str] | None = None,
+    plugins: CxplanPlugins | None = None,
 ) -> Scenario:
     """Read, validate and return a scenario.
 
     `source` is a path to a YAML/JSON file or an already parsed mapping. `criteria`
-    is the set of known criterion names (default: those of the installed plugins).
-    Raises `ScenarioError` listing every problem; warnings are on `Scenario.warnings`.
+    is the set of known criterion names (default: those of `plugins`). `plugins`
+    (default: the installed ones) also validate their `extensions:` sections and may
+    transform the loaded scenario. Raises `ScenarioError` listing every problem;
+    warnings are on `Scenario.warnings`.
     """
+    from cxplan.whatif.variants import resolve_extends
+
     if isinstance(source, Mapping):
-        doc = Document(name=name or "<dict>", data=dict(source))
+        doc = resolve_extends(Document(name=name or "<dict>", data=dict(source)))
     else:
-        doc = read_document(source, name=name)
-    return validate_document(doc, criteria=criteria)
+        doc = resolve_extends(read_document(source, name=name), source)
+    return validate_document(doc, criteria=criteria, plugins=plugins)
 
 
 def load_scenario_text(text: str, name: str = "<string>") -> Scenario:
     """Validate a scenario given as YAML or JSON text."""
-    return validate_document(parse_text(text, name))
+    from cxplan.whatif.variants import resolve_extends
+
+    return validate_document(resolve_extends(parse_text(text, name)))
 
 
-def validate_document(doc: Document, *, criteria: Iterable[str] | None = None) -> Scenario:
+def validate_document(
+    doc: Document, *, criteria: Iterable[str] | None = None,
+    plugins: CxplanPlugins | None = None, transform: bool = True,
+) -> Scenario:
     checker = _Checker(doc)
     scenario: Scenario | None = None
     if not isinstance(doc.data, dict):
@@ -75,21 +91,39 @@ def validate_document(doc: Document, *, criteria: Iterable[str] | None = None) -
     except ValidationError as exc:
         checker.pydantic(exc)
     checker.cross_check(doc.data)
-    if criteria is None:
+    if plugins is None:
         from cxplan.plugins import get_plugin_manager
 
-        criteria = get_plugin_manager().criteria_names()
+        plugins = get_plugin_manager()
+    if criteria is None:
+        criteria = plugins.criteria_names()
     checker.criteria(doc.data, set(criteria))
+    # The objective section and the plugins' sections (cxplan.objective, cxplan.extensions).
+    check_objective(doc.data, checker.error)
+    extensions = check_extensions(doc.data, plugins.scenario_sections(), checker.error)
     if scenario is not None and not checker.journey_broken():
         checker.journey_shape(scenario)
     # In file order (stable: problems of a dict, which have no lines, keep their order).
-    checker.problems.sort(key=lambda p: p.line or 0)
+    # With `extends`, the variant's own problems come first, then each base file's.
+    checker.problems.sort(key=lambda p: (p.file != doc.name, p.file, p.line or 0))
     if checker.errors():
         raise ScenarioError(checker.problems)
     assert scenario is not None
     scenario._source = doc.name
     scenario._warnings = [p for p in checker.problems if p.severity != "error"]
+    scenario._extensions = extensions
+    if transform:
+        scenario = plugins.transform(scenario, partial(_revalidate, plugins=plugins))
     return scenario
+
+
+def _revalidate(scenario: Scenario, *, plugins: CxplanPlugins) -> Scenario:
+    """Validate a scenario a plugin transformed, as if it had been written in a file."""
+    data = scenario.model_dump(by_alias=True, exclude_none=True)
+    checked = validate_document(Document(name=scenario.source, data=data), plugins=plugins,
+                                transform=False)
+    checked._warnings = scenario.warnings  # the user's file's warnings, with their lines
+    return checked
 
 
 def did_you_mean(word: object, known: Iterable[object]) -> str:
@@ -153,7 +187,8 @@ class _Checker:
             return  # already reported by the reader (the data holds a stand-in)
         if severity == "error":
             self.error_paths.append(path)
-        self.problems.append(Problem(self.doc.name, format_path(path), message, hint,
+        file, place = self.doc.origin_of(path)  # a variant's values may come from its base
+        self.problems.append(Problem(file, format_path(place), message, hint,
                                      self.doc.line_of(path), severity))
 
     def errors(self) -> list[Problem]:
@@ -362,7 +397,8 @@ class _Checker:
             if ident is None or ident in index:
                 continue
             index[ident] = i
-            requires.add_node(ident)
+            # Only improvements with requirements enter the graph: the others cannot be in
+            # a cycle or a clash, and 100 000 lone nodes cost seconds in networkx.
             for k, ref in enumerate(_list(imp.get("requires"))):
                 if isinstance(ref, str) and ref in improvements and ref != ident:
                     requires.add_edge(ident, ref, position=k)
@@ -372,7 +408,8 @@ class _Checker:
                     excludes.setdefault(ref, set()).add(ident)
         # One cycle per strongly connected component: listing every simple cycle can take
         # exponential time, and one named cycle is enough to find and break the loop.
-        components = [c for c in nx.strongly_connected_components(requires) if len(c) > 1]
+        sccs = list(nx.strongly_connected_components(requires))
+        components = [c for c in sccs if len(c) > 1]
         for component in sorted(components, key=lambda c: min(index[n] for n in c)):
             start = min(component, key=index.__getitem__)
             sub = requires.subgraph(component)
@@ -385,13 +422,8 @@ class _Checker:
                        "requires cycle: " + " -> ".join(cycle),
                        "an improvement cannot (indirectly) require itself; remove one of "
                        "these requirements")
-        for ident, i in index.items():
-            needed = {ident} | nx.descendants(requires, ident)
-            clash = sorted((a, b) for a in needed for b in excludes.get(a, ()) if b in needed
-                           and a < b)
-            if not clash:
-                continue
-            a, b = clash[0]
+        for ident, (a, b) in _first_clashes(requires, sccs, excludes, index).items():
+            i = index[ident]
             if ident in (a, b):
                 message = (f"improvement '{ident}' requires something it excludes "
                            f"('{b if a == ident else a}')")
@@ -473,6 +505,52 @@ class _Checker:
                    "counts only while some failure remains)")
 
 
+def _first_clashes(
+    requires: nx.DiGraph, sccs: list[set[str]], excludes: dict[str, set[str]],
+    index: dict[str, int],
+) -> dict[str, tuple[str, str]]:
+    """For each improvement whose requirements (itself included, directly or through other
+    requirements) hold two improvements that exclude each other: the first such pair.
+
+    One pass over the requires graph, successors first, with bitsets over the improvements
+    that take part in an exclusion: linear in the graph. A closure per improvement was
+    quadratic (a chain of 4 000 requirements took 10 s to validate, 100 000 would take
+    hours). Pairs are ordered by id, so the lowest bit gives the first pair.
+    """
+    if not excludes or not requires:
+        return {}
+    bit = {m: 1 << k for k, m in enumerate(sorted(excludes))}
+    partners = {m: sum(bit[o] for o in others) for m, others in excludes.items()}
+    ids = sorted(excludes)
+    dag = nx.condensation(requires, scc=sccs)  # requires cycles are reported separately
+    waiting = {c: dag.in_degree(c) for c in dag}
+    # `inside`: bits of the members of a component's closure; `shut`: bits of everything
+    # those members exclude. Freed once every component requiring it has been seen.
+    inside: dict[int, int] = {}
+    shut: dict[int, int] = {}
+    found: dict[str, tuple[str, str]] = {}
+    for c in reversed(list(nx.topological_sort(dag))):
+        members = dag.nodes[c]["members"]
+        have = sum(bit.get(m, 0) for m in members)
+        out = sum(partners.get(m, 0) for m in members)
+        for s in dag.successors(c):
+            have |= inside[s]
+            out |= shut[s]
+            waiting[s] -= 1
+            if not waiting[s]:
+                del inside[s], shut[s]
+        clashing = have & out
+        if clashing:
+            a = (clashing & -clashing).bit_length() - 1
+            others = partners[ids[a]] & have
+            b = (others & -others).bit_length() - 1
+            for m in members:
+                found[m] = (ids[a], ids[b])
+        if waiting[c]:
+            inside[c], shut[c] = have, out
+    return dict(sorted(found.items(), key=lambda item: index[item[0]]))
+
+
 def _closure(neighbours: Callable[[str], Iterable[str]], starts: Iterable[str]) -> set[str]:
     """`starts` and everything reached from them by following `neighbours`."""
     seen = set(starts)
@@ -536,6 +614,10 @@ def _known_keys(path: Path_) -> list[str]:
             model = models.TouchpointOverride
         case ("journey",):
             model = models.Journey
+        case ("objective",):
+            model = models.Objective
+        case ("objective", "priorities", "#"):
+            model = models.PriorityLevel
         case ("journey", "edges", "#") | ("personas", "#", "edges", "#"):
             model = models.Edge
         case _:

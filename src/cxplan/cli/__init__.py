@@ -9,12 +9,15 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from cxplan.cli import check, plan  # noqa: E402  (registers the commands)
+from cxplan.cli import check, plan, plugins  # noqa: E402  (registers the commands)
 from cxplan.cli.common import app  # noqa: E402
 
-__all__ = ["app", "check", "main", "plan"]
+__all__ = ["app", "check", "main", "plan", "plugins"]
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    import sys
+
+    # Plugins may add commands, so they are loaded before Typer looks the command up.
+    app(args=plugins.prepare_plugins(app, sys.argv[1:]))

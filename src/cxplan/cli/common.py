@@ -86,7 +86,9 @@ def run(action: Callable[[], T]) -> T:
         stderr_console().print(f"error: {exc}", markup=False)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        stderr_console().print("interrupted; nothing was written.", markup=False)
+        # Reports being written when Ctrl-C came were finished first (cxplan.files), so
+        # "nothing was written" could be false; nothing is ever half-written.
+        stderr_console().print("interrupted; no file was left half-written.", markup=False)
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise
@@ -140,8 +142,21 @@ def _version(value: bool) -> None:
 def main_callback(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
+    plugin: Annotated[list[str] | None, typer.Option(
+        "--plugin", metavar="MODULE|FILE.py",
+        help="Also load this plugin: a module name or a .py file (repeatable).")] = None,
+    disable_plugin: Annotated[list[str] | None, typer.Option(
+        "--disable-plugin", metavar="NAME",
+        help="Do not load this installed plugin (repeatable; names as `cxplan plugins` "
+        "lists them).")] = None,
 ) -> None:
     """cxplan: optimal customer-experience improvement plans."""
+    if plugin or disable_plugin:
+        # Normally taken from the command line before parsing (cxplan.cli.plugins); this
+        # path serves callers that invoke the app directly.
+        from cxplan.plugins import configure
+
+        configure(plugin or [], disable_plugin or [])
 
 
 @contextlib.contextmanager

@@ -1,16 +1,21 @@
 """`expected_experience`: the expected experience gain of DESIGN.md section 2.
 
-gain(x) = Σ_q N_q (E_q(x) − E_q(∅)), in the scenario's currency, with
-E_q = Σ_t [s_t (v_t − F_t) − c'_t F_t].
+    gain(x) = Σ_q N_q (E_q(x) − E_q(∅)),   E_q = Σ_t [s_t (v_t − F_t) − c'_t F_t]
+
+in the scenario's currency, over all personas weighted by customers.
 """
 
 from __future__ import annotations
 
-import pulp
+from typing import TYPE_CHECKING
 
 from cxplan.criterion import Criterion, EvaluationContext
 from cxplan.hookspecs import hookimpl
-from cxplan.model import ModelContext
+
+if TYPE_CHECKING:
+    import pulp
+
+    from cxplan.model import ModelContext
 
 
 class ExpectedExperience(Criterion):
@@ -20,16 +25,23 @@ class ExpectedExperience(Criterion):
     unit = "currency"
 
     def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
-        total = pulp.lpSum(
-            chain.customers * ctx.value(q) for q, chain in enumerate(ctx.journey.personas)
-        )
-        return total - ctx.baseline.value
+        return experience_term(ctx)
 
     def evaluate(self, ctx: EvaluationContext) -> float:
         return ctx.evaluation.value - ctx.baseline.value
 
     def magnitude(self, ctx: EvaluationContext) -> float:
         return abs(ctx.baseline.value) + abs(ctx.evaluation.value)
+
+
+def experience_term(ctx: ModelContext) -> pulp.LpAffineExpression:
+    """Σ_q N_q E_q(x) − Σ_q N_q E_q(∅) as a model expression (exact at binary x)."""
+    import pulp
+
+    total = pulp.lpSum(
+        chain.customers * ctx.value(q) for q, chain in enumerate(ctx.journey.personas)
+    )
+    return total - ctx.baseline.value
 
 
 @hookimpl

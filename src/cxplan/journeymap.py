@@ -1,0 +1,686 @@
+"""The journey map: a deterministic layout of the journey with the plan on it.
+
+Stages are columns, channels are lanes; front-stage lanes (what the customer sees) come
+first, then the line of visibility, then back-stage lanes. Each touchpoint is a node whose
+area is proportional to its expected visits with the plan (over all customers), split in
+two halves shaded by its expected loss before (left) and with the plan (right). Edges carry
+the customer-weighted probability of going on; their width follows the expected number of
+customers who take them. Funded improvements appear as numbered badges (their rank in the
+plan) under the touchpoints they act on.
+
+Everything here is geometry in SVG user units (about CSS pixels at full size), computed
+from the exact evaluations; the template `journey_map.html.j2` only draws it. The layout
+depends on nothing but the scenario and the plan, so the same plan always gives the same
+map (reports diff cleanly).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxplan.journey import Evaluation, Journey
+from cxplan.scenario import Scenario
+
+NO_STAGE = "(no stage)"
+NO_CHANNEL = "(no channel)"
+MAP_LIMIT = 150  # touchpoints; beyond this a drawn map is unreadable, the tables remain
+MAX_SLOTS = 6  # node slots side by side before wide columns wrap into rows (fits A4/Letter)
+
+LANE_LABEL_WIDTH = 118.0
+HEADER_HEIGHT = 34.0
+SLOT_WIDTH = 164.0
+LANE_HEIGHT = 134.0
+VISIBILITY_GAP = 22.0  # room for the line of visibility between front and back stage
+NODE_TOP = 34.0  # node centre below the lane's top edge
+MAX_RADIUS = 22.0
+MIN_RADIUS = 4.5
+LABEL_CHARS = 24  # characters per label line at the map's font size (about 11 px)
+LABEL_LINES = 2
+BADGE_WIDTH = 20.0
+BADGE_HEIGHT = 14.0
+BADGES_SHOWN = 6  # more improvements on one touchpoint are summarised as "+n"
+SHADES = 5  # loss classes besides "no loss"
+EDGE_MIN_WIDTH = 0.8
+EDGE_MAX_WIDTH = 5.0
+
+
+@dataclass(frozen=True)
+class MapColumn:
+    """One stage: a column from `x` to `x + width`."""
+
+    name: str
+    x: float
+    width: float
+
+    @property
+    def center(self) -> float:
+        """Horizontal centre of the column (where its heading is written)."""
+        return self.x + self.width / 2
+
+
+@dataclass(frozen=True)
+class MapLane:
+    """One channel on one side of the line of visibility: a band from `y` to `y + height`."""
+
+    name: str  # the channel, or NO_CHANNEL
+    front: bool  # front stage (seen by the customer) or back stage
+    y: float
+    height: float
+
+    @property
+    def center(self) -> float:
+        """Vertical centre of the lane (where its name is written)."""
+        return self.y + self.height / 2
+
+
+@dataclass(frozen=True)
+class MapBadge:
+    """A funded improvement attached to a touchpoint, shown as its rank in the plan."""
+
+    rank: int
+    id: str
+    name: str
+    x: float  # top-left corner of the badge
+    y: float
+    label: str  # the rank as text, or "+n" for the improvements not shown
+
+
+@dataclass(frozen=True)
+class MapNode:
+    """One touchpoint on the map."""
+
+    id: str
+    name: str
+    stage: str
+    channel: str  # the channel, or NO_CHANNEL
+    front: bool
+    moment_of_truth: bool
+    reachable: bool  # False: no persona ever gets here (drawn as an empty dashed circle)
+    x: float  # centre
+    y: float
+    r: float  # radius: the area is proportional to visits_after
+    visits_before: float  # expected visits over all customers, nothing funded
+    visits_after: float  # ... with the plan
+    loss_before: float  # expected loss from failures over all customers, in currency
+    loss_after: float
+    shade_before: int  # loss class 0..SHADES (0: no loss); see JourneyMap.shades
+    shade_after: int
+    left_half: str  # SVG path of the left half disc (loss before)
+    right_half: str  # ... the right half (loss with the plan)
+    label_lines: tuple[str, ...]  # the name, wrapped and shortened to fit under the node
+    label_y: float  # baseline of the first label line
+    loss_text: str  # "loss 12.3k → 4.1k"
+    loss_y: float
+    entry: float  # share of all customers who start the journey here
+    entry_text: str  # "start 70 %", "" when nobody starts here
+    badges: tuple[MapBadge, ...]
+    description: str  # plain text for the node's tooltip and screen readers
+
+
+@dataclass(frozen=True)
+class MapEdge:
+    """A possible next step from one touchpoint to another."""
+
+    source: str
+    target: str
+    probability: float  # customer-weighted share of those passing `source` who go on here
+    flow: float  # expected customers taking this step with the plan
+    path: str  # SVG path data, ending at the target's rim (an arrowhead is drawn there)
+    width: float  # stroke width, from the flow
+    label: str  # the probability as text
+    label_x: float
+    label_y: float
+    back: bool  # goes back to an earlier stage or slot (a loop)
+    description: str  # per persona probabilities, for the tooltip
+
+
+@dataclass(frozen=True)
+class ShadeClass:
+    """One class of the loss shading, for the legend."""
+
+    index: int  # 0 .. SHADES; the CSS class is `shade-<index>`
+    low: float  # the class holds losses in (low, high]; class 0 is "no loss"
+    high: float
+    label: str  # "≤ 12k", "no loss"
+
+
+@dataclass(frozen=True)
+class JourneyMap:
+    """The whole map: frame, lanes, columns, nodes, edges and the legend's loss classes."""
+
+    width: float
+    height: float
+    columns: tuple[MapColumn, ...]
+    lanes: tuple[MapLane, ...]
+    visibility_y: float | None  # the line of visibility; None without back-stage lanes
+    nodes: tuple[MapNode, ...]  # scenario order
+    edges: tuple[MapEdge, ...]  # drawn in this order
+    shades: tuple[ShadeClass, ...]
+    max_visits: float  # visits of the largest node (radius MAX_RADIUS)
+    summary: str  # one paragraph describing the map for screen readers
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def compact_number(value: float) -> str:
+    """`12345` -> `"12.3k"`: short numbers for the map's labels (sign kept, no currency)."""
+    magnitude = abs(value)
+    for limit, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= limit * 0.9995:
+            scaled = value / limit
+            text = f"{scaled:.1f}" if abs(scaled) < 99.95 else f"{scaled:.0f}"
+            return text.removesuffix(".0") + suffix
+    if magnitude >= 99.5 or magnitude == 0:
+        return f"{value:.0f}"
+    if magnitude >= 0.995:
+        return f"{value:.1f}".removesuffix(".0")
+    return f"{value:.2g}"
+
+
+def probability_text(p: float) -> str:
+    """`0.6` -> `"60 %"`, `0.025` -> `"2.5 %"`: whole percents unless that reads as 0."""
+    percent = p * 100.0
+    if percent >= 9.5 or percent == 0:
+        return f"{percent:.0f} %"
+    if percent >= 0.095:
+        return f"{percent:.1f} %".replace(".0 %", " %")
+    return "< 0.1 %"
+
+
+def wrap_label(text: str, width: int = LABEL_CHARS, lines: int = LABEL_LINES) -> tuple[str, ...]:
+    """Word-wrap `text` into at most `lines` lines of `width` characters, ending in "…" if
+    it had to be shortened. Words longer than a line are cut."""
+    words = text.split()
+    out: list[str] = []
+    current = ""
+    cut = False
+    for k, word in enumerate(words):
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            out.append(current)
+            current = word
+        else:
+            current = word
+        if len(out) == lines:
+            cut = True
+            current = ""
+            break
+        while len(current) > width:
+            out.append(current[:width])
+            current = current[width:]
+            if len(out) == lines:
+                cut = bool(current) or k + 1 < len(words)
+                current = ""
+                break
+        if len(out) == lines:
+            cut = cut or k + 1 < len(words)
+            break
+    if current and len(out) < lines:
+        out.append(current)
+    elif current:
+        cut = True
+    if not out:
+        return (text[:width],)
+    if cut:
+        last = out[-1]
+        out[-1] = (last[: width - 1].rstrip() if len(last) >= width else last) + "…"
+    return tuple(out)
+
+
+def _half_disc(x: float, y: float, r: float, *, left: bool) -> str:
+    sweep = 0 if left else 1
+    return (f"M{_f(x)} {_f(y - r)}A{_f(r)} {_f(r)} 0 0 {sweep} {_f(x)} {_f(y + r)}Z")
+
+
+def _f(value: float) -> str:
+    """A coordinate with at most one decimal: short, stable SVG."""
+    text = f"{value:.1f}"
+    return "0" if text == "-0.0" else text.removesuffix(".0")
+
+
+def _nice(value: float) -> float:
+    """Round up to 1, 2, 2.5 or 5 times a power of ten (legend breaks read cleanly)."""
+    if value <= 0:
+        return 0.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if value <= step * power * (1 + 1e-9):
+            return step * power
+    return 10.0 * power
+
+
+def _shade_classes(top: float) -> tuple[ShadeClass, ...]:
+    classes = [ShadeClass(0, 0.0, 0.0, "no loss")]
+    if top <= 0:
+        return tuple(classes)
+    step = _nice(top / SHADES)
+    for k in range(1, SHADES + 1):
+        low, high = step * (k - 1), step * k
+        classes.append(ShadeClass(k, low, high, f"≤ {compact_number(high)}"))
+    return tuple(classes)
+
+
+def _shade(loss: float, classes: Sequence[ShadeClass]) -> int:
+    # a loss below half a currency unit shows as "no loss": the labels would print 0
+    if loss < 0.5 or len(classes) == 1:
+        return 0
+    for c in classes[1:]:
+        if loss <= c.high * (1 + 1e-9):
+            return c.index
+    return classes[-1].index
+
+
+# -- geometry of curves -------------------------------------------------------------------
+
+Point = tuple[float, float]
+
+
+def _cubic(p0: Point, p1: Point, p2: Point, p3: Point, t: float) -> Point:
+    u = 1.0 - t
+    a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
+    return (a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0],
+            a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1])
+
+
+def _toward(center: Point, r: float, other: Point) -> Point:
+    """The point on the circle (center, r) in the direction of `other`."""
+    dx, dy = other[0] - center[0], other[1] - center[1]
+    length = math.hypot(dx, dy) or 1.0
+    return center[0] + dx / length * r, center[1] + dy / length * r
+
+
+@dataclass(frozen=True)
+class _Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def overlaps(self, other: _Box) -> bool:
+        return (self.x0 < other.x1 and other.x0 < self.x1
+                and self.y0 < other.y1 and other.y0 < self.y1)
+
+    def overlap_area(self, other: _Box) -> float:
+        width = min(self.x1, other.x1) - max(self.x0, other.x0)
+        height = min(self.y1, other.y1) - max(self.y0, other.y0)
+        return width * height if width > 0 and height > 0 else 0.0
+
+
+# -- layout -------------------------------------------------------------------------------
+
+
+def stage_order(scenario: Scenario) -> list[str]:
+    """Declared stages first (in order), then stages only touchpoints name, then NO_STAGE."""
+    order = list(scenario.stages or [])
+    seen = set(order)
+    has_none = False
+    for tp in scenario.touchpoints:
+        if tp.stage is None:
+            has_none = True
+        elif tp.stage not in seen:  # validation forbids this with `stages`; stay total anyway
+            order.append(tp.stage)
+            seen.add(tp.stage)
+    return [*order, NO_STAGE] if has_none else order
+
+
+def build_map(
+    scenario: Scenario,
+    journey: Journey,
+    baseline: Evaluation,
+    evaluation: Evaluation,
+    ranked: Sequence[tuple[int, str, str]],
+) -> JourneyMap | None:
+    """Lay out the journey map; `ranked` is (rank, id, name) of the funded improvements.
+
+    Returns None for journeys of more than MAP_LIMIT touchpoints.
+    """
+    tps = scenario.touchpoints
+    if len(tps) > MAP_LIMIT or not tps:
+        return None
+    stages_present = {tp.stage or NO_STAGE for tp in tps}
+    columns_order = [s for s in stage_order(scenario) if s in stages_present]
+    column_of = {s: k for k, s in enumerate(columns_order)}
+
+    # lanes: front stage first, each side in order of first appearance along the stages
+    along = sorted(range(len(tps)), key=lambda i: (column_of[tps[i].stage or NO_STAGE], i))
+    lane_keys: list[tuple[bool, str]] = []
+    for i in along:
+        key = (tps[i].visible, tps[i].channel or NO_CHANNEL)
+        if key not in lane_keys:
+            lane_keys.append(key)
+    lane_keys.sort(key=lambda k: not k[0])  # stable: keeps appearance order on each side
+    lane_of = {k: n for n, k in enumerate(lane_keys)}
+
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i in along:
+        cell = (column_of[tps[i].stage or NO_STAGE],
+                lane_of[(tps[i].visible, tps[i].channel or NO_CHANNEL)])
+        cells.setdefault(cell, []).append(i)
+    # Each column gets as many slots side by side as its fullest cell needs; when the map
+    # would be wider than MAX_SLOTS slots, the widest columns wrap their cells into rows, so
+    # the map keeps a readable scale on a page instead of shrinking all its text.
+    fullest = [max([len(v) for (c, _), v in cells.items() if c == col] or [1])
+               for col in range(len(columns_order))]
+    per_row = list(fullest)
+    while sum(per_row) > MAX_SLOTS and max(per_row) > 1:
+        widest = per_row.index(max(per_row))
+        rows_now = -(-fullest[widest] // per_row[widest])
+        per_row[widest] = -(-fullest[widest] // (rows_now + 1))
+    lane_rows = [max([-(-len(v) // per_row[c]) for (c, ln), v in cells.items() if ln == lane]
+                     or [1])
+                 for lane in range(len(lane_keys))]
+
+    columns = []
+    x = LANE_LABEL_WIDTH
+    for name, count in zip(columns_order, per_row, strict=True):
+        columns.append(MapColumn(name, x, count * SLOT_WIDTH))
+        x += count * SLOT_WIDTH
+    width = x + 8.0
+
+    lanes = []
+    y = HEADER_HEIGHT
+    visibility_y: float | None = None
+    for n, (front, channel) in enumerate(lane_keys):
+        if not front and (n == 0 or lane_keys[n - 1][0]):
+            visibility_y = y + VISIBILITY_GAP / 2
+            y += VISIBILITY_GAP
+        lanes.append(MapLane(channel, front, y, LANE_HEIGHT * lane_rows[n]))
+        y += LANE_HEIGHT * lane_rows[n]
+    height = y + 4.0
+
+    visits0, visits1 = baseline.weighted("visits"), evaluation.weighted("visits")
+    loss0, loss1 = baseline.weighted("losses"), evaluation.weighted("losses")
+    top_visits = float(max(visits1.max(initial=0.0), visits0.max(initial=0.0)))
+    classes = _shade_classes(float(max(loss0.max(initial=0.0), loss1.max(initial=0.0))))
+    customers = sum(c.customers for c in journey.personas)
+    entry = sum((c.customers * c.entry for c in journey.personas), np.zeros(len(tps)))
+    entry_share = entry / customers if customers > 0 else entry
+    reachable = np.zeros(len(tps), dtype=bool)
+    for chain in journey.personas:
+        reachable |= chain.reachable
+
+    acting: dict[str, list[tuple[int, str, str]]] = {}
+    for rank, imp_id, imp_name in ranked:
+        for effect in scenario.improvement(imp_id).effects:
+            users = acting.setdefault(effect.touchpoint, [])
+            if all(u[1] != imp_id for u in users):
+                users.append((rank, imp_id, imp_name))
+
+    centers: dict[int, Point] = {}
+    step: dict[int, tuple[int, int, int]] = {}  # (column, lane, slot): what "back" means
+    for (col, lane), members in cells.items():
+        cap = per_row[col]
+        for slot, i in enumerate(members):
+            step[i] = (col, lane, slot)
+            row, place = divmod(slot, cap)
+            in_row = min(cap, len(members) - row * cap)
+            left = columns[col].x + (cap - in_row) * SLOT_WIDTH / 2  # centre a short row
+            centers[i] = (left + (place + 0.5) * SLOT_WIDTH,
+                          lanes[lane].y + row * LANE_HEIGHT + NODE_TOP)
+
+    nodes = []
+    radius: dict[int, float] = {}
+    for i, tp in enumerate(tps):
+        cx, cy = centers[i]
+        v = float(visits1[i])
+        r = (MIN_RADIUS + (MAX_RADIUS - MIN_RADIUS) * math.sqrt(v / top_visits)
+             if top_visits > 0 and v > 0 else MIN_RADIUS)
+        radius[i] = r
+        lines = wrap_label(tp.label)
+        label_y = cy + MAX_RADIUS + 16.0
+        loss_y = label_y + 13.5 * len(lines)
+        badges = _badges(acting.get(tp.id, []), cx, loss_y + 5.0)
+        stage = tp.stage or NO_STAGE
+        channel = tp.channel or NO_CHANNEL
+        loss_text = f"loss {compact_number(float(loss0[i]))} → {compact_number(float(loss1[i]))}"
+        fixes = ", ".join(f"#{rank} {name}" for rank, _, name in acting.get(tp.id, []))
+        description = (
+            f"{tp.label} ({stage}, {channel}, {'front' if tp.visible else 'back'} stage"
+            f"{', moment of truth' if tp.moment_of_truth else ''}): "
+            f"visits {compact_number(float(visits0[i]))} → {compact_number(v)}, "
+            f"expected loss {compact_number(float(loss0[i]))} → "
+            f"{compact_number(float(loss1[i]))}"
+            + (f"; improved by {fixes}" if fixes else "")
+            + ("" if reachable[i] else "; no customer reaches it"))
+        nodes.append(MapNode(
+            id=tp.id, name=tp.label, stage=stage, channel=channel, front=tp.visible,
+            moment_of_truth=tp.moment_of_truth, reachable=bool(reachable[i]),
+            x=round(cx, 1), y=round(cy, 1), r=round(r, 1),
+            visits_before=float(visits0[i]), visits_after=v,
+            loss_before=float(loss0[i]), loss_after=float(loss1[i]),
+            shade_before=_shade(float(loss0[i]), classes),
+            shade_after=_shade(float(loss1[i]), classes),
+            left_half=_half_disc(cx, cy, r, left=True),
+            right_half=_half_disc(cx, cy, r, left=False),
+            label_lines=lines, label_y=round(label_y, 1), loss_text=loss_text,
+            loss_y=round(loss_y, 1), entry=float(entry_share[i]),
+            entry_text=f"start {probability_text(float(entry_share[i]))}"
+            if entry_share[i] > 0 else "",
+            badges=badges, description=description))
+
+    edges = _edges(scenario, journey, evaluation, centers, radius, step, column_of, nodes)
+    summary = (
+        f"Journey map of {len(tps)} touchpoints in {len(columns)} stages "
+        f"({', '.join(c.name for c in columns)}) and {len(lanes)} channel lanes"
+        + (f", {sum(1 for ln in lanes if not ln.front)} of them back stage" if visibility_y
+           else "")
+        + f", with {len(edges)} possible next steps. Circle area shows expected visits with "
+        "the plan; the left half is shaded by expected loss before the plan and the right "
+        "half with it; numbered badges are the funded improvements by rank. The touchpoint "
+        "table below gives the same numbers.")
+    return JourneyMap(
+        width=round(width, 1), height=round(height, 1), columns=tuple(columns),
+        lanes=tuple(lanes), visibility_y=visibility_y, nodes=tuple(nodes), edges=edges,
+        shades=classes, max_visits=top_visits, summary=summary)
+
+
+def _badges(acting: Sequence[tuple[int, str, str]], cx: float, y: float) -> tuple[MapBadge, ...]:
+    shown = list(acting[:BADGES_SHOWN])
+    hidden = len(acting) - len(shown)
+    if hidden == 1:  # "+1" takes the place of the badge it hides: show that one instead
+        shown, hidden = list(acting), 0
+    count = len(shown) + (1 if hidden else 0)
+    gap = 3.0
+    total = count * BADGE_WIDTH + (count - 1) * gap
+    x0 = cx - total / 2
+    badges = [MapBadge(rank, imp_id, name, round(x0 + k * (BADGE_WIDTH + gap), 1), round(y, 1),
+                       str(rank))
+              for k, (rank, imp_id, name) in enumerate(shown)]
+    if hidden:
+        rest = acting[len(shown):]
+        badges.append(MapBadge(0, "", ", ".join(f"#{r} {n}" for r, _, n in rest),
+                               round(x0 + len(shown) * (BADGE_WIDTH + gap), 1), round(y, 1),
+                               f"+{hidden}"))
+    return tuple(badges)
+
+
+def _edges(
+    scenario: Scenario,
+    journey: Journey,
+    evaluation: Evaluation,
+    centers: dict[int, Point],
+    radius: dict[int, float],
+    step: dict[int, tuple[int, int, int]],
+    column_of: dict[str, int],
+    nodes: Sequence[MapNode],
+) -> tuple[MapEdge, ...]:
+    tps = scenario.touchpoints
+    ids = [tp.id for tp in tps]
+    n = len(ids)
+    mf, _, md = journey.multipliers(evaluation.selection)
+    weight = np.zeros((n, n))  # Σ_q N_q v_qt P_qtu: customers' visits at t weighted by P
+    flow = np.zeros((n, n))  # ... times retention at t: customers who actually go on
+    visits = np.zeros(n)
+    entry_weight = sum((c.customers * c.entry for c in journey.personas), np.zeros(n))
+    per_persona: dict[tuple[int, int], list[str]] = {}
+    for chain, outcome in zip(journey.personas, evaluation.personas, strict=True):
+        coo = chain.transition.tocoo()
+        retention = 1.0 - chain.failure * mf * chain.dropout * md
+        visits += chain.customers * outcome.visits
+        for t, u, p in zip(coo.row, coo.col, coo.data, strict=True):
+            if p <= 0:
+                continue
+            weight[t, u] += chain.customers * outcome.visits[t] * p
+            flow[t, u] += chain.customers * outcome.visits[t] * retention[t] * p
+            per_persona.setdefault((int(t), int(u)), []).append(
+                f"{chain.label} {probability_text(float(p))}")
+    pairs = sorted(per_persona, key=lambda tu: (column_of[tps[tu[0]].stage or NO_STAGE],
+                                                tu[0], tu[1]))
+    loops = _loop_edges(n, pairs, [i for i in range(n) if entry_weight[i] > 0])
+    top_flow = float(flow.max(initial=0.0))
+    personas = len(journey.personas)
+
+    obstacles = [_Box(nd.x - nd.r - 3, nd.y - nd.r - 3, nd.x + nd.r + 3, nd.y + nd.r + 3)
+                 for nd in nodes]
+    labels = []
+    for nd in nodes:  # node labels and badges: edges should avoid them, edge labels too
+        half = max(len(line) for line in nd.label_lines) * 3.4
+        bottom = (nd.badges[0].y + BADGE_HEIGHT) if nd.badges else nd.loss_y + 3
+        labels.append(_Box(nd.x - half, nd.label_y - 11, nd.x + half, bottom))
+    taken: list[_Box] = obstacles + labels
+    for nd in nodes:
+        if nd.entry_text:
+            lift = 11 if nd.moment_of_truth else 7
+            half = len(nd.entry_text) * 2.9 + 2
+            baseline = nd.y - nd.r - lift
+            taken.append(_Box(nd.x - half, baseline - 10, nd.x + half, baseline + 3))
+    edges = []
+    for t, u in pairs:
+        if visits[t] > 0:
+            probability = weight[t, u] / visits[t]
+        else:  # nobody gets there with the plan: show the plain average of the personas
+            probability = float(np.mean([c.transition[t, u] for c in journey.personas]))
+        # back: a step that closes a loop, or one to an earlier stage
+        back = (t, u) in loops or step[u][0] < step[t][0]
+        path, curve = _route(t, u, centers, radius, obstacles, labels, back)
+        label = probability_text(probability)
+        box = _place_label(label, curve, taken)
+        taken.append(box)
+        share = flow[t, u] / top_flow if top_flow > 0 else 0.0
+        description = (f"{tps[t].label} → {tps[u].label}: {probability_text(probability)} go on"
+                       + (f" ({'; '.join(per_persona[(t, u)])})" if personas > 1 else "")
+                       + f"; about {compact_number(float(flow[t, u]))} customers with the plan")
+        edges.append(MapEdge(
+            source=ids[t], target=ids[u], probability=float(probability),
+            flow=float(flow[t, u]), path=path,
+            width=round(EDGE_MIN_WIDTH + (EDGE_MAX_WIDTH - EDGE_MIN_WIDTH) * share, 2),
+            label=label, label_x=round((box.x0 + box.x1) / 2, 1), label_y=round(box.y1 - 3.5, 1),
+            back=back, description=description))
+    return tuple(edges)
+
+
+Curve = tuple[Point, Point, Point, Point]
+
+
+def _loop_edges(
+    n: int, pairs: Sequence[tuple[int, int]], starts: Sequence[int]
+) -> set[tuple[int, int]]:
+    """The edges that close a cycle: back edges of a depth-first search from the entries
+    (then from every other touchpoint), successors in scenario order, so it is stable."""
+    successors: dict[int, list[int]] = {}
+    for t, u in sorted(pairs):
+        successors.setdefault(t, []).append(u)
+    state = [0] * n  # 0 unseen, 1 on the current path, 2 done
+    loops: set[tuple[int, int]] = set()
+    for root in [*starts, *range(n)]:
+        if state[root]:
+            continue
+        state[root] = 1
+        stack = [(root, iter(successors.get(root, [])))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state[child] == 1:
+                loops.add((node, child))
+            elif state[child] == 0:
+                state[child] = 1
+                stack.append((child, iter(successors.get(child, []))))
+    return loops
+
+
+def _route(
+    t: int,
+    u: int,
+    centers: dict[int, Point],
+    radius: dict[int, float],
+    obstacles: Sequence[_Box],
+    labels: Sequence[_Box],
+    back: bool,
+) -> tuple[str, Curve]:
+    """A cubic curve from t to u that avoids other nodes: path data and the curve."""
+    a, b = centers[t], centers[u]
+    ra, rb = radius[t] + 1.5, radius[u] + 4.0  # room for the arrowhead at the target
+    if t == u:  # a retry loop on the same touchpoint: a small loop above it
+        x, y = a
+        r = radius[t]
+        loop = ((x - r * 0.6, y - r * 0.8), (x - r - 14, y - r - 30), (x + r + 14, y - r - 30),
+                (x + r * 0.6, y - r * 0.8 - 3))
+        return _path(loop), loop
+    # crossing another node is worse than crossing a label (labels have a halo); the
+    # source's own label is left out: every edge leaving downwards starts over it
+    others = [(box, 4) for k, box in enumerate(obstacles) if k not in (t, u)]
+    others += [(box, 1) for k, box in enumerate(labels) if k != t]
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = math.hypot(dx, dy) or 1.0
+    nx_, ny_ = -dy / length, dx / length  # unit normal to the chord
+    # Try a straight-ish curve first, then bends of growing size; loops back bend from the
+    # start, upwards first, so they stay clear of the forward edges and the labels below.
+    bends = [0.0, 28.0, -28.0, 56.0, -56.0, 90.0, -90.0, 130.0, -130.0]
+    if back:
+        bends = [v for v in bends if v != 0.0]
+        bends.sort(key=lambda v: (abs(v), (ny_ * v) > 0))
+    best: tuple[int, Curve] | None = None
+    for bend in bends:
+        c1 = (a[0] + dx / 3 + nx_ * bend, a[1] + dy / 3 + ny_ * bend)
+        c2 = (a[0] + 2 * dx / 3 + nx_ * bend, a[1] + 2 * dy / 3 + ny_ * bend)
+        curve = (_toward(a, ra, c1), c1, c2, _toward(b, rb, c2))
+        hits = 0
+        for k in range(1, 20):
+            px, py = _cubic(*curve, k / 20)
+            hits += sum(w for box, w in others if box.x0 < px < box.x1 and box.y0 < py < box.y1)
+        if best is None or hits < best[0]:
+            best = (hits, curve)
+        if hits == 0:
+            break
+    assert best is not None
+    return _path(best[1]), best[1]
+
+
+def _path(curve: Curve) -> str:
+    p0, c1, c2, p3 = curve
+    return (f"M{_f(p0[0])} {_f(p0[1])}C{_f(c1[0])} {_f(c1[1])} {_f(c2[0])} {_f(c2[1])} "
+            f"{_f(p3[0])} {_f(p3[1])}")
+
+
+# on the curve first, then just above or below it, then beside it
+_LABEL_OFFSETS = ((0.0, 0.0), (0.0, -11.0), (0.0, 11.0), (-20.0, 0.0), (20.0, 0.0),
+                  (-34.0, 0.0), (34.0, 0.0))
+
+
+def _place_label(text: str, curve: Curve, taken: Sequence[_Box]) -> _Box:
+    """A box for an edge label on its curve (or beside it) that overlaps nothing taken, or
+    else the one overlapping least."""
+    half_w, h = len(text) * 3.2 + 3, 13.0
+    best: tuple[float, _Box] | None = None
+    for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85):
+        x, y = _cubic(*curve, t)
+        for ox, oy in _LABEL_OFFSETS:
+            box = _Box(x + ox - half_w, y + oy - h / 2, x + ox + half_w, y + oy + h / 2)
+            overlap = sum(box.overlap_area(other) for other in taken)
+            if overlap == 0:
+                return box
+            if best is None or overlap < best[0]:
+                best = (overlap, box)
+    assert best is not None
+    return best[1]

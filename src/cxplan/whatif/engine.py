@@ -1,0 +1,302 @@
+"""One built model, solved many times: the engine behind every what-if question.
+
+`Analysis` prepares a scenario once (journey, criteria, the hull MILP, one HiGHS
+session) and answers "what is the best plan if ..." by changing right-hand sides
+(budget, team capacities) or fixing improvements in or out, then solving again from a
+feasible start. Every number it returns comes from the exact evaluator applied to the
+selection the solver found, like a Plan's; the solver's own objective is only used to
+check agreement and for its bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from cxplan.api import Prepared, _usage, prepare
+from cxplan.errors import InfeasibleError, UsageError
+from cxplan.greedy import Resources, greedy_plan, requirement_closure
+from cxplan.journey import Journey
+from cxplan.plan import check_agreement, criterion_values
+from cxplan.plugins import CxplanPlugins
+from cxplan.scenario import Improvement, Scenario
+from cxplan.solve import Session, SolveResult, SolverOptions
+
+VALUE_TOLERANCE = 1e-6  # relative: below this, two objective values are treated as equal
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The best plan found under some what-if change, evaluated exactly."""
+
+    selected: tuple[str, ...]
+    objective: float  # Σ weight × criterion value (the expected gain with default criteria)
+    expected_gain: float  # in currency, over all personas
+    cost: float
+    staff_used: dict[str, float]
+    status: str  # "optimal" (proven within the gap) or "time_limit"
+    gap: float | None
+    bound: float | None  # the solver's proven upper bound on the objective
+    seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "selected": list(self.selected), "objective": self.objective,
+            "expected_gain": self.expected_gain, "cost": self.cost,
+            "staff_used": dict(self.staff_used), "status": self.status,
+            "gap": _finite(self.gap), "bound": _finite(self.bound),
+            "solve_seconds": round(self.seconds, 4),
+        }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def difference(before: Iterable[str], after: Iterable[str]) -> tuple[tuple[str, ...],
+                                                                    tuple[str, ...]]:
+    """(added, dropped) going from selection `before` to `after`, in the order given."""
+    old, new = list(before), list(after)
+    return (tuple(i for i in new if i not in set(old)),
+            tuple(i for i in old if i not in set(new)))
+
+
+def check_plain_objective(scenario: Scenario) -> None:
+    """What-if re-solves optimize one weighted objective; sequences of solves are not
+    re-run per question."""
+    from cxplan.objective import needs_sequence
+
+    if needs_sequence(getattr(scenario, "objective", None)):
+        raise UsageError("what-if analysis (frontier, explain, sensitivity, marginal values) "
+                         "supports scenarios with a plain weighted objective; this one asks "
+                         "for normalized weights or priorities (`objective:`)")
+
+
+class Analysis:
+    """A scenario prepared once for many related solves.
+
+    The limits and fixes set through `limits()` and `fixed()` apply to every `solve()` made
+    inside the `with` block and are undone when it ends.
+    """
+
+    def __init__(self, scenario: Scenario, options: SolverOptions | None = None, *,
+                 plugins: CxplanPlugins | None = None,
+                 prepared: Prepared | None = None, session: Session | None = None) -> None:
+        check_plain_objective(scenario)
+        self.options = options or SolverOptions()
+        self.prepared = prepared or prepare(scenario, plugins=plugins)
+        self.scenario = self.prepared.scenario
+        self.session = session or self.prepared.session(self.options)
+        self.resources = Resources(self.scenario)
+        self.budget: float | None = self.scenario.budget
+        self.teams: dict[str, float] = dict(self.scenario.teams)
+        self.forced: dict[str, bool] = {}
+        self.solves = 0
+        self._optimum: Outcome | None = None
+
+    # -- exact values -------------------------------------------------------------------------
+    @property
+    def journey(self) -> Journey:
+        return self.prepared.journey
+
+    def objective(self, selection: Iterable[str]) -> float:
+        """The exact weighted objective of a selection."""
+        return self.prepared.objective(selection)
+
+    def outcome(self, selection: Sequence[str], result: SolveResult | None = None) -> Outcome:
+        """A selection evaluated exactly (with the solver's status, gap and bound if given)."""
+        selected = tuple(i for i in self.scenario.improvement_ids if i in set(selection))
+        values, ctx = criterion_values(self.scenario, self.journey, self.prepared.criteria,
+                                       selected)
+        objective = sum(v.weight * v.value for v in values.values())
+        if result is not None and result.objective is not None:
+            magnitude = sum(abs(v.weight) * self.prepared.criteria[n].magnitude(ctx)
+                            for n, v in values.items())
+            check_agreement("what-if re-solve", result.objective, objective, magnitude)
+        cost, staff = _usage(self.scenario, selected)
+        return Outcome(
+            selected=selected, objective=objective,
+            expected_gain=ctx.evaluation.value - ctx.baseline.value, cost=cost,
+            staff_used=staff,
+            status=result.status if result is not None else "evaluated",
+            gap=result.gap if result is not None else None,
+            bound=result.bound if result is not None else None,
+            seconds=result.seconds if result is not None else 0.0)
+
+    def tolerance(self, value: float) -> float:
+        """Objective differences below this are ties (the solver's gap is 1e-6 relative)."""
+        return VALUE_TOLERANCE * max(1.0, abs(value))
+
+    # -- limits and fixes ---------------------------------------------------------------------
+    def row(self, limit: str) -> str | None:
+        """The model row of "budget" or "team:<name>" (None: the limit constrains nothing)."""
+        return self.prepared.model.limit_rows.get(limit)
+
+    @contextlib.contextmanager
+    def limits(self, budget: float | None = None,
+               teams: Mapping[str, float] | None = None) -> Iterator[None]:
+        """Solve with another budget and/or team capacities inside the block."""
+        saved = (self.budget, dict(self.teams))
+        changes: list[tuple[str, float, float]] = []
+        if budget is not None:
+            row = self.row("budget")
+            if row is None:
+                raise UsageError("the scenario has no budget to change (give it one first)")
+            changes.append((row, budget, self.budget if self.budget is not None else budget))
+            self.budget = budget
+        for team, capacity in (teams or {}).items():
+            if team not in self.teams:
+                raise UsageError(f"unknown team '{team}'; the scenario declares: "
+                                 f"{', '.join(self.teams) or 'no teams'}")
+            row = self.row(f"team:{team}")
+            if row is not None:  # no improvement needs this team: nothing to change
+                changes.append((row, capacity, self.teams[team]))
+            self.teams[team] = capacity
+        try:
+            for row, value, _ in changes:
+                self.session.set_row_upper(row, value)
+            self._optimum = None
+            yield
+        finally:
+            for row, _, old in changes:
+                self.session.set_row_upper(row, old)
+            self.budget, self.teams = saved
+            self._optimum = None
+
+    @contextlib.contextmanager
+    def fixed(self, improvement: str, value: bool) -> Iterator[None]:
+        """Solve with `improvement` forced in (True) or out (False) inside the block."""
+        previous = self.forced.get(improvement)
+        self.session.fix(improvement, value)
+        self.forced[improvement] = value
+        self._optimum = None
+        try:
+            yield
+        finally:
+            self.session.fix(improvement, previous)
+            if previous is None:
+                self.forced.pop(improvement, None)
+            else:
+                self.forced[improvement] = previous
+            self._optimum = None
+
+    def limited_scenario(self) -> Scenario:
+        """The scenario with the current limits (for the greedy start and conflicts)."""
+        return self.scenario.with_limits(self.budget, self.teams)
+
+    # -- feasibility and starts ---------------------------------------------------------------
+    def fits(self, selection: Iterable[str]) -> bool:
+        """Whether a selection meets the current limits, fixes and the core constraints."""
+        chosen = set(selection)
+        cost, staff = _usage(self.scenario, chosen)
+        if self.budget is not None and cost > self.budget + 1e-9:
+            return False
+        if any(staff[t] > self.teams[t] + 1e-9 for t in staff):
+            return False
+        for imp in self.scenario.improvements:
+            if imp.id in chosen:
+                if any(r not in chosen for r in imp.requires):
+                    return False
+                if any(e in chosen for e in imp.excludes):
+                    return False
+            elif imp.mandatory:
+                return False
+        return all((i in chosen) == v for i, v in self.forced.items())
+
+    def repair(self, preferred: Sequence[str]) -> list[str] | None:
+        """A feasible start close to `preferred`: the forced and mandatory improvements with
+        what they require, then `preferred` ones (with theirs) in order while they fit."""
+        must = [i for i, v in self.forced.items() if v]
+        must += [i.id for i in self.scenario.improvements if i.mandatory]
+        chosen = requirement_closure(self.scenario, must)
+        out = {i for i, v in self.forced.items() if not v}
+        if chosen & out or not self._fits_partial(chosen):
+            return None
+        for imp in preferred:
+            trial = chosen | requirement_closure(self.scenario, [imp])
+            if not (trial & out) and self._fits_partial(trial):
+                chosen = trial
+        ordered = [i for i in self.scenario.improvement_ids if i in chosen]
+        return ordered if self.fits(ordered) else None
+
+    def _fits_partial(self, chosen: set[str]) -> bool:
+        cost, staff = _usage(self.scenario, chosen)
+        if self.budget is not None and cost > self.budget + 1e-9:
+            return False
+        if any(staff[t] > self.teams[t] + 1e-9 for t in staff):
+            return False
+        return all(not (set(self.scenario.improvement(i).excludes) & chosen) for i in chosen)
+
+    def greedy(self, time_budget: float = 2.0) -> list[str] | None:
+        """A lazy-greedy start under the current limits (None when forced improvements are
+        involved: `repair` handles those)."""
+        if self.forced:
+            return None
+        return greedy_plan(self.limited_scenario(), lambda sel: self.objective(sel),
+                           time_budget=time_budget)
+
+    # -- solving ------------------------------------------------------------------------------
+    def solve(self, start: Sequence[str] | None = None, *,
+              time_limit: float | None = None) -> Outcome:
+        """The best plan under the current limits and fixes.
+
+        `start` must be feasible there to be used (an infeasible one is repaired or
+        dropped). Raises `InfeasibleError` naming the conflict when there is no plan.
+        """
+        if start is not None and not self.fits(start):
+            start = self.repair(start)
+        values = (self.prepared.model.context.start_values(start) if start is not None
+                  else None)
+        result = self.session.solve(start, values, time_limit=time_limit)
+        self.solves += 1
+        if result.status == "infeasible":
+            raise InfeasibleError(self._conflict())
+        return self.outcome(result.selected, result)
+
+    def optimum(self) -> Outcome:
+        """The best plan under the current limits and fixes (cached until they change)."""
+        if self._optimum is None:
+            start = self.greedy() if not self.forced else self.repair([])
+            self._optimum = self.solve(start)
+        return self._optimum
+
+    def _conflict(self) -> list[str]:
+        from cxplan.infeasible import minimal_conflict
+
+        scenario = self.limited_scenario()
+        out = {i for i, v in self.forced.items() if not v}
+        # Forced out: the improvement and everything that (transitively) requires it are
+        # gone; a mandatory one among them is the conflict.
+        gone = set(out)
+        while True:
+            more = {imp.id for imp in scenario.improvements
+                    if imp.id not in gone and set(imp.requires) & gone}
+            if not more:
+                break
+            gone |= more
+        stuck = [imp.id for imp in scenario.improvements if imp.mandatory and imp.id in gone]
+        if stuck:
+            return ([f"'{i}' is mandatory" for i in stuck]
+                    + [f"'{i}' is forced out" for i in sorted(out)]
+                    + [f"'{imp.id}' requires '{r}'" for imp in scenario.improvements
+                       if imp.id in gone for r in imp.requires if r in gone])
+        # Forced in: the improvement is mandatory for this question.
+        improvements = [imp.model_copy(update={"mandatory": True}) if self.forced.get(imp.id)
+                        else imp for imp in scenario.improvements if imp.id not in gone]
+        return minimal_conflict(replace_improvements(scenario, improvements)) or [
+            "the core constraints can be met together, so the conflict involves constraints "
+            "added by plugins: " + ", ".join(self.prepared.model.plugin_constraints)]
+
+
+def replace_improvements(scenario: Scenario, improvements: Sequence[Improvement]) -> Scenario:
+    """A copy of `scenario` with another improvement list (source and warnings kept)."""
+    copy = scenario.model_copy(update={"improvements": improvements})
+    copy._source = scenario._source
+    copy._warnings = list(scenario._warnings)
+    return copy
+
+
+def with_options(options: SolverOptions | None, **changes: object) -> SolverOptions:
+    return replace(options or SolverOptions(), **changes)  # type: ignore[arg-type]

@@ -1,0 +1,261 @@
+"""Why an improvement is in the plan, or why it is not, with the numbers to show for it.
+
+For a selected improvement: the best plan *without* it (re-solved with it forced out)
+— the gain that would be lost, and what would replace it. For a left-out one: the best
+plan *with* it (forced in) — the gain lost by insisting on it, what it would displace,
+and which constraints keep it out of the optimal plan: those that the plan plus the
+improvement (and whatever it requires) would break (the budget, a team, an exclusion),
+a requirement that is not in the plan, or none at all when it simply adds too little.
+Both alternatives are optimal plans of the restricted problem, found in the same
+session as the plan itself and evaluated exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cxplan.api import _usage
+from cxplan.errors import InfeasibleError
+from cxplan.greedy import requirement_closure
+from cxplan.plan import Plan
+from cxplan.plugins import CxplanPlugins
+from cxplan.scenario import Scenario
+from cxplan.solve import SolverOptions
+from cxplan.whatif.engine import Analysis, Outcome, difference
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """A constraint that keeps a left-out improvement out of the plan."""
+
+    kind: str  # "budget", "team", "exclusion", "requirement", "mandatory", "value", "plugin"
+    detail: str  # a sentence naming the numbers or improvements involved
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    improvement: str
+    name: str
+    selected: bool
+    plan: Outcome  # the optimal plan
+    # Selected: the best plan without it; left out: the best plan with it. None when no
+    # plan can do without it (mandatory) or take it (see `conflict`).
+    alternative: Outcome | None
+    conflict: tuple[str, ...]  # constraints that make the alternative impossible
+    obstacles: tuple[Obstacle, ...]  # left out: what keeps it out
+    currency: str | None
+
+    @property
+    def gain_lost(self) -> float | None:
+        """Objective of the plan minus that of the alternative (≥ 0 up to the solver gap)."""
+        if self.alternative is None:
+            return None
+        return self.plan.objective - self.alternative.objective
+
+    @property
+    def comes_in(self) -> tuple[str, ...]:
+        """Selected: what replaces it; left out: what else enters with it."""
+        if self.alternative is None:
+            return ()
+        added, _ = difference(self.plan.selected, self.alternative.selected)
+        return tuple(i for i in added if i != self.improvement)
+
+    @property
+    def goes_out(self) -> tuple[str, ...]:
+        """Selected: what else leaves with it; left out: what it displaces."""
+        if self.alternative is None:
+            return ()
+        _, dropped = difference(self.plan.selected, self.alternative.selected)
+        return tuple(i for i in dropped if i != self.improvement)
+
+    @property
+    def line(self) -> str:
+        """The reason in one line, for tables and reports."""
+        return reason_line(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "improvement": self.improvement, "name": self.name, "selected": self.selected,
+            "plan": self.plan.to_dict(),
+            "alternative": self.alternative.to_dict() if self.alternative else None,
+            "gain_lost": self.gain_lost, "comes_in": list(self.comes_in),
+            "goes_out": list(self.goes_out), "conflict": list(self.conflict),
+            "obstacles": [o.to_dict() for o in self.obstacles], "reason": self.line,
+        }
+
+
+def _money(value: float, currency: str | None) -> str:
+    return f"{value:,.0f} {currency}" if currency else f"{value:,.2f}"
+
+
+def _ids(ids: Sequence[str], limit: int = 4) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def reason_line(e: Explanation) -> str:
+    def money(value: float) -> str:
+        return _money(value, e.currency)
+
+    if e.selected:
+        if e.alternative is None:
+            return "in the plan: it cannot be left out (" + "; ".join(e.conflict) + ")"
+        text = f"in the plan: without it the best plan gains {money(e.gain_lost or 0.0)} less"
+        if e.comes_in:
+            text += f" (replaced by {_ids(e.comes_in)})"
+        elif e.goes_out:
+            text += f" (and drops {_ids(e.goes_out)})"
+        return text
+    if e.alternative is None:
+        return "left out: it cannot be funded (" + "; ".join(e.conflict) + ")"
+    kept = ", ".join(dict.fromkeys(o.kind if o.kind != "team" else o.detail.split(":")[0]
+                                   for o in e.obstacles))
+    text = f"left out: forcing it in loses {money(e.gain_lost or 0.0)}"
+    if e.goes_out:
+        text += f" (displaces {_ids(e.goes_out)})"
+    return text + (f"; kept out by {kept}" if kept else "")
+
+
+def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | None = None,
+            plugins: CxplanPlugins | None = None, analysis: Analysis | None = None,
+            plan: Outcome | None = None) -> Explanation:
+    """Explain `improvement`'s place in the optimal plan (solved here unless `plan` is
+    given, which must then be the optimum of `analysis`)."""
+    from cxplan.validate import did_you_mean
+
+    if improvement not in set(scenario.improvement_ids):
+        from cxplan.errors import UsageError
+
+        raise UsageError(f"unknown improvement '{improvement}'"
+                         f"{did_you_mean(improvement, scenario.improvement_ids)}")
+    analysis = analysis or Analysis(scenario, options, plugins=plugins)
+    best = plan or analysis.optimum()
+    selected = improvement in best.selected
+    alternative: Outcome | None = None
+    conflict: tuple[str, ...] = ()
+    with analysis.fixed(improvement, not selected):
+        try:
+            alternative = analysis.solve(_start(analysis, best, improvement, selected))
+        except InfeasibleError as exc:
+            conflict = tuple(exc.conflict)
+    imp = analysis.scenario.improvement(improvement)
+    obstacles = () if selected else obstacles_of(analysis, best, improvement)
+    return Explanation(improvement, imp.label, selected, best, alternative, conflict,
+                       obstacles, analysis.scenario.currency)
+
+
+def _start(analysis: Analysis, best: Outcome, improvement: str,
+           selected: bool) -> list[str] | None:
+    if selected:
+        # The plan without the improvement and whatever needs it stays feasible.
+        needs = _dependents(analysis.scenario, improvement)
+        return [i for i in best.selected if i not in needs]
+    return analysis.repair([improvement, *best.selected])
+
+
+def _dependents(scenario: Scenario, improvement: str) -> set[str]:
+    found = {improvement}
+    while True:
+        more = {i.id for i in scenario.improvements
+                if i.id not in found and set(i.requires) & found}
+        if not more:
+            return found
+        found |= more
+
+
+def obstacles_of(analysis: Analysis, best: Outcome, improvement: str) -> tuple[Obstacle, ...]:
+    """The constraints that the plan plus `improvement` (with its requirements) breaks."""
+    scenario = analysis.scenario
+    currency = scenario.currency
+    entering = requirement_closure(scenario, [improvement])
+    chosen = set(best.selected)
+    trial = chosen | entering
+    found: list[Obstacle] = []
+    for imp in scenario.improvements:
+        if imp.id in entering:
+            for other in imp.excludes:
+                if other in chosen:
+                    who = "it" if imp.id == improvement else f"its requirement '{imp.id}'"
+                    kind = ("mandatory" if scenario.improvement(other).mandatory
+                            else "exclusion")
+                    found.append(Obstacle(kind, f"{who} excludes '{other}', which is in the "
+                                          "plan" + (" (mandatory)" if kind == "mandatory"
+                                                    else "")))
+    missing = [i for i in scenario.improvement_ids if i in entering - chosen - {improvement}]
+    if missing:
+        found.append(Obstacle("requirement", f"it requires {_ids(missing)}, not in the plan"))
+    cost, staff = _usage(scenario, trial)
+    if analysis.budget is not None and cost > analysis.budget + 1e-9:
+        found.append(Obstacle("budget", f"budget: it needs {_money(cost - best.cost, currency)}"
+                              f" but only {_money(analysis.budget - best.cost, currency)} is "
+                              "left"))
+    for team, used in staff.items():
+        capacity = analysis.teams[team]
+        if used > capacity + 1e-9:
+            need = used - best.staff_used.get(team, 0.0)
+            left = capacity - best.staff_used.get(team, 0.0)
+            found.append(Obstacle("team", f"team {team}: it needs {need:g} staff but only "
+                                  f"{max(left, 0.0):g} is free"))
+    if not found:
+        value = analysis.objective(trial) - best.objective
+        if value > analysis.tolerance(best.objective):
+            # Better and within every core constraint, yet not optimal: only a constraint
+            # added by a plugin can keep it out.
+            found.append(Obstacle("plugin", "a constraint added by a plugin"))
+        else:
+            found.append(Obstacle("value", "it fits beside the plan, but adding it changes "
+                                  f"the value by {_money(value, currency)}"))
+    return tuple(found)
+
+
+def explain_all(scenario: Scenario, plan: Plan | None = None, *,
+                options: SolverOptions | None = None, plugins: CxplanPlugins | None = None,
+                time_budget: float = 30.0,
+                only: Iterable[str] | None = None) -> dict[str, Explanation | None]:
+    """An explanation per improvement (None for those past `time_budget` seconds).
+
+    With `plan`, the plan's selection is taken as the optimum (no first solve).
+    """
+    analysis = Analysis(scenario, options, plugins=plugins)
+    best = analysis.outcome(plan.selected) if plan is not None else analysis.optimum()
+    wanted = list(only) if only is not None else scenario.improvement_ids
+    return _explain_many(analysis, best, wanted, time.perf_counter() + time_budget)
+
+
+def _explain_many(analysis: Analysis, best: Outcome, wanted: Sequence[str],
+                  deadline: float) -> dict[str, Explanation | None]:
+    return {imp: explain(analysis.scenario, imp, analysis=analysis, plan=best)
+            if time.perf_counter() < deadline else None for imp in wanted}
+
+
+def one_line_reasons(plan: Plan, scenario: Scenario, *, time_budget: float = 20.0,
+                     options: SolverOptions | None = None,
+                     plugins: CxplanPlugins | None = None) -> dict[str, str]:
+    """A one-line reason for every improvement of `scenario`, for the plan report.
+
+    `scenario` is the one the plan was solved for (with any what-if limits applied).
+    Each reason comes from re-solves (see `explain`); improvements not reached within
+    `time_budget` seconds get the structural reason only (what the plan leaves no room
+    for), marked "(not re-solved)".
+    """
+    options = options or SolverOptions(time_limit=max(1.0, time_budget / 4))
+    analysis = Analysis(scenario, options, plugins=plugins)
+    best = analysis.outcome(plan.selected)
+    explained = _explain_many(analysis, best, scenario.improvement_ids,
+                              time.perf_counter() + time_budget)
+    reasons: dict[str, str] = {}
+    for imp, explanation in explained.items():
+        if explanation is not None:
+            reasons[imp] = explanation.line
+        elif imp in best.selected:
+            reasons[imp] = "in the plan (not re-solved)"
+        else:
+            reasons[imp] = ("left out: " + "; ".join(
+                o.detail for o in obstacles_of(analysis, best, imp)) + " (not re-solved)")
+    return reasons

@@ -1,0 +1,227 @@
+"""The efficient frontier: the best expected gain at each level of the budget or of a team.
+
+One model is built (with the limit at its highest level) and solved once per level in
+the same HiGHS session, lowest level first: only the right-hand side of the limit's row
+changes, and the previous level's plan, which stays feasible when the limit grows, is
+the MIP start. `reuse=False` builds and solves every level from scratch instead (what
+`optimize` at each level would do), for comparison and as a check.
+
+Between consecutive levels the frontier reports the marginal gain per unit of the
+limit, and a *knee* wherever the plan changes (which improvements come in and go out).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cxplan.api import apply_limits
+from cxplan.errors import InfeasibleError, UsageError
+from cxplan.plugins import CxplanPlugins
+from cxplan.scenario import Scenario
+from cxplan.solve import SolverOptions
+from cxplan.whatif.engine import Analysis, Outcome, difference
+
+MAX_POINTS = 1000
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    level: float  # the budget or the team's capacity at this point
+    outcome: Outcome | None  # None: no plan meets the constraints at this level
+    conflict: tuple[str, ...]  # why not, when there is no plan
+    per_unit: float | None  # objective gained per unit of the limit since the previous point
+    added: tuple[str, ...]  # improvements the plan gains since the previous point
+    dropped: tuple[str, ...]  # ... and those it drops
+
+    @property
+    def knee(self) -> bool:
+        """The plan changes here (compared with the previous point)."""
+        return bool(self.added or self.dropped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "feasible": self.outcome is not None,
+                **(self.outcome.to_dict() if self.outcome else {"conflict": list(self.conflict)}),
+                "per_unit": self.per_unit, "knee": self.knee, "added": list(self.added),
+                "dropped": list(self.dropped)}
+
+
+@dataclass(frozen=True)
+class Frontier:
+    scenario: str
+    limit: str  # "budget" or "team:<name>"
+    currency: str | None
+    teams: tuple[str, ...]
+    points: tuple[FrontierPoint, ...]
+    reuse: bool  # one model and session for every point (False: built again per point)
+    build_seconds: float  # building the model(s) and session(s)
+    seconds: float  # the whole run
+    solves: int
+
+    @property
+    def label(self) -> str:
+        return "budget" if self.limit == "budget" else f"team '{self.limit.split(':', 1)[1]}'"
+
+    @property
+    def unit(self) -> str:
+        if self.limit == "budget":
+            return self.currency or "currency units"
+        return "people"
+
+    @property
+    def knees(self) -> tuple[FrontierPoint, ...]:
+        return tuple(p for p in self.points if p.knee)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "limit": self.limit, "currency": self.currency,
+                "points": [p.to_dict() for p in self.points],
+                "knees": [p.level for p in self.knees], "reuse": self.reuse,
+                "build_seconds": round(self.build_seconds, 4),
+                "seconds": round(self.seconds, 4), "solves": self.solves}
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["level", "status", "objective", "expected_gain", "cost",
+                         *(f"staff_{t}" for t in self.teams), "per_unit", "knee", "added",
+                         "dropped", "selected"])
+        for p in self.points:
+            o = p.outcome
+            writer.writerow([
+                _num(p.level), o.status if o else "infeasible",
+                _num(o.objective) if o else "", _num(o.expected_gain) if o else "",
+                _num(o.cost) if o else "",
+                *((_num(o.staff_used.get(t, 0.0)) if o else "") for t in self.teams),
+                "" if p.per_unit is None else _num(p.per_unit), int(p.knee),
+                " ".join(p.added), " ".join(p.dropped), " ".join(o.selected) if o else ""])
+        return out.getvalue()
+
+
+def _num(value: float) -> str:
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+def parse_range(text: str, base: float | None, *, what: str) -> list[float]:
+    """"FROM:TO:STEPS" -> STEPS evenly spaced levels from FROM to TO (both included).
+
+    FROM and TO may be percentages of `base` (the scenario's current level): "50%:150%:11".
+    """
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"{what} expects FROM:TO:STEPS (for example 100000:400000:20 or "
+                         f"50%:150%:11), got {text!r}")
+
+    def number(raw: str) -> float:
+        raw = raw.strip()
+        try:
+            if raw.endswith("%"):
+                if base is None:
+                    raise UsageError(f"{what}: a percentage ({raw}) needs a current level to "
+                                     "be relative to; give amounts")
+                return float(raw[:-1]) / 100.0 * base
+            return float(raw)
+        except ValueError:
+            raise UsageError(f"{what}: {raw!r} is not a number") from None
+
+    low, high = number(parts[0]), number(parts[1])
+    try:
+        steps = int(parts[2])
+    except ValueError:
+        raise UsageError(f"{what}: STEPS must be a whole number, got {parts[2]!r}") from None
+    if not 1 <= steps <= MAX_POINTS:
+        raise UsageError(f"{what}: STEPS must be between 1 and {MAX_POINTS}, got {steps}")
+    if low < 0 or high < low:
+        raise UsageError(f"{what}: need 0 ≤ FROM ≤ TO, got {low:g} and {high:g}")
+    if steps == 1:
+        return [low]
+    return sorted({low + (high - low) * k / (steps - 1) for k in range(steps)})
+
+
+def frontier(
+    scenario: Scenario,
+    limit: str,
+    levels: Sequence[float],
+    *,
+    options: SolverOptions | None = None,
+    plugins: CxplanPlugins | None = None,
+    reuse: bool = True,
+    progress: Callable[[FrontierPoint], None] | None = None,
+) -> Frontier:
+    """The best plan at every level of `limit` ("budget" or "team:<name>").
+
+    `options.time_limit` applies to each point's solve. Levels where no plan meets the
+    constraints (a budget below the mandatory improvements' cost) are reported with the
+    conflict, not raised.
+    """
+    began = time.perf_counter()
+    options = options or SolverOptions()
+    ordered = sorted(set(float(v) for v in levels))
+    if not ordered:
+        raise UsageError("a frontier needs at least one level")
+    team = _team(scenario, limit)
+
+    def limited(level: float) -> Scenario:
+        if team is None:
+            return apply_limits(scenario, budget=level)
+        return apply_limits(scenario, teams={team: level})
+
+    points: list[FrontierPoint] = []
+    previous: Outcome | None = None
+    build = 0.0
+    solves = 0
+    shared: Analysis | None = None
+    if reuse:
+        tick = time.perf_counter()
+        shared = Analysis(limited(ordered[-1]), options, plugins=plugins)
+        build += time.perf_counter() - tick
+        if team is not None and shared.row(limit) is None:
+            raise UsageError(f"no improvement needs staff from team '{team}', so its capacity "
+                             "cannot change the plan")
+    for level in ordered:
+        outcome: Outcome | None = None
+        conflict: tuple[str, ...] = ()
+        try:
+            if shared is not None:
+                changes = ({"budget": level} if team is None else {"teams": {team: level}})
+                with shared.limits(**changes):  # type: ignore[arg-type]
+                    start = previous.selected if previous is not None else shared.greedy()
+                    outcome = shared.solve(start)
+            else:
+                tick = time.perf_counter()
+                fresh = Analysis(limited(level), options, plugins=plugins)
+                build += time.perf_counter() - tick
+                outcome = fresh.optimum()
+                solves += fresh.solves
+        except InfeasibleError as exc:
+            conflict = tuple(exc.conflict)
+        per_unit: float | None = None
+        added: tuple[str, ...] = ()
+        dropped: tuple[str, ...] = ()
+        if outcome is not None and previous is not None:
+            last = next(p.level for p in reversed(points) if p.outcome is previous)
+            per_unit = (outcome.objective - previous.objective) / (level - last)
+            added, dropped = difference(previous.selected, outcome.selected)
+        point = FrontierPoint(level, outcome, conflict, per_unit, added, dropped)
+        points.append(point)
+        if progress is not None:
+            progress(point)
+        if outcome is not None:
+            previous = outcome
+    if shared is not None:
+        solves = shared.solves
+    return Frontier(scenario.title, limit, scenario.currency, tuple(scenario.teams),
+                    tuple(points), reuse, build, time.perf_counter() - began, solves)
+
+
+def _team(scenario: Scenario, limit: str) -> str | None:
+    if limit == "budget":
+        return None
+    if limit.startswith("team:") and limit[5:] in scenario.teams:
+        return limit[5:]
+    name = limit[5:] if limit.startswith("team:") else limit
+    raise UsageError(f"unknown team '{name}'; the scenario declares: "
+                     f"{', '.join(scenario.teams) or 'no teams'}")

@@ -1,0 +1,463 @@
+"""Sensitivity: how far an input may move before the optimal plan changes.
+
+Three kinds of input are examined, each in both directions from its current value:
+
+- the **cost** of each selected improvement. Raising it keeps the plan optimal exactly
+  as long as the plan still fits the budget (plans without the improvement do not
+  change, plans with it only get dearer), so the upper end is cost + unused budget, with
+  no solve. Lowering it helps only plans that contain the improvement, which is the
+  same as keeping the improvement in and raising the budget by the saving: re-solves in
+  the plan's own session find the cheapest competitor, and the lower end is the cost at
+  which that competitor becomes affordable. Exact, up to the tolerance of the last check.
+- the **failure reduction** of each selected improvement (all its failure reductions
+  scaled by one factor, 1 = as written), and
+- the **failure probability** of the touchpoints whose value the plan changes most (for
+  every persona, scaled by one factor).
+
+For the last two the model itself changes, so each check builds and solves it anew.
+Competing plans found along the way are kept; the exact evaluator finds where the
+first of them overtakes the plan (bisection to the tolerance), and a solve just inside
+that point checks that no other plan overtakes it earlier. If one does, it joins the
+competitors and the search repeats. The reported range is therefore: the plan is the
+optimum at both checked ends (the current value and the end found), and just beyond the
+end a named competitor is strictly better. Between them the plan is not re-checked at
+every point; an input that makes the plan lose and win back within one range is missed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from cxplan.errors import UsageError
+from cxplan.greedy import requirement_closure
+from cxplan.journey import Journey, build_journey
+from cxplan.plan import criterion_values
+from cxplan.plugins import CxplanPlugins
+from cxplan.scenario import Scenario
+from cxplan.solve import Session, SolverOptions
+from cxplan.whatif.engine import Analysis, Outcome, difference, replace_improvements
+
+DEFAULT_TOLERANCE = 0.01  # relative to the input's current value
+DEFAULT_TOUCHPOINTS = 5
+GRID = 16  # evaluator points scanned between the current value and the domain's end
+MAX_ROUNDS = 8  # verification solves per direction before giving up on proving the end
+NEIGHBOUR_LIMIT = 120  # improvements up to which competitors are first sought by local search
+
+
+@dataclass(frozen=True)
+class Side:
+    """One end of a range: how far the input may go in one direction."""
+
+    inside: float  # the last value checked to keep the plan (the end of the range)
+    outside: float | None  # the first value where a better plan exists (None: none found)
+    limit: float  # the end of the input's domain in this direction
+    competitor: tuple[str, ...] | None  # the better plan beyond `inside`
+    status: str  # "exact", "verified", "unchanged to the limit", "time_limit", "unproven"
+
+    def to_dict(self, base: tuple[str, ...]) -> dict[str, Any]:
+        added, dropped = difference(base, self.competitor or base)
+        return {"inside": _finite(self.inside), "outside": _finite(self.outside),
+                "limit": _finite(self.limit), "status": self.status,
+                "plan_beyond": list(self.competitor) if self.competitor is not None else None,
+                "added": list(added), "dropped": list(dropped)}
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class Range:
+    """How far one input may move with the plan unchanged."""
+
+    kind: str  # "cost", "failure_reduction" or "failure_probability"
+    subject: str  # the improvement or touchpoint id
+    label: str  # "cost of queue-app", ...
+    unit: str  # "currency", "factor" (1 = as written)
+    base: float  # the current value (a factor of 1 for scaled inputs)
+    low: Side
+    high: Side
+    shown: dict[str, float] = field(default_factory=dict)  # value(s) the factor scales
+
+    @property
+    def relative(self) -> tuple[float, float]:
+        """(low / base − 1, high / base − 1): the range as a share of the current value."""
+        if self.base == 0:
+            return (0.0, math.inf if self.high.inside > 0 else 0.0)
+        return (self.low.inside / self.base - 1.0, self.high.inside / self.base - 1.0)
+
+    @property
+    def width(self) -> float:
+        low, high = self.relative
+        return high - low
+
+    def to_dict(self, plan: tuple[str, ...]) -> dict[str, Any]:
+        low, high = self.relative
+        return {"kind": self.kind, "subject": self.subject, "label": self.label,
+                "unit": self.unit, "base": self.base, "values": self.shown,
+                "low": self.low.to_dict(plan), "high": self.high.to_dict(plan),
+                "relative": [_finite(low), _finite(high)]}
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    scenario: str
+    currency: str | None
+    plan: Outcome
+    ranges: tuple[Range, ...]  # most sensitive (narrowest) first
+    tolerance: float
+    seconds: float
+    solves: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "currency": self.currency,
+                "plan": self.plan.to_dict(), "tolerance": self.tolerance,
+                "ranges": [r.to_dict(self.plan.selected) for r in self.ranges],
+                "seconds": round(self.seconds, 4), "solves": self.solves}
+
+
+# -- perturbed scenarios ----------------------------------------------------------------------
+
+def scale_failure_reduction(scenario: Scenario, improvement: str, factor: float) -> Scenario:
+    """`scenario` with every failure reduction of `improvement` multiplied by `factor`."""
+    improvements = []
+    for imp in scenario.improvements:
+        if imp.id == improvement:
+            effects = [e.model_copy(update={"failure_reduction":
+                                            min(1.0, e.failure_reduction * factor)})
+                       for e in imp.effects]
+            imp = imp.model_copy(update={"effects": effects})
+        improvements.append(imp)
+    return replace_improvements(scenario, improvements)
+
+
+def scale_failure_probability(scenario: Scenario, touchpoint: str, factor: float) -> Scenario:
+    """`scenario` with the failure probability of `touchpoint` multiplied by `factor` for
+    every persona (its own overrides included)."""
+    touchpoints = [tp.model_copy(update={"failure_probability":
+                                         min(1.0, tp.failure_probability * factor)})
+                   if tp.id == touchpoint else tp for tp in scenario.touchpoints]
+    personas = None
+    if scenario.personas is not None:
+        personas = []
+        for persona in scenario.personas:
+            override = (persona.touchpoints or {}).get(touchpoint)
+            if override is not None and override.failure_probability is not None:
+                changed = override.model_copy(update={"failure_probability": min(
+                    1.0, override.failure_probability * factor)})
+                persona = persona.model_copy(update={
+                    "touchpoints": {**(persona.touchpoints or {}), touchpoint: changed}})
+            personas.append(persona)
+    copy = scenario.model_copy(update={"touchpoints": touchpoints, "personas": personas})
+    copy._source = scenario._source
+    copy._warnings = list(scenario._warnings)
+    return copy
+
+
+class _Valuer:
+    """Exact objective values of selections at perturbed inputs (journeys cached)."""
+
+    def __init__(self, analysis: Analysis, build: Callable[[float], Scenario]) -> None:
+        self.analysis = analysis
+        self.build = build
+        self.journeys: dict[float, tuple[Scenario, Journey] | None] = {}
+
+    def at(self, theta: float) -> tuple[Scenario, Journey] | None:
+        """The perturbed scenario and journey; None where the journey stops being absorbing
+        (a failure probability of 0 can close a loop that only dropout let out of)."""
+        if theta not in self.journeys:
+            scenario = self.build(theta)
+            try:
+                journey = build_journey(scenario)
+                everything = journey.evaluate(scenario.improvement_ids)
+                ok = all(np.all(np.isfinite(p.visits)) and np.all(p.visits >= -1e-9)
+                         for p in everything.personas)
+            except (np.linalg.LinAlgError, RuntimeError, ValueError):
+                ok = False
+            self.journeys[theta] = (scenario, journey) if ok else None
+        return self.journeys[theta]
+
+    def value(self, theta: float, selection: Sequence[str]) -> float:
+        found = self.at(theta)
+        assert found is not None
+        scenario, journey = found
+        values, _ = criterion_values(scenario, journey, self.analysis.prepared.criteria,
+                                     tuple(selection))
+        return sum(v.weight * v.value for v in values.values())
+
+
+# -- the search -------------------------------------------------------------------------------
+
+class _Search:
+    def __init__(self, analysis: Analysis, plan: Outcome, tolerance: float,
+                 options: SolverOptions, plugins: CxplanPlugins | None,
+                 deadline: float) -> None:
+        self.analysis = analysis
+        self.plan = plan
+        self.tolerance = tolerance
+        self.options = options
+        self.plugins = plugins
+        self.deadline = deadline
+        self.pool: dict[tuple[str, ...], None] = {}  # competitors found so far (ordered)
+        self.solves = 0
+        self._cheaper: Session | None = None
+
+    def beaten(self, valuer: _Valuer, theta: float) -> tuple[str, ...] | None:
+        """The best known competitor strictly better than the plan at `theta`, if any."""
+        mine = valuer.value(theta, self.plan.selected)
+        best, found = mine + self.analysis.tolerance(mine), None
+        for other in self.pool:
+            value = valuer.value(theta, other)
+            if value > best:
+                best, found = value, other
+        return found
+
+    def scaled(self, valuer: _Valuer, limit: float) -> Side:
+        """One direction of a scaled input (factor 1 now, `limit` at the domain's end)."""
+        base = 1.0
+        step = self.tolerance
+        if abs(limit - base) <= step / 2:
+            return Side(base, None, limit, None, "unchanged to the limit")
+        status = "unproven"
+        for _ in range(MAX_ROUNDS):
+            if time.perf_counter() > self.deadline:
+                status = "time_limit"
+                break
+            inside, outside, competitor = self._crossing(valuer, base, limit, step)
+            found = valuer.at(inside)
+            if found is None:
+                return Side(base, None, limit, None, "unproven")
+            # Cheap first: a neighbour of the plan that wins at the probe saves a solve.
+            neighbour = self._neighbour(valuer, inside)
+            if neighbour is not None:
+                self.pool[neighbour] = None
+                continue
+            better = self._verify(found[0])
+            if better is None:
+                if outside is None:
+                    return Side(inside, None, limit, None,
+                                "unchanged to the limit" if inside == limit else "verified")
+                return Side(inside, outside, limit, competitor, "verified")
+            if isinstance(better, str):
+                status = "time_limit"
+                break
+            self.pool[better] = None
+        inside, outside, competitor = self._crossing(valuer, base, limit, step)
+        return Side(inside, outside, limit, competitor, status)
+
+    def _crossing(self, valuer: _Valuer, base: float, limit: float,
+                  step: float) -> tuple[float, float | None, tuple[str, ...] | None]:
+        """(last value where no known competitor beats the plan, first value where one
+        does, that competitor), scanning from `base` toward `limit`."""
+        last = base
+        for k in range(1, GRID + 1):
+            theta = base + (limit - base) * k / GRID
+            if valuer.at(theta) is None:
+                # Past here the journey is not absorbing: the range ends at the last sound
+                # value, which a solve checks like any other end.
+                return self._refine_valid(valuer, last, theta, step), None, None
+            competitor = self.beaten(valuer, theta)
+            if competitor is not None:
+                low, high = last, theta  # plan holds at `low`, loses at `high`
+                while abs(high - low) > step:
+                    middle = (low + high) / 2
+                    found = self.beaten(valuer, middle)
+                    if found is None:
+                        low = middle
+                    else:
+                        high, competitor = middle, found
+                return low, high, competitor
+            last = theta
+        return limit, None, None
+
+    def _neighbour(self, valuer: _Valuer, theta: float) -> tuple[str, ...] | None:
+        """The best plan one step from ours (add, drop or swap one improvement, with what
+        it requires) that beats ours at `theta`; None if none does. Only on small
+        scenarios: the swaps grow with the square of the candidates."""
+        analysis = self.analysis
+        ids = analysis.scenario.improvement_ids
+        if len(ids) > NEIGHBOUR_LIMIT:
+            return None
+        plan = set(self.plan.selected)
+        mine = valuer.value(theta, self.plan.selected)
+        best, found = mine + analysis.tolerance(mine), None
+        outs = [i for i in ids if i not in plan]
+        moves: list[set[str]] = [plan - {i} for i in plan]
+        moves += [plan | requirement_closure(analysis.scenario, [i]) for i in outs]
+        moves += [(plan - {i}) | requirement_closure(analysis.scenario, [j])
+                  for i in plan for j in outs]
+        for move in moves:
+            trial = tuple(i for i in ids if i in move)
+            if trial in self.pool or not analysis.fits(trial):
+                continue
+            value = valuer.value(theta, trial)
+            if value > best:
+                best, found = value, trial
+        return found
+
+    def _refine_valid(self, valuer: _Valuer, good: float, bad: float, step: float) -> float:
+        while abs(bad - good) > step:
+            middle = (good + bad) / 2
+            if valuer.at(middle) is None:
+                bad = middle
+            else:
+                good = middle
+        return good
+
+    def _verify(self, scenario: Scenario) -> tuple[str, ...] | str | None:
+        """A plan strictly better than ours in `scenario` (None: ours is optimal there;
+        "time_limit": the solve could not tell)."""
+        remaining = self.deadline - time.perf_counter()
+        options = self.options
+        if remaining < options.time_limit:
+            from dataclasses import replace
+
+            options = replace(options, time_limit=max(remaining, 0.5))
+        check = Analysis(scenario, options, plugins=self.plugins)
+        self.solves += 1
+        found = check.solve(self.plan.selected)
+        mine = check.objective(self.plan.selected)
+        if found.objective > mine + check.tolerance(mine):
+            return found.selected
+        if found.status != "optimal":
+            return "time_limit"
+        return None
+
+    # -- cost ---------------------------------------------------------------------------------
+    def cost(self, improvement: str) -> tuple[Side, Side]:
+        analysis, plan = self.analysis, self.plan
+        cost = analysis.scenario.improvement(improvement).cost
+        budget = analysis.budget
+        if budget is None:
+            return (Side(0.0, None, 0.0, None, "unchanged to the limit"),
+                    Side(math.inf, None, math.inf, None, "unchanged to the limit"))
+        slack = budget - plan.cost
+        step = max(self.tolerance * cost, 1e-9 * max(1.0, budget))
+        # Dearer: the plan stays optimal while it fits, and is infeasible beyond.
+        high = Side(cost + slack, cost + slack + step, math.inf, None, "exact")
+        if cost <= 0 or time.perf_counter() > self.deadline:
+            status = "unchanged to the limit" if cost <= 0 else "time_limit"
+            return Side(0.0 if cost <= 0 else cost, None, 0.0, None, status), high
+        # Cheaper by s: plans with the improvement may spend s more. The first plan to
+        # overtake ours is the cheapest plan with it that is better than ours: one solve
+        # of "least cost, with the improvement, objective above ours".
+        cheapest = self._cheaper_session()
+        row = analysis.row("budget")
+        assert row is not None
+        cheapest.fix(improvement, True)
+        cheapest.set_row_upper(row, budget + cost)
+        try:
+            self.solves += 1
+            result = cheapest.solve(None, None, time_limit=self._time_left())
+        finally:
+            cheapest.fix(improvement, None)
+            cheapest.set_row_upper(row, budget)
+        if result.status == "infeasible":
+            return Side(0.0, None, 0.0, None, "unchanged to the limit"), high
+        found = analysis.outcome(result.selected)
+        saving = max(found.cost - budget, 0.0)  # what it must get cheaper by
+        outside = cost - saving
+        status = "exact" if result.status == "optimal" else "time_limit"
+        return Side(min(outside + step, cost), outside, 0.0, found.selected, status), high
+
+    def _time_left(self) -> float:
+        return max(0.5, min(self.options.time_limit, self.deadline - time.perf_counter()))
+
+    def _cheaper_session(self) -> Session:
+        """A session on the same model that minimizes cost among plans whose objective
+        beats ours (built once, shared by every improvement)."""
+        if self._cheaper is None:
+            import pulp
+
+            model = self.analysis.prepared.model
+            problem = model.problem
+            floor = self.plan.objective + self.analysis.tolerance(self.plan.objective)
+            cost = pulp.lpSum(imp.cost * model.x[imp.id]
+                              for imp in self.analysis.scenario.improvements)
+            original = problem.objective
+            name = model.context.add("whatif_objective_floor", original >= floor)
+            problem.setObjective(-1.0 * cost)
+            try:
+                # The session copies the model, which is then restored at once.
+                self._cheaper = Session(problem, model.x, self.options)
+            finally:
+                problem.constraints.pop(name, None)
+                problem.setObjective(original)
+        return self._cheaper
+
+
+def _top_touchpoints(analysis: Analysis, plan: Outcome, count: int) -> list[int]:
+    """Touchpoints whose value the plan changes most (customer-weighted, in currency)."""
+    journey = analysis.journey
+    before = journey.evaluate(()).weighted("values")
+    after = journey.evaluate(plan.selected).weighted("values")
+    change = np.abs(after - before)
+    order = [int(t) for t in np.argsort(-change, kind="stable") if change[t] > 0]
+    failing = [t for t in order
+               if any(chain.failure[t] > 0 for chain in journey.personas)]
+    return failing[:count]
+
+
+def sensitivity(
+    scenario: Scenario,
+    *,
+    options: SolverOptions | None = None,
+    plugins: CxplanPlugins | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    touchpoints: int = DEFAULT_TOUCHPOINTS,
+    improvements: Sequence[str] | None = None,
+    kinds: Sequence[str] = ("cost", "failure_reduction", "failure_probability"),
+    time_budget: float = 600.0,
+    analysis: Analysis | None = None,
+) -> Sensitivity:
+    """Ranges for the selected improvements (or `improvements`) and the `touchpoints`
+    most affected touchpoints; `options.time_limit` bounds each solve, `time_budget` the
+    whole run (ranges not finished by then say "time_limit")."""
+    if not 0 < tolerance < 1:
+        raise UsageError(f"the tolerance is a share of each input's value in (0, 1), "
+                         f"got {tolerance:g}")
+    began = time.perf_counter()
+    options = options or SolverOptions()
+    analysis = analysis or Analysis(scenario, options, plugins=plugins)
+    scenario = analysis.scenario
+    plan = analysis.optimum()
+    chosen = list(improvements) if improvements is not None else list(plan.selected)
+    unknown = [i for i in chosen if i not in set(scenario.improvement_ids)]
+    if unknown:
+        raise UsageError(f"unknown improvement(s): {', '.join(unknown)}")
+    search = _Search(analysis, plan, tolerance, options, plugins, began + time_budget)
+    ranges: list[Range] = []
+    for imp_id in chosen:
+        imp = scenario.improvement(imp_id)
+        if "cost" in kinds and imp_id in plan.selected:
+            low, high = search.cost(imp_id)
+            ranges.append(Range("cost", imp_id, f"cost of {imp_id}", "currency", imp.cost,
+                                low, high, {imp_id: imp.cost}))
+        reductions = {e.touchpoint: e.failure_reduction for e in imp.effects
+                      if e.failure_reduction > 0}
+        if "failure_reduction" in kinds and reductions:
+            valuer = _Valuer(analysis, partial(scale_failure_reduction, scenario, imp_id))
+            top = 1.0 / max(reductions.values())
+            ranges.append(Range(
+                "failure_reduction", imp_id, f"failure reduction of {imp_id}", "factor", 1.0,
+                search.scaled(valuer, 0.0), search.scaled(valuer, top), reductions))
+    if "failure_probability" in kinds:
+        journey = analysis.journey
+        for t in _top_touchpoints(analysis, plan, touchpoints):
+            tp_id = journey.touchpoint_ids[t]
+            highest = max(float(chain.failure[t]) for chain in journey.personas)
+            valuer = _Valuer(analysis, partial(scale_failure_probability, scenario, tp_id))
+            ranges.append(Range(
+                "failure_probability", tp_id, f"failure probability of {tp_id}", "factor",
+                1.0, search.scaled(valuer, 0.0), search.scaled(valuer, 1.0 / highest),
+                {tp_id: scenario.touchpoints[t].failure_probability}))
+    ranges.sort(key=lambda r: (r.width, r.kind, r.subject))
+    return Sensitivity(scenario.title, scenario.currency, plan, tuple(ranges), tolerance,
+                       time.perf_counter() - began, search.solves + analysis.solves)

@@ -1,0 +1,209 @@
+"""The HTML report of every bundled scenario in headless Chromium.
+
+What a browser can tell and Python cannot: the page lays out without overflowing the page
+width (at a desktop width and at the printable width of an A4/Letter page), the journey
+map is drawn at a readable size and none of its texts overlap, and the page logs no
+console message: its Content-Security-Policy forbids every script and outside resource,
+and Chromium logs each blocked attempt, so a quiet console means the page works as it is,
+with nothing to load and no JavaScript.
+
+Measuring needs script, which the report itself never contains: a test-only page holds
+each report, untouched, in `srcdoc` iframes of fixed widths, and its own script writes the
+measurements into the DOM, which `--dump-dom` returns. Set CXPLAN_SCREENSHOTS=DIR to keep
+the full-page screenshots. Without Chromium (Debian package `chromium`, installed by
+.ci/run) these tests are skipped, with the reason shown in pytest's summary.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cxplan
+from cxplan.report import build_view, render_html
+
+ROOT = Path(__file__).parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+NAMES = [p.stem for p in SCENARIOS]
+DESKTOP = 1280
+PRINTABLE = 703  # A4 width 210 mm less the report's 2 × 12 mm page margins, at 96 px/inch
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+         "--disable-extensions", "--mute-audio")
+
+
+def _chromium() -> str | None:
+    override = os.environ.get("CXPLAN_CHROMIUM")
+    if override:
+        return override
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+CHROMIUM = _chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium not found (Debian package `chromium`, which .ci/run installs; "
+           "or set CXPLAN_CHROMIUM): browser checks of the HTML reports skipped")
+
+
+def _run(profile: Path, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=90, check=False,
+                          stdin=subprocess.DEVNULL)
+
+
+MEASURE = """
+addEventListener("load", () => {
+  const out = [];
+  for (const frame of document.querySelectorAll("iframe")) {
+    const doc = frame.contentDocument, root = doc.documentElement;
+    const wide = [];
+    for (const el of doc.body.querySelectorAll("*")) {
+      const right = el.getBoundingClientRect().right;
+      const parent = el.parentElement;
+      if (right > root.clientWidth + 1 && wide.length < 5 && (parent === doc.body
+          || parent.getBoundingClientRect().right <= root.clientWidth + 1)) {
+        wide.push(el.tagName + "." + el.getAttribute("class") + ": "
+                  + (el.textContent || "").trim().slice(0, 50));
+      }
+    }
+    const map = doc.querySelector("svg.journey-map");
+    const box = map ? map.getBoundingClientRect() : null;
+    const elements = map ? [...map.querySelectorAll("text")]
+                           .filter(t => t.getBoundingClientRect().width > 0) : [];
+    const texts = elements.map(t => t.getBoundingClientRect());
+    const overlaps = [], outside = [];
+    texts.forEach((a, i) => {
+      if (a.left < box.left - 1 || a.right > box.right + 1 || a.top < box.top - 1
+          || a.bottom > box.bottom + 1) outside.push(elements[i].textContent);
+      texts.slice(i + 1).forEach((b, j) => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+            && b.top < a.bottom - 1) {
+          overlaps.push([elements[i].textContent, elements[i + 1 + j].textContent]);
+        }
+      });
+    });
+    const fontSize = map ? parseFloat(getComputedStyle(map.querySelector(".node-name")).fontSize)
+                     * box.width / map.viewBox.baseVal.width : 0;
+    out.push({name: frame.dataset.name, width: +frame.dataset.width,
+              scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
+              height: root.scrollHeight, wide, maps: doc.querySelectorAll("svg.journey-map").length,
+              mapWidth: box ? box.width : 0, texts: texts.length, overlaps, outside, fontSize});
+  }
+  document.getElementById("result").textContent = JSON.stringify(out);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("reports")
+    paths = {}
+    for path in SCENARIOS:
+        scenario = cxplan.load_scenario(path)
+        target = folder / f"{path.stem}.html"
+        target.write_text(render_html(build_view(cxplan.optimize(scenario), scenario)),
+                          encoding="utf-8")
+        paths[path.stem] = target
+    return paths
+
+
+@pytest.fixture(scope="module")
+def measurements(
+    reports: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[str, int], dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("measure")
+    frames = "".join(
+        f'<iframe data-name="{name}" data-width="{width}" style="width:{width}px;height:900px;'
+        f'border:0;display:block" srcdoc="{html.escape(path.read_text(encoding="utf-8"))}">'
+        "</iframe>"
+        for name, path in reports.items() for width in (DESKTOP, PRINTABLE))
+    page = folder / "measure.html"
+    page.write_text(f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>m'
+                    f'</title></head><body>{frames}<pre id="result"></pre>'
+                    f"<script>{MEASURE}</script></body></html>", encoding="utf-8")
+    done = _run(folder / "profile", ["--window-size=1400,1000", "--dump-dom", page.as_uri()])
+    found = re.search(r'<pre id="result">(.*?)</pre>', done.stdout, re.S)
+    assert found and found.group(1), f"no measurements from Chromium: {done.stderr[-2000:]}"
+    return {(m["name"], m["width"]): m for m in json.loads(html.unescape(found.group(1)))}
+
+
+@pytest.fixture(scope="module")
+def screenshots(
+    reports: dict[str, Path],
+    measurements: dict[tuple[str, int], dict[str, Any]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[Path, str]]:
+    keep = os.environ.get("CXPLAN_SCREENSHOTS")
+    folder = Path(keep) if keep else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shoot(name: str) -> tuple[Path, str]:
+        png = folder / f"{name}.png"
+        height = measurements[(name, DESKTOP)]["height"]
+        done = _run(tmp_path_factory.mktemp(f"profile-{name}"), [
+            "--enable-logging=stderr", "--v=0",
+            f"--window-size={DESKTOP},{height}", f"--screenshot={png}",
+            reports[name].as_uri()])
+        assert png.exists(), f"no screenshot of {name}: {done.stderr[-2000:]}"
+        return png, done.stderr
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(reports, pool.map(shoot, reports), strict=True))
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PRINTABLE])
+@pytest.mark.parametrize("name", NAMES)
+def test_nothing_overflows_the_page_width(
+    measurements: dict[tuple[str, int], dict[str, Any]], name: str, width: int
+) -> None:
+    m = measurements[(name, width)]
+    assert m["scrollWidth"] <= m["clientWidth"], f"wider than the page: {m['wide']}"
+    assert m["wide"] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_journey_map_is_drawn_readably(
+    measurements: dict[tuple[str, int], dict[str, Any]], name: str
+) -> None:
+    for width in (DESKTOP, PRINTABLE):
+        m = measurements[(name, width)]
+        assert m["maps"] == 1
+        assert m["clientWidth"] * 0.8 <= m["mapWidth"] <= m["clientWidth"]
+        assert m["texts"] > 20
+        assert m["overlaps"] == [], f"texts of the map overlap at width {width}"
+        assert m["outside"] == [], "texts stick out of the map"
+    # node names at full width stay at a normal reading size (≥ 11 px)
+    assert measurements[(name, DESKTOP)]["fontSize"] >= 11
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_renders_and_logs_nothing(
+    screenshots: dict[str, tuple[Path, str]],
+    measurements: dict[tuple[str, int], dict[str, Any]],
+    name: str,
+) -> None:
+    png, log = screenshots[name]
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (DESKTOP, measurements[(name, DESKTOP)]["height"])
+    assert len(data) > 50_000  # a real page, not a blank one
+    console = [line for line in log.splitlines() if "CONSOLE" in line]
+    assert console == [], f"console messages: {console}"
