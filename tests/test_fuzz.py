@@ -43,7 +43,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from cxplan import load_scenario, optimize
+from cxplan import load_scenario, optimize, source
 from cxplan.cli import app
 from cxplan.errors import CxplanError, ScenarioError
 from cxplan.solve import SolverOptions
@@ -470,6 +470,11 @@ def run_everything(path: Path, data: st.DataObject, workdir: Path) -> None:
     reports = workdir / "reports"
     shutil.rmtree(reports, ignore_errors=True)
     args = ["plan", str(path), "--json", "--time-limit", TIME_LIMIT]
+    # Marginal values re-solve once per limit with at least a second each (whatif.marginal):
+    # fuzzed on small scenarios, skipped on large ones to bound the run's time.
+    if len(load_scenario(path).improvements) > 15 or not data.draw(st.booleans(),
+                                                                   label="marginals"):
+        args.append("--no-marginals")
     with_report = data.draw(st.booleans(), label="with a report")
     if with_report:
         args += ["--report", str(reports)]
@@ -490,7 +495,7 @@ def run_everything(path: Path, data: st.DataObject, workdir: Path) -> None:
 
 # -- the properties ----------------------------------------------------------------------------
 
-@fuzz_settings(ci_examples=50)
+@fuzz_settings(ci_examples=35)
 @given(data=st.data())
 def test_mutated_scenarios_end_in_a_plan_or_a_clean_error(
     data: st.DataObject, workdir: Path
@@ -502,7 +507,7 @@ def test_mutated_scenarios_end_in_a_plan_or_a_clean_error(
     run_everything(path, data, workdir)
 
 
-@fuzz_settings(ci_examples=40)
+@fuzz_settings(ci_examples=25)
 @given(data=st.data())
 def test_damaged_files_end_in_a_plan_or_a_clean_error(data: st.DataObject, workdir: Path) -> None:
     tree = mutated_seed(data, max_changes=1) if data.draw(st.booleans(), label="mutate") \
@@ -515,7 +520,7 @@ def test_damaged_files_end_in_a_plan_or_a_clean_error(data: st.DataObject, workd
     run_everything(path, data, workdir)
 
 
-@fuzz_settings(ci_examples=60)
+@fuzz_settings(ci_examples=50)
 @given(content=st.one_of(
     st.binary(max_size=200),
     st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
@@ -530,7 +535,7 @@ def test_random_bytes_are_a_clean_error(content: bytes, workdir: Path) -> None:
     check_clean(invoke(["plan", str(path), "--json", "--time-limit", TIME_LIMIT]), "plan", path)
 
 
-@fuzz_settings(ci_examples=40)
+@fuzz_settings(ci_examples=30)
 @given(data=st.data())
 def test_mutated_dicts_through_the_api_end_in_a_plan_or_a_clean_error(
     data: st.DataObject,
@@ -559,6 +564,109 @@ def test_mutated_dicts_through_the_api_end_in_a_plan_or_a_clean_error(
         return
     assert math.isfinite(plan.expected_gain)
     json.dumps(plan.to_dict(), allow_nan=False)
+
+
+# -- the fast readers read what the reference reader reads -------------------------------------
+
+class _Uncached(source._Loader):
+    """The pure-Python reader, resolving every scalar afresh (no `_ResolveOnce` cache)."""
+
+    resolve = yaml.resolver.BaseResolver.resolve
+
+
+def reference_read(text: str) -> tuple[Any, dict[Any, int], list[str]] | None:
+    """Data, lines and problems as the pure-Python YAML reader gives them (None: refused)."""
+    try:
+        loader = _Uncached(text)
+    except yaml.YAMLError:
+        return None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        doc = source.Document(name="f", data=None)
+        data = source._Builder(doc, loader).build(node, ())
+    except (yaml.YAMLError, ScenarioError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return data, doc.lines, [p.format() for p in doc.problems]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with NaN equal to NaN and types compared too (1 is not 1.0, nor True)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return bool(a == b)
+
+
+@fuzz_settings(ci_examples=30)
+@given(data=st.data())
+def test_the_json_fast_path_reads_what_the_yaml_reader_reads(data: st.DataObject) -> None:
+    tree = mutated_seed(data, max_changes=3)
+    text = json.dumps(tree, indent=data.draw(st.sampled_from([None, 1, 2]), label="indent"),
+                      allow_nan=True, ensure_ascii=data.draw(st.booleans(), label="ascii"))
+    if data.draw(st.booleans(), label="escape"):
+        text = damage(data, text.encode("utf-8", "surrogatepass")).decode("utf-8", "replace")
+    fast = source._read_json(text, "f")
+    if fast is None:
+        return  # left to the YAML reader: nothing to compare
+    if re.search(r"\\u[dD][89abAB]", text):
+        # An escaped surrogate pair (ensure_ascii writes U+10000 and up so) is one character
+        # for JSON; PyYAML makes two lone surrogates of it, libyaml refuses it.
+        return
+    if source._looks_like_json_with_tabs(text):  # as parse_text does before reading YAML
+        text = text.replace("\t", " ")
+    reference = reference_read(text)
+    assert reference is not None, "the fast path accepted what the YAML reader refuses"
+    expected, lines, problems = reference
+    assert problems == [], problems
+    assert same(fast.data, expected)
+    one_line = "\n" not in text.rstrip()
+    for path, line in lines.items():
+        assert fast.line_of(path) == (1 if one_line else line)
+
+
+@fuzz_settings(ci_examples=30)
+@given(data=st.data())
+def test_the_libyaml_reader_reads_what_the_python_reader_reads(data: st.DataObject) -> None:
+    content, _ = serialize(data, mutated_seed(data, max_changes=3))
+    if data.draw(st.booleans(), label="damaged"):
+        content = damage(data, content)
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    try:
+        if not source._c_loader_is_safe(text):
+            return
+    except ScenarioError:
+        return  # nested too deep: reported without reading further
+    reference = reference_read(text)
+    try:
+        loader = source._FastLoader(text)
+    except yaml.YAMLError:
+        return
+    try:
+        node = loader.get_single_node()
+        doc = source.Document(name="f", data=None)
+        built = source._Builder(doc, loader).build(node, ()) if node is not None else None
+    except (yaml.YAMLError, ScenarioError, UnicodeEncodeError):
+        return  # libyaml refuses some text PyYAML reads (and the other way round)
+    finally:
+        loader.dispose()
+    if reference is None or node is None:
+        return
+    expected, lines, problems = reference
+    assert same(built, expected)
+    assert doc.lines == lines
+    assert [p.format() for p in doc.problems] == problems
 
 
 # -- the corpus: the worst inputs found, replayed on every run ---------------------------------

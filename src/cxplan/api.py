@@ -259,6 +259,8 @@ def optimize(
     start: bool = True,
     export_lp: str | Path | None = None,
     progress: ProgressCallback | None = None,
+    marginals: bool = False,
+    budget_step: str | float = "10%",
 ) -> Plan:
     """The provably optimal plan (or, past the time limit, the best found with its gap).
 
@@ -266,6 +268,9 @@ def optimize(
     selection satisfies them all. `export_lp` writes the model in LP format (variable
     names like `x_queue_app_`: PuLP replaces `-+[] ->/` with `_`). `progress` is called
     every few seconds during long solves with the incumbent, bound and gap.
+    `marginals` adds what one more unit of each limit would add (`budget_step` of the
+    budget, "10%" or an amount; one person per team), re-solved in the same session
+    with at most the time limit again for all of them (`cxplan.whatif.marginal`).
     """
     began = time.perf_counter()
     options = options or SolverOptions()
@@ -286,5 +291,9 @@ def optimize(
         remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
         session = prepared.session(replace(options, time_limit=remaining))
         plan = prepared.plan(prepared.solve(session, first, progress=progress))
+        if marginals:
+            from cxplan.whatif.marginal import with_marginals
+
+            plan = with_marginals(prepared, session, plan, options, budget_step=budget_step)
     (plugins or get_plugin_manager()).plan_finished(plan, prepared.scenario)
     return plan

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxplan.criterion import Criterion, EvaluationContext
 from cxplan.errors import ConsistencyError
 from cxplan.greedy import Resources
 from cxplan.journey import Evaluation, Journey
 from cxplan.scenario import Scenario
+
+if TYPE_CHECKING:
+    from cxplan.whatif.marginal import MarginalValues
 
 AGREEMENT = 1e-6  # relative agreement required between optimizer and evaluator
 
@@ -109,10 +112,12 @@ class Plan:
     priorities: tuple[PriorityResult, ...] = ()  # lexicographic levels, most important first
     evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
     baseline: Evaluation | None = field(default=None, repr=False, compare=False)
+    # What one more unit of each limit adds (cxplan.whatif.marginal); None: not computed.
+    marginals: MarginalValues | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md section 4 (contract keys first, then extras)."""
-        return {
+        data: dict[str, Any] = {
             "scenario": self.scenario,
             "status": self.status,
             "selected": list(self.selected),
@@ -151,6 +156,9 @@ class Plan:
                  "value": p.value} for p in self.priorities
             ],
         }
+        if self.marginals is not None:
+            data.update(self.marginals.to_dict())
+        return data
 
 
 def _criterion_dict(c: CriterionValue) -> dict[str, Any]:

@@ -12,6 +12,7 @@ the rest of the variables are completed by a quick solve of that fixed model.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -198,6 +199,7 @@ class Session:
         self.compiled = compile_model(problem, x)
         self.options = options
         self.highs = _highs(options, options.time_limit)
+        _scale_small_objective(self.highs, self.compiled.lp)
         self.highs.passModel(self.compiled.lp)
         self.lower = np.array(self.compiled.lp.col_lower_, dtype=float)
         self.upper = np.array(self.compiled.lp.col_upper_, dtype=float)
@@ -334,6 +336,21 @@ def _watch(
             getattr(h, name).unsubscribe(stop_at_deadline)
         h.cbMipLogging.unsubscribe(report)
         h.cbMipImprovingSolution.unsubscribe(report)
+
+
+def _scale_small_objective(h: highspy.Highs, lp: highspy.HighsLp) -> None:
+    """Scale an objective whose coefficients are all below 1 up to about 1 (by a power of
+    two, so exactly), inside HiGHS; it reports objective and bound unscaled.
+
+    HiGHS's optimality tolerances (1e-7) and absolute gap (1e-6) are absolute: with gains of
+    1e-6 or less (amounts in millions, probabilities like 1e-12) it called suboptimal plans
+    optimal, on 7 of 90 scaled random instances. Objectives of ordinary size are left
+    alone, so their solving does not change.
+    """
+    costs = np.abs(np.asarray(lp.col_cost_, dtype=float))
+    largest = float(costs.max()) if costs.size else 0.0
+    if 0.0 < largest < 1.0:
+        h.setOptionValue("user_objective_scale", min(-math.floor(math.log2(largest)), 1000))
 
 
 def relative_gap(objective: float, bound: float) -> float:

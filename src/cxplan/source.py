@@ -74,7 +74,7 @@ class Document:
     def line_of(self, path: Path_) -> int | None:
         """The line of `path`, or of its nearest written ancestor."""
         if self.pending_lines is not None:
-            self.lines.update(_lines_of(self.pending_lines, self.name))
+            self.lines.update(_lines_of(self.pending_lines))
             self.pending_lines = None
         while True:
             if path in self.lines:
@@ -117,7 +117,13 @@ def read_document(
             raise ScenarioError(
                 [_problem(name, f"file is {size} bytes, over the limit of {max_bytes}")]
             )
-        raw = p.read_bytes()
+        # At most one byte over the limit: a device or a pipe (`/dev/zero`, `<(...)`) has
+        # no size to check beforehand, and /dev/zero never ends.
+        with p.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise ScenarioError(
+                [_problem(name, f"file is over the limit of {max_bytes} bytes")])
     except FileNotFoundError:
         raise ScenarioError([_problem(name, "no such file")]) from None
     except OSError as exc:
@@ -179,14 +185,16 @@ for _cls in (_Loader, _FastLoader) if _FastLoader is not _Loader else (_Loader,)
     )
 
 
-def _c_loader_is_safe(text: str) -> bool:
-    """Whether the nesting of `text` is certainly below C_NESTING_LIMIT.
+def _c_loader_is_safe(text: str, name: str = "<string>") -> bool:
+    """Whether libyaml may read `text`: its nesting is certainly below C_NESTING_LIMIT.
 
     A cheap bound first: flow nesting needs a `[` or `{` per level, and block nesting
     needs more indentation (or a `- `) per level, at most two levels per column (a
     mapping and a sequence written at its indentation). Text above that bound (large
-    files written in flow style, JSON) is measured exactly with libyaml's event parser,
-    which keeps its own stack and does not recurse.
+    files written in flow style) is measured with libyaml's event parser, which keeps its
+    own stack and does not recurse; nesting beyond MAX_DEPTH is reported at once, since
+    PyYAML's own reader, the alternative, takes time quadratic in the depth (100 000
+    nested `[` took 10 s).
     """
     if _FastLoader is _Loader:
         return False
@@ -202,8 +210,12 @@ def _c_loader_is_safe(text: str) -> bool:
             event = parser.get_event()  # type: ignore[no-untyped-call]
             if isinstance(event, start):
                 depth += 1
-                if depth > C_NESTING_LIMIT:
-                    return False
+                # the top-level mapping is depth 1 and path (); values inside a collection
+                # at depth MAX_DEPTH + 2 sit deeper than MAX_DEPTH keys
+                if depth > MAX_DEPTH + 1:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    raise ScenarioError([_problem(
+                        name, f"nested deeper than {MAX_DEPTH} levels", line=line)])
             elif isinstance(event, end):
                 depth -= 1
     except (yaml.YAMLError, UnicodeError):
@@ -302,20 +314,51 @@ def _read_json(text: str, name: str) -> Document | None:
     return Document(name=name, data=data, pending_lines=text)
 
 
-def _lines_of(text: str, name: str) -> dict[Path_, int]:
-    """The lines of JSON text that the fast path accepted (so it is shallow: the C loader
-    is safe); best effort, since lines only make messages more helpful."""
-    loader = _FastLoader(text)
+def _lines_of(text: str) -> dict[Path_, int]:
+    """The line of every path of JSON text that the fast path accepted; best effort, since
+    lines only make messages more helpful.
+
+    Read from libyaml's events (no values are built, no scalars resolved): a 33 MB file
+    takes seconds, where building it again took over a minute.
+    """
+    if "\n" not in text.rstrip():
+        return {(): 1}  # one line (minified JSON): every value is on line 1
+    lines: dict[Path_, int] = {}
+    # JSON strings cannot hold a raw tab, so every tab is whitespace, which YAML refuses
+    # for indentation; as spaces, lines stay where they are
+    loader = _FastLoader(text.replace("\t", " "))
+    # per open collection: [its path, is a mapping, next index / expecting a key, last key]
+    stack: list[list[Any]] = []
     try:
-        node = loader.get_single_node()
-        doc = Document(name=name, data=None)
-        if node is not None:
-            _Builder(doc, loader).build(node, ())
-    except (yaml.YAMLError, ScenarioError, ValueError, RecursionError):
-        return {}
+        while loader.check_event():
+            event = loader.get_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue  # stream and document events
+            line = event.start_mark.line + 1 if event.start_mark else 0
+            path: Path_ = ()
+            if stack:
+                frame = stack[-1]
+                if frame[1] and frame[2]:  # a key: problems with its value point here
+                    frame[2], frame[3] = False, getattr(event, "value", None)
+                    lines.setdefault((*frame[0], frame[3]), line)
+                    continue
+                if frame[1]:
+                    path, frame[2] = (*frame[0], frame[3]), True
+                else:
+                    path, frame[2] = (*frame[0], frame[2]), frame[2] + 1
+            lines.setdefault(path, line)
+            if isinstance(event, yaml.MappingStartEvent):
+                stack.append([path, True, True, None])
+            elif isinstance(event, yaml.SequenceStartEvent):
+                stack.append([path, False, 0, None])
+    except (yaml.YAMLError, IndexError):
+        pass  # keep the lines found so far
     finally:
         loader.dispose()
-    return doc.lines
+    return lines
 
 
 def parse_text(text: str, name: str = "<string>") -> Document:
@@ -329,7 +372,7 @@ def parse_text(text: str, name: str = "<string>") -> Document:
     if fast is not None:
         return fast
     loader: yaml.SafeLoader | None = None
-    c_loader = _c_loader_is_safe(text)
+    c_loader = _c_loader_is_safe(text, name)
     try:
         loader = _FastLoader(text) if c_loader else _Loader(text)
         node = loader.get_single_node()

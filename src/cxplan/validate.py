@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from cxplan.plugins import CxplanPlugins
 
 SUM_TOLERANCE = 1e-9
+# The largest customers × impact (or × success value) of one touchpoint that is optimized
+# exactly: the MILP's objective coefficients grow with it, and near 1e20 HiGHS stops with
+# status "unknown" (measured: fine up to 1e19 on random scenarios). 1e15 is ten times the
+# world's yearly GDP in dollars; loops that revisit a touchpoint multiply it further.
+MAX_VALUE_SCALE = 1e15
 # A touchpoint "leaks" (lets customers leave the journey) only if it does so with at least
 # this probability; below it, expected visits explode and the chain is treated as endless.
 LEAK_EPSILON = 1e-9
@@ -103,6 +108,7 @@ def validate_document(
     extensions = check_extensions(doc.data, plugins.scenario_sections(), checker.error)
     if scenario is not None and not checker.journey_broken():
         checker.journey_shape(scenario)
+        checker.value_scale(scenario)
     # In file order (stable: problems of a dict, which have no lines, keep their order).
     # With `extends`, the variant's own problems come first, then each base file's.
     checker.problems.sort(key=lambda p: (p.file != doc.name, p.file, p.line or 0))
@@ -164,7 +170,10 @@ def _str(value: Any) -> str | None:
 def _prob(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond any float (1 followed by 400 zeros)
+        return None
     return v if math.isfinite(v) and 0.0 <= v <= 1.0 else None
 
 
@@ -196,7 +205,9 @@ class _Checker:
 
     def journey_broken(self) -> bool:
         """Whether an error makes the journey itself unsafe to analyse."""
-        for path in self.error_paths:
+        # Unreadable values (`!!binary` as an edge's `from`) hold a stand-in that passes the
+        # models but not the cross checks, whose problems are not repeated for them.
+        for path in [*self.error_paths, *self.doc.unreadable]:
             match path:
                 case ("touchpoints", int(), "stage" | "name" | "channel" | "owner"):
                     continue
@@ -446,6 +457,30 @@ class _Checker:
             self.error(("criteria",), "all criteria weights are 0: nothing to optimize")
 
     # -- journey shape (needs a scenario whose journey is valid) -------------------------------
+    def value_scale(self, scenario: Scenario) -> None:
+        """Reject amounts too large to optimize exactly (MAX_VALUE_SCALE), with a fix."""
+        index = {tp.id: i for i, tp in enumerate(scenario.touchpoints)}
+        for qi, persona in enumerate(scenario.persona_list):
+            amount = {tp.id: max(tp.impact, tp.success_value) for tp in scenario.touchpoints}
+            for tp_id, over in (persona.touchpoints or {}).items():
+                amount[tp_id] = max(
+                    over.impact if over.impact is not None else scenario.touchpoints[
+                        index[tp_id]].impact,
+                    over.success_value if over.success_value is not None else
+                    scenario.touchpoints[index[tp_id]].success_value)
+            worst = max(amount, key=amount.__getitem__)
+            scale = persona.customers * amount[worst]
+            if scale <= MAX_VALUE_SCALE:
+                continue
+            where: Path_ = (("personas", qi, "customers") if scenario.personas
+                            else ("touchpoints", index[worst]))
+            who = f"persona '{persona.id}' × " if scenario.personas else ""
+            self.error(where, f"amounts too large to optimize exactly: {who}touchpoint "
+                       f"'{worst}' reaches {scale:.3g} (customers × impact or success "
+                       f"value), above {MAX_VALUE_SCALE:.0e}",
+                       "write money in thousands or millions (and say so in `currency`), "
+                       "or customers in thousands")
+
     def journey_shape(self, scenario: Scenario) -> None:
         """Every reachable touchpoint must be able to reach a way out (absorbing chain).
 

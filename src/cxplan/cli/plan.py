@@ -49,6 +49,11 @@ def plan(
         "--lp", help="Also write the optimization model to this LP file.")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress lines on stderr during long solves.")] = False,
+    no_marginals: Annotated[bool, typer.Option(
+        "--no-marginals", help="Skip the marginal values (one re-solve per limit).")] = False,
+    budget_step: Annotated[str, typer.Option(
+        "--budget-step", help="Budget step for its marginal value: a share (10%) or an "
+        "amount.")] = "10%",
 ) -> None:
     """Find the optimal set of improvements and print (or write) the plan."""
 
@@ -61,7 +66,8 @@ def plan(
             result = optimize(loaded, budget=budget, teams=parse_teams(team or []),
                               options=SolverOptions(time_limit=time_limit, gap=gap,
                                                     threads=threads),
-                              export_lp=lp, progress=progress)
+                              export_lp=lp, progress=progress,
+                              marginals=not no_marginals, budget_step=budget_step)
         written: list[Path] = []
         if report is not None:
             from cxplan.report import write_reports
@@ -116,3 +122,6 @@ def _print_plan(result: Plan, out: Console) -> None:
     if len(result.criteria) > 1:
         for c in result.criteria.values():
             out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))
+    from cxplan.cli.whatif import print_marginals
+
+    print_marginals(result.marginals, result, out)

@@ -11,6 +11,7 @@ check agreement and for its bound.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -278,16 +279,36 @@ class Analysis:
             gone |= more
         stuck = [imp.id for imp in scenario.improvements if imp.mandatory and imp.id in gone]
         if stuck:
-            return ([f"'{i}' is mandatory" for i in stuck]
-                    + [f"'{i}' is forced out" for i in sorted(out)]
-                    + [f"'{imp.id}' requires '{r}'" for imp in scenario.improvements
-                       if imp.id in gone for r in imp.requires if r in gone])
+            return _requirement_chain(scenario, stuck[0], out)
         # Forced in: the improvement is mandatory for this question.
         improvements = [imp.model_copy(update={"mandatory": True}) if self.forced.get(imp.id)
                         else imp for imp in scenario.improvements if imp.id not in gone]
         return minimal_conflict(replace_improvements(scenario, improvements)) or [
             "the core constraints can be met together, so the conflict involves constraints "
             "added by plugins: " + ", ".join(self.prepared.model.plugin_constraints)]
+
+
+def _requirement_chain(scenario: Scenario, mandatory: str, out: set[str]) -> list[str]:
+    """Why mandatory `mandatory` cannot be had with `out` left out: the shortest chain of
+    requirements from it to a forced-out improvement."""
+    if mandatory in out:
+        return [f"'{mandatory}' is mandatory"]
+    requires = {imp.id: imp.requires for imp in scenario.improvements}
+    paths = {mandatory: [mandatory]}
+    queue = [mandatory]
+    while queue:
+        node = queue.pop(0)
+        for nxt in requires[node]:
+            if nxt in paths:
+                continue
+            paths[nxt] = [*paths[node], nxt]
+            if nxt in out:
+                chain = paths[nxt]
+                return ([f"'{mandatory}' is mandatory"]
+                        + [f"'{a}' requires '{b}'" for a, b in itertools.pairwise(chain)]
+                        + [f"'{nxt}' is forced out"])
+            queue.append(nxt)
+    return [f"'{mandatory}' is mandatory"]
 
 
 def replace_improvements(scenario: Scenario, improvements: Sequence[Improvement]) -> Scenario:

@@ -33,9 +33,10 @@ class Obstacle:
 
     kind: str  # "budget", "team", "exclusion", "requirement", "mandatory", "value", "plugin"
     detail: str  # a sentence naming the numbers or improvements involved
+    name: str = ""  # "budget", "team it", "exclusion", ... (the kind, with the team's name)
 
     def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "detail": self.detail}
+        return {"kind": self.kind, "name": self.name or self.kind, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,7 @@ def reason_line(e: Explanation) -> str:
         return text
     if e.alternative is None:
         return "left out: it cannot be funded (" + "; ".join(e.conflict) + ")"
-    kept = ", ".join(dict.fromkeys(o.kind if o.kind != "team" else o.detail.split(":")[0]
-                                   for o in e.obstacles))
+    kept = ", ".join(dict.fromkeys(o.name or o.kind for o in e.obstacles))
     text = f"left out: forcing it in loses {money(e.gain_lost or 0.0)}"
     if e.goes_out:
         text += f" (displaces {_ids(e.goes_out)})"
@@ -192,16 +192,16 @@ def obstacles_of(analysis: Analysis, best: Outcome, improvement: str) -> tuple[O
         found.append(Obstacle("requirement", f"it requires {_ids(missing)}, not in the plan"))
     cost, staff = _usage(scenario, trial)
     if analysis.budget is not None and cost > analysis.budget + 1e-9:
-        found.append(Obstacle("budget", f"budget: it needs {_money(cost - best.cost, currency)}"
-                              f" but only {_money(analysis.budget - best.cost, currency)} is "
-                              "left"))
+        found.append(Obstacle("budget", f"it needs {_money(cost - best.cost, currency)} but "
+                              f"only {_money(analysis.budget - best.cost, currency)} is left",
+                              "budget"))
     for team, used in staff.items():
         capacity = analysis.teams[team]
         if used > capacity + 1e-9:
             need = used - best.staff_used.get(team, 0.0)
             left = capacity - best.staff_used.get(team, 0.0)
-            found.append(Obstacle("team", f"team {team}: it needs {need:g} staff but only "
-                                  f"{max(left, 0.0):g} is free"))
+            found.append(Obstacle("team", f"it needs {need:g} staff but only "
+                                  f"{max(left, 0.0):g} is free", f"team {team}"))
     if not found:
         value = analysis.objective(trial) - best.objective
         if value > analysis.tolerance(best.objective):
@@ -257,5 +257,6 @@ def one_line_reasons(plan: Plan, scenario: Scenario, *, time_budget: float = 20.
             reasons[imp] = "in the plan (not re-solved)"
         else:
             reasons[imp] = ("left out: " + "; ".join(
-                o.detail for o in obstacles_of(analysis, best, imp)) + " (not re-solved)")
+                f"{o.name or o.kind}: {o.detail}" for o in obstacles_of(analysis, best, imp))
+                + " (not re-solved)")
     return reasons

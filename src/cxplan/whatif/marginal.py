@@ -9,12 +9,18 @@ A limit *binds* when raising it by its step improves the plan.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxplan.errors import UsageError
 from cxplan.whatif.engine import Analysis, Outcome, difference
+
+if TYPE_CHECKING:
+    from cxplan.api import Prepared
+    from cxplan.plan import Plan
+    from cxplan.solve import Session, SolverOptions
 
 DEFAULT_BUDGET_STEP = "10%"
 
@@ -125,3 +131,18 @@ def _raise(analysis: Analysis, base: Outcome, limit: str, label: str, capacity: 
         gain, added, dropped = max(gain, 0.0), (), ()
     return MarginalValue(limit, label, capacity, used, step, gain, better.status, added,
                          dropped, not tied)
+
+
+def with_marginals(prepared: Prepared, session: Session, plan: Plan, options: SolverOptions,
+                   *, budget_step: str | float = DEFAULT_BUDGET_STEP) -> Plan:
+    """`plan` with its marginal values, re-solved in the session that found it.
+
+    The re-solves share one more time limit: each gets an equal part of it (at least a
+    second); a re-solve stopped by it reports status "time_limit".
+    """
+    analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
+    count = (analysis.budget is not None) + sum(
+        analysis.row(f"team:{t}") is not None for t in analysis.teams)
+    limit = max(1.0, options.time_limit / max(count, 1))
+    values = marginal_values(analysis, plan.selected, budget_step=budget_step, time_limit=limit)
+    return dataclasses.replace(plan, marginals=values)

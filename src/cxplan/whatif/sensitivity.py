@@ -377,19 +377,13 @@ class _Search:
             import pulp
 
             model = self.analysis.prepared.model
-            problem = model.problem
             floor = self.plan.objective + self.analysis.tolerance(self.plan.objective)
-            cost = pulp.lpSum(imp.cost * model.x[imp.id]
-                              for imp in self.analysis.scenario.improvements)
-            original = problem.objective
-            name = model.context.add("whatif_objective_floor", original >= floor)
-            problem.setObjective(-1.0 * cost)
-            try:
-                # The session copies the model, which is then restored at once.
-                self._cheaper = Session(problem, model.x, self.options)
-            finally:
-                problem.constraints.pop(name, None)
-                problem.setObjective(original)
+            # A shallow copy: the extra row and the new objective leave the model as it is.
+            problem = model.problem.copy()
+            problem.addConstraint(model.problem.objective >= floor, name="whatif_value_floor")
+            problem.setObjective(-1.0 * pulp.lpSum(
+                imp.cost * model.x[imp.id] for imp in self.analysis.scenario.improvements))
+            self._cheaper = Session(problem, model.x, self.options)
         return self._cheaper
 
 

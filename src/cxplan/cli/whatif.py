@@ -1,0 +1,392 @@
+"""What-if commands: `compare`, `frontier`, `explain`, `sensitivity` (cxplan.whatif)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cxplan.cli.common import (
+    JsonOpt,
+    ScenarioArg,
+    app,
+    load,
+    money,
+    parse_teams,
+    run,
+    stderr_console,
+    stdout_console,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cxplan.plan import Plan
+    from cxplan.scenario import Scenario
+    from cxplan.solve import SolverOptions
+    from cxplan.whatif.compare import Comparison
+    from cxplan.whatif.explain import Explanation
+    from cxplan.whatif.frontier import Frontier, FrontierPoint
+    from cxplan.whatif.marginal import MarginalValues
+    from cxplan.whatif.sensitivity import Sensitivity
+
+TimeLimitOpt = Annotated[float, typer.Option(
+    "--time-limit", help="Seconds per solve; past it the best plan found is used (and said).")]
+GapOpt = Annotated[float, typer.Option(help="Relative optimality gap to stop each solve at.")]
+ReportOpt = Annotated[Path | None, typer.Option(
+    "--report", help="Write an HTML page (with its chart) to this folder.")]
+BudgetOpt = Annotated[float | None, typer.Option(help="Override the scenario's budget.")]
+TeamOpt = Annotated[list[str] | None, typer.Option(
+    "--team", help="Override a team's capacity, NAME=N (repeatable).")]
+
+
+def _options(time_limit: float, gap: float) -> SolverOptions:
+    from cxplan.solve import SolverOptions
+
+    return SolverOptions(time_limit=time_limit, gap=gap)
+
+
+def _limited(path: Path, budget: float | None, team: list[str] | None) -> Scenario:
+    from cxplan.api import apply_limits
+
+    return apply_limits(load(path), budget, parse_teams(team or []))
+
+
+def _emit_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, allow_nan=False) + "\n")
+
+
+def _wrote(paths: list[Path]) -> None:
+    err = stderr_console()
+    for path in paths:
+        err.print(f"wrote {path}", markup=False)
+
+
+# -- compare ------------------------------------------------------------------------------------
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(
+        help="Two or more scenario files (variants); the first is the reference.",
+        show_default=False)],
+    as_json: JsonOpt = False,
+    report: ReportOpt = None,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """Solve several scenarios and set their plans side by side."""
+
+    def body() -> None:
+        from cxplan.api import optimize
+        from cxplan.errors import UsageError
+        from cxplan.whatif.compare import compare as compare_plans
+
+        if len(scenarios) < 2:
+            raise UsageError("compare needs at least two scenario files")
+        loaded = [load(p) for p in scenarios]  # every file checked before any solve
+        plans = [optimize(s, options=_options(time_limit, gap)) for s in loaded]
+        comparison = compare_plans(loaded, plans)
+        written: list[Path] = []
+        if report is not None:
+            from cxplan.whatif.render import write_comparison
+
+            written = write_comparison(comparison, report)
+        if as_json:
+            _emit_json(comparison.to_dict())
+        else:
+            _print_comparison(comparison, stdout_console())
+        _wrote(written)
+
+    run(body)
+
+
+def _print_comparison(c: Comparison, out: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from cxplan.whatif.render import comparison_rows
+
+    heads, rows = comparison_rows(c)
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("")
+    for head in heads:
+        table.add_column(escape(head), justify="right", overflow="fold")
+    for row in rows:
+        table.add_row(escape(row["label"]), *(escape(v) for v in row["values"]))
+    out.print(table)
+
+
+# -- frontier -----------------------------------------------------------------------------------
+
+@app.command()
+def frontier(
+    scenario: ScenarioArg,
+    budget: Annotated[str | None, typer.Option(
+        "--budget", metavar="FROM:TO:STEPS",
+        help="Budget levels: STEPS points from FROM to TO (amounts, or % of the current "
+        "budget: 50%:150%:11).")] = None,
+    team: Annotated[str | None, typer.Option(
+        "--team", metavar="NAME=FROM:TO:STEPS", help="A team's capacity levels instead.")]
+    = None,
+    as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write the HTML page, SVG chart and CSV to this folder.")] = None,
+    no_reuse: Annotated[bool, typer.Option(
+        "--no-reuse", help="Build and solve every point from scratch (for comparison).")]
+    = False,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """The best plan at each level of the budget (or of a team): gain, knees, gain per unit."""
+
+    def body() -> None:
+        from cxplan.errors import UsageError
+        from cxplan.whatif.frontier import frontier as run_frontier
+        from cxplan.whatif.frontier import parse_range
+
+        if (budget is None) == (team is None):
+            raise UsageError("give exactly one of --budget FROM:TO:STEPS or "
+                             "--team NAME=FROM:TO:STEPS")
+        if as_json and as_csv:
+            raise UsageError("--json and --csv both print on stdout; choose one")
+        loaded = load(scenario)
+        if budget is not None:
+            limit, levels = "budget", parse_range(budget, loaded.budget, what="--budget")
+        else:
+            assert team is not None
+            name, sep, spec = team.partition("=")
+            if not sep or not name.strip():
+                raise UsageError(f"--team expects NAME=FROM:TO:STEPS, got {team!r}")
+            name = name.strip()
+            limit = f"team:{name}"
+            levels = parse_range(spec, loaded.teams.get(name), what="--team")
+        err = stderr_console()
+        quiet = as_json or as_csv
+
+        def progress(point: FrontierPoint) -> None:
+            if not quiet:
+                err.print(f"  {point.level:,.6g}: "
+                          + (f"{point.outcome.objective:,.0f} ({point.outcome.status})"
+                             if point.outcome else "no plan"), markup=False)
+
+        result = run_frontier(loaded, limit, levels, options=_options(time_limit, gap),
+                              reuse=not no_reuse, progress=progress)
+        written: list[Path] = []
+        if report is not None:
+            from cxplan.whatif.render import write_frontier
+
+            written = write_frontier(result, report)
+        if as_json:
+            _emit_json(result.to_dict())
+        elif as_csv:
+            sys.stdout.write(result.to_csv())
+        else:
+            _print_frontier(result, stdout_console())
+        _wrote(written)
+
+    run(body)
+
+
+def _print_frontier(f: Frontier, out: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    cur = f.currency
+    is_money = f.limit == "budget"
+    out.print(f"[bold]{escape(f.scenario)}[/bold] — frontier of {escape(f.label)}, "
+              f"{len(f.points)} points, {len(f.knees)} knees, {f.solves} solves in "
+              f"{f.seconds:.1f} s")
+    table = Table(show_edge=False, header_style="bold")
+    for col, justify in ((f.label, "right"), ("objective", "right"), ("cost", "right"),
+                         ("gain/unit", "right"), ("status", "left"), ("plan changes", "left")):
+        table.add_column(escape(col), justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for p in f.points:
+        o = p.outcome
+        level = money(p.level, cur) if is_money else f"{p.level:g}"
+        change = " ".join([*(f"+{i}" for i in p.added), *(f"-{i}" for i in p.dropped)])
+        table.add_row(level, f"{o.objective:,.0f}" if o else "-",
+                      money(o.cost, cur) if o else "-",
+                      "-" if p.per_unit is None else f"{p.per_unit:,.4g}",
+                      o.status if o else "no plan",
+                      escape(change if o else "; ".join(p.conflict)),
+                      style="bold" if p.knee else None)
+    out.print(table)
+
+
+# -- explain ------------------------------------------------------------------------------------
+
+@app.command()
+def explain(
+    scenario: ScenarioArg,
+    improvements: Annotated[list[str] | None, typer.Argument(
+        help="Improvement id(s) to explain (none with --all).", show_default=False)] = None,
+    explain_all: Annotated[bool, typer.Option(
+        "--all", help="Explain every improvement (one line each).")] = False,
+    as_json: JsonOpt = False,
+    budget: BudgetOpt = None,
+    team: TeamOpt = None,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """Why an improvement is in the plan (and what replaces it) or why it is left out."""
+
+    def body() -> None:
+        from cxplan.errors import UsageError
+        from cxplan.whatif.engine import Analysis
+        from cxplan.whatif.explain import explain as explain_one
+
+        loaded = _limited(scenario, budget, team)
+        wanted = loaded.improvement_ids if explain_all else list(improvements or [])
+        if not wanted:
+            raise UsageError("name an improvement to explain (or give --all)")
+        if explain_all and improvements:
+            raise UsageError("give improvement ids or --all, not both")
+        analysis = Analysis(loaded, _options(time_limit, gap))
+        for imp in wanted:  # a typo is reported before any solve
+            if imp not in set(loaded.improvement_ids):
+                explain_one(loaded, imp, analysis=analysis)
+        best = analysis.optimum()
+        found = [explain_one(loaded, imp, analysis=analysis, plan=best) for imp in wanted]
+        if as_json:
+            _emit_json({"scenario": loaded.title, "plan": best.to_dict(),
+                        "explanations": [e.to_dict() for e in found]})
+            return
+        out = stdout_console()
+        if len(found) > 1:
+            for e in found:
+                out.print(f"{'*' if e.selected else ' '} {e.improvement}: {e.line}",
+                          markup=False)
+            return
+        _print_explanation(found[0], out)
+
+    run(body)
+
+
+def _print_explanation(e: Explanation, out: Console) -> None:
+    cur = e.currency
+
+    def say(text: str) -> None:
+        out.print(text, markup=False)
+
+    say(f"{e.name} ({e.improvement}) is {'in' if e.selected else 'not in'} the optimal plan "
+        f"({e.plan.status}; objective {e.plan.objective:,.2f}, expected gain "
+        f"{money(e.plan.expected_gain, cur)}, cost {money(e.plan.cost, cur)}).")
+    alt = e.alternative
+    if alt is None:
+        what = "left out" if e.selected else "forced in"
+        say(f"It cannot be {what}: " + "; ".join(e.conflict) + ".")
+    elif e.selected:
+        say(f"Without it, the best plan ({alt.status}) gains {money(alt.expected_gain, cur)}: "
+            f"{money(e.gain_lost or 0.0, cur)} less (objective {alt.objective:,.2f}).")
+        say("  replaced by: " + (", ".join(e.comes_in) or "nothing"))
+        if e.goes_out:
+            say("  also leaving: " + ", ".join(e.goes_out))
+    else:
+        say(f"Forced in, the best plan ({alt.status}) gains {money(alt.expected_gain, cur)}: "
+            f"{money(e.gain_lost or 0.0, cur)} less (objective {alt.objective:,.2f}).")
+        say("  it displaces: " + (", ".join(e.goes_out) or "nothing"))
+        if e.comes_in:
+            say("  and brings in: " + ", ".join(e.comes_in))
+    for o in e.obstacles:
+        say(f"  kept out by {o.name or o.kind}: {o.detail}")
+    say(f"plan: {', '.join(e.plan.selected) or 'nothing'}")
+    if alt is not None:
+        say(f"alternative: {', '.join(alt.selected) or 'nothing'}")
+
+
+# -- sensitivity --------------------------------------------------------------------------------
+
+@app.command()
+def sensitivity(
+    scenario: ScenarioArg,
+    as_json: JsonOpt = False,
+    report: ReportOpt = None,
+    tolerance: Annotated[float, typer.Option(
+        help="Bisection tolerance, as a share of each input's value.")] = 0.01,
+    touchpoints: Annotated[int, typer.Option(
+        help="How many of the touchpoints the plan changes most to examine.")] = 5,
+    improvement: Annotated[list[str] | None, typer.Option(
+        "--improvement", help="Examine only this improvement (repeatable).")] = None,
+    budget: BudgetOpt = None,
+    team: TeamOpt = None,
+    time_limit: TimeLimitOpt = 60.0,
+    time_budget: Annotated[float, typer.Option(
+        "--time-budget", help="Seconds for the whole analysis; unfinished ranges say so.")]
+    = 600.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """How far costs, failure reductions and failure probabilities may move before the
+    plan changes (a table and a tornado chart)."""
+
+    def body() -> None:
+        from cxplan.whatif.sensitivity import sensitivity as run_sensitivity
+
+        loaded = _limited(scenario, budget, team)
+        if not as_json:
+            stderr_console().print("examining ranges (each check is a solve)…", markup=False)
+        result = run_sensitivity(loaded, options=_options(time_limit, gap),
+                                 tolerance=tolerance, touchpoints=touchpoints,
+                                 improvements=improvement, time_budget=time_budget)
+        written: list[Path] = []
+        if report is not None:
+            from cxplan.whatif.render import write_sensitivity
+
+            written = write_sensitivity(result, report)
+        if as_json:
+            _emit_json(result.to_dict())
+        else:
+            _print_sensitivity(result, stdout_console())
+        _wrote(written)
+
+    run(body)
+
+
+def _print_sensitivity(s: Sensitivity, out: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from cxplan.whatif.render import sensitivity_rows
+
+    out.print(f"[bold]{escape(s.scenario)}[/bold] — plan unchanged within these ranges "
+              f"({s.solves} solves in {s.seconds:.1f} s; narrowest first)")
+    table = Table(show_edge=False, header_style="bold")
+    for col, justify in (("input", "left"), ("today", "right"), ("lowest", "right"),
+                         ("highest", "right"), ("range", "right"), ("beyond", "left")):
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in sensitivity_rows(s):
+        table.add_row(*(escape(row[k]) for k in ("label", "now", "low", "high", "relative",
+                                                  "beyond")))
+    out.print(table)
+
+
+# -- marginal values in `cxplan plan` -----------------------------------------------------------
+
+def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> None:
+    """The plan summary's lines on marginal values and binding limits."""
+    if values is None or not values.values:
+        return
+    cur = plan.currency
+    parts = []
+    for v in values.values:
+        if v.limit == "budget":
+            step = (f"{values.budget_step} more budget" if values.budget_step.endswith("%")
+                    else f"{money(v.step, cur)} more budget")
+            part = f"{step} (+{money(v.step, cur)}): +{money(v.gain, cur)}"
+            if v.gain > 0:
+                part += f" ({v.per_unit:,.3g} per {cur or 'unit'})"
+        elif v.status == "unused":
+            part = f"one more in {v.limit[5:]}: no improvement needs this team"
+        else:
+            part = f"one more in {v.limit[5:]}: +{money(v.gain, cur)}"
+        if v.status == "time_limit":
+            part += " (at least; re-solve hit the time limit)"
+        parts.append(part)
+    out.print("marginal values: " + "; ".join(parts), markup=False)
+    binding = ", ".join(b if b == "budget" else f"team {b[5:]}" for b in values.binding)
+    out.print(f"binding limits: {binding or 'none (more of any limit would not help)'}",
+              markup=False)
+
