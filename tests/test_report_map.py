@@ -18,6 +18,7 @@ from cxplan.journeymap import (
     MAX_RADIUS,
     compact_number,
     probability_text,
+    slots_per_row,
     wrap_label,
 )
 from cxplan.plan import Plan
@@ -172,6 +173,14 @@ def test_wide_stages_wrap_into_rows_instead_of_shrinking_the_map() -> None:
     assert m.width <= 118 + 6 * 164 + 8
     buy = [n for n in m.nodes if n.stage == "buy" and n.front]
     assert len({n.y for n in buy}) == 2
+
+
+def test_wrapping_always_ends_within_the_width() -> None:
+    for fullest in itertools.product(range(1, 13), repeat=3):
+        per_row = slots_per_row(list(fullest), limit=4)
+        assert sum(per_row) <= 4 or all(p == 1 for p in per_row)
+        assert all(1 <= p <= f for p, f in zip(per_row, fullest, strict=True))
+    assert slots_per_row([6, 1, 1, 1, 1]) == [2, 1, 1, 1, 1]  # 2 per row, not stuck at it
 
 
 def test_a_journey_too_large_to_draw_gets_no_map() -> None:

@@ -331,6 +331,21 @@ def stage_order(scenario: Scenario) -> list[str]:
     return [*order, NO_STAGE] if has_none else order
 
 
+def slots_per_row(fullest: Sequence[int], limit: int = MAX_SLOTS) -> list[int]:
+    """Slots side by side per column, given each column's fullest cell: the widest columns
+    wrap into rows until the map is at most `limit` slots wide (or every column is 1)."""
+    per_row = list(fullest)
+    while sum(per_row) > limit and max(per_row) > 1:
+        widest = per_row.index(max(per_row))
+        rows = -(-fullest[widest] // per_row[widest])
+        # one more row may not shorten the rows (6 in rows of 2 need 3 rows, 4 rows too):
+        # add rows until they do
+        while -(-fullest[widest] // rows) >= per_row[widest]:
+            rows += 1
+        per_row[widest] = -(-fullest[widest] // rows)
+    return per_row
+
+
 def build_map(
     scenario: Scenario,
     journey: Journey,
@@ -369,11 +384,7 @@ def build_map(
     # the map keeps a readable scale on a page instead of shrinking all its text.
     fullest = [max([len(v) for (c, _), v in cells.items() if c == col] or [1])
                for col in range(len(columns_order))]
-    per_row = list(fullest)
-    while sum(per_row) > MAX_SLOTS and max(per_row) > 1:
-        widest = per_row.index(max(per_row))
-        rows_now = -(-fullest[widest] // per_row[widest])
-        per_row[widest] = -(-fullest[widest] // (rows_now + 1))
+    per_row = slots_per_row(fullest)
     lane_rows = [max([-(-len(v) // per_row[c]) for (c, ln), v in cells.items() if ln == lane]
                      or [1])
                  for lane in range(len(lane_keys))]

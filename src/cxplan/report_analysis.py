@@ -31,7 +31,7 @@ ASSUMPTIONS_SHOWN = 8
 CHANGE = 0.10  # relative change applied to each number in the assumption analysis
 TOUCHPOINTS_TRIED = 40  # larger journeys: only the touchpoints with the largest stakes
 EFFECTS_TRIED = 60  # ... and the funded effects on them first
-LARGE_JOURNEY = 500  # touchpoints; past this each evaluation is a sparse solve: try fewer
+LARGE_JOURNEY = 150  # touchpoints × personas; past this evaluations get costly: try fewer
 
 
 @dataclass(frozen=True)

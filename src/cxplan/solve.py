@@ -164,6 +164,9 @@ def _highs(options: SolverOptions, time_limit: float) -> highspy.Highs:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", options.gap)
     h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
+    # Costs and staff go up to 1e15 (the scenario format's range) and are matrix values;
+    # HiGHS refuses values from 1e15 on by default, and then stops with status "Empty".
+    h.setOptionValue("large_matrix_value", 1e18)
     h.setOptionValue("presolve", "on")
     h.setOptionValue("time_limit", max(time_limit, 0.01))
     h.setOptionValue("random_seed", options.seed)

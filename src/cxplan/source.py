@@ -16,6 +16,7 @@ everything else.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from cxplan.errors import Problem, ScenarioError
 
 Path_ = tuple[str | int, ...]
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024  # the default; CXPLAN_MAX_FILE_BYTES overrides it
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
 # Values reached a second time through an alias (`*name`) or a merge (`<<: *name`).
@@ -99,14 +100,32 @@ def _problem(name: str, message: str, hint: str | None = None, line: int | None 
     return Problem(file=name, location="", message=message, hint=hint, line=line)
 
 
+def max_file_bytes() -> int:
+    """The largest scenario file read: CXPLAN_MAX_FILE_BYTES, else MAX_FILE_BYTES."""
+    raw = os.environ.get("CXPLAN_MAX_FILE_BYTES", "").strip()
+    if not raw:
+        return MAX_FILE_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        from cxplan.errors import UsageError
+
+        raise UsageError(f"CXPLAN_MAX_FILE_BYTES must be a whole number of bytes, got {raw!r}")
+    return value
+
+
 def read_document(
-    path: str | Path, *, name: str | None = None, max_bytes: int = MAX_FILE_BYTES
+    path: str | Path, *, name: str | None = None, max_bytes: int | None = None
 ) -> Document:
     """Read and parse `path`; every failure is a ScenarioError naming the file.
 
-    `name` is how problems name the file (default: `path` as given).
+    `name` is how problems name the file (default: `path` as given); `max_bytes` is the
+    largest file read (default: `max_file_bytes()`).
     """
     name = name or str(path)
+    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
     p = Path(path)
     if p.is_dir():
         raise ScenarioError([_problem(name, "is a directory, not a scenario file",

@@ -108,7 +108,8 @@ def validate_document(
     extensions = check_extensions(doc.data, plugins.scenario_sections(), checker.error)
     if scenario is not None and not checker.journey_broken():
         checker.journey_shape(scenario)
-        checker.value_scale(scenario)
+        if not checker.errors():  # it solves the chains: they must be absorbing
+            checker.value_scale(scenario)
     # In file order (stable: problems of a dict, which have no lines, keep their order).
     # With `extends`, the variant's own problems come first, then each base file's.
     checker.problems.sort(key=lambda p: (p.file != doc.name, p.file, p.line or 0))
@@ -458,26 +459,45 @@ class _Checker:
 
     # -- journey shape (needs a scenario whose journey is valid) -------------------------------
     def value_scale(self, scenario: Scenario) -> None:
-        """Reject amounts too large to optimize exactly (MAX_VALUE_SCALE), with a fix."""
+        """Reject amounts too large to optimize exactly (MAX_VALUE_SCALE), with a fix.
+
+        The measure is customers × impact (or success value) × expected visits, the visits
+        (at least 1) taken with every improvement applied, where loops are revisited most:
+        the size of the optimization model's objective coefficients.
+        """
         index = {tp.id: i for i, tp in enumerate(scenario.touchpoints)}
-        for qi, persona in enumerate(scenario.persona_list):
-            amount = {tp.id: max(tp.impact, tp.success_value) for tp in scenario.touchpoints}
+        base = [max(tp.impact, tp.success_value) for tp in scenario.touchpoints]
+        personas = scenario.persona_list
+        amounts: list[list[float]] = []
+        for persona in personas:
+            amount = list(base)
             for tp_id, over in (persona.touchpoints or {}).items():
-                amount[tp_id] = max(
-                    over.impact if over.impact is not None else scenario.touchpoints[
-                        index[tp_id]].impact,
-                    over.success_value if over.success_value is not None else
-                    scenario.touchpoints[index[tp_id]].success_value)
-            worst = max(amount, key=amount.__getitem__)
-            scale = persona.customers * amount[worst]
-            if scale <= MAX_VALUE_SCALE:
+                tp = scenario.touchpoints[index[tp_id]]
+                amount[index[tp_id]] = max(
+                    tp.impact if over.impact is None else over.impact,
+                    tp.success_value if over.success_value is None else over.success_value)
+            amounts.append([persona.customers * a for a in amount])
+        edges = nx.DiGraph([(e.source, e.target) for e in scenario.journey.edges])
+        edges.add_edges_from((e.source, e.target) for p in personas for e in p.edges or ())
+        if nx.is_directed_acyclic_graph(edges):
+            # Without loops nobody visits a touchpoint more than once: no solve needed.
+            visits = [[1.0] * len(base) for _ in personas]
+        else:
+            from cxplan.journey import build_journey
+
+            visits = [list(v) for v in build_journey(scenario).visits(scenario.improvement_ids)]
+        for qi, (persona, amount) in enumerate(zip(personas, amounts, strict=True)):
+            scale = [a * max(1.0, float(v)) for a, v in zip(amount, visits[qi], strict=True)]
+            worst = max(range(len(scale)), key=scale.__getitem__)
+            if scale[worst] <= MAX_VALUE_SCALE:
                 continue
             where: Path_ = (("personas", qi, "customers") if scenario.personas
-                            else ("touchpoints", index[worst]))
+                            else ("touchpoints", worst))
             who = f"persona '{persona.id}' × " if scenario.personas else ""
             self.error(where, f"amounts too large to optimize exactly: {who}touchpoint "
-                       f"'{worst}' reaches {scale:.3g} (customers × impact or success "
-                       f"value), above {MAX_VALUE_SCALE:.0e}",
+                       f"'{scenario.touchpoints[worst].id}' reaches {scale[worst]:.3g} "
+                       f"(customers × impact or success value × expected visits), above "
+                       f"{MAX_VALUE_SCALE:.0e}",
                        "write money in thousands or millions (and say so in `currency`), "
                        "or customers in thousands")
 
