@@ -337,3 +337,24 @@ def test_amounts_times_the_visits_of_a_barely_leaking_loop_are_rejected_with_a_r
     problem = info.value.problems[0]
     assert problem.location == "personas[0].customers"
     assert "× expected visits" in problem.message
+
+
+def test_a_large_generated_file_sharing_blocks_through_anchors_is_not_a_bomb(
+    tmp_path: Path,
+) -> None:
+    # yaml.dump writes an anchor for every object used twice: 10 000 improvements sharing
+    # one list of five effects reach 260 000 values through aliases, more than an alias
+    # bomb is allowed, but only about five times the file's own values.
+    touchpoints = [f"t{k}" for k in range(5)]
+    effects = [{"touchpoint": t, "failure_reduction": 0.1, "impact_reduction": 0.1,
+                "dropout_reduction": 0.0} for t in touchpoints]
+    data = {"cxplan": 1, "journey": {"entry": {"t0": 1}},
+            "touchpoints": [{"id": t, "failure_probability": 0.1, "impact": 1}
+                            for t in touchpoints],
+            "improvements": [{"id": f"i{k}", "cost": 1, "effects": effects}
+                             for k in range(10_000)]}
+    text = yaml.dump(data, Dumper=yaml.CSafeDumper)
+    assert text.count("*id001") == 10_000 - 1
+    path = tmp_path / "shared.yaml"
+    path.write_text(text)
+    assert len(load_scenario(path).improvements) == 10_000

@@ -83,6 +83,10 @@ class CompiledModel:
 
 def compile_model(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable]) -> CompiledModel:
     variables = problem.variables()
+    # PuLP lists only variables used in the objective or a constraint: an improvement that
+    # changes nothing and meets no limit (no budget, no staff) would have no column.
+    used = {v.name for v in variables}
+    variables += [v for v in x.values() if v.name not in used]
     column = {v.name: i for i, v in enumerate(variables)}
     n = len(variables)
     inf = highspy.kHighsInf

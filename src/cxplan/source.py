@@ -31,10 +31,13 @@ Path_ = tuple[str | int, ...]
 MAX_FILE_BYTES = 50 * 1024 * 1024  # the default; CXPLAN_MAX_FILE_BYTES overrides it
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
-# Values reached a second time through an alias (`*name`) or a merge (`<<: *name`).
-# Sharing a few blocks across even thousands of improvements stays far below this; an
-# alias bomb ("billion laughs") reaches it within a fraction of a second.
+# Values reached a second time through an alias (`*name`) or a merge (`<<: *name`), beyond
+# which a file is an alias bomb ("billion laughs", reached within a fraction of a second) -
+# unless they are fewer than ALIAS_EXPANSION times the file's distinct values: a generated
+# file that shares blocks (PyYAML writes an anchor for every shared object) expands to a
+# few times its own size, a bomb to millions of times. MAX_NODES bounds both.
 MAX_ALIAS_VALUES = 200_000
+ALIAS_EXPANSION = 10
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -237,6 +240,14 @@ def _c_loader_is_safe(text: str, name: str = "<string>") -> bool:
                         name, f"nested deeper than {MAX_DEPTH} levels", line=line)])
             elif isinstance(event, end):
                 depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # libyaml >= 0.2.6 (PyYAML 6.0.3+ wheels) stops at its own nesting limit, which
+        # can come before MAX_DEPTH events were seen: the scanner reads ahead.
+        if "nesting depth" in str(exc.problem):
+            line = exc.problem_mark.line + 1 if exc.problem_mark else None
+            raise ScenarioError([_problem(
+                name, f"nested deeper than {MAX_DEPTH} levels", line=line)]) from None
+        # otherwise the real parse reports it; everything up to the error was shallow
     except (yaml.YAMLError, UnicodeError):
         pass  # the real parse reports it; everything up to the error was shallow
     finally:
@@ -456,7 +467,9 @@ class _Builder:
         else:
             self.seen.add(id(node))
         line = node.start_mark.line + 1
-        if self.alias_values > MAX_ALIAS_VALUES or self.count > MAX_NODES:
+        if ((self.alias_values > MAX_ALIAS_VALUES
+             and self.alias_values > ALIAS_EXPANSION * len(self.seen))
+                or self.count > MAX_NODES):
             raise self.fatal("aliases expand to too many values (an alias/anchor bomb?)",
                              line=line)
         if len(path) > MAX_DEPTH:

@@ -25,6 +25,7 @@ from cxplan.scenario import Scenario
 from cxplan.source import Document, Path_, format_path, parse_text, read_document
 
 if TYPE_CHECKING:
+    from cxplan.journey import PersonaParameters
     from cxplan.plugins import CxplanPlugins
 
 SUM_TOLERANCE = 1e-9
@@ -184,6 +185,8 @@ class _Checker:
         # Problems found while reading single values (duplicate keys, YAML tags).
         self.problems: list[Problem] = list(doc.problems)
         self.error_paths: list[Path_] = []
+        # Each persona's journey with every improvement applied (set by journey_shape).
+        self.retained: list[PersonaParameters] = []
 
     # -- reporting ---------------------------------------------------------------------------
     def error(self, path: Path_, message: str, hint: str | None = None) -> None:
@@ -483,9 +486,7 @@ class _Checker:
             # Without loops nobody visits a touchpoint more than once: no solve needed.
             visits = [[1.0] * len(base) for _ in personas]
         else:
-            from cxplan.journey import build_journey
-
-            visits = [list(v) for v in build_journey(scenario).visits(scenario.improvement_ids)]
+            visits = [_most_visits(params) for params in self.retained]
         for qi, (persona, amount) in enumerate(zip(personas, amounts, strict=True)):
             scale = [a * max(1.0, float(v)) for a, v in zip(amount, visits[qi], strict=True)]
             worst = max(range(len(scale)), key=scale.__getitem__)
@@ -516,6 +517,7 @@ class _Checker:
         stuck_found = False
         for qi, persona in enumerate(scenario.persona_list):
             params = persona_parameters(scenario, persona, select_all=True)
+            self.retained.append(params)
             graph: nx.DiGraph = nx.DiGraph()
             graph.add_nodes_from(params.touchpoints)
             out_sum = dict.fromkeys(params.touchpoints, 0.0)
@@ -604,6 +606,36 @@ def _first_clashes(
         if waiting[c]:
             inside[c], shut[c] = have, out
     return dict(sorted(found.items(), key=lambda item: index[item[0]]))
+
+
+def _most_visits(params: PersonaParameters) -> list[float]:
+    """Expected visits per touchpoint with every improvement applied (the most there can
+    be: DESIGN.md section 2), from v = e + Pᵀ diag(1 − p'd') v on the touchpoints that
+    customers reach (an endless loop nobody reaches is allowed). Only a magnitude check
+    uses it: the evaluator is cxplan.journey."""
+    import numpy as np
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+
+    successors: dict[str, list[str]] = {}
+    for (src, dst), prob in params.edges.items():
+        if prob > 0:
+            successors.setdefault(src, []).append(dst)
+    reached = _closure(lambda t: successors.get(t, ()),
+                       [t for t, e in params.entry.items() if e > 0])
+    order = [t for t in params.touchpoints if t in reached]
+    index = {t: i for i, t in enumerate(order)}
+    n = len(order)
+    if not n:
+        return [0.0] * len(params.touchpoints)
+    edges = [(index[dst], index[src], prob * (1.0 - params.failure[src] * params.dropout[src]))
+             for (src, dst), prob in params.edges.items() if src in index and dst in index]
+    rows, cols, values = (list(column) for column in zip(*edges, strict=True)) if edges \
+        else ([], [], [])
+    system = sp.identity(n, format="csc") - sp.csc_matrix((values, (rows, cols)), shape=(n, n))
+    entry = np.array([params.entry.get(t, 0.0) for t in order])
+    visits = np.atleast_1d(spla.spsolve(system, entry))
+    return [float(visits[index[t]]) if t in index else 0.0 for t in params.touchpoints]
 
 
 def _closure(neighbours: Callable[[str], Iterable[str]], starts: Iterable[str]) -> set[str]:

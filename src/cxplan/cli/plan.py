@@ -82,8 +82,12 @@ def plan(
         for warning in loaded.warnings:
             err.print("warning: " + warning.format(), markup=False)
         if result.status == "time_limit":
-            err.print(f"warning: time limit reached; the plan is within "
-                      f"{pct(result.gap)} of optimal (proven).", markup=False)
+            # Without a bound (the root relaxation unfinished) nothing is proven.
+            err.print("warning: time limit reached; " + (
+                f"the plan is within {pct(result.gap)} of optimal (proven)."
+                if result.gap is not None and result.gap != float("inf")
+                else "the solver proved no bound yet, so how far the plan is from optimal "
+                     "is unknown (raise --time-limit)."), markup=False)
         for path in written:
             err.print(f"wrote {path}", markup=False)
 
