@@ -106,6 +106,10 @@ class ModelContext:
     scale: list[np.ndarray]  # σ per persona and touchpoint
     lower: list[np.ndarray]  # lower bound of ν (scaled visits)
     nu: list[dict[int, pulp.LpVariable]]
+    # Names of this copy's variables and rows start with it: a roadmap holds one copy of
+    # the journey per period ("p3:" ...), sharing one problem (cxplan.roadmap).
+    prefix: str = ""
+    blocking: Blocking = TIGHT
     _chains: dict[tuple[int, int, str], pulp.LpAffineExpression] = field(default_factory=dict)
     _first_block: dict[tuple[int, int], list[pulp.LpVariable]] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set)
@@ -181,7 +185,8 @@ class ModelContext:
                 if i == 0:
                     u = self._first_block_copies(q, t, block, expr, lo, hi)
                 else:
-                    u = self._copies(f"u[q{q},t{t},{quantity},b{i}]", block, expr, lo, hi)
+                    u = self._copies(f"{self.prefix}u[q{q},t{t},{quantity},b{i}]", block,
+                                     expr, lo, hi)
                 expr = pulp.lpSum(
                     f * (lo * lam + var)
                     for lam, var, f in zip(block.weights, u, phi, strict=True)
@@ -196,7 +201,8 @@ class ModelContext:
         # The first block's input is ν_t for every quantity, so its copies are shared.
         key = (q, t)
         if key not in self._first_block:
-            self._first_block[key] = self._copies(f"u[q{q},t{t},b0]", block, expr, lo, hi)
+            self._first_block[key] = self._copies(f"{self.prefix}u[q{q},t{t},b0]", block,
+                                                  expr, lo, hi)
         return self._first_block[key]
 
     def _copies(
@@ -295,26 +301,7 @@ def build_model(
     """
     problem = pulp.LpProblem(_safe(scenario.title) or "cxplan", pulp.LpMaximize)
     x = _decision_variables(problem, scenario)
-    baseline = journey.evaluate(())
-    everything = journey.evaluate(scenario.improvement_ids)
-    blocking = blocking or choose_blocking(scenario, journey)
-    blocks = _blocks(problem, scenario, journey, x, blocking)
-
-    scale, lower, nu = [], [], []
-    for q, chain in enumerate(journey.personas):
-        vmin = baseline.personas[q].visits
-        vmax = everything.personas[q].visits
-        sigma = np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0)
-        scale.append(sigma)
-        lower.append(np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0))
-        nu.append({
-            t: problem.add_variable(f"nu[q{q},t{t}]", lowBound=float(lower[q][t]), upBound=1.0)
-            for t in chain.reachable_index if vmax[t] > UNREACHABLE
-        })
-    ctx = ModelContext(scenario, journey, problem, baseline, x, blocks, scale, lower, nu)
-
-    for q, chain in enumerate(journey.personas):
-        _flow(ctx, q, chain)
+    ctx = journey_copy(problem, scenario, journey, x, blocking)
     limit_rows = _core_constraints(ctx)
 
     objective = pulp.LpAffineExpression()
@@ -326,7 +313,39 @@ def build_model(
     problem.setObjective(objective)
     added = [ctx.add(cname, constraint) for hook in extra_constraints
              for cname, constraint in hook(ctx)]  # type: ignore[operator]
-    return Model(ctx, terms, weights, limit_rows, added, blocking)
+    return Model(ctx, terms, weights, limit_rows, added, ctx.blocking)
+
+
+def journey_copy(
+    problem: pulp.LpProblem, scenario: Scenario, journey: Journey,
+    x: dict[str, pulp.LpVariable], blocking: Blocking | None = None, prefix: str = "",
+) -> ModelContext:
+    """One copy of the journey's hull in `problem`, driven by the 0/1 variables `x`:
+    blocks and their links to x, scaled visits and flow rows. Its expressions (visits,
+    failures, values) are exact at every binary x. Names start with `prefix`."""
+    baseline = journey.evaluate(())
+    everything = journey.evaluate(scenario.improvement_ids)
+    blocking = blocking or choose_blocking(scenario, journey)
+    blocks = _blocks(problem, scenario, journey, x, blocking, prefix)
+
+    scale, lower, nu = [], [], []
+    for q, chain in enumerate(journey.personas):
+        vmin = baseline.personas[q].visits
+        vmax = everything.personas[q].visits
+        sigma = np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0)
+        scale.append(sigma)
+        lower.append(np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0))
+        nu.append({
+            t: problem.add_variable(f"{prefix}nu[q{q},t{t}]", lowBound=float(lower[q][t]),
+                                    upBound=1.0)
+            for t in chain.reachable_index if vmax[t] > UNREACHABLE
+        })
+    ctx = ModelContext(scenario, journey, problem, baseline, x, blocks, scale, lower, nu,
+                       prefix=prefix, blocking=blocking)
+    for q, chain in enumerate(journey.personas):
+        _flow(ctx, q, chain)
+    _link_blocks(ctx)
+    return ctx
 
 
 def _safe(text: str) -> str:
@@ -384,7 +403,7 @@ def choose_blocking(scenario: Scenario, journey: Journey) -> Blocking:
 
 def _blocks(
     problem: pulp.LpProblem, scenario: Scenario, journey: Journey,
-    x: dict[str, pulp.LpVariable], blocking: Blocking,
+    x: dict[str, pulp.LpVariable], blocking: Blocking, prefix: str = "",
 ) -> list[list[Block]]:
     members = _members(scenario, journey)
     requires = {imp.id: set(imp.requires) for imp in scenario.improvements}
@@ -399,14 +418,14 @@ def _blocks(
         for size in _chunks(len(on_t), blocking):
             chunks.append(on_t[start:start + size])
             start += size
-        result.append([_block(problem, t, b, chunk, x, requires, excludes)
+        result.append([_block(problem, t, b, chunk, x, requires, excludes, prefix)
                        for b, chunk in enumerate(chunks)])
     return result
 
 
 def _block(
     problem: pulp.LpProblem, t: int, b: int, chunk: list[Member], x: dict[str, pulp.LpVariable],
-    requires: dict[str, set[str]], excludes: set[tuple[str, str]],
+    requires: dict[str, set[str]], excludes: set[tuple[str, str]], prefix: str = "",
 ) -> Block:
     ids = [m.improvement for m in chunk]
     if len(chunk) == 1:
@@ -421,7 +440,8 @@ def _block(
         if any(req in ids and req not in names for a in names for req in requires[a]):
             continue
         subsets.append(tuple(chosen))
-    weights = [pulp.LpAffineExpression([(problem.add_variable(f"lam[t{t},b{b},{k}]", lowBound=0),
+    weights = [pulp.LpAffineExpression([(problem.add_variable(f"{prefix}lam[t{t},b{b},{k}]",
+                                                                  lowBound=0),
                                          1.0)]) for k in range(len(subsets))]
     return Block(chunk, subsets, weights)
 
@@ -432,9 +452,9 @@ def _link_blocks(ctx: ModelContext) -> None:
         for b, block in enumerate(blocks):
             if len(block.members) == 1:
                 continue
-            ctx.add(f"hull[t{t},b{b}]", pulp.lpSum(block.weights) == 1)
+            ctx.add(f"{ctx.prefix}hull[t{t},b{b}]", pulp.lpSum(block.weights) == 1)
             for k, member in enumerate(block.members):
-                ctx.add(f"hull[t{t},b{b},{member.improvement}]",
+                ctx.add(f"{ctx.prefix}hull[t{t},b{b},{member.improvement}]",
                         pulp.lpSum(w for w, s in zip(block.weights, block.subsets, strict=True)
                                    if k in s) - ctx.x[member.improvement] == 0)
 
@@ -456,7 +476,8 @@ def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
             if leak > 0:
                 retained = retained - float(leak) * ctx.chain(q, t, DROPOUTS)
             terms.append(-ratio * retained)
-        ctx.add(f"flow[q{q},t{u}]", pulp.lpSum(terms) == float(chain.entry[u] / sigma[u]))
+        ctx.add(f"{ctx.prefix}flow[q{q},t{u}]",
+                pulp.lpSum(terms) == float(chain.entry[u] / sigma[u]))
 
 
 def _core_constraints(ctx: ModelContext) -> dict[str, str]:
@@ -465,7 +486,6 @@ def _core_constraints(ctx: ModelContext) -> dict[str, str]:
     Returns the row names of the budget ("budget") and team ("team:<name>") limits.
     """
     scenario, x = ctx.scenario, ctx.x
-    _link_blocks(ctx)
     limits: dict[str, str] = {}
     if scenario.budget is not None:
         limits["budget"] = ctx.add(
