@@ -271,10 +271,27 @@ def optimize(
     `marginals` adds what one more unit of each limit would add (`budget_step` of the
     budget, "10%" or an amount; one person per team), re-solved in the same session
     with at most the time limit again for all of them (`cxplan.whatif.marginal`).
+
+    With a `horizon:` the plan is a roadmap (`cxplan.roadmap`): `plan.schedule` gives
+    each improvement's start and finish period and `plan.periods` the money, staff and
+    value per period; the gain is the horizon's discounted total. Marginal values are
+    not computed for roadmaps.
     """
     began = time.perf_counter()
     options = options or SolverOptions()
-    prepared = prepare(apply_limits(scenario, budget, teams), plugins=plugins)
+    scenario = apply_limits(scenario, budget, teams)
+    if scenario.horizon is not None:
+        # A roadmap: when to start each improvement (cxplan.roadmap).
+        if needs_sequence(scenario.objective):
+            raise UsageError("`objective:` (normalize, priorities) is not supported with a "
+                             "horizon yet: remove one of them")
+        from cxplan.roadmap.solve import optimize_roadmap
+
+        plan = optimize_roadmap(scenario, options=options, plugins=plugins, start=start,
+                                export_lp=export_lp, progress=progress)
+        (plugins or get_plugin_manager()).plan_finished(plan, scenario)
+        return plan
+    prepared = prepare(scenario, plugins=plugins)
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             prepared.model.problem.writeLP(str(tmp))

@@ -63,6 +63,48 @@ class ImprovementResult:
     rank: int
     gain: float  # incremental expected gain when added in rank order (these sum to the total)
     share: float  # gain / total expected gain
+    start: int | None = None  # with a horizon: the first period of work
+    finish: int | None = None  # with a horizon: the last period of work (pays off after it)
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """One period of a roadmap: money, staff and value, all exact."""
+
+    period: int  # 1..N
+    name: str
+    discount: float  # the weight of this period's value
+    spend: float
+    budget: float | None  # money available in this period (with carry-over: incl. unspent)
+    staff: dict[str, float]
+    capacity: dict[str, float]
+    starting: tuple[str, ...]
+    working: tuple[str, ...]
+    finishing: tuple[str, ...]  # finish in this period, pay off from the next
+    paying_off: tuple[str, ...]  # finished before this period
+    baseline_value: float  # this period's customers with nothing done (currency)
+    value: float  # with the improvements finished before this period
+    cumulative_gain: float  # discounted gain of periods 1..this one
+
+    @property
+    def gain(self) -> float:
+        return self.value - self.baseline_value
+
+    @property
+    def discounted_gain(self) -> float:
+        return self.discount * self.gain
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period, "name": self.name, "discount": self.discount,
+            "spend": self.spend, "budget": self.budget,
+            "staff": {k: _number(v) for k, v in self.staff.items()},
+            "capacity": {k: _number(v) for k, v in self.capacity.items()},
+            "starting": list(self.starting), "working": list(self.working),
+            "finishing": list(self.finishing), "paying_off": list(self.paying_off),
+            "baseline_value": self.baseline_value, "value": self.value, "gain": self.gain,
+            "discounted_gain": self.discounted_gain, "cumulative_gain": self.cumulative_gain,
+        }
 
 
 @dataclass(frozen=True)
@@ -114,6 +156,10 @@ class Plan:
     baseline: Evaluation | None = field(default=None, repr=False, compare=False)
     # What one more unit of each limit adds (cxplan.whatif.marginal); None: not computed.
     marginals: MarginalValues | None = field(default=None, repr=False, compare=False)
+    # With a horizon (cxplan.roadmap): its settings, the periods, start/finish per id.
+    horizon: dict[str, Any] | None = None
+    periods: tuple[PeriodResult, ...] = ()
+    schedule: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md section 4 (contract keys first, then extras)."""
@@ -156,6 +202,13 @@ class Plan:
                  "value": p.value} for p in self.priorities
             ],
         }
+        if self.horizon is not None:
+            for item, result in zip(data["improvements"], self.improvements, strict=True):
+                item["start"], item["finish"] = result.start, result.finish
+            data["horizon"] = dict(self.horizon)
+            data["schedule"] = {imp: {"start": start, "finish": finish}
+                                for imp, (start, finish) in self.schedule.items()}
+            data["periods"] = [p.to_dict() for p in self.periods]
         if self.marginals is not None:
             data.update(self.marginals.to_dict())
         return data

@@ -292,6 +292,10 @@ class CxplanPlugins:
         self.criteria()
         return self._criterion_owner.get(name)
 
+    def has_constraints(self) -> bool:
+        """Whether any plugin implements `cxplan_constraints`."""
+        return bool(self.pm.hook.cxplan_constraints.get_hookimpls())
+
     def constraints_for(self, ctx: object) -> list[tuple[str, object]]:
         """('plugin:name', constraint) for every constraint the plugins add to a model."""
         import pulp

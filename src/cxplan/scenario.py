@@ -8,6 +8,7 @@ that relate values to each other (references, sums, cycles) live in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import PurePath
 from typing import Annotated, Any, Literal
@@ -109,6 +110,8 @@ class Improvement(_Strict):
     owner: str | None = None
     confidence: Probability | None = None
     duration: Annotated[int, Field(ge=1, le=1000)] = 1
+    earliest: Annotated[int, Field(ge=1, le=1000)] | None = None  # first allowed start period
+    latest: Annotated[int, Field(ge=1, le=1000)] | None = None  # last allowed start period
 
     @property
     def label(self) -> str:
@@ -143,6 +146,38 @@ class Objective(_Strict):
     priorities: list[PriorityLevel] | None = Field(default=None, min_length=1)
 
 
+class Horizon(_Strict):
+    """A roadmap over `periods` periods (quarters, months...): when to start each
+    improvement, not only which (see `cxplan.roadmap`)."""
+
+    periods: Annotated[int, Field(ge=1, le=120)]
+    label: Annotated[str, Field(min_length=1, max_length=40)] = "period"
+    names: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = None
+    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per period
+    carry_over: bool = False  # unspent money of a per-period budget moves to later periods
+
+    def period_name(self, period: int) -> str:
+        """The name of period `period` (1-based): `names[period-1]`, else "quarter 3"."""
+        if self.names:
+            return self.names[period - 1]
+        return f"{self.label} {period}"
+
+    def discount(self, period: int) -> float:
+        """The weight of period `period`'s value: 1 / (1 + rate)^(period − 1)."""
+        return float((1.0 + self.discount_rate) ** -(period - 1))
+
+
+@dataclass(frozen=True)
+class PeriodValues:
+    """Amounts a roadmap scenario gives per period (lists in the file). The scenario's own
+    fields hold one number for code that sees a single period: the budget's total, a team's
+    largest capacity, a persona's average customers per period."""
+
+    budget: tuple[float, ...] | None = None
+    capacity: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    customers: dict[str, tuple[float, ...]] = field(default_factory=dict)  # by persona id
+
+
 DEFAULT_PERSONA_ID = "all"
 _CACHED = ("improvement_ids", "_improvements_by_id")  # cached_property names on Scenario
 
@@ -163,10 +198,12 @@ class Scenario(_Strict):
     criteria: dict[str, Weight] = Field(default_factory=lambda: {"expected_experience": 1.0})
     objective: Objective | None = None  # optional: normalization, lexicographic priorities
     extensions: dict[str, Any] = Field(default_factory=dict)  # plugin sections, by name
+    horizon: Horizon | None = None  # optional: plan a roadmap over periods (cxplan.roadmap)
 
     _source: str = PrivateAttr(default="<scenario>")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
     _extensions: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _periods: PeriodValues = PrivateAttr(default_factory=PeriodValues)
 
     @property
     def title(self) -> str:
@@ -186,6 +223,27 @@ class Scenario(_Strict):
     def warnings(self) -> list[Problem]:
         """Things that are allowed but probably not meant (unreachable touchpoints, ...)."""
         return list(self._warnings)
+
+    @property
+    def period_values(self) -> PeriodValues:
+        """The amounts given per period (with a horizon); see `PeriodValues`."""
+        return self._periods
+
+    def period_budgets(self) -> list[float] | None:
+        """The budget of each period, or None when the budget (if any) is one total."""
+        return list(self._periods.budget) if self._periods.budget is not None else None
+
+    def period_capacity(self, team: str) -> list[float]:
+        """A team's capacity in each period of the horizon."""
+        periods = self.horizon.periods if self.horizon else 1
+        given = self._periods.capacity.get(team)
+        return list(given) if given is not None else [self.teams[team]] * periods
+
+    def period_customers(self, persona: Persona) -> list[float]:
+        """A persona's customers in each period of the horizon."""
+        periods = self.horizon.periods if self.horizon else 1
+        given = self._periods.customers.get(persona.id)
+        return list(given) if given is not None else [persona.customers] * periods
 
     def extension(self, name: str) -> Any:
         """A plugin's validated scenario section (its pydantic model), or None if absent."""
@@ -222,11 +280,17 @@ class Scenario(_Strict):
     ) -> Scenario:
         """A copy with the budget and/or some team capacities replaced (what-if overrides)."""
         update: dict[str, object] = {}
+        periods = self._periods
         if budget is not None:
+            # Like `budget: N` in the file: with a horizon, N is the total over it.
             update["budget"] = budget
+            periods = replace(periods, budget=None)
         if teams:
             update["teams"] = {**self.teams, **teams}
+            periods = replace(periods, capacity={
+                k: v for k, v in periods.capacity.items() if k not in teams})
         copy = self.model_copy(update=update)
         copy._source = self._source
         copy._warnings = list(self._warnings)
+        copy._periods = periods
         return copy

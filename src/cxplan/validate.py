@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from cxplan.errors import Problem, ScenarioError
 from cxplan.extensions import check_extensions
 from cxplan.objective import check_objective
+from cxplan.periods import check_schedule_fields, split_period_values
 from cxplan.scenario import Scenario
 from cxplan.source import Document, Path_, format_path, parse_text, read_document
 
@@ -92,11 +93,14 @@ def validate_document(
         # Checked here, not by the model: `Literal[1]` also accepts 1.0 and true.
         checker.error(("cxplan",), f"unsupported format version {_short(version)}",
                       "this cxplan reads format version 1: write `cxplan: 1`")
+    # Amounts per period (with a horizon) are checked here; the models see one number.
+    data, period_values = split_period_values(doc.data, checker.error)
     try:
-        scenario = Scenario.model_validate(doc.data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         checker.pydantic(exc)
     checker.cross_check(doc.data)
+    check_schedule_fields(doc.data, checker.error, checker.warning)
     if plugins is None:
         from cxplan.plugins import get_plugin_manager
 
@@ -120,6 +124,7 @@ def validate_document(
     scenario._source = doc.name
     scenario._warnings = [p for p in checker.problems if p.severity != "error"]
     scenario._extensions = extensions
+    scenario._periods = period_values
     if transform:
         scenario = plugins.transform(scenario, partial(_revalidate, plugins=plugins))
     return scenario
@@ -131,6 +136,7 @@ def _revalidate(scenario: Scenario, *, plugins: CxplanPlugins) -> Scenario:
     checked = validate_document(Document(name=scenario.source, data=data), plugins=plugins,
                                 transform=False)
     checked._warnings = scenario.warnings  # the user's file's warnings, with their lines
+    checked._periods = scenario.period_values  # the dump holds one number in their place
     return checked
 
 
@@ -703,6 +709,8 @@ def _known_keys(path: Path_) -> list[str]:
             model = models.Journey
         case ("objective",):
             model = models.Objective
+        case ("horizon",):
+            model = models.Horizon
         case ("objective", "priorities", "#"):
             model = models.PriorityLevel
         case ("journey", "edges", "#") | ("personas", "#", "edges", "#"):

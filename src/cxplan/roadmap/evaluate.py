@@ -1,0 +1,123 @@
+"""The exact value of a schedule, period by period, and whether it keeps every rule.
+
+Independent of the optimizer: period t's value is the Markov model of DESIGN.md
+section 2 with the improvements finished before t, weighted by that period's
+customers; every criterion is evaluated the same way and weighted by the
+period's discount factor. The optimizer's objective must agree with this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cxplan.criterion import Criterion, EvaluationContext
+from cxplan.journey import Evaluation
+from cxplan.roadmap.calendar import Calendar
+
+TOLERANCE = 1e-9  # relative slack when checking money and staff
+
+
+@dataclass(frozen=True)
+class PeriodValue:
+    """One period of a schedule, evaluated exactly."""
+
+    period: int
+    finished: tuple[str, ...]  # the improvements paying off in this period
+    discount: float
+    criteria: dict[str, float]  # each criterion's raw value in this period
+    evaluation: Evaluation
+    baseline: Evaluation
+
+    @property
+    def gain(self) -> float:
+        """Expected experience gain of this period (currency, undiscounted)."""
+        return self.evaluation.value - self.baseline.value
+
+
+class ScheduleEvaluator:
+    """Evaluates schedules (improvement id → start period) exactly, with a cache per
+    finished set: a roadmap's periods share most of their sets."""
+
+    def __init__(self, calendar: Calendar, criteria: Mapping[str, Criterion]) -> None:
+        self.calendar = calendar
+        self.criteria = dict(criteria)
+        self.weights = {name: float(w) for name, w in calendar.scenario.criteria.items()}
+        self._cache: dict[tuple[int, tuple[str, ...]], PeriodValue] = {}
+
+    def period(self, schedule: Mapping[str, int], period: int) -> PeriodValue:
+        finished = self.calendar.finished_before(dict(schedule), period)
+        journey = self.calendar.journey(period)
+        key = (id(journey), finished)
+        hit = self._cache.get(key)
+        if hit is None:
+            evaluation, baseline = journey.evaluate(finished), journey.evaluate(())
+            ctx = EvaluationContext(self.calendar.scenario, journey, finished, evaluation,
+                                    baseline)
+            values = {name: c.evaluate(ctx) for name, c in self.criteria.items()}
+            hit = PeriodValue(period, finished, 1.0, values, evaluation, baseline)
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[key] = hit
+        return PeriodValue(period, finished, self.calendar.discount(period), hit.criteria,
+                           hit.evaluation, hit.baseline)
+
+    def periods(self, schedule: Mapping[str, int]) -> list[PeriodValue]:
+        return [self.period(schedule, t) for t in self.calendar.numbers]
+
+    def criterion_totals(self, schedule: Mapping[str, int]) -> dict[str, float]:
+        """Σ_t discount_t × criterion value in period t, per criterion."""
+        totals = dict.fromkeys(self.criteria, 0.0)
+        for p in self.periods(schedule):
+            for name, value in p.criteria.items():
+                totals[name] += p.discount * value
+        return totals
+
+    def objective(self, schedule: Mapping[str, int]) -> float:
+        """The weighted objective the optimizer maximizes."""
+        totals = self.criterion_totals(schedule)
+        return sum(self.weights[name] * value for name, value in totals.items())
+
+
+def violations(calendar: Calendar, schedule: Mapping[str, int]) -> list[str]:
+    """Every rule a schedule breaks (empty: it is a feasible roadmap)."""
+    scenario = calendar.scenario
+    found: list[str] = []
+    for imp_id, start in schedule.items():
+        if start not in calendar.starts.get(imp_id, []):
+            found.append(f"'{imp_id}' cannot start in period {start}")
+    for imp in scenario.improvements:
+        if imp.mandatory and imp.id not in schedule:
+            found.append(f"mandatory '{imp.id}' is not scheduled")
+        if imp.id not in schedule:
+            continue
+        for req in imp.requires:
+            if req not in schedule:
+                found.append(f"'{imp.id}' requires '{req}', which is not scheduled")
+            elif calendar.finish(req, schedule[req]) >= schedule[imp.id]:
+                found.append(f"'{imp.id}' starts in period {schedule[imp.id]}, before "
+                             f"'{req}' is finished (period {calendar.finish(req, schedule[req])})")
+        found += [f"'{imp.id}' excludes '{e}'" for e in imp.excludes
+                  if e in schedule and imp.id < e]
+    spent = [sum(calendar.spend(i) for i, s in schedule.items() if calendar.working(i, s, t))
+             for t in calendar.numbers]
+    if calendar.budget is not None:
+        available = 0.0
+        for t, (used, limit) in enumerate(zip(spent, calendar.budget, strict=True), start=1):
+            available = available + limit if calendar.horizon.carry_over else limit
+            if used > available + TOLERANCE * max(1.0, available):
+                found.append(f"period {t} spends {used:,.2f}, more than {available:,.2f}")
+            available -= used if calendar.horizon.carry_over else 0.0
+    elif calendar.total_budget is not None:
+        total = sum(scenario.improvement(i).cost for i in schedule)
+        if total > calendar.total_budget + TOLERANCE * max(1.0, calendar.total_budget):
+            found.append(f"the roadmap costs {total:,.2f}, more than the budget of "
+                         f"{calendar.total_budget:,.2f}")
+    for team, capacity in calendar.capacity.items():
+        for t in calendar.numbers:
+            used = sum(scenario.improvement(i).staff.get(team, 0.0) for i, s in schedule.items()
+                       if calendar.working(i, s, t))
+            if used > capacity[t - 1] + TOLERANCE * max(1.0, capacity[t - 1]):
+                found.append(f"team '{team}' needs {used:g} in period {t}, has "
+                             f"{capacity[t - 1]:g}")
+    return found

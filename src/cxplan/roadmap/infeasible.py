@@ -1,0 +1,129 @@
+"""Explain an infeasible roadmap: a minimal set of rules that conflict.
+
+As for single-period plans (`cxplan.infeasible`), the journey copies are feasible
+for every schedule, so a conflict lies in the rules on the start variables: a
+deletion filter over them (drop one; if the rest still conflict, it was not
+needed) leaves a minimal conflicting set. Start windows are part of the
+variables' domain and always kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import highspy
+import pulp
+
+from cxplan.roadmap.calendar import Calendar
+
+Starts = dict[str, dict[int, pulp.LpVariable]]
+Build = Callable[[Starts], list[pulp.LpConstraint]]
+Rule = tuple[str, Build]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.6g}"
+
+
+def roadmap_rules(calendar: Calendar) -> list[Rule]:
+    """Every rule of the roadmap as a named, separately removable group."""
+    scenario = calendar.scenario
+
+    def scheduled(y: Starts, imp: str) -> pulp.LpAffineExpression:
+        return pulp.lpSum(y[imp].values())
+
+    def use(y: Starts, periods: range, amount: Callable[[str], float]) -> pulp.LpAffineExpression:
+        return pulp.lpSum(amount(imp) * var for t in periods for imp, by in y.items()
+                          for s, var in by.items() if calendar.working(imp, s, t))
+
+    def mandatory(imp: str) -> Build:
+        return lambda y: [scheduled(y, imp) == 1]
+
+    def capacity(periods: range, amount: Callable[[str], float], limit: float) -> Build:
+        return lambda y: [use(y, periods, amount) <= limit]
+
+    def precedence(a: str, b: str) -> Build:
+        return lambda y: [pulp.lpSum(v for s, v in y[a].items() if s <= t)
+                          <= pulp.lpSum(v for s, v in y[b].items() if calendar.finish(b, s) < t)
+                          for t in y[a]]
+
+    def exclusion(a: str, b: str) -> Build:
+        return lambda y: [scheduled(y, a) + scheduled(y, b) <= 1]
+
+    def staff(team: str) -> Callable[[str], float]:
+        return lambda imp: scenario.improvement(imp).staff.get(team, 0.0)
+
+    rules: list[Rule] = []
+    for imp in scenario.improvements:
+        if imp.mandatory:
+            window = calendar.starts[imp.id]
+            where = (f"start periods {window[0]}–{window[-1]}" if window
+                     else "no start period that finishes in the horizon")
+            rules.append((f"'{imp.id}' is mandatory (cost {_fmt(imp.cost)}, {imp.duration} "
+                          f"period(s), {where})", mandatory(imp.id)))
+    if calendar.budget is not None:
+        carry = calendar.horizon.carry_over
+        for t in calendar.numbers:
+            limit = sum(calendar.budget[:t]) if carry else calendar.budget[t - 1]
+            periods = range(1, t + 1) if carry else range(t, t + 1)
+            rules.append((
+                f"the budget of {calendar.name(t)} ({_fmt(limit)}"
+                + (" with what earlier periods left)" if carry and t > 1 else ")"),
+                capacity(periods, calendar.spend, limit)))
+    elif calendar.total_budget is not None:
+        total = calendar.total_budget
+
+        def within_total(y: Starts) -> list[pulp.LpConstraint]:
+            return [pulp.lpSum(scenario.improvement(i).cost * scheduled(y, i) for i in y)
+                    <= total]
+
+        rules.append((f"the budget of {_fmt(total)}", within_total))
+    for team, limits in calendar.capacity.items():
+        for t in calendar.numbers:
+            rules.append((f"team '{team}' has {_fmt(limits[t - 1])} staff in {calendar.name(t)}",
+                          capacity(range(t, t + 1), staff(team), limits[t - 1])))
+    seen: set[frozenset[str]] = set()
+    for imp in scenario.improvements:
+        for req in imp.requires:
+            rules.append((f"'{imp.id}' starts after '{req}' is finished",
+                          precedence(imp.id, req)))
+        for other in imp.excludes:
+            if frozenset((imp.id, other)) not in seen:
+                seen.add(frozenset((imp.id, other)))
+                rules.append((f"'{imp.id}' excludes '{other}'", exclusion(imp.id, other)))
+    return rules
+
+
+def _feasible(calendar: Calendar, rules: list[Rule]) -> bool:
+    problem = pulp.LpProblem("feasibility", pulp.LpMinimize)
+    y: Starts = {imp: {s: problem.add_variable(f"y{k}_{s}", 0, 1, pulp.LpBinary)
+                       for s in calendar.starts[imp]}
+                 for k, imp in enumerate(calendar.scenario.improvement_ids)}
+    columns = {f"{imp}@{s}": v for imp, by in y.items() for s, v in by.items()}
+    problem.setObjective(pulp.lpSum(columns.values()))
+    for _, build in rules:
+        for constraint in build(y):
+            if constraint.items() or not constraint.valid():
+                problem.addConstraint(constraint)
+    if not problem.constraints():
+        return True
+    from cxplan.solve import compile_model, new_highs
+
+    compiled = compile_model(problem, columns)
+    h = new_highs()
+    h.passModel(compiled.lp)
+    h.run()
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+
+def roadmap_conflict(calendar: Calendar) -> list[str] | None:
+    """Labels of a minimal set of conflicting rules, or None if they do not conflict."""
+    rules = roadmap_rules(calendar)
+    if _feasible(calendar, rules):
+        return None
+    active = list(rules)
+    for rule in list(active):
+        trial = [r for r in active if r is not rule]
+        if not _feasible(calendar, trial):
+            active = trial
+    return [label for label, _ in active]

@@ -1,0 +1,221 @@
+"""The exact multi-period MILP: when to start each improvement.
+
+Variables: `start[j,s]` ∈ {0, 1} for every start period s that improvement j
+may take (Σ_s start[j,s] ≤ 1, = 1 if mandatory). For every period t in which
+something can have been finished, continuous "finished by t" variables
+done[t,j] = Σ_{s : s+d_j−1 < t} start[j,s] drive one copy of the journey's hull
+(`cxplan.model.journey_copy`) with that period's customers; at binary starts
+done[t,·] is the 0/1 set of improvements finished before t, so each copy is the
+exact Markov value of that set. The objective is Σ_t δ_t Σ_c w_c C_c(copy t),
+every criterion's model term taken on each period's copy and discounted; a
+period in which nothing can be finished contributes a constant.
+
+Rows: money per period (cost spread over the periods of work; cumulative with
+`carry_over`) or the total budget, staff per team and period, precedence in
+its aggregated form (j started by t ≤ its requirement finished before t, for
+every t: tighter than one row per pair of starts), exclusions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import pulp
+
+from cxplan.criterion import Criterion, EvaluationContext
+from cxplan.model import (
+    _PULP_ILLEGAL,
+    COMPACT,
+    COMPACT_ABOVE,
+    TIGHT,
+    Blocking,
+    ModelContext,
+    estimated_columns,
+    journey_copy,
+)
+from cxplan.roadmap.calendar import Calendar
+
+_SAFE_ID = re.compile(r"[\w.\-]+")
+
+
+@dataclass
+class RoadmapModel:
+    """The built roadmap MILP."""
+
+    calendar: Calendar
+    problem: pulp.LpProblem
+    starts: dict[str, dict[int, pulp.LpVariable]]  # improvement → start period → binary
+    done: dict[int, dict[str, pulp.LpVariable]]  # period → improvement → finished before it
+    contexts: dict[int, ModelContext]  # period → its copy of the journey
+    terms: dict[str, pulp.LpAffineExpression]  # criterion → Σ_t δ_t × its term in period t
+    weights: dict[str, float]
+    plugin_constraints: list[str]
+    blocking: Blocking
+
+    @property
+    def columns(self) -> dict[str, pulp.LpVariable]:
+        """The start binaries keyed "id@period", as `cxplan.solve.Session` wants them."""
+        return {f"{imp}@{s}": var for imp, by_start in self.starts.items()
+                for s, var in by_start.items()}
+
+    def start_values(self, schedule: Mapping[str, int]) -> dict[str, float]:
+        """Every variable's value for a schedule (a complete MIP start, no solve needed)."""
+        values = {var.name: float(schedule.get(imp) == s)
+                  for imp, by_start in self.starts.items() for s, var in by_start.items()}
+        for t, ctx in self.contexts.items():
+            values.update(ctx.start_values(self.calendar.finished_before(dict(schedule), t)))
+        for by_imp in self.done.values():
+            for var in by_imp.values():
+                values.setdefault(var.name, 0.0)  # not finishable by then: fixed at 0
+        return values
+
+
+def schedule_of(keys: Iterable[str]) -> dict[str, int]:
+    """{improvement: start} from the "id@period" keys of the chosen start binaries."""
+    result = {}
+    for key in keys:
+        imp, _, start = key.rpartition("@")
+        result[imp] = int(start)
+    return result
+
+
+def build_roadmap_model(
+    calendar: Calendar,
+    criteria: Mapping[str, Criterion],
+    *,
+    extra_constraints: Iterable[object] = (),
+    blocking: Blocking | None = None,
+) -> RoadmapModel:
+    """Build the roadmap MILP (see the module docstring)."""
+    scenario = calendar.scenario
+    problem = pulp.LpProblem("cxplan_roadmap", pulp.LpMaximize)
+    names: set[str] = set()
+
+    def add(name: str, constraint: pulp.LpConstraint) -> str:
+        clean = _PULP_ILLEGAL.sub("_", name)
+        candidate, n = clean, 1
+        while candidate in names:
+            n += 1
+            candidate = f"{clean}_{n}"
+        names.add(candidate)
+        problem.addConstraint(constraint, name=candidate)
+        return candidate
+
+    label = {imp.id: imp.id if _SAFE_ID.fullmatch(imp.id) else str(k)
+             for k, imp in enumerate(scenario.improvements)}
+    if len(set(label.values())) < len(label):
+        label = {imp.id: str(k) for k, imp in enumerate(scenario.improvements)}
+    starts = {imp: {s: problem.add_variable(f"start[{label[imp]},p{s}]", 0, 1, pulp.LpBinary)
+                    for s in calendar.starts[imp]}
+              for imp in scenario.improvement_ids}
+    scheduled = {imp: pulp.lpSum(by_start.values()) for imp, by_start in starts.items()}
+
+    # The periods in which something can have been finished get a copy of the journey.
+    durations = {imp.id: imp.duration for imp in scenario.improvements}
+    first_payoff = {imp: min(s + durations[imp] for s in by_start) if by_start else None
+                    for imp, by_start in starts.items()}
+    active = [t for t in calendar.numbers
+              if any(f is not None and f <= t for f in first_payoff.values())]
+    if blocking is None:
+        columns = estimated_columns(scenario, calendar.journey(1), TIGHT) * max(len(active), 1)
+        blocking = COMPACT if columns > COMPACT_ABOVE else TIGHT
+
+    done: dict[int, dict[str, pulp.LpVariable]] = {}
+    contexts: dict[int, ModelContext] = {}
+    weights = {name: float(w) for name, w in scenario.criteria.items() if w}
+    terms = {name: pulp.LpAffineExpression() for name in weights}
+    for t in calendar.numbers:
+        journey = calendar.journey(t)
+        if t not in active:
+            # Nothing can be finished yet: the criteria's values for the empty selection.
+            empty = EvaluationContext(scenario, journey, (), journey.evaluate(()),
+                                      journey.evaluate(()))
+            for name in weights:
+                terms[name] += calendar.discount(t) * criteria[name].evaluate(empty)
+            continue
+        done[t] = {}
+        for imp, by_start in starts.items():
+            finished = [var for s, var in by_start.items() if s + durations[imp] <= t]
+            var = problem.add_variable(f"done[p{t},{label[imp]}]", 0, 1 if finished else 0)
+            if finished:
+                add(f"done[p{t},{label[imp]}]", var - pulp.lpSum(finished) == 0)
+            done[t][imp] = var
+        ctx = journey_copy(problem, scenario, journey, done[t], blocking, prefix=f"p{t}:")
+        contexts[t] = ctx
+        for name in weights:
+            terms[name] += calendar.discount(t) * criteria[name].model_term(ctx)
+    problem.setObjective(pulp.lpSum(weights[name] * term for name, term in terms.items()))
+
+    _rules(calendar, starts, scheduled, add)
+    added: list[str] = []
+    if extra_constraints:
+        # Constraint plugins see the roadmap's end state: the improvements it schedules.
+        end = {imp: problem.add_variable(f"scheduled[{label[imp]}]", 0, 1)
+               for imp in scenario.improvement_ids}
+        for imp, var in end.items():
+            add(f"scheduled[{label[imp]}]", var - scheduled[imp] == 0)
+        ctx = journey_copy(problem, scenario, calendar.journey(calendar.periods), end,
+                           blocking, prefix="end:")
+        contexts[calendar.periods + 1] = ctx
+        for hook in extra_constraints:
+            for cname, constraint in hook(ctx):  # type: ignore[operator]
+                added.append(add(cname, constraint))
+    return RoadmapModel(calendar, problem, starts, done, contexts, terms, weights, added,
+                        blocking)
+
+
+def _rules(
+    calendar: Calendar, starts: dict[str, dict[int, pulp.LpVariable]],
+    scheduled: dict[str, pulp.LpAffineExpression],
+    add: Callable[[str, pulp.LpConstraint], str],
+) -> None:
+    """Once, mandatory, money, staff, precedence and exclusions."""
+    scenario = calendar.scenario
+    for imp in scenario.improvements:
+        if imp.mandatory:
+            add(f"mandatory[{imp.id}]", scheduled[imp.id] == 1)
+        elif len(starts[imp.id]) > 1:
+            add(f"once[{imp.id}]", scheduled[imp.id] <= 1)
+
+    def working(t: int) -> list[tuple[str, pulp.LpVariable]]:
+        return [(imp, var) for imp, by_start in starts.items() for s, var in by_start.items()
+                if calendar.working(imp, s, t)]
+
+    if calendar.budget is not None:
+        spent = pulp.LpAffineExpression()
+        available = 0.0
+        for t in calendar.numbers:
+            this = pulp.lpSum(calendar.spend(imp) * var for imp, var in working(t)
+                              if calendar.spend(imp))
+            if calendar.horizon.carry_over:
+                spent = spent + this  # a new expression: `+=` would change earlier rows
+                available += calendar.budget[t - 1]
+                add(f"budget[p{t}]", spent <= available)
+            else:
+                add(f"budget[p{t}]", this <= calendar.budget[t - 1])
+    elif calendar.total_budget is not None:
+        add("budget", pulp.lpSum(imp.cost * scheduled[imp.id] for imp in scenario.improvements
+                                 if imp.cost) <= calendar.total_budget)
+    for team, capacity in calendar.capacity.items():
+        for t in calendar.numbers:
+            use = [(scenario.improvement(imp).staff.get(team, 0.0), var)
+                   for imp, var in working(t)]
+            if any(n for n, _ in use):
+                add(f"staff[{team},p{t}]",
+                    pulp.lpSum(n * var for n, var in use if n) <= capacity[t - 1])
+    seen: set[frozenset[str]] = set()
+    for imp in scenario.improvements:
+        for req in imp.requires:
+            # started by t ≤ requirement finished before t, at every start period of imp
+            for t in starts[imp.id]:
+                started = pulp.lpSum(var for s, var in starts[imp.id].items() if s <= t)
+                ready = pulp.lpSum(var for s, var in starts[req].items()
+                                   if calendar.finish(req, s) < t)
+                add(f"requires[{imp.id},{req},p{t}]", started - ready <= 0)
+        for other in imp.excludes:
+            pair = frozenset((imp.id, other))
+            if pair not in seen:
+                seen.add(pair)
+                add(f"excludes[{imp.id},{other}]", scheduled[imp.id] + scheduled[other] <= 1)

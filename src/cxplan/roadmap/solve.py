@@ -1,0 +1,273 @@
+"""Plan a roadmap: build, start, solve, re-evaluate exactly, and report per period.
+
+The same pipeline as a single-period plan (`cxplan.api`), with schedules in
+place of selections. Every number in the returned Plan comes from the
+independent evaluator (`cxplan.roadmap.evaluate`), checked against the
+solver's objective criterion by criterion.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cxplan.criterion import Criterion, EvaluationContext
+from cxplan.errors import InfeasibleError
+from cxplan.files import atomic_path
+from cxplan.plan import (
+    CriterionValue,
+    ImprovementResult,
+    PeriodResult,
+    PersonaResult,
+    Plan,
+    check_agreement,
+)
+from cxplan.plugins import CxplanPlugins, get_plugin_manager
+from cxplan.roadmap.calendar import Calendar, calendar
+from cxplan.roadmap.evaluate import PeriodValue, ScheduleEvaluator
+from cxplan.roadmap.infeasible import roadmap_conflict
+from cxplan.roadmap.model import RoadmapModel, build_roadmap_model, schedule_of
+from cxplan.roadmap.start import greedy_schedule
+from cxplan.scenario import Scenario
+from cxplan.solve import ProgressCallback, Session, SolveResult, SolverOptions
+
+
+@dataclass
+class PreparedRoadmap:
+    """A roadmap scenario ready to solve: calendar, criteria, model and evaluator."""
+
+    scenario: Scenario
+    calendar: Calendar
+    criteria: dict[str, Criterion]
+    model: RoadmapModel
+    evaluator: ScheduleEvaluator
+    build_seconds: float
+
+    def estimates(self) -> dict[str, float]:
+        """Each improvement's estimated weighted gain per period once finished."""
+        journey = self.calendar.journey(self.calendar.periods)
+        weights = self.model.weights
+        if set(weights) == {"expected_experience"}:
+            w = weights["expected_experience"]
+            return {i: w * g for i, g in journey.first_order_gains().items()}
+        empty = journey.evaluate(())
+        base = EvaluationContext(self.scenario, journey, (), empty, empty)
+        result = {}
+        for imp in self.scenario.improvement_ids:
+            ctx = EvaluationContext(self.scenario, journey, (imp,), journey.evaluate((imp,)),
+                                    empty)
+            result[imp] = sum(w * (self.criteria[c].evaluate(ctx) - self.criteria[c].evaluate(base))
+                              for c, w in weights.items())
+        return result
+
+    def start(self, time_budget: float) -> dict[str, int] | None:
+        return greedy_schedule(self.calendar, self.evaluator, self.estimates(), time_budget)
+
+    def session(self, options: SolverOptions) -> Session:
+        return Session(self.model.problem, self.model.columns, options)
+
+    def solve(self, session: Session, start: Mapping[str, int] | None,
+              time_limit: float | None = None,
+              progress: ProgressCallback | None = None) -> SolveResult:
+        """Solve from `start`; raises InfeasibleError with the conflicting rules."""
+        keys = [f"{imp}@{s}" for imp, s in start.items()] if start is not None else None
+        values = self.model.start_values(start) if start is not None else None
+        result = session.solve(keys, values, time_limit=time_limit, progress=progress)
+        if result.status == "infeasible":
+            conflict = roadmap_conflict(self.calendar)
+            raise InfeasibleError(conflict or [
+                "the roadmap's rules can be met together, so the conflict involves "
+                "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)])
+        return result
+
+    def plan(self, result: SolveResult) -> Plan:
+        """Re-evaluate the solver's schedule exactly, check agreement, build the Plan."""
+        schedule = schedule_of(result.selected)
+        return roadmap_plan(self, schedule, result)
+
+
+def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
+                 result: SolveResult) -> Plan:
+    cal, scenario, evaluator = prepared.calendar, prepared.scenario, prepared.evaluator
+    periods = evaluator.periods(schedule)
+    totals = evaluator.criterion_totals(schedule)
+    for name, term in prepared.model.terms.items():
+        magnitude = sum(
+            p.discount * prepared.criteria[name].magnitude(EvaluationContext(
+                scenario, cal.journey(p.period), p.finished, p.evaluation, p.baseline))
+            for p in periods)
+        check_agreement(f"criterion {name!r} over the horizon", result.value_of(term),
+                        totals[name], magnitude)
+    criteria = {
+        name: CriterionValue(name, float(weight), totals[name], prepared.criteria[name].unit,
+                             prepared.criteria[name].description)
+        for name, weight in scenario.criteria.items()
+    }
+    gain = sum(p.discount * p.gain for p in periods)
+    baseline = sum(p.discount * p.baseline.value for p in periods)
+    ordered = sorted(schedule, key=lambda i: (schedule[i], cal.finish(i, schedule[i]),
+                                              scenario.improvement_ids.index(i)))
+    parts = _parts(prepared, schedule, ordered)
+    improvements = tuple(
+        ImprovementResult(
+            id=i, name=scenario.improvement(i).label, owner=scenario.improvement(i).owner,
+            cost=scenario.improvement(i).cost, staff=dict(scenario.improvement(i).staff),
+            rank=k, gain=parts[i], share=parts[i] / gain if gain else 0.0,
+            start=schedule[i], finish=cal.finish(i, schedule[i]))
+        for k, i in enumerate(ordered, start=1))
+    rows = _period_rows(cal, schedule, periods)
+    last = periods[-1]
+    end_state = cal.journey(cal.periods).evaluate(tuple(schedule))
+    budget = sum(cal.budget) if cal.budget is not None else cal.total_budget
+    return Plan(
+        scenario=scenario.title,
+        status=result.status,
+        selected=tuple(i for i in scenario.improvement_ids if i in schedule),
+        objective=sum(c.weight * c.value for c in criteria.values()),
+        expected_gain=gain,
+        baseline_value=baseline,
+        planned_value=baseline + gain,
+        cost=float(sum(scenario.improvement(i).cost for i in schedule)),
+        staff_used={team: max((r.staff[team] for r in rows), default=0.0)
+                    for team in scenario.teams},
+        criteria=criteria,
+        gap=result.gap,
+        bound=result.bound,
+        currency=scenario.currency,
+        budget=budget,
+        teams=dict(scenario.teams),
+        improvements=improvements,
+        personas=_personas(cal, periods),
+        build_seconds=prepared.build_seconds,
+        solve_seconds=result.seconds,
+        nodes=result.nodes,
+        warnings=tuple(w.format() for w in scenario.warnings),
+        evaluation=end_state,
+        baseline=last.baseline,
+        horizon={"periods": cal.periods, "label": cal.horizon.label,
+                 "names": [cal.name(t) for t in cal.numbers],
+                 "discount_rate": cal.horizon.discount_rate,
+                 "carry_over": cal.horizon.carry_over},
+        periods=rows,
+        schedule={i: (schedule[i], cal.finish(i, schedule[i])) for i in ordered},
+    )
+
+
+def _parts(prepared: PreparedRoadmap, schedule: dict[str, int],
+           ordered: list[str]) -> dict[str, float]:
+    """Each improvement's part of the horizon's gain: exact per finishing period (the gain
+    added by everything finishing then), split within a period by first-order estimates."""
+    cal, evaluator = prepared.calendar, prepared.evaluator
+
+    def gain(subset: dict[str, int]) -> float:
+        return sum(p.discount * p.gain for p in evaluator.periods(subset))
+
+    estimates = cal.journey(cal.periods).first_order_gains()
+    parts: dict[str, float] = {}
+    done: dict[str, int] = {}
+    previous = 0.0
+    for finish in sorted({cal.finish(i, schedule[i]) for i in ordered}):
+        group = [i for i in ordered if cal.finish(i, schedule[i]) == finish]
+        done.update({i: schedule[i] for i in group})
+        current = gain(done)
+        weights = [max(estimates.get(i, 0.0), 0.0) for i in group]
+        total = sum(weights)
+        for imp, weight in zip(group, weights, strict=True):
+            share = weight / total if total > 0 else 1.0 / len(group)
+            parts[imp] = (current - previous) * share
+        previous = current
+    return parts
+
+
+def _period_rows(cal: Calendar, schedule: dict[str, int],
+                 periods: list[PeriodValue]) -> tuple[PeriodResult, ...]:
+    scenario = cal.scenario
+    rows = []
+    cumulative = 0.0
+    left = 0.0  # with carry-over: money not spent in earlier periods
+    for p in periods:
+        t = p.period
+        working = tuple(i for i in schedule if cal.working(i, schedule[i], t))
+        spend = float(sum(cal.spend(i) for i in working))
+        budget = None
+        if cal.budget is not None:
+            budget = cal.budget[t - 1] + (left if cal.horizon.carry_over else 0.0)
+            left = budget - spend
+        cumulative += p.discount * p.gain
+        rows.append(PeriodResult(
+            period=t, name=cal.name(t), discount=p.discount, spend=spend, budget=budget,
+            staff={team: float(sum(scenario.improvement(i).staff.get(team, 0.0)
+                                   for i in working)) for team in scenario.teams},
+            capacity={team: cap[t - 1] for team, cap in cal.capacity.items()},
+            starting=tuple(i for i in schedule if schedule[i] == t),
+            working=working,
+            finishing=tuple(i for i in schedule if cal.finish(i, schedule[i]) == t),
+            paying_off=p.finished,
+            baseline_value=p.baseline.value, value=p.evaluation.value,
+            cumulative_gain=cumulative))
+    return tuple(rows)
+
+
+def _personas(cal: Calendar, periods: list[PeriodValue]) -> tuple[PersonaResult, ...]:
+    """Per persona over the horizon: discounted customer-periods, and values per customer
+    averaged over them (so customers × (planned − baseline) is the persona's gain)."""
+    result = []
+    for q, persona in enumerate(cal.scenario.persona_list):
+        weights = [p.discount * cal.customers(persona, p.period) for p in periods]
+        total = sum(weights)
+
+        def average(values: list[float], w: list[float] = weights, n: float = total) -> float:
+            if n <= 0:
+                return values[-1] if values else 0.0
+            return sum(a * b for a, b in zip(values, w, strict=True)) / n
+
+        before = [p.baseline.personas[q] for p in periods]
+        after = [p.evaluation.personas[q] for p in periods]
+        result.append(PersonaResult(
+            id=persona.id, name=persona.label, customers=total,
+            baseline_value=average([b.value for b in before]),
+            planned_value=average([a.value for a in after]),
+            baseline_abandonment=average([b.abandonment for b in before]),
+            planned_abandonment=average([a.abandonment for a in after]),
+            baseline_failures=average([float(b.failures.sum()) for b in before]),
+            planned_failures=average([float(a.failures.sum()) for a in after])))
+    return tuple(result)
+
+
+def prepare_roadmap(scenario: Scenario, *, plugins: CxplanPlugins | None = None) -> PreparedRoadmap:
+    """Build the calendar, the evaluator and the roadmap model for `scenario`."""
+    plugins = plugins or get_plugin_manager()
+    registered = plugins.criteria()
+    criteria = {name: registered[name] for name in scenario.criteria}
+    began = time.perf_counter()
+    cal = calendar(scenario)
+    hooks = [plugins.constraints_for] if plugins.has_constraints() else []
+    model = build_roadmap_model(cal, criteria, extra_constraints=hooks)
+    evaluator = ScheduleEvaluator(cal, criteria)
+    return PreparedRoadmap(scenario, cal, criteria, model, evaluator,
+                           time.perf_counter() - began)
+
+
+def optimize_roadmap(
+    scenario: Scenario,
+    *,
+    options: SolverOptions | None = None,
+    plugins: CxplanPlugins | None = None,
+    start: bool = True,
+    export_lp: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """The provably optimal roadmap (or, past the time limit, the best found and its gap)."""
+    began = time.perf_counter()
+    options = options or SolverOptions()
+    prepared = prepare_roadmap(scenario, plugins=plugins)
+    if export_lp is not None:
+        with atomic_path(export_lp) as tmp:
+            prepared.model.problem.writeLP(str(tmp))
+    first = prepared.start(max(0.5, options.time_limit / 10)) if start else None
+    prepared.build_seconds = time.perf_counter() - began
+    remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
+    session = prepared.session(replace(options, time_limit=remaining))
+    return prepared.plan(prepared.solve(session, first, progress=progress))

@@ -1,0 +1,169 @@
+"""A feasible roadmap to start the solver from: list scheduling, checked exactly.
+
+Mandatory improvements (with what they require) are placed first at their
+earliest feasible start. Then the others, in order of estimated value per unit
+of resource (first-order gain × the discounted periods it would pay off in),
+each at its earliest start that keeps money, staff and precedence; while the
+time budget lasts, a placement is kept only if the exact objective rises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from cxplan.roadmap.calendar import Calendar
+from cxplan.roadmap.evaluate import ScheduleEvaluator
+
+TOLERANCE = 1e-9
+
+
+class _Resources:
+    """Money and staff left per period, for placing one improvement after another."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self.money = list(calendar.budget) if calendar.budget is not None else None
+        self.total = calendar.total_budget
+        self.staff = {team: list(cap) for team, cap in calendar.capacity.items()}
+
+    def fits(self, imp: str, start: int) -> bool:
+        cal = self.calendar
+        improvement = cal.scenario.improvement(imp)
+        work = range(start, cal.finish(imp, start) + 1)
+        if self.money is not None:
+            if cal.horizon.carry_over:
+                trial = list(self.money)
+                for t in work:
+                    trial[t - 1] -= cal.spend(imp)
+                if not _cumulative_ok(trial):
+                    return False
+            elif any(self.money[t - 1] < cal.spend(imp) - TOLERANCE * max(1.0, cal.spend(imp))
+                     for t in work):
+                return False
+        if self.total is not None and improvement.cost > self.total + TOLERANCE * max(
+                1.0, self.total):
+            return False
+        return all(self.staff[team][t - 1] >= n - TOLERANCE * max(1.0, n)
+                   for team, n in improvement.staff.items() if team in self.staff for t in work)
+
+    def take(self, imp: str, start: int) -> None:
+        cal = self.calendar
+        improvement = cal.scenario.improvement(imp)
+        for t in range(start, cal.finish(imp, start) + 1):
+            if self.money is not None:
+                self.money[t - 1] -= cal.spend(imp)
+            for team, n in improvement.staff.items():
+                if team in self.staff:
+                    self.staff[team][t - 1] -= n
+        if self.total is not None:
+            self.total -= improvement.cost
+
+    def weight(self, imp: str) -> float:
+        """The share of the scarce resources an improvement uses (for ranking)."""
+        cal = self.calendar
+        improvement = cal.scenario.improvement(imp)
+        share = 0.0
+        money = sum(cal.budget) if cal.budget is not None else cal.total_budget
+        if money:
+            share += improvement.cost / money
+        for team, n in improvement.staff.items():
+            capacity = sum(cal.capacity.get(team, []))
+            if capacity:
+                share += n * improvement.duration / capacity
+        return share + 1e-9
+
+
+def _cumulative_ok(money_left: list[float]) -> bool:
+    # With carry-over, what is left of period t moves on: every running sum must stay ≥ 0.
+    running = 0.0
+    for left in money_left:
+        running += left
+        if running < -TOLERANCE * max(1.0, abs(running)):
+            return False
+    return True
+
+
+def _earliest_start(calendar: Calendar, resources: _Resources, imp: str,
+                    schedule: Mapping[str, int]) -> int | None:
+    improvement = calendar.scenario.improvement(imp)
+    ready = 1
+    for req in improvement.requires:
+        if req not in schedule:
+            return None
+        ready = max(ready, calendar.finish(req, schedule[req]) + 1)
+    if any(e in schedule for e in improvement.excludes) or any(
+            imp in other.excludes for other in calendar.scenario.improvements
+            if other.id in schedule):
+        return None
+    for s in calendar.starts[imp]:
+        if s >= ready and resources.fits(imp, s):
+            return s
+    return None
+
+
+def greedy_schedule(
+    calendar: Calendar, evaluator: ScheduleEvaluator, estimates: Mapping[str, float],
+    time_budget: float,
+) -> dict[str, int] | None:
+    """A feasible schedule (id → start), or None if the mandatory ones do not fit.
+
+    `estimates` is each improvement's estimated gain per period once finished.
+    """
+    began = time.perf_counter()
+    scenario = calendar.scenario
+    resources = _Resources(calendar)
+    schedule: dict[str, int] = {}
+
+    def place_with_requirements(imp: str, seen: set[str]) -> bool:
+        if imp in schedule:
+            return True
+        if imp in seen:
+            return False
+        seen.add(imp)
+        for req in scenario.improvement(imp).requires:
+            if not place_with_requirements(req, seen):
+                return False
+        start = _earliest_start(calendar, resources, imp, schedule)
+        if start is None:
+            return False
+        schedule[imp] = start
+        resources.take(imp, start)
+        return True
+
+    for mandatory in scenario.improvements:
+        if mandatory.mandatory and not place_with_requirements(mandatory.id, set()):
+            return None
+
+    def payoff(imp: str) -> float:
+        # Estimated value if started as early as its window allows.
+        starts = calendar.starts[imp]
+        if not starts:
+            return 0.0
+        finish = calendar.finish(imp, starts[0])
+        periods = sum(calendar.discount(t) for t in calendar.numbers if t > finish)
+        return estimates.get(imp, 0.0) * periods
+
+    order = sorted((i for i in scenario.improvement_ids if i not in schedule and payoff(i) > 0),
+                   key=lambda i: -payoff(i) / resources.weight(i))
+    current = evaluator.objective(schedule)
+    for _ in range(3):  # later passes place what waited for a requirement
+        placed_any = False
+        for imp in order:
+            if imp in schedule:
+                continue
+            start = _earliest_start(calendar, resources, imp, schedule)
+            if start is None:
+                continue
+            schedule[imp] = start
+            if time.perf_counter() - began < time_budget:
+                value = evaluator.objective(schedule)
+                if value <= current:
+                    del schedule[imp]
+                    continue
+                current = value
+            resources.take(imp, start)
+            placed_any = True
+        if not placed_any:
+            break
+    return schedule

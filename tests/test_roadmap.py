@@ -1,0 +1,193 @@
+"""Roadmaps (`horizon:`): the optimizer picks the best start period for each improvement.
+
+The reference (`random_roadmaps.brute_force_roadmap`) enumerates every start of every
+improvement with no cxplan code; every plan is also re-checked by cxplan's own
+schedule checker and evaluator.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cxplan import load_scenario, optimize
+from cxplan.cli import app
+from cxplan.errors import InfeasibleError, ScenarioError
+from cxplan.roadmap.calendar import calendar
+from cxplan.roadmap.evaluate import violations
+
+from conftest import ScenarioFactory, ScenarioWriter
+from random_roadmaps import brute_force_roadmap, random_roadmap, roadmap_feasible, roadmap_gain
+
+TOLERANCE = 1e-6
+
+
+def _close(a: float, b: float, scale: float = 1.0) -> bool:
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b), scale)
+
+
+def _schedule(plan: Any) -> dict[str, int]:
+    return {imp: start for imp, (start, _) in plan.schedule.items()}
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_roadmap_optimum_equals_enumerating_every_start(seed: int) -> None:
+    data = random_roadmap(seed)
+    reference = brute_force_roadmap(data)
+    scenario = load_scenario(data)
+    if reference is None:
+        with pytest.raises(InfeasibleError):
+            optimize(scenario)
+        return
+    plan = optimize(scenario)
+    assert plan.status == "optimal"
+    schedule = _schedule(plan)
+    assert _close(plan.expected_gain, reference[0]), (schedule, reference)
+    # Money, staff, precedence and windows hold, by the reference and by cxplan's checker.
+    assert roadmap_feasible(data, schedule)
+    assert violations(calendar(scenario), schedule) == []
+    assert _close(plan.expected_gain, roadmap_gain(data, schedule))
+    assert _close(sum(i.gain for i in plan.improvements), plan.expected_gain)
+    assert _close(plan.periods[-1].cumulative_gain, plan.expected_gain)
+
+
+def _two_fixes(**horizon: Any) -> dict[str, Any]:
+    """Two independent touchpoints, one person who can work on one fix at a time: a big
+    fix that takes two periods (gain 2.2 per period once done) and a quick one (gain 1)."""
+    return {
+        "cxplan": 1,
+        "horizon": {"periods": 6, **horizon},
+        "teams": {"crew": 1},
+        "touchpoints": [{"id": "a", "failure_probability": 1.0, "impact": 4.4},
+                        {"id": "b", "failure_probability": 1.0, "impact": 2.0}],
+        "journey": {"entry": {"a": 0.5, "b": 0.5}},
+        "improvements": [
+            {"id": "big", "cost": 0, "staff": {"crew": 1}, "duration": 2,
+             "effects": [{"touchpoint": "a", "impact_reduction": 1.0}]},
+            {"id": "quick", "cost": 0, "staff": {"crew": 1}, "duration": 1,
+             "effects": [{"touchpoint": "b", "impact_reduction": 1.0}]},
+        ],
+    }
+
+
+def test_without_discounting_the_bigger_fix_goes_first() -> None:
+    plan = optimize(load_scenario(_two_fixes()))
+    assert _schedule(plan) == {"big": 1, "quick": 3}
+    assert _close(plan.expected_gain, 2.2 * 4 + 1 * 3)
+
+
+def test_heavy_discounting_puts_the_quick_win_first() -> None:
+    plan = optimize(load_scenario(_two_fixes(discount_rate=0.5)))
+    assert _schedule(plan) == {"quick": 1, "big": 2}
+    weights = [1.5 ** -(t - 1) for t in range(1, 7)]
+    assert _close(plan.expected_gain, sum(weights[1:]) * 1 + sum(weights[3:]) * 2.2)
+
+
+def test_a_requirement_is_finished_before_the_dependent_starts(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario(horizon={"periods": 4}, budget=None, teams={"it": 5})
+    data["improvements"][0]["duration"] = 2
+    data["improvements"][1]["requires"] = ["queue-app"]
+    plan = optimize(load_scenario(data))
+    assert plan.schedule == {"queue-app": (1, 2), "sms": (3, 3)}
+
+
+def test_start_windows_are_kept(minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario(horizon={"periods": 4})
+    data["improvements"][0].update(earliest=2, latest=3)
+    plan = optimize(load_scenario(data))
+    assert plan.schedule["queue-app"][0] == 2  # as early as allowed: it pays off longer
+    assert plan.schedule["sms"][0] == 1
+
+
+def test_with_carry_over_unspent_money_funds_a_later_period(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario(horizon={"periods": 3}, budget=[200, 200, 0])
+    assert "queue-app" not in optimize(load_scenario(data)).schedule  # costs 300
+    data["horizon"]["carry_over"] = True
+    plan = optimize(load_scenario(data))
+    assert plan.schedule["queue-app"] == (2, 2)
+    assert [p.budget for p in plan.periods] == [200, 400 - 50, 350 - 300]
+
+
+def test_customers_per_period_weigh_each_period(minimal_scenario: ScenarioFactory) -> None:
+    flat = minimal_scenario(horizon={"periods": 3}, personas=[{"id": "p", "customers": 10}])
+    growing = copy.deepcopy(flat)
+    growing["personas"][0]["customers"] = [10, 10, 30]
+    a, b = optimize(load_scenario(flat)), optimize(load_scenario(growing))
+    assert a.schedule == b.schedule
+    assert _close(b.periods[2].gain, 3 * a.periods[2].gain)
+
+
+def test_an_infeasible_roadmap_names_the_conflicting_rules(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario(horizon={"periods": 2}, budget=[100, 100])
+    data["improvements"][0]["mandatory"] = True  # costs 300
+    with pytest.raises(InfeasibleError) as info:
+        optimize(load_scenario(data))
+    text = " ".join(info.value.conflict)
+    assert "'queue-app' is mandatory" in text and "budget of period 1" in text
+
+
+def test_without_a_horizon_the_plan_has_no_roadmap_keys(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = optimize(load_scenario(minimal_scenario())).to_dict()
+    assert not {"horizon", "schedule", "periods"} & set(data)
+    assert all("start" not in item for item in data["improvements"])
+
+
+@pytest.mark.parametrize(("change", "place", "words"), [
+    ({"budget": [1, 2]}, "budget", "need a horizon"),
+    ({"horizon": {"periods": 3}, "budget": [1, 2]}, "budget", "2 values for a horizon of 3"),
+    ({"horizon": {"periods": 2}, "teams": {"it": [1, "x"]}}, "teams.it[1]", "amount per period"),
+    ({"horizon": {"periods": 2, "names": ["Q1"]}}, "horizon.names", "1 names for 2 periods"),
+])
+def test_per_period_values_are_checked_with_their_place(
+        minimal_scenario: ScenarioFactory, change: dict[str, Any], place: str,
+        words: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(minimal_scenario(**change))
+    assert any(p.location == place and words in p.message for p in info.value.problems), \
+        info.value.problems
+
+
+def test_start_periods_need_a_horizon_and_must_fit_it(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario()
+    data["improvements"][0]["earliest"] = 2
+    with pytest.raises(ScenarioError, match="needs a horizon"):
+        load_scenario(data)
+    data = minimal_scenario(horizon={"periods": 2})
+    data["improvements"][0].update(mandatory=True, duration=3)
+    with pytest.raises(ScenarioError, match="cannot finish within the horizon"):
+        load_scenario(data)
+
+
+def test_plan_json_and_table_show_the_roadmap(
+        minimal_scenario: ScenarioFactory, write_scenario: ScenarioWriter) -> None:
+    data = minimal_scenario(horizon={"periods": 3, "label": "quarter"}, budget=[300, 100, 100])
+    path = write_scenario(data)
+    result = CliRunner().invoke(app, ["plan", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["schedule"] == {"queue-app": {"start": 1, "finish": 1},
+                               "sms": {"start": 2, "finish": 2}} or \
+        out["schedule"]["queue-app"] == {"start": 1, "finish": 1}
+    assert [p["name"] for p in out["periods"]] == ["quarter 1", "quarter 2", "quarter 3"]
+    assert out["horizon"]["periods"] == 3
+    table = CliRunner().invoke(app, ["plan", str(path), "--no-marginals"])
+    assert table.exit_code == 0, table.output
+    assert "Roadmap" in table.stdout and "quarter 1" in table.stdout
+
+
+def test_a_total_budget_over_the_horizon_conflicts_with_mandatory_costs(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario(horizon={"periods": 3}, budget=200)
+    data["improvements"][0]["mandatory"] = True  # costs 300
+    with pytest.raises(InfeasibleError) as info:
+        optimize(load_scenario(data))
+    assert any("the budget of 200" in label for label in info.value.conflict)
