@@ -48,6 +48,7 @@ class SelectionValue:
     feasible: bool
     violations: tuple[str, ...]
     evaluation: Evaluation
+    schedule: dict[str, int] | None = None  # with a horizon: the start period of each id
 
 
 def apply_limits(
@@ -67,7 +68,13 @@ def apply_limits(
 
 
 def evaluate(scenario: Scenario, selection: Iterable[str] = ()) -> SelectionValue:
-    """Exact value of selecting `selection`, and whether it respects the constraints."""
+    """Exact value of selecting `selection`, and whether it respects the constraints.
+
+    With a horizon each item is `id@period` (the start period, 1..N) and the values are
+    the roadmap's discounted totals over the horizon.
+    """
+    if scenario.horizon is not None:
+        return _evaluate_schedule(scenario, list(selection))
     chosen = list(dict.fromkeys(selection))
     unknown = [i for i in chosen if i not in set(scenario.improvement_ids)]
     if unknown:
@@ -92,6 +99,44 @@ def evaluate(scenario: Scenario, selection: Iterable[str] = ()) -> SelectionValu
         violations=tuple(violations),
         evaluation=evaluation,
     )
+
+
+def _evaluate_schedule(scenario: Scenario, items: list[str]) -> SelectionValue:
+    from cxplan.roadmap.calendar import calendar
+    from cxplan.roadmap.evaluate import ScheduleEvaluator, violations
+
+    cal = calendar(scenario)
+    schedule: dict[str, int] = {}
+    problems = []
+    for item in items:
+        imp, _, period = item.rpartition("@")
+        if not imp or not period.isdigit() or not 1 <= int(period) <= cal.periods:
+            problems.append(f"'{item}': with a horizon, give each improvement with its start "
+                            f"period, id@period (1 to {cal.periods})")
+        elif imp not in set(scenario.improvement_ids):
+            from cxplan.validate import did_you_mean
+
+            problems.append(f"unknown improvement '{imp}'"
+                            f"{did_you_mean(imp, scenario.improvement_ids)}")
+        else:
+            schedule[imp] = int(period)
+    if problems:
+        raise UsageError("; ".join(problems))
+    evaluator = ScheduleEvaluator(cal, {})
+    periods = evaluator.periods(schedule)
+    gain = sum(p.discount * p.gain for p in periods)
+    baseline = sum(p.discount * p.baseline.value for p in periods)
+    staff = {team: max(sum(scenario.improvement(i).staff.get(team, 0.0)
+                           for i, s in schedule.items() if cal.working(i, s, t))
+                       for t in cal.numbers) for team in scenario.teams}
+    found = violations(cal, schedule)
+    return SelectionValue(
+        scenario=scenario.title,
+        selected=tuple(i for i in scenario.improvement_ids if i in schedule),
+        baseline_value=baseline, planned_value=baseline + gain, expected_gain=gain,
+        cost=float(sum(scenario.improvement(i).cost for i in schedule)), staff_used=staff,
+        feasible=not found, violations=tuple(found),
+        evaluation=cal.journey(cal.periods).evaluate(tuple(schedule)), schedule=schedule)
 
 
 def _usage(scenario: Scenario, selection: Iterable[str]) -> tuple[float, dict[str, float]]:

@@ -63,7 +63,8 @@ def _problem_dict(problem: Any) -> dict[str, Any]:
 def evaluate(
     scenario: ScenarioArg,
     select: Annotated[str, typer.Option(
-        "--select", help="Comma-separated improvement ids (empty: the baseline).")] = "",
+        "--select", help="Comma-separated improvement ids (empty: the baseline); with a "
+        "horizon, id@period for each (its start period).")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Exact expected value of a given selection, without optimizing."""
@@ -89,6 +90,7 @@ def _selection_dict(value: SelectionValue) -> dict[str, Any]:
         "planned_value": value.planned_value, "cost": value.cost,
         "staff_used": value.staff_used, "feasible": value.feasible,
         "violations": list(value.violations),
+        **({"schedule": value.schedule} if value.schedule is not None else {}),
     }
 
 
@@ -97,12 +99,19 @@ def _print_selection(value: SelectionValue, scenario: Scenario, out: Console) ->
 
     cur = scenario.currency
     chosen = ", ".join(value.selected) or "nothing (baseline)"
+    if value.schedule is not None:
+        chosen = ", ".join(f"{i} from period {s}" for i, s in value.schedule.items()) \
+            or "nothing (baseline)"
     out.print(escape(f"{value.scenario} — selection: {chosen}"))
     out.print(f"value {money(value.baseline_value, cur)} -> {money(value.planned_value, cur)}"
               f"  (expected gain {money(value.expected_gain, cur)})")
     out.print(escape(f"cost {money(value.cost, cur)}; staff "
               + (", ".join(f"{k} {v:g}" for k, v in value.staff_used.items()) or "none")))
+    if value.schedule is not None:
+        out.print("(over the horizon, discounted; staff is the busiest period's)")
     if value.feasible:
-        out.print("feasible: respects budget, teams, requires, excludes and mandatory")
+        out.print("feasible: respects budget, teams, requires, excludes and mandatory"
+                  + (", per period and within the start windows"
+                     if value.schedule is not None else ""))
     else:
         out.print("[bold]not feasible[/bold]: " + escape("; ".join(value.violations)))

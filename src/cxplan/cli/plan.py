@@ -103,6 +103,9 @@ def _print_plan(result: Plan, out: Console) -> None:
               else f"time limit reached, within {pct(result.gap)} of optimal")
     out.print(f"[bold]{escape(result.scenario)}[/bold] — {len(result.selected)} improvements, "
               f"{status}")
+    if result.horizon is not None:
+        _print_roadmap(result, out)
+        return
     table = Table(show_edge=False, header_style="bold")
     for col, justify in (("#", "right"), ("improvement", "left"), ("owner", "left"),
                          ("cost", "right"), ("staff", "left"), ("gain", "right"),
@@ -129,3 +132,52 @@ def _print_plan(result: Plan, out: Console) -> None:
     from cxplan.cli.whatif import print_marginals
 
     print_marginals(result.marginals, result, out)
+
+
+def _print_roadmap(result: Plan, out: Console) -> None:
+    """The roadmap: each improvement's timeline, then money, staff and value per period."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    assert result.horizon is not None
+    cur = result.currency
+    periods = result.periods
+    out.print(f"Roadmap over {len(periods)} {escape(result.horizon['label'])}s "
+              f"(work █, paying off ─; discount rate {result.horizon['discount_rate']:g} "
+              "per period)")
+    table = Table(show_edge=False, header_style="bold")
+    for col, justify in (("improvement", "left"), ("owner", "left"), ("start", "right"),
+                         ("finish", "right"), ("timeline", "left"), ("cost", "right"),
+                         ("gain", "right"), ("share", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for imp in result.improvements:
+        assert imp.start is not None and imp.finish is not None
+        line = "".join("█" if imp.start <= p.period <= imp.finish
+                       else "─" if p.period > imp.finish else "·" for p in periods)
+        table.add_row(escape(imp.id), escape(imp.owner or "-"), periods[imp.start - 1].name,
+                      periods[imp.finish - 1].name, line, money(imp.cost, cur),
+                      money(imp.gain, cur), f"{100 * imp.share:.1f} %")
+    if result.improvements:
+        out.print(table)
+    else:
+        out.print("Nothing is worth scheduling under these constraints.")
+    per_period = Table(show_edge=False, header_style="bold")
+    teams = list(result.teams)
+    for col in ("period", "starting", "spend", *teams, "gain", "cumulative"):
+        per_period.add_column(col, justify="left" if col in ("period", "starting") else "right")
+    for p in periods:
+        spend = money(p.spend, cur) + (f" / {money(p.budget, cur)}" if p.budget is not None
+                                      else "")
+        per_period.add_row(
+            escape(p.name), escape(", ".join(p.starting) or "-"), spend,
+            *(f"{p.staff[t]:g}/{p.capacity[t]:g}" for t in teams),
+            money(p.gain, cur), money(p.cumulative_gain, cur))
+    out.print(per_period)
+    budget = f" of {money(result.budget, cur)}" if result.budget is not None else ""
+    out.print(escape(f"cost {money(result.cost, cur)}{budget} over the horizon"))
+    out.print(f"value over the horizon {money(result.baseline_value, cur)} -> "
+              f"{money(result.planned_value, cur)}  (expected gain "
+              f"[bold]{money(result.expected_gain, cur)}[/bold], discounted)")
+    if len(result.criteria) > 1:
+        for c in result.criteria.values():
+            out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))

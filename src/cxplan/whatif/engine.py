@@ -69,6 +69,11 @@ def check_plain_objective(scenario: Scenario) -> None:
     re-run per question."""
     from cxplan.objective import needs_sequence
 
+    if getattr(scenario, "horizon", None) is not None:
+        raise UsageError("what-if analysis (frontier, explain, sensitivity) works on "
+                         "single-period plans; this scenario has a horizon (a roadmap). "
+                         "Compare roadmap variants with `cxplan compare`, or remove "
+                         "`horizon:` to analyse the selection alone")
     if needs_sequence(getattr(scenario, "objective", None)):
         raise UsageError("what-if analysis (frontier, explain, sensitivity, marginal values) "
                          "supports scenarios with a plain weighted objective; this one asks "
