@@ -39,7 +39,14 @@ from cxplan import __version__
 from cxplan.errors import TemplateError
 from cxplan.files import write_atomic
 from cxplan.journey import Evaluation, Journey, build_journey
-from cxplan.journeymap import NO_STAGE, JourneyMap, build_map, stage_order
+from cxplan.journeymap import (
+    NO_STAGE,
+    JourneyMap,
+    build_map,
+    compact_number,
+    stage_order,
+    wrap_label,
+)
 from cxplan.plan import Plan
 from cxplan.report_analysis import Assumption, PersonaRoutes, assumptions, persona_routes
 from cxplan.scenario import Scenario
@@ -54,14 +61,24 @@ __all__ = [
     "NO_STAGE",
     "Bar",
     "CriterionRow",
+    "CurvePoint",
+    "CurveTick",
+    "GanttChart",
+    "GanttColumn",
+    "GanttRow",
     "LeftOutRow",
     "PersonaRow",
     "PlanRow",
     "ReportView",
     "ResourceUse",
+    "Roadmap",
+    "RoadmapItem",
+    "RoadmapPeriod",
     "StageRow",
     "Totals",
     "TouchpointRow",
+    "ValueCurve",
+    "build_roadmap",
     "build_view",
     "format_amount",
     "format_gap",
@@ -215,6 +232,9 @@ class PlanRow:
     reason: str  # why it is in: mandatory / needed by / what it fixes / return on cost
     share_bar: Bar  # share of the gain on the ranking chart (see ReportView.ranking_axis)
     cost_bar: Bar  # share of the plan's cost on the same scale
+    start: int | None = None  # with a horizon: first period of work
+    finish: int | None = None  # with a horizon: last period of work
+    when: str = ""  # with a horizon: "2027 Q2" or "2027 Q2 – 2027 Q3"; "" without
 
 
 @dataclass(frozen=True)
@@ -306,6 +326,188 @@ class CriterionRow:
 
 
 @dataclass(frozen=True)
+class RoadmapItem:
+    """One scheduled improvement of a roadmap, in roadmap order (by start period)."""
+
+    rank: int  # its place in the roadmap (the same as its PlanRow's rank)
+    id: str
+    name: str
+    owner: str | None
+    cost: float
+    staff_text: str  # "it 1, risk 2"; "" when it needs no staff
+    start: int  # first period of work (1-based)
+    finish: int  # last period of work; it pays off from finish + 1
+    start_name: str
+    finish_name: str
+    duration: int  # periods of work: finish − start + 1
+    pays_off_from: str | None  # name of the first period it pays off in; None: after the horizon
+    when: str  # "2027 Q2" or "2027 Q2 – 2027 Q3"
+    gain: float  # its part of the horizon's discounted gain (the items sum to the total)
+    share: float  # gain / expected gain
+
+
+@dataclass(frozen=True)
+class RoadmapPeriod:
+    """One period of a roadmap: what starts, what it spends and uses, what it gains."""
+
+    period: int  # 1..N
+    name: str
+    discount: float  # weight of this period's value (1 for the first period)
+    spend: float
+    budget: float | None  # money available in the period (with carry-over: incl. unspent)
+    budget_share: float | None  # spend / budget; None without a budget or with budget 0
+    budget_use: ResourceUse | None  # spend over budget as a meter; None without a budget
+    staff: tuple[ResourceUse, ...]  # per team: people at work over the period's capacity
+    starting: tuple[str, ...]  # ids of the improvements starting in this period
+    starting_names: tuple[str, ...]
+    starting_ranks: tuple[int, ...]
+    working: tuple[str, ...]  # ids worked on in this period
+    finishing: tuple[str, ...]  # ids whose work ends in this period (they pay off next)
+    paying_off: tuple[str, ...]  # ids finished before this period
+    baseline_value: float  # this period's expected value with nothing done
+    value: float  # with the improvements finished before this period
+    gain: float  # value − baseline value (not discounted)
+    discounted_gain: float  # discount × gain
+    cumulative_gain: float  # discounted gain of periods 1..this one
+    cumulative_share: float  # cumulative gain / the plan's expected gain (0 when it is 0)
+
+
+@dataclass(frozen=True)
+class GanttColumn:
+    """One period on the Gantt chart's time axis."""
+
+    period: int
+    name: str
+    x: float  # left edge
+    width: float
+    label_lines: tuple[str, ...]  # the name wrapped to fit; () when too narrow to label
+    label_x: float  # where the label is anchored
+    label_y: float  # baseline of the label's first line
+    label_anchor: str  # SVG text-anchor: "middle", or "start" when labels are thinned out
+
+    @property
+    def center(self) -> float:
+        """Horizontal centre of the column."""
+        return self.x + self.width / 2
+
+
+@dataclass(frozen=True)
+class GanttRow:
+    """One improvement on the Gantt chart: a bar over its work, a band where it pays off."""
+
+    rank: int
+    id: str
+    name: str
+    owner: str | None
+    start: int
+    finish: int
+    y: float  # top of the row
+    height: float
+    text_y: float  # baseline of the row's texts
+    label: str  # the name, shortened with "…" to fit the label column
+    owner_label: str  # the owner, shortened to fit ("" without one)
+    bar_y: float  # top of the bar and of the band
+    bar_height: float
+    work_x: float  # the bar over periods start..finish
+    work_width: float
+    payoff_x: float  # the band over periods finish+1..N
+    payoff_width: float  # 0 when it finishes in the last period
+    description: str  # plain text: name, owner, periods, cost, gain (tooltip)
+
+
+@dataclass(frozen=True)
+class GanttChart:
+    """Geometry of the roadmap's Gantt chart in SVG user units (viewBox 0 0 width height)."""
+
+    width: float
+    height: float
+    rank_x: float  # where the rank numbers end (right-aligned)
+    name_x: float  # left edge of the names
+    owner_x: float  # left edge of the owners
+    plot_x: float  # left edge of the first period
+    plot_width: float
+    header_y: float  # baseline of the column headings (names of the label columns)
+    axis_y: float  # bottom of the header: the rows start here
+    show_owners: bool  # whether any improvement has an owner (else no owner column)
+    columns: tuple[GanttColumn, ...]
+    rows: tuple[GanttRow, ...]
+    summary: str  # a sentence describing the chart (the SVG's <desc>)
+
+
+@dataclass(frozen=True)
+class CurveTick:
+    """One value on the curve's vertical axis."""
+
+    value: float
+    y: float
+    label: str  # "200k"
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One period on the value curve: its gain bar and the cumulative point at its end."""
+
+    period: int
+    name: str
+    column_x: float  # the period's column on the plot
+    column_width: float
+    label_lines: tuple[str, ...]  # the period's name wrapped to fit under it; () if thinned
+    label_x: float
+    label_y: float  # baseline of the label's first line
+    label_anchor: str
+    x: float  # the cumulative point: the end of the period
+    y: float
+    cumulative_gain: float
+    gain: float  # the period's discounted gain (the bar)
+    bar_x: float
+    bar_y: float
+    bar_width: float
+    bar_height: float
+    description: str  # tooltip
+
+
+@dataclass(frozen=True)
+class ValueCurve:
+    """Geometry of the cumulative value curve in SVG user units (viewBox 0 0 width height)."""
+
+    width: float
+    height: float
+    plot_x: float  # the plot area: left edge, top, width, height
+    plot_y: float
+    plot_width: float
+    plot_height: float
+    zero_y: float  # the zero line
+    origin_x: float  # start of the curve: zero gain before the first period
+    path: str  # SVG path data of the cumulative curve
+    ticks: tuple[CurveTick, ...]
+    points: tuple[CurvePoint, ...]
+    end_label: str  # the total at the curve's end ("+695.7k")
+    end_x: float
+    end_y: float
+    summary: str  # a sentence describing the curve (the SVG's <desc>)
+
+
+@dataclass(frozen=True)
+class Roadmap:
+    """A multi-period plan (a scenario with `horizon:`): schedule, periods and charts."""
+
+    period_count: int
+    label: str  # what a period is called: "quarter"
+    label_plural: str  # "quarters"
+    names: tuple[str, ...]  # every period's name, in order
+    span: str  # "2027 Q1 – 2028 Q4" (one name for a single period)
+    discount_rate: float  # per period; 0 when values are not discounted
+    carry_over: bool  # unspent money moves to later periods
+    items: tuple[RoadmapItem, ...]  # in roadmap order (rank)
+    periods: tuple[RoadmapPeriod, ...]
+    teams: tuple[str, ...]  # team names, in scenario order (the per-period staff columns)
+    final_baseline_value: float  # one period's value with nothing done, at the horizon's end
+    final_value: float  # ... once the whole roadmap is done (the journey map's state)
+    gantt: GanttChart
+    curve: ValueCurve
+
+
+@dataclass(frozen=True)
 class ReportView:
     """Everything a report shows, computed; templates only lay it out."""
 
@@ -335,6 +537,7 @@ class ReportView:
     build_seconds: float
     solve_seconds: float
     nodes: int
+    roadmap: Roadmap | None = None  # with a horizon: the schedule, periods and charts
 
 
 def build_view(plan: Plan, scenario: Scenario) -> ReportView:
@@ -388,6 +591,7 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         build_seconds=plan.build_seconds,
         solve_seconds=plan.solve_seconds,
         nodes=plan.nodes,
+        roadmap=build_roadmap(plan, rows) if plan.horizon is not None else None,
     )
 
 
@@ -533,7 +737,8 @@ def _plan_rows(
             cost_share=cost_shares[k],
             reason=_reason(plan, scenario, imp.id, imp.gain, imp.cost,
                            needed_by.get(imp.id, [])),
-            share_bar=bars[k], cost_bar=bars[len(ordered) + k]))
+            share_bar=bars[k], cost_bar=bars[len(ordered) + k],
+            start=imp.start, finish=imp.finish, when=_when(plan, imp.start, imp.finish)))
     return tuple(rows), axis
 
 
@@ -555,24 +760,91 @@ def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
         missing = [r for r in imp.requires if r not in selected]
         if missing:
             reasons.append("requires unfunded " + ", ".join(missing))
-        if plan.budget is not None and plan.cost + imp.cost > plan.budget + _TOLERANCE:
-            reasons.append(f"costs {format_money(imp.cost, plan.currency)}, "
-                           f"{format_money(plan.budget - plan.cost, plan.currency)} left")
-        for team, need in imp.staff.items():
-            capacity = plan.teams.get(team)
-            used = plan.staff_used.get(team, 0.0)
-            if need and capacity is not None and used + need > capacity + _TOLERANCE:
-                reasons.append(f"needs {format_amount(need)} {team} staff, "
-                               f"{format_amount(max(capacity - used, 0.0))} left")
+        if plan.horizon is not None:
+            reasons.extend(_roadmap_misfit(plan, scenario, imp.id))
+        else:
+            if plan.budget is not None and plan.cost + imp.cost > plan.budget + _TOLERANCE:
+                reasons.append(f"costs {format_money(imp.cost, plan.currency)}, "
+                               f"{format_money(plan.budget - plan.cost, plan.currency)} left")
+            for team, need in imp.staff.items():
+                capacity = plan.teams.get(team)
+                used = plan.staff_used.get(team, 0.0)
+                if need and capacity is not None and used + need > capacity + _TOLERANCE:
+                    reasons.append(f"needs {format_amount(need)} {team} staff, "
+                                   f"{format_amount(max(capacity - used, 0.0))} left")
         if not reasons:
             # It fits next to the plan, so at a proven optimum adding it cannot help (or a
             # plugin constraint forbids it); before the time limit we cannot say which.
-            reasons.append("fits, but would not improve the plan" if plan.status == "optimal"
+            what = "the roadmap" if plan.horizon is not None else "the plan"
+            reasons.append(f"fits, but would not improve {what}" if plan.status == "optimal"
                            else "fits; not chosen before the time limit")
         staff = tuple((team, n) for team, n in imp.staff.items() if n)
         rows.append(LeftOutRow(imp.id, imp.label, imp.owner, imp.cost, staff,
                                _staff_text(staff), "; ".join(reasons)))
     return tuple(rows)
+
+
+def _roadmap_misfit(plan: Plan, scenario: Scenario, imp_id: str) -> list[str]:
+    """Why an improvement left off a roadmap fits in no start period next to it: no period
+    (or run of periods) with its money or its staff free, or no room in its window. Empty
+    when some start fits; requirements and exclusions are reported by the caller."""
+    imp = scenario.improvement(imp_id)
+    horizon = plan.horizon or {}
+    count = len(plan.periods)
+    label = str(horizon.get("label") or "period")
+    duration = max(int(imp.duration), 1)
+    first = imp.earliest or 1
+    for req in imp.requires:  # a funded requirement must be finished first
+        if req in plan.schedule:
+            first = max(first, plan.schedule[req][1] + 1)
+    last = min(imp.latest or count, count - duration + 1)
+    if first > last:
+        return [f"its {duration} {_plural(label) if duration != 1 else label} of work do not "
+                "fit in the horizon" + (" after what it requires" if imp.requires else "")
+                + (" within its start window" if imp.earliest or imp.latest else "")]
+    per = imp.cost / duration
+    carry = bool(horizon.get("carry_over"))
+    per_period = any(p.budget is not None for p in plan.periods)
+    money_fits, staff_fits = [], []
+    short: dict[str, bool] = {team: True for team, need in imp.staff.items() if need}
+    for start in range(first, last + 1):
+        work = range(start, start + duration)
+        if per_period and per > 0:
+            if carry:  # what a period leaves unspent is all later periods can still use
+                money = all(p.budget is None or p.budget - p.spend + _TOLERANCE
+                            >= per * sum(1 for u in work if u <= p.period)
+                            for p in plan.periods)
+            else:
+                money = all(p.budget is None or p.budget - p.spend + _TOLERANCE >= per
+                            for p in plan.periods if p.period in work)
+        elif plan.budget is not None:
+            money = plan.cost + imp.cost <= plan.budget + _TOLERANCE
+        else:
+            money = True
+        staff = True
+        for team in short:
+            capacity = [p.capacity.get(team, plan.teams.get(team)) for p in plan.periods]
+            free = all(capacity[t - 1] is None or plan.periods[t - 1].staff.get(team, 0.0)
+                       + imp.staff[team] <= (capacity[t - 1] or 0.0) + _TOLERANCE
+                       for t in work)
+            short[team] = short[team] and not free
+            staff = staff and free
+        if money and staff:
+            return []
+        money_fits.append(money)
+        staff_fits.append(staff)
+    where = (f"in any {label}" if duration == 1 else
+             f"over any {duration} {_plural(label)} in a row")
+    reasons = []
+    if not any(money_fits):
+        reasons.append(f"costs {format_money(per, plan.currency)} a {label}; not left {where}")
+    for team, never in short.items():
+        if never:
+            reasons.append(f"needs {format_amount(imp.staff[team])} {team} staff, not free "
+                           f"{where}")
+    if not reasons:
+        reasons.append(f"no {label} has both its money and its staff free")
+    return reasons
 
 
 def _personas(plan: Plan) -> tuple[tuple[PersonaRow, ...], float]:
@@ -670,6 +942,8 @@ def _summary(
         return format_money(value, plan.currency)
 
     candidates = len(scenario.improvements)
+    if plan.horizon is not None:
+        return _roadmap_summary(plan, candidates, rows, totals)
     if not rows:
         what = (f"Fund none of the {candidates} candidate improvements: none of them raises "
                 "the expected experience value within the limits.")
@@ -715,6 +989,338 @@ def _summary(
         gain += (f", and {verb} the share of customers who abandon after a failure from "
                  f"{format_percent(before)} to {format_percent(after)}")
     return what, cost, gain + "."
+
+
+# -- the roadmap (plans with a horizon) ---------------------------------------------------
+
+
+def _roadmap_summary(
+    plan: Plan, candidates: int, rows: Sequence[PlanRow], totals: Totals
+) -> tuple[str, str, str]:
+    """The three summary sentences of a roadmap: what to start when, the money and staff
+    over the horizon, and the discounted gain."""
+    def money(value: float) -> str:
+        return format_money(value, plan.currency)
+
+    horizon = plan.horizon or {}
+    names = _period_names(plan)
+    count = len(names)
+    label = str(horizon.get("label") or "period")
+    over = f"{count} {_plural(label) if count != 1 else label}"
+    span = names[0] if count == 1 else f"{names[0]} to {names[-1]}"
+    rate = float(horizon.get("discount_rate") or 0.0)
+    if not rows:
+        what = (f"Fund none of the {candidates} candidate improvements on the roadmap over "
+                f"{over} ({span}): none of them raises the expected experience value within "
+                "the limits.")
+        return (what, "Nothing is spent and no staff is needed.",
+                f"The expected experience value over the {over} stays at "
+                f"{money(plan.baseline_value)}.")
+    what = (f"A roadmap over {over} ({span}): fund {len(rows)} of the {candidates} candidate "
+            "improvements")
+    first = min(r.start or 1 for r in rows)
+    opening = [r.name for r in rows if (r.start or 1) == first]
+    what += f", starting in {names[first - 1]} with "
+    if len(opening) > QUICK_WINS_NAMED:
+        what += (f"{', '.join(opening[:QUICK_WINS_NAMED])} and "
+                 f"{len(opening) - QUICK_WINS_NAMED} more")
+    else:
+        what += _join(opening)
+    last = max(r.start or 1 for r in rows)
+    if last != first:
+        what += f"; the last starts in {names[last - 1]}"
+    what += "."
+
+    if totals.budget is not None:
+        cost = (f"They cost {money(totals.cost)}, {format_percent(totals.budget_share)} of "
+                f"the {money(totals.budget)} budget over the {over}")
+    else:
+        cost = f"They cost {money(totals.cost)} (no budget limit)"
+    if any(s.used for s in totals.staff):
+        parts = [f"{s.name} {format_amount(s.used)} of {format_amount(s.capacity or 0.0)}"
+                 for s in totals.staff]
+        cost += f", and at the busiest need {_join(parts)} staff in one {label}."
+    elif totals.staff:
+        cost += ", and need no staff from the teams."
+    else:
+        cost += "."
+
+    how = f"discounted at {format_percent(rate, 1).replace('.0 %', ' %')} a {label}" if rate \
+        else "not discounted"
+    gain = (f"Over the {over} ({how}), this raises the expected experience value from "
+            f"{money(plan.baseline_value)} to {money(plan.planned_value)}, a gain of "
+            f"{money(plan.expected_gain)}")
+    before, after = totals.baseline_abandonment, totals.planned_abandonment
+    if totals.customers > 0 and abs(after - before) > _TOLERANCE:
+        verb = "lowers" if after < before else "raises"
+        gain += (f", and {verb} the share of customers who abandon after a failure, on "
+                 f"average over the {over}, from {format_percent(before)} to "
+                 f"{format_percent(after)}")
+    return what, cost, gain + "."
+
+# The Gantt chart and the value curve are drawn 760 units wide: at the report's full width
+# that is about 1.2 × (names at about 13 px), on an A4/Letter page 0.92 × (about 7.5 pt).
+CHART_WIDTH = 760.0
+GANTT_ROW = 22.0
+GANTT_BAR = 14.0
+GANTT_HEADER = 44.0  # two lines of period names and the column headings
+RANK_RIGHT = 26.0  # rank numbers end here (right-aligned)
+NAME_LEFT = 32.0
+NAME_WIDTH = 240.0
+OWNER_WIDTH = 92.0
+GAP = 8.0
+NAME_CHAR = 6.2  # average width of a character of an 11 px name (DejaVu/Helvetica-like)
+OWNER_CHAR = 5.7  # ... of a 10 px owner
+AXIS_CHAR = 6.6  # ... of a 10.5 px period name (digits are wide)
+AXIS_LINE = 12.0  # line height of period names
+CURVE_HEIGHT = 236.0
+CURVE_LEFT = 64.0  # room for the value ticks
+CURVE_RIGHT = 84.0  # room for the total at the curve's end
+CURVE_TOP = 16.0
+CURVE_AXIS = 42.0  # room for two lines of period names under the plot
+CURVE_TICKS = 4  # about this many steps on the value axis
+
+
+def _plural(label: str) -> str:
+    return label if label.endswith("s") else label + "s"
+
+
+def _when(plan: Plan, start: int | None, finish: int | None) -> str:
+    """`"2027 Q2"` or `"2027 Q2 – 2027 Q3"`: an improvement's periods of work."""
+    if plan.horizon is None or start is None or finish is None:
+        return ""
+    names = _period_names(plan)
+    first, last = names[start - 1], names[finish - 1]
+    return first if start == finish else f"{first} – {last}"
+
+
+def _period_names(plan: Plan) -> list[str]:
+    horizon = plan.horizon or {}
+    names = [str(n) for n in horizon.get("names") or []]
+    count = int(horizon.get("periods") or len(plan.periods))
+    label = str(horizon.get("label") or "period")
+    return names if len(names) == count else [f"{label} {t}" for t in range(1, count + 1)]
+
+
+def _fits(text: str, width: float, char: float) -> str:
+    """`text` shortened with "…" to about `width` units at `char` units per character."""
+    chars = max(int(width // char), 1)
+    if len(text) <= chars:
+        return text
+    return text[: max(chars - 1, 0)].rstrip() + "…"
+
+
+def _axis_labels(
+    names: Sequence[str], left: float, column: float
+) -> list[tuple[tuple[str, ...], float, str]]:
+    """Per period: (name lines, x, anchor). Names are wrapped into two lines under their
+    column; when columns are too narrow for that, only every k-th period is named, its name
+    starting at its column and running over the unnamed ones after it."""
+    count = len(names)
+    chars = int((column - 4.0) // AXIS_CHAR)
+    wanted = min(max((len(n) for n in names), default=1), 8)
+    if chars >= min(wanted, 5):
+        return [(wrap_label(n, max(chars, 1), 2), left + (t + 0.5) * column, "middle")
+                for t, n in enumerate(names)]
+    step = 2
+    while int((step * column - 4.0) // AXIS_CHAR) < min(wanted, 5) and step < count:
+        step += 1
+    out: list[tuple[tuple[str, ...], float, str]] = []
+    end = left + count * column
+    for t, n in enumerate(names):
+        x = left + t * column
+        if t % step:
+            out.append(((), x, "start"))
+            continue
+        room = int((min(step * column, end - x) - 4.0) // AXIS_CHAR)
+        out.append((wrap_label(n, room, 2) if room >= 1 else (), x + 2.0, "start"))
+    return out
+
+
+def _gantt(plan: Plan, items: Sequence[RoadmapItem], names: Sequence[str],
+           label_plural: str) -> GanttChart:
+    count = len(names)
+    show_owners = any(i.owner for i in items)
+    name_width = NAME_WIDTH + (0.0 if show_owners else OWNER_WIDTH + GAP)
+    owner_x = NAME_LEFT + name_width + GAP
+    plot_x = owner_x + (OWNER_WIDTH + GAP if show_owners else 0.0)
+    plot_width = CHART_WIDTH - plot_x - GAP
+    column = plot_width / count
+    labels = _axis_labels(names, plot_x, column)
+    columns = []
+    for t, name in enumerate(names):
+        lines, x, anchor = labels[t]
+        columns.append(GanttColumn(
+            period=t + 1, name=name, x=round(plot_x + t * column, 2), width=round(column, 2),
+            label_lines=lines, label_x=round(x, 2),
+            label_y=GANTT_HEADER - 8.0 - AXIS_LINE * (len(lines) - 1), label_anchor=anchor))
+    rows = []
+    for k, item in enumerate(items):
+        y = GANTT_HEADER + k * GANTT_ROW
+        work_x = plot_x + (item.start - 1) * column
+        payoff_x = plot_x + item.finish * column
+        pays = (f"pays off from {item.pays_off_from}" if item.pays_off_from
+                else "pays off after the horizon")
+        rows.append(GanttRow(
+            rank=item.rank, id=item.id, name=item.name, owner=item.owner,
+            start=item.start, finish=item.finish, y=y, height=GANTT_ROW, text_y=y + 15.0,
+            label=_fits(item.name, name_width, NAME_CHAR),
+            owner_label=_fits(item.owner or "", OWNER_WIDTH, OWNER_CHAR),
+            bar_y=y + (GANTT_ROW - GANTT_BAR) / 2, bar_height=GANTT_BAR,
+            work_x=round(work_x + 1.0, 2), work_width=round(item.duration * column - 2.0, 2),
+            payoff_x=round(payoff_x, 2),
+            payoff_width=round(max((count - item.finish) * column - 1.0, 0.0), 2),
+            description=(f"#{item.rank} {item.name}"
+                         + (f" ({item.owner})" if item.owner else "")
+                         + f": work {item.when}, {pays}; cost "
+                         + format_money(item.cost, plan.currency) + ", gain "
+                         + format_money(item.gain, plan.currency, sign=True))))
+    summary = (f"Gantt chart of {len(items)} improvements over {count} {label_plural}"
+               f" ({names[0]} to {names[-1]}): a dark bar over the {label_plural} of work, "
+               f"a light band over the {label_plural} it pays off.")
+    return GanttChart(
+        width=CHART_WIDTH, height=GANTT_HEADER + len(items) * GANTT_ROW + 6.0,
+        rank_x=RANK_RIGHT, name_x=NAME_LEFT, owner_x=owner_x, plot_x=plot_x,
+        plot_width=round(plot_width, 2), header_y=GANTT_HEADER - 8.0, axis_y=GANTT_HEADER,
+        show_owners=show_owners, columns=tuple(columns), rows=tuple(rows), summary=summary)
+
+
+def _step(span: float) -> float:
+    """A round step (1, 2, 2.5 or 5 × a power of ten) dividing `span` in about 4."""
+    raw = span / CURVE_TICKS
+    if raw <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if raw <= factor * power * (1 + 1e-9):
+            return factor * power
+    return 10.0 * power
+
+
+def _curve(plan: Plan, periods: Sequence[RoadmapPeriod], label: str,
+           label_plural: str) -> ValueCurve:
+    count = len(periods)
+    plot_x, plot_y = CURVE_LEFT, CURVE_TOP
+    plot_width = CHART_WIDTH - CURVE_LEFT - CURVE_RIGHT
+    plot_height = CURVE_HEIGHT - CURVE_TOP - CURVE_AXIS
+    values = [0.0] + [v for p in periods for v in (p.cumulative_gain, p.discounted_gain)]
+    step = _step((max(values) - min(values)) or 1.0)
+    low = math.floor(min(values) / step + 1e-9) * step
+    high = math.ceil(max(values) / step - 1e-9) * step
+    if high <= low:
+        high = low + step
+    scale = plot_height / (high - low)
+
+    def y_of(value: float) -> float:
+        return round(plot_y + (high - value) * scale, 2)
+
+    zero = y_of(0.0)
+    column = plot_width / count
+    labels = _axis_labels([p.name for p in periods], plot_x, column)
+    points = []
+    path = [f"M{_coordinate(plot_x)} {_coordinate(zero)}"]
+    for t, p in enumerate(periods):
+        lines, label_x, anchor = labels[t]
+        x = plot_x + (t + 1) * column
+        bar_width = min(column * 0.56, 48.0)
+        top, bottom = sorted((y_of(p.discounted_gain), zero))
+        path.append(f"L{_coordinate(x)} {_coordinate(y_of(p.cumulative_gain))}")
+        points.append(CurvePoint(
+            period=p.period, name=p.name, column_x=round(plot_x + t * column, 2),
+            column_width=round(column, 2), label_lines=lines, label_x=round(label_x, 2),
+            label_y=plot_y + plot_height + 16.0, label_anchor=anchor, x=round(x, 2),
+            y=y_of(p.cumulative_gain), cumulative_gain=p.cumulative_gain,
+            gain=p.discounted_gain, bar_x=round(x - column / 2 - bar_width / 2, 2), bar_y=top,
+            bar_width=round(bar_width, 2), bar_height=round(bottom - top, 2),
+            description=(f"{p.name}: gain " + format_money(p.discounted_gain, plan.currency,
+                                                           sign=True)
+                         + (" (discounted)" if p.discount != 1.0 else "")
+                         + ", cumulative " + format_money(p.cumulative_gain, plan.currency,
+                                                          sign=True))))
+    ticks = []
+    value = low
+    while value <= high + step * 1e-6:
+        ticks.append(CurveTick(value=value, y=y_of(value),
+                               label=compact_number(0.0 if abs(value) < step * 1e-9 else value)))
+        value += step
+    last = periods[-1]
+    end_value = last.cumulative_gain
+    discounted = "discounted " if any(p.discount != 1.0 for p in periods) else ""
+    summary = (f"Cumulative {discounted}gain by the end of each {label}, from "
+               f"{periods[0].name} to {last.name}, reaching "
+               + format_money(end_value, plan.currency, sign=True)
+               + f"; bars: each {label}'s {discounted}gain.")
+    return ValueCurve(
+        width=CHART_WIDTH, height=CURVE_HEIGHT, plot_x=plot_x, plot_y=plot_y,
+        plot_width=round(plot_width, 2), plot_height=plot_height, zero_y=zero,
+        origin_x=plot_x, path="".join(path), ticks=tuple(ticks), points=tuple(points),
+        end_label=("+" if end_value > 0 else "") + compact_number(end_value),
+        end_x=round(plot_x + count * column + 6.0, 2), end_y=round(y_of(end_value) + 4.0, 2),
+        summary=summary)
+
+
+def _coordinate(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def build_roadmap(plan: Plan, rows: Sequence[PlanRow] = ()) -> Roadmap:
+    """The roadmap part of the view model: items, periods, the Gantt chart and the curve.
+
+    Only for plans with a horizon (`plan.horizon`); raises ValueError otherwise.
+    """
+    if plan.horizon is None or not plan.periods:
+        raise ValueError("the plan has no horizon: it is not a roadmap")
+    names = _period_names(plan)
+    count = len(names)
+    label = str(plan.horizon.get("label") or "period")
+    plural = _plural(label)
+    known = {r.id: r.staff_text for r in rows}
+    items = []
+    for imp in sorted(plan.improvements, key=lambda i: i.rank):
+        start, finish = plan.schedule.get(imp.id, (imp.start or 1, imp.finish or 1))
+        staff = tuple((team, n) for team, n in imp.staff.items() if n)
+        items.append(RoadmapItem(
+            rank=imp.rank, id=imp.id, name=imp.name, owner=imp.owner, cost=imp.cost,
+            staff_text=known.get(imp.id, _staff_text(staff)), start=start, finish=finish,
+            start_name=names[start - 1], finish_name=names[finish - 1],
+            duration=finish - start + 1,
+            pays_off_from=names[finish] if finish < count else None,
+            when=_when(plan, start, finish), gain=imp.gain, share=imp.share))
+    by_id = {i.id: i for i in items}
+    teams = tuple(plan.teams)
+    periods = []
+    for p in plan.periods:
+        starting = [i for i in p.starting if i in by_id]
+        starting.sort(key=lambda i: by_id[i].rank)
+        budget_use = (_resource("Budget", "budget", p.spend, p.budget)
+                      if p.budget is not None else None)
+        periods.append(RoadmapPeriod(
+            period=p.period, name=p.name, discount=p.discount, spend=p.spend,
+            budget=p.budget, budget_share=budget_use.share if budget_use else None,
+            budget_use=budget_use,
+            staff=tuple(_resource(team, "team", p.staff.get(team, 0.0),
+                                  p.capacity.get(team, plan.teams.get(team)))
+                        for team in teams),
+            starting=tuple(starting), starting_names=tuple(by_id[i].name for i in starting),
+            starting_ranks=tuple(by_id[i].rank for i in starting),
+            working=tuple(p.working), finishing=tuple(p.finishing),
+            paying_off=tuple(p.paying_off), baseline_value=p.baseline_value, value=p.value,
+            gain=p.gain, discounted_gain=p.discounted_gain, cumulative_gain=p.cumulative_gain,
+            cumulative_share=(p.cumulative_gain / plan.expected_gain
+                              if plan.expected_gain else 0.0)))
+    final = plan.periods[-1]
+    return Roadmap(
+        period_count=count, label=label, label_plural=plural, names=tuple(names),
+        span=names[0] if count == 1 else f"{names[0]} – {names[-1]}",
+        discount_rate=float(plan.horizon.get("discount_rate") or 0.0),
+        carry_over=bool(plan.horizon.get("carry_over")),
+        items=tuple(items), periods=tuple(periods), teams=teams,
+        final_baseline_value=(plan.baseline.value if plan.baseline is not None
+                              else final.baseline_value),
+        final_value=plan.evaluation.value if plan.evaluation is not None else final.value,
+        gantt=_gantt(plan, items, names, plural),
+        curve=_curve(plan, periods, label, plural))
 
 
 # -- rendering ----------------------------------------------------------------------------

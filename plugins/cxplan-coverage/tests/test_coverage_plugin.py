@@ -161,3 +161,12 @@ def test_the_coverage_command_lists_what_each_candidate_covers(
     out = capsys.readouterr().out
     assert "  walk-in: checkout-fix, checkout-app, branch-training, follow-up-call" in out
     assert "moments of truth:\n  branch: branch-training" in out
+
+
+def test_on_a_roadmap_the_rules_hold_for_the_improvements_it_schedules() -> None:
+    rule = {"stages": ["retention"]}  # follow-up-call is the only retention fix
+    data = scenario(rule, horizon={"periods": 3}, budget=[40, 40, 40])
+    free = optimize(load_scenario(scenario(None, horizon={"periods": 3}, budget=[40, 40, 40])))
+    assert "follow-up-call" not in free.selected
+    plan = optimize(load_scenario(data))
+    assert "follow-up-call" in plan.schedule and plan.expected_gain <= free.expected_gain

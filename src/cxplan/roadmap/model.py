@@ -72,6 +72,22 @@ class RoadmapModel:
         return values
 
 
+class _EndState:
+    """A `ModelContext` for constraint plugins whose journey copy is built on first use."""
+
+    def __init__(self, build: Callable[[], ModelContext], **cheap: object) -> None:
+        self._build = build
+        self._cheap = cheap
+        self.built: ModelContext | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if name in self._cheap:
+            return self._cheap[name]
+        if self.built is None:
+            self.built = self._build()
+        return getattr(self.built, name)
+
+
 def schedule_of(keys: Iterable[str]) -> dict[str, int]:
     """{improvement: start} from the "id@period" keys of the chosen start binaries."""
     result = {}
@@ -151,17 +167,22 @@ def build_roadmap_model(
     _rules(calendar, starts, scheduled, add)
     added: list[str] = []
     if extra_constraints:
-        # Constraint plugins see the roadmap's end state: the improvements it schedules.
+        # Constraint plugins see the roadmap's end state: the improvements it schedules. The
+        # journey copy they may ask for (visits, failures...) is built only if they do.
         end = {imp: problem.add_variable(f"scheduled[{label[imp]}]", 0, 1)
                for imp in scenario.improvement_ids}
         for imp, var in end.items():
             add(f"scheduled[{label[imp]}]", var - scheduled[imp] == 0)
-        ctx = journey_copy(problem, scenario, calendar.journey(calendar.periods), end,
-                           blocking, prefix="end:")
-        contexts[calendar.periods + 1] = ctx
+        lazy = _EndState(lambda: journey_copy(problem, scenario,
+                                              calendar.journey(calendar.periods), end,
+                                              blocking, prefix="end:"),
+                         scenario=scenario, journey=calendar.journey(calendar.periods),
+                         problem=problem, x=end)
         for hook in extra_constraints:
-            for cname, constraint in hook(ctx):  # type: ignore[operator]
+            for cname, constraint in hook(lazy):  # type: ignore[operator]
                 added.append(add(cname, constraint))
+        if lazy.built is not None:
+            contexts[calendar.periods + 1] = lazy.built
     return RoadmapModel(calendar, problem, starts, done, contexts, terms, weights, added,
                         blocking)
 
