@@ -241,3 +241,40 @@ def test_the_bundled_roadmap_example_is_a_valid_eight_quarter_roadmap() -> None:
     scenario = load_scenario("scenarios/microfinance-roadmap.yaml")
     assert scenario.horizon is not None and scenario.horizon.periods == 8
     assert scenario.period_budgets() is not None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_start_values_of_any_feasible_schedule_are_a_complete_exact_mip_start(
+        seed: int) -> None:
+    import random
+
+    from cxplan.plugins import get_plugin_manager
+    from cxplan.roadmap.solve import prepare_roadmap
+
+    data = random_roadmap(seed)
+    scenario = load_scenario(data)
+    prepared = prepare_roadmap(scenario, plugins=get_plugin_manager())
+    model, cal = prepared.model, prepared.calendar
+    rng = random.Random(seed)
+    checked = 0
+    for _ in range(300):
+        schedule = {i: rng.choice(cal.starts[i]) for i in scenario.improvement_ids
+                    if cal.starts[i] and rng.random() < 0.5}
+        if not roadmap_feasible(data, schedule):
+            continue
+        values = model.start_values(schedule)
+
+        def value(expr: Any) -> float:
+            return float(sum(c * values[v.name] for v, c in expr.items()) + expr.constant)
+
+        for constraint in model.problem.constraints():
+            lhs = value(constraint) - constraint.constant
+            lo, hi = constraint.getLb(), constraint.getUb()
+            assert lo is None or lhs >= lo - 1e-9, (constraint.name, lhs, lo)
+            assert hi is None or lhs <= hi + 1e-9, (constraint.name, lhs, hi)
+        for var in model.problem.variables():
+            assert var.lowBound is None or values[var.name] >= var.lowBound - 1e-12
+            assert var.upBound is None or values[var.name] <= var.upBound + 1e-12
+        assert _close(value(model.problem.objective), roadmap_gain(data, schedule))
+        checked += 1
+    assert checked > 0

@@ -282,7 +282,10 @@ class ModelContext:
         key = (q, t, quantity)
         if key in self._chains:
             return self._chains[key]
-        with paused_gc():  # criteria ask for chains after journey_copy (see paused_gc)
+        if gc.isenabled():  # criteria ask for chains after journey_copy (see paused_gc)
+            with paused_gc():
+                self._chains[key] = self._new_chain(q, t, quantity)
+        else:
             self._chains[key] = self._new_chain(q, t, quantity)
         return self._chains[key]
 
@@ -293,21 +296,27 @@ class ModelContext:
             phi = block.factors(quantity)
             if all(f == 1.0 for f in phi):
                 continue  # this block does not change this quantity
-            out = _expression()
+            # Σ_S φ_S (lo λ_S + u_S), accumulated inline: this loop runs for every
+            # subset of every block, persona and quantity.
+            acc: dict[pulp.LpVariable, float] = {}
+            constant = 0.0
+            get = acc.get
             if hi - lo <= 1e-12 * hi:
-                for lam, f in zip(block.weights, phi, strict=True):
-                    _accumulate(out, lam, f * lo)
+                u = [None] * len(phi)
+            elif i == 0:
+                u = self._first_block_copies(q, t, block, expr, lo, hi)
             else:
-                if i == 0:
-                    u = self._first_block_copies(q, t, block, expr, lo, hi)
-                else:
-                    u = self._copies(f"{self.prefix}u[q{q},t{t},{quantity},b{i}]", block,
-                                     expr, lo, hi)
-                for lam, var, f in zip(block.weights, u, phi, strict=True):
-                    _accumulate(out, lam, f * lo)
-                    if f:
-                        _term(out, var, f)
-            expr = out
+                u = self._copies(f"{self.prefix}u[q{q},t{t},{quantity},b{i}]", block,
+                                 expr, lo, hi)
+            for lam, var, f in zip(block.weights, u, phi, strict=True):
+                c = f * lo
+                if c:
+                    for v, a in lam.items():
+                        acc[v] = get(v, 0.0) + c * a
+                    constant += c * lam.constant
+                if f and var is not None:
+                    acc[var] = get(var, 0.0) + f
+            expr = _expression(acc.items(), constant)
             lo, hi = lo * min(phi), hi * max(phi)
         return expr
 

@@ -455,7 +455,7 @@ class CurvePoint:
     label_x: float
     label_y: float  # baseline of the label's first line
     label_anchor: str
-    x: float  # the cumulative point: the end of the period
+    x: float  # the cumulative point, above the middle of the period's column
     y: float
     cumulative_gain: float
     gain: float  # the period's discounted gain (the bar)
@@ -477,7 +477,6 @@ class ValueCurve:
     plot_width: float
     plot_height: float
     zero_y: float  # the zero line
-    origin_x: float  # start of the curve: zero gain before the first period
     path: str  # SVG path data of the cumulative curve
     ticks: tuple[CurveTick, ...]
     points: tuple[CurvePoint, ...]
@@ -1075,7 +1074,7 @@ AXIS_CHAR = 6.6  # ... of a 10.5 px period name (digits are wide)
 AXIS_LINE = 12.0  # line height of period names
 CURVE_HEIGHT = 236.0
 CURVE_LEFT = 64.0  # room for the value ticks
-CURVE_RIGHT = 84.0  # room for the total at the curve's end
+CURVE_RIGHT = 40.0  # room for the total at the curve's end (it starts mid-column)
 CURVE_TOP = 16.0
 CURVE_AXIS = 42.0  # room for two lines of period names under the plot
 CURVE_TICKS = 4  # about this many steps on the value axis
@@ -1218,19 +1217,19 @@ def _curve(plan: Plan, periods: Sequence[RoadmapPeriod], label: str,
     column = plot_width / count
     labels = _axis_labels([p.name for p in periods], plot_x, column)
     points = []
-    path = [f"M{_coordinate(plot_x)} {_coordinate(zero)}"]
+    path = []
     for t, p in enumerate(periods):
         lines, label_x, anchor = labels[t]
-        x = plot_x + (t + 1) * column
-        bar_width = min(column * 0.56, 48.0)
+        x = plot_x + (t + 0.5) * column
+        bar_width = min(column * 0.5, 40.0)
         top, bottom = sorted((y_of(p.discounted_gain), zero))
-        path.append(f"L{_coordinate(x)} {_coordinate(y_of(p.cumulative_gain))}")
+        path.append(f"{'L' if t else 'M'}{_coordinate(x)} {_coordinate(y_of(p.cumulative_gain))}")
         points.append(CurvePoint(
             period=p.period, name=p.name, column_x=round(plot_x + t * column, 2),
             column_width=round(column, 2), label_lines=lines, label_x=round(label_x, 2),
             label_y=plot_y + plot_height + 16.0, label_anchor=anchor, x=round(x, 2),
             y=y_of(p.cumulative_gain), cumulative_gain=p.cumulative_gain,
-            gain=p.discounted_gain, bar_x=round(x - column / 2 - bar_width / 2, 2), bar_y=top,
+            gain=p.discounted_gain, bar_x=round(x - bar_width / 2, 2), bar_y=top,
             bar_width=round(bar_width, 2), bar_height=round(bottom - top, 2),
             description=(f"{p.name}: gain " + format_money(p.discounted_gain, plan.currency,
                                                            sign=True)
@@ -1253,9 +1252,10 @@ def _curve(plan: Plan, periods: Sequence[RoadmapPeriod], label: str,
     return ValueCurve(
         width=CHART_WIDTH, height=CURVE_HEIGHT, plot_x=plot_x, plot_y=plot_y,
         plot_width=round(plot_width, 2), plot_height=plot_height, zero_y=zero,
-        origin_x=plot_x, path="".join(path), ticks=tuple(ticks), points=tuple(points),
+        path="".join(path), ticks=tuple(ticks), points=tuple(points),
         end_label=("+" if end_value > 0 else "") + compact_number(end_value),
-        end_x=round(plot_x + count * column + 6.0, 2), end_y=round(y_of(end_value) + 4.0, 2),
+        end_x=round(plot_x + (count - 0.5) * column + 8.0, 2),
+        end_y=round(y_of(end_value) + 4.0, 2),
         summary=summary)
 
 

@@ -53,6 +53,7 @@ class RoadmapModel:
     weights: dict[str, float]
     plugin_constraints: list[str]
     blocking: Blocking
+    scheduled: dict[str, pulp.LpVariable]  # improvement → 1 if scheduled (for plugins)
 
     @property
     def columns(self) -> dict[str, pulp.LpVariable]:
@@ -66,6 +67,7 @@ class RoadmapModel:
                   for imp, by_start in self.starts.items() for s, var in by_start.items()}
         for t, ctx in self.contexts.items():
             values.update(ctx.start_values(self.calendar.finished_before(dict(schedule), t)))
+        values.update({var.name: float(imp in schedule) for imp, var in self.scheduled.items()})
         for by_imp in self.done.values():
             for var in by_imp.values():
                 values.setdefault(var.name, 0.0)  # not finishable by then: fixed at 0
@@ -166,13 +168,12 @@ def build_roadmap_model(
 
     _rules(calendar, starts, scheduled, add)
     added: list[str] = []
+    ends: dict[str, pulp.LpVariable] = {}  # the scheduled set, when plugins use it
     if extra_constraints:
         # Constraint plugins see the roadmap's end state: the improvements it schedules. The
         # journey copy they may ask for (visits, failures...) is built only if they do.
         end = {imp: problem.add_variable(f"scheduled[{label[imp]}]", 0, 1)
                for imp in scenario.improvement_ids}
-        for imp, var in end.items():
-            add(f"scheduled[{label[imp]}]", var - scheduled[imp] == 0)
         lazy = _EndState(lambda: journey_copy(problem, scenario,
                                               calendar.journey(calendar.periods), end,
                                               blocking, prefix="end:"),
@@ -183,8 +184,12 @@ def build_roadmap_model(
                 added.append(add(cname, constraint))
         if lazy.built is not None:
             contexts[calendar.periods + 1] = lazy.built
+        if added or lazy.built is not None:
+            for imp, var in end.items():
+                add(f"scheduled[{label[imp]}]", var - scheduled[imp] == 0)
+            ends = end
     return RoadmapModel(calendar, problem, starts, done, contexts, terms, weights, added,
-                        blocking)
+                        blocking, ends)
 
 
 def _rules(

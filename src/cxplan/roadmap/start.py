@@ -9,8 +9,9 @@ time budget lasts, a placement is kept only if the exact objective rises.
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from cxplan.roadmap.calendar import Calendar
 from cxplan.roadmap.evaluate import ScheduleEvaluator
@@ -58,6 +59,18 @@ class _Resources:
                     self.staff[team][t - 1] -= n
         if self.total is not None:
             self.total -= improvement.cost
+
+    def give_back(self, imp: str, start: int) -> None:
+        cal = self.calendar
+        improvement = cal.scenario.improvement(imp)
+        for t in range(start, cal.finish(imp, start) + 1):
+            if self.money is not None:
+                self.money[t - 1] += cal.spend(imp)
+            for team, n in improvement.staff.items():
+                if team in self.staff:
+                    self.staff[team][t - 1] += n
+        if self.total is not None:
+            self.total += improvement.cost
 
     def weight(self, imp: str) -> float:
         """The share of the scarce resources an improvement uses (for ranking)."""
@@ -147,23 +160,92 @@ def greedy_schedule(
     order = sorted((i for i in scenario.improvement_ids if i not in schedule and payoff(i) > 0),
                    key=lambda i: -payoff(i) / resources.weight(i))
     current = evaluator.objective(schedule)
-    for _ in range(3):  # later passes place what waited for a requirement
-        placed_any = False
-        for imp in order:
-            if imp in schedule:
+
+    def out_of_time() -> bool:
+        return time.perf_counter() - began >= time_budget
+
+    # Lazy greedy on exact marginal values per unit of resource: a candidate's key is an
+    # upper estimate of its ratio (first its estimated payoff); it is placed when its
+    # exact ratio, recomputed for the current schedule, still beats every other key.
+    heap = [(-payoff(i) / resources.weight(i), k, i) for k, i in enumerate(order)]
+    heapq.heapify(heap)
+    waiting: list[tuple[float, int, str]] = []  # a requirement is not placed yet
+    while heap:
+        key, k, imp = heapq.heappop(heap)
+        start = _earliest_start(calendar, resources, imp, schedule)
+        if start is None:
+            if all(r in schedule for r in scenario.improvement(imp).requires):
+                continue  # no room left anywhere in its window
+            waiting.append((key, k, imp))
+            continue
+        schedule[imp] = start
+        if out_of_time():
+            gain = 1.0  # no time to check: trust the estimate
+        else:
+            gain = evaluator.objective(schedule) - current
+            ratio = gain / resources.weight(imp)
+            if gain > 0 and heap and -ratio > heap[0][0] + 1e-12 * abs(heap[0][0]):
+                del schedule[imp]
+                heapq.heappush(heap, (-ratio, k, imp))
                 continue
-            start = _earliest_start(calendar, resources, imp, schedule)
-            if start is None:
-                continue
-            schedule[imp] = start
-            if time.perf_counter() - began < time_budget:
-                value = evaluator.objective(schedule)
-                if value <= current:
-                    del schedule[imp]
-                    continue
-                current = value
-            resources.take(imp, start)
-            placed_any = True
-        if not placed_any:
+        if gain <= 0:
+            del schedule[imp]
+            continue
+        current += gain
+        resources.take(imp, start)
+        for item in [w for w in waiting if imp in scenario.improvement(w[2]).requires]:
+            waiting.remove(item)
+            heapq.heappush(heap, item)
+    current = evaluator.objective(schedule)
+    while not out_of_time():
+        better = _improve(calendar, evaluator, resources, schedule, order, current,
+                          out_of_time)
+        if better <= current:
             break
+        current = better
     return schedule
+
+
+def _improve(
+    calendar: Calendar, evaluator: ScheduleEvaluator, resources: _Resources,
+    schedule: dict[str, int], candidates: list[str], current: float,
+    out_of_time: Callable[[], bool],
+) -> float:
+    """One round of local search with exact values: move each scheduled improvement to an
+    earlier start, then try to add each unscheduled candidate, keeping what gains."""
+    scenario = calendar.scenario
+    for imp in sorted(schedule, key=schedule.__getitem__, reverse=True):
+        if out_of_time():
+            return current
+        old = schedule[imp]
+        resources.give_back(imp, old)
+        del schedule[imp]
+        start = _earliest_start(calendar, resources, imp, schedule)
+        dependents_ok = start is not None and all(
+            calendar.finish(imp, start) < schedule[other]
+            for other in schedule if imp in scenario.improvement(other).requires)
+        if start is not None and start < old and dependents_ok:
+            schedule[imp] = start
+            value = evaluator.objective(schedule)
+            if value > current:
+                resources.take(imp, start)
+                current = value
+                continue
+        schedule[imp] = old
+        resources.take(imp, old)
+    for imp in candidates:
+        if out_of_time():
+            return current
+        if imp in schedule:
+            continue
+        start = _earliest_start(calendar, resources, imp, schedule)
+        if start is None:
+            continue
+        schedule[imp] = start
+        value = evaluator.objective(schedule)
+        if value > current:
+            resources.take(imp, start)
+            current = value
+        else:
+            del schedule[imp]
+    return current
