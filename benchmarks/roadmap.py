@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.generate import realistic_scenario  # noqa: E402
+from benchmarks.generate import realistic_scenario
 
 
 def roadmap_scenario(size: int, periods: int, seed: int = 0) -> dict[str, Any]:

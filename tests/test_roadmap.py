@@ -264,7 +264,7 @@ def test_the_start_values_of_any_feasible_schedule_are_a_complete_exact_mip_star
             continue
         values = model.start_values(schedule)
 
-        def value(expr: Any) -> float:
+        def value(expr: Any, values: dict[str, float] = values) -> float:
             return float(sum(c * values[v.name] for v, c in expr.items()) + expr.constant)
 
         for constraint in model.problem.constraints():
