@@ -129,6 +129,19 @@ FULL: dict[str, Any] = {
 }
 
 
+# The roadmap additions: a horizon, amounts per period, start windows.
+ROADMAP: dict[str, Any] = {
+    **copy.deepcopy(FULL),
+    "name": "Every roadmap field",
+    "horizon": {"periods": 3, "label": "quarter", "names": ["Q1", "Q2", "Q3"],
+                "discount_rate": 0.05, "carry_over": True},
+    "budget": [200, 150, 250],
+    "teams": {"it": [3, 2, 3], "front-office": 2},
+}
+ROADMAP["personas"][0]["customers"] = [1000, 1100, 1200]
+ROADMAP["improvements"][0].update(earliest=1, latest=2)
+
+
 def _bundled(name: str) -> dict[str, Any]:
     data = yaml.safe_load((ROOT / "scenarios" / name).read_text(encoding="utf-8"))
     assert isinstance(data, dict)
@@ -139,6 +152,7 @@ def _bundled(name: str) -> dict[str, Any]:
 # is a path worth fuzzing too. Random scenarios bring cycles and several personas.
 SEEDS: dict[str, dict[str, Any]] = {
     "full": FULL,
+    "roadmap": ROADMAP,
     "restaurant": _bundled("restaurant.yaml"),
     "airline-trip": _bundled("airline-trip.yaml"),
     "microfinance-onboarding": _bundled("microfinance-onboarding.yaml"),

@@ -285,7 +285,7 @@ def _table(markdown: str, heading: str) -> list[list[str]]:
     for line in lines[first:]:
         if not line.startswith("|"):
             break
-        table.append([c.strip() for c in line.strip().strip("|").split(" | ")])
+        table.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])])
     return [table[0], *table[2:]]  # without the alignment row
 
 
@@ -317,7 +317,7 @@ def test_markdown_has_the_per_period_table(
                       "Discounted gain", "Cumulative gain"]
     assert [r[0] for r in rows] == [p.name for p in plan.periods]
     for row, period in zip(rows, plan.periods, strict=True):
-        assert row[1] == (", ".join(period.starting) or "—")
+        assert set(row[1].split(", ")) == (set(period.starting) or {"—"})
         assert row[2] == format_money(period.spend, "USD")
         assert row[4].startswith(f"it {period.staff['it']:g}/{period.capacity['it']:g}")
         assert row[7] == format_money(period.cumulative_gain, "USD", sign=True)
@@ -339,7 +339,8 @@ def test_a_plan_without_a_horizon_has_no_roadmap_section() -> None:
     assert view.roadmap is None
     assert all(r.when == "" and r.start is None for r in view.plan)
     html, markdown = render_html(view), render_markdown(view)
-    for text in ('id="roadmap"', "gantt", "value-curve", "periods-table", "<th scope=\"col\">When"):
+    for text in ('id="roadmap"', '<svg class="gantt"', '<svg class="value-curve"',
+                 '<table class="periods-table"', '<th scope="col">When'):
         assert text not in html
     assert "## Roadmap" not in markdown and "### Per " not in markdown
     assert view.summary[0].startswith("Fund ")
