@@ -278,3 +278,14 @@ def test_the_start_values_of_any_feasible_schedule_are_a_complete_exact_mip_star
         assert _close(value(model.problem.objective), roadmap_gain(data, schedule))
         checked += 1
     assert checked > 0
+
+
+def test_what_if_limits_replace_the_per_period_ones_like_one_number_in_the_file(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario(horizon={"periods": 3}, budget=[100, 100, 100],
+                            teams={"it": [0, 0, 1]})
+    scenario = load_scenario(data)
+    assert optimize(scenario).schedule == {"sms": (1, 1)}  # queue-app needs 300 in a period
+    plan = optimize(scenario, budget=400, teams={"it": 1})  # 400 over the horizon, 1 a period
+    assert plan.schedule == {"queue-app": (1, 1), "sms": (1, 1)}
+    assert plan.budget == 400 and [p.capacity["it"] for p in plan.periods] == [1, 1, 1]
