@@ -72,6 +72,12 @@ class PreparedRoadmap:
               time_limit: float | None = None,
               progress: ProgressCallback | None = None) -> SolveResult:
         """Solve from `start`; raises InfeasibleError with the conflicting rules."""
+        if not self.model.columns:
+            # Nothing can be scheduled (no improvement fits anywhere): no model to solve.
+            if any(imp.mandatory for imp in self.scenario.improvements):
+                raise InfeasibleError(roadmap_conflict(self.calendar) or [])
+            return SolveResult("optimal", (), self.evaluator.objective({}), None, 0.0, 0, 0.0,
+                               {}, False)
         keys = [f"{imp}@{s}" for imp, s in start.items()] if start is not None else None
         values = self.model.start_values(start) if start is not None else None
         result = session.solve(keys, values, time_limit=time_limit, progress=progress)
