@@ -1,4 +1,5 @@
-"""`cxplan validate` and `cxplan evaluate`: check a scenario, price a given selection."""
+"""`cxplan validate`, `evaluate` and `schema`: check a scenario, price a given selection,
+print the format."""
 
 from __future__ import annotations
 
@@ -50,6 +51,18 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
         out.print(f"{scenario}: valid ({len(loaded.touchpoints)} touchpoints, "
                   f"{len(loaded.improvements)} improvements, {len(loaded.persona_list)} "
                   f"persona{'s' if len(loaded.persona_list) != 1 else ''})", markup=False)
+
+    run(body)
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario format as a JSON Schema (for editors; see docs/scenario.schema.json)."""
+
+    def body() -> None:
+        from cxplan.schema import scenario_schema
+
+        sys.stdout.write(json.dumps(scenario_schema(), indent=2) + "\n")
 
     run(body)
 

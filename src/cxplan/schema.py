@@ -1,0 +1,75 @@
+"""The scenario format as a JSON Schema (draft 2020-12), for editors and other programs.
+
+`cxplan schema` prints it; `docs/scenario.schema.json` is the same text (a test keeps
+them equal). Point an editor at it for completion and checks while writing a scenario
+(VS Code's YAML extension: `# yaml-language-server: $schema=<path>` as the first line).
+
+It is derived from the pydantic models (`cxplan.scenario`), plus what they do not
+express: amounts per period with a horizon, the short forms of priority levels, and
+`extends`. The schema checks single values and shapes; references between ids, sums of
+probabilities and the journey's shape are checked by `cxplan validate`, which also
+reads variant files (`extends`) only after merging them with their base.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+SCHEMA_ID = "https://cxplan.example/schema/scenario-v1.json"
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    from cxplan.scenario import Scenario
+
+    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    defs = schema["$defs"]
+    amount = {"type": "number", "minimum": 0, "maximum": 1e15}
+    per_period = {"anyOf": [amount, {"type": "array", "items": amount, "minItems": 1,
+                                     "maxItems": 120}],
+                  "description": "One number, or with a horizon one number per period."}
+    props = schema["properties"]
+    props["budget"] = {"anyOf": [*per_period["anyOf"], {"type": "null"}],
+                       "description": "Optional. With a horizon: a list gives each period's "
+                                      "money, one number the total over the horizon."}
+    props["teams"]["additionalProperties"] = per_period
+    defs["Persona"]["properties"]["customers"] = {**per_period, "default": 1}
+    level = copy.deepcopy(defs["PriorityLevel"])
+    defs["PriorityLevel"] = {"anyOf": [
+        level, {"type": "string", "description": "A single criterion."},
+        {"type": "array", "items": {"type": "string"}, "minItems": 1,
+         "description": "Criteria blended by their weights."}]}
+    extends = {
+        "type": "string",
+        "description": "A base scenario file (relative to this one); this file then gives "
+                       "only what differs (merged by id; `remove: true` drops an item)."}
+    # A variant gives only what differs: its items are partial, merged by id with the
+    # base's, and the merged scenario is checked in full by `cxplan validate`.
+    partial_item = {"type": "object", "required": ["id"],
+                    "properties": {"id": {"type": "string"}, "remove": {"type": "boolean"}}}
+    variant_props = {**copy.deepcopy(props), "extends": extends,
+                     "journey": {"type": "object"}}
+    for key in ("touchpoints", "improvements", "personas"):
+        variant_props[key] = {"type": "array", "items": partial_item}
+    variant = {"type": "object", "additionalProperties": False, "required": ["extends"],
+               "properties": variant_props,
+               "description": "A variant of another scenario (`extends`)."}
+    full = {key: schema.pop(key) for key in list(schema) if key not in ("$defs",)}
+    full["title"] = "Scenario"
+    defs["Scenario"] = full
+    defs["Variant"] = variant
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            "title": "cxplan scenario, format version 1",
+            "description": "A customer journey with touchpoints, candidate improvements and "
+                           "limits; see the README and DESIGN.md section 3.",
+            "$defs": defs,
+            "if": {"type": "object", "required": ["extends"]},
+            "then": {"$ref": "#/$defs/Variant"},
+            "else": {"$ref": "#/$defs/Scenario"}}
+
+
+def scenario_schema() -> dict[str, Any]:
+    """The JSON Schema of format version 1 (a fresh copy)."""
+    return copy.deepcopy(_schema())

@@ -1,0 +1,62 @@
+"""The published JSON Schema of the scenario format: current, and true to the examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cxplan.cli import app
+from cxplan.schema import scenario_schema
+
+from conftest import ScenarioFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = scenario_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_the_published_schema_is_what_cxplan_schema_prints() -> None:
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0
+    published = json.loads((ROOT / "docs" / "scenario.schema.json").read_text(encoding="utf-8"))
+    assert json.loads(result.stdout) == published == scenario_schema(), \
+        "regenerate it: cxplan schema > docs/scenario.schema.json"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_every_bundled_scenario_and_variant_satisfies_the_schema(path: Path) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    errors = [e.message for e in _validator().iter_errors(data)]
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"budget": -1}, "budget"),
+    ({"teams": {"it": [1, "two"]}}, "teams"),
+    ({"horizon": {"periods": 0}}, "horizon"),
+    ({"colour": "red"}, "colour"),
+])
+def test_the_schema_rejects_what_the_format_rejects(
+        minimal_scenario: ScenarioFactory, change: dict[str, Any], words: str) -> None:
+    errors = list(_validator().iter_errors(minimal_scenario(**change)))
+    assert errors and any(words in (str(list(e.absolute_path)) + e.message) for e in errors)
+
+
+def test_the_schema_accepts_a_roadmap_with_amounts_per_period(
+        minimal_scenario: ScenarioFactory) -> None:
+    data = minimal_scenario(horizon={"periods": 2, "label": "quarter"}, budget=[10, 20],
+                            teams={"it": [1, 2]},
+                            personas=[{"id": "p", "customers": [5, 6]}])
+    data["improvements"][0].update(earliest=1, latest=2, duration=1)
+    assert not list(_validator().iter_errors(data))
