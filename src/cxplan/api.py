@@ -110,7 +110,8 @@ def _evaluate_schedule(scenario: Scenario, items: list[str]) -> SelectionValue:
     problems = []
     for item in items:
         imp, _, period = item.rpartition("@")
-        if not imp or not period.isdigit() or not 1 <= int(period) <= cal.periods:
+        if (not imp or not (period.isascii() and period.isdecimal())
+                or not 1 <= int(period) <= cal.periods):
             problems.append(f"'{item}': with a horizon, give each improvement with its start "
                             f"period, id@period (1 to {cal.periods})")
         elif imp not in set(scenario.improvement_ids):
@@ -118,6 +119,8 @@ def _evaluate_schedule(scenario: Scenario, items: list[str]) -> SelectionValue:
 
             problems.append(f"unknown improvement '{imp}'"
                             f"{did_you_mean(imp, scenario.improvement_ids)}")
+        elif imp in schedule:
+            problems.append(f"'{imp}' is given twice: an improvement starts once")
         else:
             schedule[imp] = int(period)
     if problems:
@@ -161,8 +164,10 @@ def _violations(
             found.append(f"mandatory '{imp.id}' is not selected")
         if imp.id in chosen:
             found += [f"'{imp.id}' requires '{r}'" for r in imp.requires if r not in chosen]
-            found += [f"'{imp.id}' excludes '{e}'" for e in imp.excludes
-                      if e in chosen and imp.id < e]
+    pairs = {tuple(sorted((imp.id, other))) for imp in scenario.improvements
+             for other in imp.excludes}
+    found += [f"'{a}' and '{b}' exclude each other" for a, b in sorted(pairs)
+              if a in chosen and b in chosen]
     return found
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from cxplan.scenario import PeriodValues
+from cxplan.scenario import PeriodValues, Scenario
 
 Report = Callable[[tuple[str | int, ...], str, str | None], None]
 MAX_AMOUNT = 1e15  # the format's range for amounts (cxplan.scenario.NonNegative)
@@ -65,7 +65,7 @@ def split_period_values(
     budget: tuple[float, ...] | None = None
     if isinstance(data.get("budget"), list):
         budget = amounts(data["budget"], ("budget",))
-        out["budget"] = sum(budget) if budget is not None else 0.0
+        out["budget"] = budget_stand_in(budget) if budget is not None else 0.0
     capacity: dict[str, tuple[float, ...]] = {}
     teams = data.get("teams")
     if isinstance(teams, dict) and any(isinstance(v, list) for v in teams.values()):
@@ -91,14 +91,50 @@ def split_period_values(
     return out, PeriodValues(budget, capacity, customers)
 
 
+def budget_stand_in(budget: tuple[float, ...]) -> float:
+    """The one number the models see for a per-period budget: its total (capped at the
+    format's largest amount, which no plan can spend anyway)."""
+    return min(sum(budget), MAX_AMOUNT)
+
+
+def kept_after_transform(values: PeriodValues, scenario: Scenario) -> PeriodValues:
+    """The per-period lists that still hold for a scenario a plugin transformed: a list
+    is dropped where the plugin changed the one number standing in for it (it meant a new
+    value), or changed the number of periods."""
+    periods = scenario.horizon.periods if scenario.horizon is not None else None
+
+    def fits(given: tuple[float, ...], stand_in: float, now: float | None) -> bool:
+        return len(given) == periods and now is not None and math.isclose(
+            stand_in, now, rel_tol=1e-12, abs_tol=1e-12)
+
+    budget = values.budget
+    if budget is not None and not fits(budget, budget_stand_in(budget), scenario.budget):
+        budget = None
+    capacity = {team: given for team, given in values.capacity.items()
+                if fits(given, max(given, default=0.0), scenario.teams.get(team))}
+    by_id = {p.id: p.customers for p in scenario.persona_list}
+    customers = {pid: given for pid, given in values.customers.items()
+                 if fits(given, sum(given) / len(given) if given else 0.0, by_id.get(pid))}
+    return PeriodValues(budget, capacity, customers)
+
+
 def check_schedule_fields(data: dict[str, Any], report: Report, warn: Report) -> None:
     """`earliest`/`latest` need a horizon, fit in it, and leave room to finish."""
     periods = horizon_periods(data)
     has_horizon = data.get("horizon") is not None
-    names = (data.get("horizon") or {}).get("names") if has_horizon else None
+    horizon = data.get("horizon")
+    names = horizon.get("names") if isinstance(horizon, dict) else None
     if periods is not None and isinstance(names, list) and len(names) != periods:
         report(("horizon", "names"), f"{len(names)} names for {periods} periods",
                "give one name per period, in order")
+    if isinstance(names, list):
+        for i, name in enumerate(names):
+            if isinstance(name, str) and name in names[:i]:
+                report(("horizon", "names", i), f"period name '{name}' is used twice",
+                       "every period needs its own name")
+    if periods == 1:
+        warn(("horizon", "periods"), "with one period nothing pays off within the horizon: "
+             "an improvement pays off from the period after it finishes", None)
     improvements = data.get("improvements")
     if not isinstance(improvements, list):
         return
@@ -130,6 +166,11 @@ def check_schedule_fields(data: dict[str, Any], report: Report, warn: Report) ->
                 report(where, message, "a mandatory improvement must fit in the horizon")
             else:
                 warn(where, message + "; it is never scheduled", None)
+        elif first + duration - 1 == periods and periods > 1:
+            warn(("improvements", i, "duration"),
+                 f"it can finish in the last period ({periods}) at the earliest, so it never "
+                 "pays off within the horizon (it pays off from the period after it "
+                 "finishes)", None)
 
 
 def _period(value: Any) -> int | None:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from cxplan.errors import Problem, ScenarioError
 from cxplan.extensions import check_extensions
 from cxplan.objective import check_objective
-from cxplan.periods import check_schedule_fields, split_period_values
+from cxplan.periods import check_schedule_fields, kept_after_transform, split_period_values
 from cxplan.scenario import Scenario
 from cxplan.source import Document, Path_, format_path, parse_text, read_document
 
@@ -97,6 +97,7 @@ def validate_document(
     data, period_values = split_period_values(doc.data, checker.error)
     try:
         scenario = Scenario.model_validate(data)
+        scenario._periods = period_values
     except ValidationError as exc:
         checker.pydantic(exc)
     checker.cross_check(doc.data)
@@ -136,7 +137,9 @@ def _revalidate(scenario: Scenario, *, plugins: CxplanPlugins) -> Scenario:
     checked = validate_document(Document(name=scenario.source, data=data), plugins=plugins,
                                 transform=False)
     checked._warnings = scenario.warnings  # the user's file's warnings, with their lines
-    checked._periods = scenario.period_values  # the dump holds one number in their place
+    # The dump holds one number in place of each per-period list: keep the lists the
+    # plugin left alone.
+    checked._periods = kept_after_transform(scenario.period_values, checked)
     return checked
 
 
@@ -485,7 +488,9 @@ class _Checker:
                 amount[index[tp_id]] = max(
                     tp.impact if over.impact is None else over.impact,
                     tp.success_value if over.success_value is None else over.success_value)
-            amounts.append([persona.customers * a for a in amount])
+            # with a horizon, the period with the most customers
+            most = max(scenario.period_customers(persona), default=persona.customers)
+            amounts.append([most * a for a in amount])
         edges = nx.DiGraph([(e.source, e.target) for e in scenario.journey.edges])
         edges.add_edges_from((e.source, e.target) for p in personas for e in p.edges or ())
         if nx.is_directed_acyclic_graph(edges):

@@ -142,7 +142,8 @@ def _print_roadmap(result: Plan, out: Console) -> None:
     assert result.horizon is not None
     cur = result.currency
     periods = result.periods
-    out.print(f"Roadmap over {len(periods)} {escape(result.horizon['label'])}s "
+    label = result.horizon["label"] + ("s" if len(periods) != 1 else "")
+    out.print(f"Roadmap over {len(periods)} {escape(label)} "
               f"(work █, paying off ─; discount rate {result.horizon['discount_rate']:g} "
               "per period)")
     table = Table(show_edge=False, header_style="bold")

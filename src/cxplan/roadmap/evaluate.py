@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cxplan.criterion import Criterion, EvaluationContext
 from cxplan.journey import Evaluation
 from cxplan.roadmap.calendar import Calendar
+from cxplan.scenario import Scenario
 
 TOLERANCE = 1e-9  # relative slack when checking money and staff
 
@@ -79,6 +80,12 @@ class ScheduleEvaluator:
         return sum(self.weights[name] * value for name, value in totals.items())
 
 
+def exclusion_pairs(scenario: Scenario) -> set[tuple[str, str]]:
+    """Every excluded pair once (a, b) with a < b, whichever side lists the other."""
+    return {tuple(sorted((imp.id, other))) for imp in scenario.improvements  # type: ignore[misc]
+            for other in imp.excludes}
+
+
 def violations(calendar: Calendar, schedule: Mapping[str, int]) -> list[str]:
     """Every rule a schedule breaks (empty: it is a feasible roadmap)."""
     scenario = calendar.scenario
@@ -97,8 +104,9 @@ def violations(calendar: Calendar, schedule: Mapping[str, int]) -> list[str]:
             elif calendar.finish(req, schedule[req]) >= schedule[imp.id]:
                 found.append(f"'{imp.id}' starts in period {schedule[imp.id]}, before "
                              f"'{req}' is finished (period {calendar.finish(req, schedule[req])})")
-        found += [f"'{imp.id}' excludes '{e}'" for e in imp.excludes
-                  if e in schedule and imp.id < e]
+    for a, b in sorted(exclusion_pairs(scenario)):
+        if a in schedule and b in schedule:
+            found.append(f"'{a}' and '{b}' exclude each other")
     spent = [sum(calendar.spend(i) for i, s in schedule.items() if calendar.working(i, s, t))
              for t in calendar.numbers]
     if calendar.budget is not None:

@@ -146,7 +146,8 @@ def build_roadmap_model(
 
     label = {imp.id: imp.id if _SAFE_ID.fullmatch(imp.id) else str(k)
              for k, imp in enumerate(scenario.improvements)}
-    if len(set(label.values())) < len(label):
+    # Unique as PuLP will write them (it turns `-` into `_`): else positions.
+    if len({_PULP_ILLEGAL.sub("_", v) for v in label.values()}) < len(label):
         label = {imp.id: str(k) for k, imp in enumerate(scenario.improvements)}
     starts = {imp: {s: problem.add_variable(f"start[{label[imp]},p{s}]", 0, 1, pulp.LpBinary)
                     for s in possible_starts(calendar, imp)}
