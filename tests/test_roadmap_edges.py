@@ -41,7 +41,7 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
-# -- bugs the review found (fixed) --------------------------------------------------------------------------------
+# -- bugs the review found (fixed) ---------------------------------------------------------
 
 
 def test_evaluate_reports_a_one_sided_exclusion_listed_by_the_later_id(
