@@ -275,6 +275,9 @@ def _looks_like_json_with_tabs(text: str) -> bool:
 # U+FFFF); JSON allows them inside strings, and both formats must accept the same files.
 _NOT_YAML_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Raw NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR: text in JSON, line breaks in YAML 1.1
+# (inside a quoted key they break it), so the two readers could disagree.
+_YAML_LINE_BREAK = re.compile("[\x85\u2028\u2029]")
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 # JSON escapes of characters that are not printable text: controls (`\u001b` is the start
 # of terminal escape sequences), U+FFFE/U+FFFF and lone UTF-16 surrogates (a valid
@@ -333,7 +336,7 @@ def _read_json(text: str, name: str) -> Document | None:
     problem needs one (`Document.pending_lines`).
     """
     if (text.lstrip()[:1] != "{" or _NOT_YAML_PRINTABLE.search(text)
-            or _JSON_BAD_ESCAPE.search(text)):
+            or _JSON_BAD_ESCAPE.search(text) or _YAML_LINE_BREAK.search(text)):
         return None
     try:
         data = json.loads(text, object_pairs_hook=_unique_object, parse_constant=_constant)
