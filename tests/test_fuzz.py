@@ -257,7 +257,11 @@ def _perturb_number(data: st.DataObject, value: float) -> Any:
         return -value
     if how == "stringify":
         return str(value)
-    return value + data.draw(st.sampled_from([1e-12, -1e-12, 1e-9, 1.0, -1.0]), label="nudge")
+    nudge = data.draw(st.sampled_from([1e-12, -1e-12, 1e-9, 1.0, -1.0]), label="nudge")
+    try:
+        return value + nudge
+    except OverflowError:  # an integer beyond any float, nudged by a float
+        return float("inf")
 
 
 def mutate(data: st.DataObject, tree: Any) -> Any:

@@ -259,6 +259,9 @@ class Session:
         options: SolverOptions = SolverOptions(),
     ) -> None:
         began = time.perf_counter()
+        # The first solve's time limit counts from here: compiling a large model (and the
+        # caller's MIP start in between) takes seconds that the limit must cover.
+        self._clock_start: float | None = began
         self.compiled = compile_model(problem, x)
         self.options = options
         self.highs = _highs(options, options.time_limit)
@@ -295,20 +298,23 @@ class Session:
         the current limits is simply not used.
         """
         began = time.perf_counter()
+        if self._clock_start is not None:
+            began, self._clock_start = self._clock_start, None
         limit = self.options.time_limit if time_limit is None else time_limit
+        deadline = began + limit
         compiled, h = self.compiled, self.highs
         full: np.ndarray | None = None
         if start is not None:
             if start_values is not None and all(n in start_values for n in compiled.names):
                 full = np.array([start_values[n] for n in compiled.names], dtype=float)
             else:
-                full = _complete_start(self, set(start), limit - (time.perf_counter() - began))
+                full = _complete_start(self, set(start), deadline)
             if full is not None and not self._within_bounds(full):
                 full = None
             if full is not None:
                 h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
-        h.setOptionValue("time_limit", max(limit - (time.perf_counter() - began), 0.01))
-        with _watch(h, began + limit, began, progress):
+        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        with _watch(h, deadline, began, progress):
             h.run()
         status = h.getModelStatus()
         info = h.getInfo()
@@ -426,9 +432,14 @@ def relative_gap(objective: float, bound: float) -> float:
     return diff / max(abs(objective), 1e-12)
 
 
-def _complete_start(session: Session, start: set[str], time_limit: float) -> np.ndarray | None:
-    """All variable values for a start selection: fix x, let HiGHS fill in the rest."""
-    if time_limit <= 0:
+def _complete_start(session: Session, start: set[str], deadline: float) -> np.ndarray | None:
+    """All variable values for a start selection: fix x, let HiGHS fill in the rest.
+
+    Gets at most a third of what is left before `deadline` (30 s at most): the main solve
+    needs the rest, and a start it cannot afford to complete is only skipped."""
+    began = time.perf_counter()
+    time_limit = min((deadline - began) / 3, 30.0)
+    if time_limit <= 0.05:
         return None
     lp = session.compiled.lp
     original = (np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float))
@@ -436,10 +447,11 @@ def _complete_start(session: Session, start: set[str], time_limit: float) -> np.
     for imp, c in session.compiled.x_columns.items():
         lower[c] = upper[c] = 1.0 if imp in start else 0.0
     lp.col_lower_, lp.col_upper_ = lower, upper
-    h = _highs(session.options, min(time_limit, 30.0))
+    h = _highs(session.options, time_limit)
     h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored at once
     lp.col_lower_, lp.col_upper_ = original
-    h.run()
+    with _watch(h, began + time_limit, began, None):
+        h.run()
     if h.getInfo().primal_solution_status != 2:
         return None
     return np.asarray(h.getSolution().col_value, dtype=float)
