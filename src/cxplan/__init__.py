@@ -11,8 +11,15 @@ Public API (imported lazily so that `cxplan --help` stays fast):
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+# Small solves ran 10-30x slower with multithreaded BLAS on 2 cores (DESIGN.md), and the
+# evaluator's small sparse solves 10x slower: one thread, unless the caller chose. Only
+# effective if numpy is imported after cxplan (the command line makes sure of that).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 if TYPE_CHECKING:  # typed for plugin authors' `@cxplan.hookimpl`; imported lazily at run time
     from cxplan.hookspecs import hookimpl as hookimpl

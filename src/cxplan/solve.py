@@ -259,8 +259,8 @@ class Session:
         options: SolverOptions = SolverOptions(),
     ) -> None:
         began = time.perf_counter()
-        # The first solve's time limit counts from here: compiling a large model (and the
-        # caller's MIP start in between) takes seconds that the limit must cover.
+        # A first solve on the session's own time limit counts from here: compiling a large
+        # model (and the caller's MIP start in between) took seconds the limit must cover.
         self._clock_start: float | None = began
         self.compiled = compile_model(problem, x)
         self.options = options
@@ -293,13 +293,19 @@ class Session:
     ) -> SolveResult:
         """Solve to the gap or time limit, starting from `start` (ids) when given.
 
+        Without `time_limit`, the session's own limit applies; for the first solve it
+        counts from the session's creation, so that compiling the model is within it.
+
         `start_values` gives the start's value for (some) variables by name; columns it
         does not cover are completed by a quick solve with x fixed. A start that breaks
         the current limits is simply not used.
         """
         began = time.perf_counter()
-        if self._clock_start is not None:
-            began, self._clock_start = self._clock_start, None
+        if self._clock_start is not None and time_limit is None:
+            began = self._clock_start
+        # An explicit `time_limit` counts from this call: its caller measured what came
+        # before (compiling included) against its own deadline.
+        self._clock_start = None
         limit = self.options.time_limit if time_limit is None else time_limit
         deadline = began + limit
         compiled, h = self.compiled, self.highs
