@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cxplan.criterion import Criterion
@@ -175,18 +175,18 @@ LARGE_BACKLOG = 1500  # above this many improvements the start begins with batch
 
 
 @dataclass
-class Prepared:
-    """A scenario ready to solve: journey, criteria and the built model.
-
-    `optimize` is `prepare` + `session().solve(...)` + `plan(...)`; what-if analyses use
-    the pieces to solve the same model many times.
-    """
+class Backlog:
+    """A scenario with its journey and criteria: what a plan is evaluated and started with."""
 
     scenario: Scenario
     journey: Journey
     criteria: dict[str, Criterion]
-    model: Model
     build_seconds: float
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The criteria that count (non-zero weight) and their weights."""
+        return {name: float(w) for name, w in self.scenario.criteria.items() if w}
 
     def objective(self, selection: Iterable[str]) -> float:
         """The exact weighted objective of a selection (Σ weight × criterion value)."""
@@ -200,9 +200,9 @@ class Prepared:
         When expected experience is the only criterion, first-order estimates (one adjoint
         solve per persona) seed the greedy queue instead of one exact solve per candidate.
         """
-        if set(self.model.weights) != {"expected_experience"}:
+        if set(self.weights) != {"expected_experience"}:
             return greedy_plan(self.scenario, self.objective, time_budget=time_budget)
-        weight = self.model.weights["expected_experience"]
+        weight = self.weights["expected_experience"]
 
         def estimate(selection: set[str]) -> dict[str, float]:
             return {i: weight * g for i, g in self.journey.first_order_gains(selection).items()}
@@ -217,29 +217,14 @@ class Prepared:
                            time_budget=time_budget - (time.perf_counter() - began),
                            estimates=estimate(set(initial)), initial=initial)
 
-    def session(self, options: SolverOptions) -> Session:
-        return Session(self.model.problem, self.model.x, options)
-
-    def solve(self, session: Session, start: Sequence[str] | None,
-              time_limit: float | None = None,
-              progress: ProgressCallback | None = None) -> SolveResult:
-        """Solve in `session` from `start`; raises InfeasibleError with the conflict."""
-        values = self.model.context.start_values(start) if start is not None else None
-        result = session.solve(start, values, time_limit=time_limit, progress=progress)
-        if result.status == "infeasible":
-            conflict = minimal_conflict(self.scenario)
-            raise InfeasibleError(conflict or [
-                "the core constraints can be met together, so the conflict involves "
-                "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)])
-        return result
-
-    def plan(self, result: SolveResult) -> Plan:
-        """Re-evaluate a solver result exactly, check agreement, rank, and build the Plan."""
+    def build_plan(self, result: SolveResult, modelled: Mapping[str, float] | None) -> Plan:
+        """The Plan of a result's selection, every number from the exact evaluator;
+        `modelled` (the solver's value of each criterion) must agree with it."""
         scenario, journey, criteria = self.scenario, self.journey, self.criteria
         selected = result.selected
         values, ctx = criterion_values(scenario, journey, criteria, selected)
-        for name, term in self.model.terms.items():
-            check_agreement(f"criterion {name!r}", result.value_of(term), values[name].value,
+        for name, value in (modelled or {}).items():
+            check_agreement(f"criterion {name!r}", value, values[name].value,
                             criteria[name].magnitude(ctx))
         evaluation, baseline = ctx.evaluation, ctx.baseline
         gain = evaluation.value - baseline.value
@@ -288,15 +273,120 @@ class Prepared:
         )
 
 
-def prepare(scenario: Scenario, *, plugins: CxplanPlugins | None = None) -> Prepared:
-    """Build the journey and the optimization model for `scenario`."""
+@dataclass
+class Prepared(Backlog):
+    """A scenario ready to solve: journey, criteria and the built model.
+
+    `optimize` is `prepare` + `session().solve(...)` + `plan(...)`; what-if analyses use
+    the pieces to solve the same model many times.
+    """
+
+    model: Model = field(kw_only=True)
+
+    def session(self, options: SolverOptions) -> Session:
+        return Session(self.model.problem, self.model.x, options)
+
+    def solve(self, session: Session, start: Sequence[str] | None,
+              time_limit: float | None = None,
+              progress: ProgressCallback | None = None) -> SolveResult:
+        """Solve in `session` from `start`; raises InfeasibleError with the conflict."""
+        values = self.model.context.start_values(start) if start is not None else None
+        result = session.solve(start, values, time_limit=time_limit, progress=progress)
+        if result.status == "infeasible":
+            conflict = minimal_conflict(self.scenario)
+            raise InfeasibleError(conflict or [
+                "the core constraints can be met together, so the conflict involves "
+                "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)])
+        return result
+
+    def plan(self, result: SolveResult) -> Plan:
+        """Re-evaluate a solver result exactly, check agreement, rank, and build the Plan."""
+        return self.build_plan(result, {name: result.value_of(term)
+                                        for name, term in self.model.terms.items()})
+
+
+# Building the model costs about 40 µs of CPU and a few KB of memory per column (168 000
+# columns at 10 000 improvements: 6.5 s; benchmarks/build_speed.py). A model that would
+# take more than half the time limit to build is not built: the plan is the greedy start.
+BUILD_SECONDS_PER_COLUMN = 4e-5
+
+
+class _NeedsModel(Exception):
+    """A constraint plugin asked for more than the decision variables."""
+
+
+class _Probe:
+    """What constraint plugins see when cxplan only asks whether they add anything: the
+    scenario, the journey and the decision variables, nothing of the model."""
+
+    def __init__(self, backlog: Backlog) -> None:
+        import pulp
+
+        self.scenario, self.journey = backlog.scenario, backlog.journey
+        self.problem = pulp.LpProblem("probe", pulp.LpMaximize)
+        self.x = {imp: self.problem.add_variable(f"x{k}", 0, 1, pulp.LpBinary)
+                  for k, imp in enumerate(backlog.scenario.improvement_ids)}
+
+    def __getattr__(self, name: str) -> object:
+        raise _NeedsModel(name)
+
+
+def _backlog(scenario: Scenario, plugins: CxplanPlugins) -> Backlog:
+    registered = plugins.criteria()
+    began = time.perf_counter()
+    journey = build_journey(scenario)
+    return Backlog(scenario, journey, {name: registered[name] for name in scenario.criteria},
+                   time.perf_counter() - began)
+
+
+def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins) -> bool:
+    """Whether the model can be built in half the time limit (or must be: a constraint
+    plugin adds rows, which only the model can keep)."""
+    from cxplan.errors import PluginError
+    from cxplan.model import choose_blocking, estimated_columns
+
+    scenario, journey = backlog.scenario, backlog.journey
+    columns = estimated_columns(scenario, journey, choose_blocking(scenario, journey))
+    if columns * BUILD_SECONDS_PER_COLUMN <= time_limit / 2:
+        return True
+    if plugins.has_constraints():
+        try:
+            if plugins.constraints_for(_Probe(backlog)):
+                return True
+        except PluginError as exc:
+            if isinstance(exc.__cause__, _NeedsModel):
+                return True
+            raise
+    return False
+
+
+def _start_only(backlog: Backlog, options: SolverOptions, began: float) -> Plan:
+    """The greedy start as the plan, for a model too large to build in the time limit."""
+    first = backlog.greedy(max(0.5, options.time_limit * 0.6))
+    if first is None:
+        raise InfeasibleError(minimal_conflict(backlog.scenario) or [
+            "the mandatory improvements do not fit the limits together"])
+    chosen = set(first)
+    selected = tuple(i for i in backlog.scenario.improvement_ids if i in chosen)
+    result = SolveResult("time_limit", selected, None, None, None, 0,
+                         time.perf_counter() - began, {}, True)
+    plan = backlog.build_plan(result, None)
+    return replace(plan, warnings=(*plan.warnings, (
+        "the optimization model would take longer to build than the time limit allows: "
+        "this plan is the greedy start (exact values, no proven bound); raise "
+        "--time-limit to optimize")))
+
+
+def prepare(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
+            journey: Journey | None = None) -> Prepared:
+    """Build the journey (unless given) and the optimization model for `scenario`."""
     plugins = plugins or get_plugin_manager()
     registered = plugins.criteria()
     criteria = {name: registered[name] for name in scenario.criteria}
     began = time.perf_counter()
-    journey = build_journey(scenario)
+    journey = journey or build_journey(scenario)
     model = build_model(scenario, journey, criteria, extra_constraints=[plugins.constraints_for])
-    return Prepared(scenario, journey, criteria, model, time.perf_counter() - began)
+    return Prepared(scenario, journey, criteria, time.perf_counter() - began, model=model)
 
 
 def optimize(
@@ -341,7 +431,15 @@ def optimize(
                                 export_lp=export_lp, progress=progress)
         (plugins or get_plugin_manager()).plan_finished(plan, scenario)
         return plan
-    prepared = prepare(scenario, plugins=plugins)
+    journey = None
+    if start and export_lp is None and not needs_sequence(scenario.objective):
+        backlog = _backlog(scenario, plugins or get_plugin_manager())
+        if not model_fits(backlog, options.time_limit, plugins or get_plugin_manager()):
+            plan = _start_only(backlog, options, began)
+            (plugins or get_plugin_manager()).plan_finished(plan, scenario)
+            return plan
+        journey = backlog.journey
+    prepared = prepare(scenario, plugins=plugins, journey=journey)
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             prepared.model.problem.writeLP(str(tmp))

@@ -81,6 +81,8 @@ def plan(
         err = stderr_console()
         for warning in loaded.warnings:
             err.print("warning: " + warning.format(), markup=False)
+        for note in result.warnings[len(loaded.warnings):]:  # the plan's own
+            err.print("warning: " + note, markup=False)
         if result.status == "time_limit":
             # Without a bound (the root relaxation unfinished) nothing is proven.
             err.print("warning: time limit reached; " + (
