@@ -73,6 +73,17 @@ def _accumulate(target: pulp.LpAffineExpression, expr: pulp.LpAffineExpression,
     target.constant += factor * expr.constant
 
 
+def weighted_sum(
+    parts: Iterable[tuple[float, pulp.LpAffineExpression]], constant: float = 0.0,
+) -> pulp.LpAffineExpression:
+    """Σ weight × expression + constant, accumulated in place (no copy per part): for
+    criteria and roadmaps that combine large expressions."""
+    total = _expression(constant=constant)
+    for weight, expr in parts:
+        _accumulate(total, expr, float(weight))
+    return total
+
+
 def _term(target: pulp.LpAffineExpression, var: pulp.LpVariable, coef: float) -> None:
     """target += coef × var, in place."""
     target[var] = target.get(var, 0.0) + coef

@@ -36,12 +36,11 @@ class ExpectedExperience(Criterion):
 
 def experience_term(ctx: ModelContext) -> pulp.LpAffineExpression:
     """Σ_q N_q E_q(x) − Σ_q N_q E_q(∅) as a model expression (exact at binary x)."""
-    import pulp
+    from cxplan.model import weighted_sum
 
-    total = pulp.lpSum(
-        chain.customers * ctx.value(q) for q, chain in enumerate(ctx.journey.personas)
-    )
-    return total - ctx.baseline.value
+    return weighted_sum(((chain.customers, ctx.value(q))
+                         for q, chain in enumerate(ctx.journey.personas)),
+                        constant=-ctx.baseline.value)
 
 
 @hookimpl

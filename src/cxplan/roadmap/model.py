@@ -35,6 +35,8 @@ from cxplan.model import (
     ModelContext,
     estimated_columns,
     journey_copy,
+    paused_gc,
+    weighted_sum,
 )
 from cxplan.roadmap.calendar import Calendar
 
@@ -130,6 +132,14 @@ def build_roadmap_model(
     blocking: Blocking | None = None,
 ) -> RoadmapModel:
     """Build the roadmap MILP (see the module docstring)."""
+    with paused_gc():  # one pause for all copies (cxplan.model.paused_gc)
+        return _build(calendar, criteria, extra_constraints, blocking)
+
+
+def _build(
+    calendar: Calendar, criteria: Mapping[str, Criterion], extra_constraints: Iterable[object],
+    blocking: Blocking | None,
+) -> RoadmapModel:
     scenario = calendar.scenario
     problem = pulp.LpProblem("cxplan_roadmap", pulp.LpMaximize)
     names: set[str] = set()
@@ -167,7 +177,8 @@ def build_roadmap_model(
     done: dict[int, dict[str, pulp.LpVariable]] = {}
     contexts: dict[int, ModelContext] = {}
     weights = {name: float(w) for name, w in scenario.criteria.items() if w}
-    terms = {name: pulp.LpAffineExpression() for name in weights}
+    parts: dict[str, list[tuple[float, pulp.LpAffineExpression]]] = {n: [] for n in weights}
+    constants = dict.fromkeys(weights, 0.0)
     for t in calendar.numbers:
         journey = calendar.journey(t)
         if t not in active:
@@ -175,7 +186,7 @@ def build_roadmap_model(
             empty = EvaluationContext(scenario, journey, (), journey.evaluate(()),
                                       journey.evaluate(()))
             for name in weights:
-                terms[name] += calendar.discount(t) * criteria[name].evaluate(empty)
+                constants[name] += calendar.discount(t) * criteria[name].evaluate(empty)
             continue
         done[t] = {}
         for imp, by_start in starts.items():
@@ -187,8 +198,9 @@ def build_roadmap_model(
         ctx = journey_copy(problem, scenario, journey, done[t], blocking, prefix=f"p{t}:")
         contexts[t] = ctx
         for name in weights:
-            terms[name] += calendar.discount(t) * criteria[name].model_term(ctx)
-    problem.setObjective(pulp.lpSum(weights[name] * term for name, term in terms.items()))
+            parts[name].append((calendar.discount(t), criteria[name].model_term(ctx)))
+    terms = {name: weighted_sum(parts[name], constants[name]) for name in weights}
+    problem.setObjective(weighted_sum((weights[name], term) for name, term in terms.items()))
 
     _rules(calendar, starts, scheduled, add)
     added: list[str] = []
