@@ -362,7 +362,8 @@ def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins) -> b
 
 def _start_only(backlog: Backlog, options: SolverOptions, began: float) -> Plan:
     """The greedy start as the plan, for a model too large to build in the time limit."""
-    first = backlog.greedy(max(0.5, options.time_limit * 0.6))
+    # Ranking and re-evaluating the plan afterwards take about as long again at this size.
+    first = backlog.greedy(max(0.5, options.time_limit * 0.4))
     if first is None:
         raise InfeasibleError(minimal_conflict(backlog.scenario) or [
             "the mandatory improvements do not fit the limits together"])
