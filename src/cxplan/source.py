@@ -326,6 +326,25 @@ def _json_depth(text: str) -> int:
     return int(levels.max(initial=0))
 
 
+_KEY_AFTER_NEWLINE = re.compile(r"\n[ \t\r]*:")
+_LONG_STRING = re.compile(r'"[^"\n]{%d,}' % 1000)
+_JSON_STRING_THEN_COLON = re.compile(r'"(?:[^"\\]|\\.)*"(?:([ \t\r\n]*):)?')
+
+
+def _keys_fit_yaml(text: str) -> bool:
+    """Whether every key of JSON text is one YAML reads as a key too: YAML's keys in flow
+    mappings end on the line they start on and are at most 1024 characters long."""
+    if not (_KEY_AFTER_NEWLINE.search(text) or _LONG_STRING.search(text)):
+        return True  # the usual case, decided by two scans in C
+    # Every match is a whole string (so the scan stays aligned), with what follows it up to
+    # a colon when it is a key.
+    for match in _JSON_STRING_THEN_COLON.finditer(text):
+        gap = match.group(1)
+        if gap is not None and ("\n" in gap or match.end() - match.start() > 1000):
+            return False
+    return True
+
+
 def _read_json(text: str, name: str) -> Document | None:
     """A JSON object read by the json module, at C speed (a 30 MB scenario in about a
     second, where YAML takes minutes), or None to leave the text to the YAML reader.
@@ -336,7 +355,8 @@ def _read_json(text: str, name: str) -> Document | None:
     problem needs one (`Document.pending_lines`).
     """
     if (text.lstrip()[:1] != "{" or _NOT_YAML_PRINTABLE.search(text)
-            or _JSON_BAD_ESCAPE.search(text) or _YAML_LINE_BREAK.search(text)):
+            or _JSON_BAD_ESCAPE.search(text) or _YAML_LINE_BREAK.search(text)
+            or not _keys_fit_yaml(text)):
         return None
     try:
         data = json.loads(text, object_pairs_hook=_unique_object, parse_constant=_constant)
