@@ -327,7 +327,7 @@ def _json_depth(text: str) -> int:
 
 
 _KEY_AFTER_NEWLINE = re.compile(r"\n[ \t\r]*:")
-_LONG_STRING = re.compile(r'"[^"\n]{%d,}' % 1000)
+_LONG_STRING = re.compile(r'"[^"\n]{1000,}')
 _JSON_STRING_THEN_COLON = re.compile(r'"(?:[^"\\]|\\.)*"(?:([ \t\r\n]*):)?')
 
 
