@@ -165,7 +165,7 @@ def run_stages(
     if prepared_cls is not None and hasattr(prepared_cls, "greedy"):
         # The start exactly as `optimize` makes it (first-order estimates seed the queue,
         # batched rounds on large backlogs), with evaluations counted.
-        staged = prepared_cls(scenario, journey, criteria, model, 0.0)
+        staged = prepared_cls(scenario, journey, criteria, 0.0, model=model)
         staged.objective = objective
         first = _timed(out, "greedy_s", staged.greedy, greedy_budget)
     else:
