@@ -199,7 +199,7 @@ def run_stages(
     # What optimize does after the solve: exact re-evaluation, agreement check, ranking.
     prepared_cls = getattr(api, "Prepared", None)
     if prepared_cls is not None:
-        prepared = prepared_cls(scenario, journey, criteria, model, out["build_s"])
+        prepared = prepared_cls(scenario, journey, criteria, out["build_s"], model=model)
         _timed(out, "plan_s", prepared.plan, result)
     else:
         _timed(out, "plan_s", rank, scenario, journey, result.selected)
