@@ -63,7 +63,7 @@ def worker(size: int, periods: int, seed: int, time_limit: float) -> dict[str, A
     prepared = prepare_roadmap(scenario)
     build_s = prepared.build_seconds
     problem = prepared.model.problem
-    columns, rows = len(problem.variables()), len(problem.constraints)
+    columns, rows = len(problem.variables()), len(problem.constraints())
     t0 = time.perf_counter()
     start = prepared.start(max(0.5, time_limit / 10))
     start_s = time.perf_counter() - t0
