@@ -12,6 +12,7 @@ import yaml
 
 ScenarioFactory = Callable[..., dict[str, Any]]
 ScenarioWriter = Callable[..., Path]
+BundledPlan = Callable[[Path], tuple[Any, Any]]
 
 # ad -> branch -> account, one entry; two improvements, one team. Valid, no warnings.
 _MINIMAL: dict[str, Any] = {
@@ -72,3 +73,20 @@ def write_scenario(tmp_path: Path) -> ScenarioWriter:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def bundled_plan() -> Callable[[Path], tuple[Any, Any]]:
+    """`bundled_plan(path)` -> (plan, scenario) of a bundled scenario, solved once per test
+    run (the roadmap example takes seconds; several report tests read the same plan)."""
+    import cxplan
+
+    solved: dict[Path, tuple[Any, Any]] = {}
+
+    def get(path: Path) -> tuple[Any, Any]:
+        if path not in solved:
+            scenario = cxplan.load_scenario(path)
+            solved[path] = (cxplan.optimize(scenario), scenario)
+        return solved[path]
+
+    return get

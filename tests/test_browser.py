@@ -30,8 +30,9 @@ from typing import Any
 
 import pytest
 
-import cxplan
 from cxplan.report import build_view, render_html
+
+from conftest import BundledPlan
 
 ROOT = Path(__file__).parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -112,14 +113,13 @@ addEventListener("load", () => {
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def reports(tmp_path_factory: pytest.TempPathFactory,
+            bundled_plan: BundledPlan) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("reports")
     paths = {}
     for path in SCENARIOS:
-        scenario = cxplan.load_scenario(path)
         target = folder / f"{path.stem}.html"
-        target.write_text(render_html(build_view(cxplan.optimize(scenario), scenario)),
-                          encoding="utf-8")
+        target.write_text(render_html(build_view(*bundled_plan(path))), encoding="utf-8")
         paths[path.stem] = target
     return paths
 

@@ -25,6 +25,8 @@ from cxplan.plan import Plan
 from cxplan.report import ReportView, build_view, render_html
 from cxplan.scenario import Scenario
 
+from conftest import BundledPlan
+
 ROOT = Path(__file__).parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
@@ -331,9 +333,8 @@ def test_assumptions_agree_with_changing_the_scenario_itself(
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_bundled_reports_are_valid_html(path: Path) -> None:
-    scenario = cxplan.load_scenario(path)
-    view = build_view(cxplan.optimize(scenario), scenario)
+def test_bundled_reports_are_valid_html(path: Path, bundled_plan: BundledPlan) -> None:
+    view = build_view(*bundled_plan(path))
     html = render_html(view)
     # html5lib is the WHATWG parsing algorithm; strict mode raises on every parse error
     # (misnested or stray tags, bad attributes, duplicate attributes, text where the

@@ -39,6 +39,8 @@ from cxplan.report import (
 )
 from cxplan.scenario import Scenario
 
+from conftest import BundledPlan
+
 ROOT = Path(__file__).parents[1]
 SVG = "{http://www.w3.org/2000/svg}"
 REL = 1e-9
@@ -75,9 +77,9 @@ def small_roadmap(**horizon: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def microfinance() -> tuple[Plan, Scenario]:
-    scenario = cxplan.load_scenario(ROOT / "scenarios" / "microfinance-roadmap.yaml")
-    return cxplan.optimize(scenario), scenario
+def microfinance(bundled_plan: BundledPlan) -> tuple[Plan, Scenario]:
+    plan, scenario = bundled_plan(ROOT / "scenarios" / "microfinance-roadmap.yaml")
+    return plan, scenario
 
 
 @pytest.fixture(scope="module")
