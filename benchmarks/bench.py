@@ -214,7 +214,8 @@ def run_stages(
     return out
 
 
-def run_e2e(size: int, shape: str, seed: int, time_limit: float) -> dict[str, Any]:
+def run_e2e(size: int, shape: str, seed: int, time_limit: float,
+            start_method: str = "auto") -> dict[str, Any]:
     """`cxplan.optimize` as a user calls it, timed as a whole."""
     log = _Progress(f"n={size} e2e")
     data = realistic_scenario(size, seed=seed, shape=shape)
@@ -222,10 +223,10 @@ def run_e2e(size: int, shape: str, seed: int, time_limit: float) -> dict[str, An
     import cxplan
     from cxplan.solve import SolverOptions
 
-    out: dict[str, Any] = {"size": size, "mode": "e2e"}
+    out: dict[str, Any] = {"size": size, "mode": "e2e", "start_method": start_method}
     scenario = _timed(out, "validate_s", cxplan.load_scenario, data)
     plan = _timed(out, "optimize_s", cxplan.optimize, scenario,
-                  options=SolverOptions(time_limit=time_limit))
+                  options=SolverOptions(time_limit=time_limit, start_method=start_method))
     out.update(status=plan.status, gap=plan.gap, nodes=plan.nodes, expected_gain=plan.expected_gain,
                selected=len(plan.selected), plan_build_s=plan.build_seconds,
                plan_solve_s=plan.solve_seconds, peak_mib=_peak_mib())
@@ -240,7 +241,8 @@ def worker(args: argparse.Namespace) -> None:
                               args.build_timeout)
     else:
         def job() -> dict[str, Any]:
-            return run_e2e(args.size, args.shape, args.seed, args.time_limit)
+            return run_e2e(args.size, args.shape, args.seed, args.time_limit,
+                           args.start_method)
     if args.profile:
         import cProfile
         import pstats
@@ -273,7 +275,7 @@ def spawn(mode: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
     """Run one worker in a fresh interpreter; its stderr (progress) is passed through."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", mode,
                "--size", str(size), "--shape", args.shape, "--seed", str(args.seed),
-               "--time-limit", str(args.time_limit)]
+               "--time-limit", str(args.time_limit), "--start-method", args.start_method]
     if args.build_timeout:
         command += ["--build-timeout", str(args.build_timeout)]
     if args.profile:
@@ -344,6 +346,8 @@ COLUMNS = (
     ("solve s", ">", lambda s, e: _num(s.get("solve_s"), ".2f")),
     ("plan s", ">", lambda s, e: _num(s.get("plan_s"), ".2f")),
     ("total s", ">", lambda s, e: _num(e.get("optimize_s"), ".2f")),
+    ("e2e gap", ">", lambda s, e: _gap(e.get("gap"))),
+    ("e2e status", "<", lambda s, e: e.get("status", "-")),
     ("gap", ">", lambda s, e: _gap(s.get("gap"))),
     ("status", "<", lambda s, e: s.get("status", "error")),
     ("nodes", ">", lambda s, e: _num(s.get("nodes"), "d")),
@@ -388,6 +392,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="solver time limit in seconds (default %(default)s)")
     p.add_argument("--shape", choices=("realistic", "dense"), default="realistic")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start-method", choices=("auto", "greedy", "relaxation"), default="auto",
+                   help="SolverOptions.start_method of the end-to-end run (default auto)")
     p.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
     p.add_argument("--no-e2e", action="store_true",
                    help="skip the end-to-end cxplan.optimize run (halves the run time)")

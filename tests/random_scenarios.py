@@ -179,17 +179,20 @@ def feasible(sc: dict[str, Any], selection: set[str]) -> bool:
     return True
 
 
-def brute_force(sc: dict[str, Any]) -> tuple[float, set[str]] | None:
-    """(best gain, a best selection) over every feasible selection, or None if none is."""
+def feasible_gains(sc: dict[str, Any]) -> list[tuple[float, frozenset[str]]]:
+    """(gain, selection) for every feasible selection."""
     ids = [i["id"] for i in sc["improvements"]]
     base = exact_value(sc, set())
-    best: tuple[float, set[str]] | None = None
-    for r in range(len(ids) + 1):
-        for combo in itertools.combinations(ids, r):
-            chosen = set(combo)
-            if not feasible(sc, chosen):
-                continue
-            gain = exact_value(sc, chosen) - base
-            if best is None or gain > best[0]:
-                best = (gain, chosen)
-    return best
+    return [(exact_value(sc, set(combo)) - base, frozenset(combo))
+            for r in range(len(ids) + 1)
+            for combo in itertools.combinations(ids, r)
+            if feasible(sc, set(combo))]
+
+
+def brute_force(sc: dict[str, Any]) -> tuple[float, set[str]] | None:
+    """(best gain, a best selection) over every feasible selection, or None if none is."""
+    every = feasible_gains(sc)
+    if not every:
+        return None
+    gain, chosen = max(every, key=lambda found: found[0])
+    return gain, set(chosen)

@@ -16,7 +16,7 @@ from pathlib import Path
 from cxplan.criterion import Criterion
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.files import atomic_path
-from cxplan.greedy import batched_greedy, greedy_plan
+from cxplan.greedy import Resources, batched_greedy, greedy_plan, requirement_closure
 from cxplan.infeasible import minimal_conflict
 from cxplan.journey import Evaluation, Journey, build_journey
 from cxplan.model import Model, build_model
@@ -194,22 +194,28 @@ class Backlog:
                                      tuple(selection))
         return sum(v.weight * v.value for v in values.values())
 
-    def greedy(self, time_budget: float) -> list[str] | None:
+    def greedy(self, time_budget: float, initial: Sequence[str] = ()) -> list[str] | None:
         """A feasible start by lazy greedy (None if the mandatory set is infeasible).
 
-        When expected experience is the only criterion, first-order estimates (one adjoint
-        solve per persona) seed the greedy queue instead of one exact solve per candidate.
+        `initial`, a selection to extend, is dropped if it does not fit the scenario's
+        limits. When expected experience is the only criterion, first-order estimates (one
+        adjoint solve per persona) seed the greedy queue instead of one exact solve per
+        candidate.
         """
+        initial = list(initial)
+        if initial and not Resources(self.scenario).fits(
+                requirement_closure(self.scenario, initial)):
+            initial = []
         if set(self.weights) != {"expected_experience"}:
-            return greedy_plan(self.scenario, self.objective, time_budget=time_budget)
+            return greedy_plan(self.scenario, self.objective, time_budget=time_budget,
+                               initial=initial)
         weight = self.weights["expected_experience"]
 
         def estimate(selection: set[str]) -> dict[str, float]:
             return {i: weight * g for i, g in self.journey.first_order_gains(selection).items()}
 
         began = time.perf_counter()
-        initial: list[str] = []
-        if len(self.scenario.improvements) > LARGE_BACKLOG:
+        if not initial and len(self.scenario.improvements) > LARGE_BACKLOG:
             # Exact greedy steps cost a full solve each: too few fit in the budget here.
             initial = batched_greedy(self.scenario, estimate,
                                      time_budget=time_budget / 2) or []
@@ -291,7 +297,28 @@ class Prepared(Backlog):
               progress: ProgressCallback | None = None) -> SolveResult:
         """Solve in `session` from `start`; raises InfeasibleError with the conflict."""
         values = self.model.context.start_values(start) if start is not None else None
-        result = session.solve(start, values, time_limit=time_limit, progress=progress)
+        return self._feasible(
+            session.solve(start, values, time_limit=time_limit, progress=progress))
+
+    def solve_from_relaxation(self, session: Session, deadline: float,
+                              progress: ProgressCallback | None = None) -> SolveResult:
+        """Solve in `session` by `cxplan.relaxation` (LP bound, rounded and searched start),
+        or, if the LP relaxation is not solved in time, from the greedy start; all before
+        `deadline` (a `time.perf_counter()` value). Raises InfeasibleError with the
+        conflict."""
+        from cxplan.relaxation import solve_from_relaxation
+
+        began = time.perf_counter()
+        result = solve_from_relaxation(
+            session, deadline, lambda initial, seconds: self.greedy(seconds, initial),
+            self.model.context.start_values, progress)
+        if result is None:
+            first = self.greedy(max(0.5, (deadline - time.perf_counter()) / 10))
+            return self.solve(session, first, max(deadline - time.perf_counter(), 0.05),
+                              progress)
+        return replace(self._feasible(result), seconds=time.perf_counter() - began)
+
+    def _feasible(self, result: SolveResult) -> SolveResult:
         if result.status == "infeasible":
             conflict = minimal_conflict(self.scenario)
             raise InfeasibleError(conflict or [
@@ -450,16 +477,31 @@ def optimize(
                                          progress=progress)
         plan = outcome.apply(prepared.plan(result))
     else:
-        first = prepared.greedy(max(0.5, options.time_limit / 10)) if start else None
-        prepared.build_seconds = time.perf_counter() - began
-        # The time limit covers the whole run: the solver gets what building and the start
-        # left.
-        remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
-        session = prepared.session(replace(options, time_limit=remaining))
-        plan = prepared.plan(prepared.solve(session, first, progress=progress))
+        if start and _relaxation_first(options, len(prepared.scenario.improvements)):
+            prepared.build_seconds = time.perf_counter() - began
+            session = prepared.session(options)
+            result = prepared.solve_from_relaxation(session, began + options.time_limit,
+                                                    progress)
+        else:
+            first = prepared.greedy(max(0.5, options.time_limit / 10)) if start else None
+            prepared.build_seconds = time.perf_counter() - began
+            # The time limit covers the whole run: the solver gets what building and the
+            # start left.
+            remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
+            session = prepared.session(replace(options, time_limit=remaining))
+            result = prepared.solve(session, first, progress=progress)
+        plan = prepared.plan(result)
         if marginals:
             from cxplan.whatif.marginal import with_marginals
 
             plan = with_marginals(prepared, session, plan, options, budget_step=budget_step)
     (plugins or get_plugin_manager()).plan_finished(plan, prepared.scenario)
     return plan
+
+
+def _relaxation_first(options: SolverOptions, improvements: int) -> bool:
+    from cxplan.relaxation import RELAXATION_FROM
+
+    if options.start_method == "auto":
+        return improvements >= RELAXATION_FROM
+    return options.start_method == "relaxation"

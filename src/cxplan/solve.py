@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import highspy
@@ -36,6 +36,16 @@ class SolverOptions:
     threads: int = 1
     seed: int = 0
     node_limit: int | None = None  # stops like a time limit (status "time_limit"); for tests
+    # How `optimize` finds its first plan: "greedy" (lazy greedy on exact marginal gains),
+    # "relaxation" (the LP relaxation rounded, filled and searched around, which also
+    # proves a bound: cxplan.relaxation), or "auto" (relaxation from
+    # `cxplan.relaxation.RELAXATION_FROM` improvements on).
+    start_method: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.start_method not in ("auto", "greedy", "relaxation"):
+            raise ValueError(f"start_method must be 'auto', 'greedy' or 'relaxation', "
+                             f"not {self.start_method!r}")
 
 
 @dataclass(frozen=True)
@@ -270,6 +280,7 @@ class Session:
         self.lower = np.array(self.compiled.lp.col_lower_, dtype=float)
         self.upper = np.array(self.compiled.lp.col_upper_, dtype=float)
         self.compile_seconds = time.perf_counter() - began
+        self._csr: Any = None  # the constraint matrix for feasibility checks, when needed
 
     def set_row_upper(self, row: str, value: float) -> None:
         """Change the right-hand side of a `≤` row, by its model name (`budget`, ...)."""
@@ -290,6 +301,9 @@ class Session:
         start_values: dict[str, float] | None = None,
         time_limit: float | None = None,
         progress: ProgressCallback | None = None,
+        *,
+        start_columns: np.ndarray | None = None,
+        known_bound: float | None = None,
     ) -> SolveResult:
         """Solve to the gap or time limit, starting from `start` (ids) when given.
 
@@ -297,8 +311,12 @@ class Session:
         counts from the session's creation, so that compiling the model is within it.
 
         `start_values` gives the start's value for (some) variables by name; columns it
-        does not cover are completed by a quick solve with x fixed. A start that breaks
-        the current limits is simply not used.
+        does not cover are completed by a quick solve with x fixed. `start_columns` is a
+        complete start already (every column's value, in the model's column order). A
+        start that breaks the current limits is simply not used. `known_bound` is an
+        upper bound on the objective proven before (`cxplan.relaxation`): the result's
+        bound is the better of it and HiGHS's, and a plan already within the requested gap
+        of it is optimal without a search.
         """
         began = time.perf_counter()
         if self._clock_start is not None and time_limit is None:
@@ -308,61 +326,138 @@ class Session:
         self._clock_start = None
         limit = self.options.time_limit if time_limit is None else time_limit
         deadline = began + limit
-        compiled, h = self.compiled, self.highs
-        full: np.ndarray | None = None
-        if start is not None:
-            if start_values is not None and all(n in start_values for n in compiled.names):
-                full = np.array([start_values[n] for n in compiled.names], dtype=float)
-            else:
-                full = _complete_start(self, set(start), deadline)
-            if full is not None and not self._within_bounds(full):
-                full = None
-            if full is not None:
-                h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
+        h = self.highs
+        full: np.ndarray | None = start_columns
+        if full is None and start is not None:
+            full = self.start_columns(start, start_values, deadline)
+        if full is not None and not self.within_bounds(full):
+            full = None
+        if full is not None:
+            h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
+            if known_bound is not None and relative_gap(
+                    self.objective_of(full), known_bound) <= self.options.gap \
+                    and self.satisfies(full):
+                # The start is proven good enough already: HiGHS would redo the root LP
+                # (seconds on large models) only to say so.
+                return self.result_of(full, known_bound, began)
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
-        with _watch(h, deadline, began, progress):
+        with watch(h, deadline, began, _bounded(progress, known_bound)):
             h.run()
         status = h.getModelStatus()
         info = h.getInfo()
-        seconds = time.perf_counter() - began
         ms = highspy.HighsModelStatus
         if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return SolveResult("infeasible", (), None, None, None, int(info.mip_node_count),
-                               seconds, {}, full is not None)
+                               time.perf_counter() - began, {}, full is not None)
         if status == ms.kOptimal:
             label = "optimal"
         elif status in (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit):
             label = "time_limit"
         else:
             raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
-        dual = float(info.mip_dual_bound)
         if info.primal_solution_status == 2:  # kSolutionStatusFeasible
             col = np.asarray(h.getSolution().col_value)
-            objective = float(info.objective_function_value)
-        elif full is not None:
+        elif full is not None and self.satisfies(full):
             # Stopped before HiGHS took the start in: the start is still a feasible plan.
             col = full
-            objective = float(np.dot(compiled.lp.col_cost_, full) + compiled.lp.offset_)
         else:
             raise SolverError(
                 f"no plan found within the time limit of {limit:g} s (raise --time-limit)")
-        selected = tuple(imp for imp, c in compiled.x_columns.items() if col[c] > 0.5)
-        if label == "optimal" and not np.isfinite(dual):
-            dual = objective
-        bound = dual if np.isfinite(dual) else None
+        dual = float(info.mip_dual_bound)
+        bound = dual if np.isfinite(dual) and abs(dual) < 1e300 else None
+        if label == "optimal" and bound is None:
+            bound = self.objective_of(col)
+        if known_bound is not None:
+            bound = known_bound if bound is None else min(bound, known_bound)
+        if label == "time_limit" and relative_gap(self.objective_of(col), bound if bound
+                                                  is not None else math.inf) <= self.options.gap:
+            label = "optimal"  # HiGHS's bound alone was not enough; with the known one it is
+        return self._result(label, col, bound, int(info.mip_node_count), began, full)
+
+    @contextlib.contextmanager
+    def columns_fixed(self, values: dict[int, float]) -> Iterator[None]:
+        """Columns (by index) fixed to values for the solves inside the block only."""
+        if not values:
+            yield
+            return
+        index = np.fromiter(values, dtype=np.int32, count=len(values))
+        fixed = np.fromiter(values.values(), dtype=float, count=len(values))
+        self.highs.changeColsBounds(len(index), index, fixed, fixed)
+        try:
+            yield
+        finally:
+            self.highs.changeColsBounds(len(index), index, self.lower[index], self.upper[index])
+
+    def satisfies(self, columns: np.ndarray) -> bool:
+        """Whether a full column vector is a plan of the current model: column bounds,
+        integrality and every row (plugins' rows too), within solver tolerances."""
+        if not self.within_bounds(columns):
+            return False
+        lp = self.compiled.lp
+        integer = self._integer_columns()
+        if np.any(np.abs(columns[integer] - np.round(columns[integer])) > 1e-6):
+            return False
+        activity = self._matrix() @ columns
+        lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        slack = 1e-6 * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lower), lower, 0)),
+                                                  np.abs(np.where(np.isfinite(upper), upper, 0))))
+        return bool(np.all(activity >= lower - slack) and np.all(activity <= upper + slack))
+
+    def _matrix(self) -> Any:
+        if self._csr is None:
+            from scipy.sparse import csr_matrix
+
+            a = self.compiled.lp.a_matrix_
+            self._csr = csr_matrix(
+                (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
+                shape=(self.compiled.lp.num_row_, self.compiled.lp.num_col_))
+        return self._csr
+
+    def _integer_columns(self) -> np.ndarray:
+        kinds = self.compiled.lp.integrality_
+        integer = highspy.HighsVarType.kInteger
+        return np.fromiter((k == integer for k in kinds), dtype=bool, count=len(kinds)) \
+            if len(kinds) else np.zeros(self.compiled.lp.num_col_, dtype=bool)
+
+    def objective_of(self, columns: np.ndarray) -> float:
+        """The model's objective at a full column vector."""
+        lp = self.compiled.lp
+        return float(np.dot(lp.col_cost_, columns) + lp.offset_)
+
+    def start_columns(self, start: Iterable[str], start_values: dict[str, float] | None,
+                      deadline: float) -> np.ndarray | None:
+        """Every column's value for a start selection: from `start_values` where they cover
+        every column, else completed by a quick solve with the decisions fixed."""
+        names = self.compiled.names
+        if start_values is not None and all(n in start_values for n in names):
+            return np.array([start_values[n] for n in names], dtype=float)
+        return _complete_start(self, set(start), deadline)
+
+    def result_of(self, columns: np.ndarray, bound: float, began: float) -> SolveResult:
+        """A plan found outside this session (feasible for its model) with a bound proven
+        outside it, without a search: optimal when within the requested gap."""
+        self._clock_start = None
+        gap = relative_gap(self.objective_of(columns), bound)
+        label = "optimal" if gap <= self.options.gap else "time_limit"
+        return self._result(label, columns, bound, 0, began, columns)
+
+    def _result(self, label: str, col: np.ndarray, bound: float | None, nodes: int,
+                began: float, start: np.ndarray | None) -> SolveResult:
+        objective = self.objective_of(col)
+        selected = tuple(imp for imp, c in self.compiled.x_columns.items() if col[c] > 0.5)
         return SolveResult(
             status=label,
             selected=selected,
             objective=objective,
             bound=bound,
             gap=relative_gap(objective, bound) if bound is not None else None,
-            nodes=int(info.mip_node_count),
-            seconds=seconds,
-            column_values=dict(zip(compiled.names, col.tolist(), strict=True)),
-            start_used=full is not None,
+            nodes=nodes,
+            seconds=time.perf_counter() - began,
+            column_values=dict(zip(self.compiled.names, col.tolist(), strict=True)),
+            start_used=start is not None,
         )
 
-    def _within_bounds(self, values: np.ndarray) -> bool:
+    def within_bounds(self, values: np.ndarray) -> bool:
         return bool(np.all(values >= self.lower - 1e-9) and np.all(values <= self.upper + 1e-9))
 
 
@@ -373,7 +468,7 @@ PROGRESS_EVERY = 2.0  # seconds between progress reports
 
 
 @contextlib.contextmanager
-def _watch(
+def watch(
     h: highspy.Highs, deadline: float, began: float, progress: ProgressCallback | None
 ) -> Iterator[None]:
     """Stop HiGHS at `deadline` (wall clock) and report progress while it runs."""
@@ -413,6 +508,21 @@ def _watch(
         h.cbMipImprovingSolution.unsubscribe(report)
 
 
+def _bounded(progress: ProgressCallback | None,
+             known_bound: float | None) -> ProgressCallback | None:
+    """`progress` with the bound no worse than one proven before the search."""
+    if progress is None or known_bound is None:
+        return progress
+
+    def report(snapshot: Progress) -> None:
+        bound = known_bound if snapshot.bound is None else min(snapshot.bound, known_bound)
+        gap = (relative_gap(snapshot.incumbent, bound)
+               if snapshot.incumbent is not None else None)
+        progress(replace(snapshot, bound=bound, gap=gap))
+
+    return report
+
+
 def _scale_small_objective(h: highspy.Highs, lp: highspy.HighsLp) -> None:
     """Scale an objective whose coefficients are all below 1 up to about 1 (by a power of
     two, so exactly), inside HiGHS; it reports objective and bound unscaled.
@@ -447,17 +557,25 @@ def _complete_start(session: Session, start: set[str], deadline: float) -> np.nd
     time_limit = min((deadline - began) / 3, 30.0)
     if time_limit <= 0.05:
         return None
-    lp = session.compiled.lp
-    original = (np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float))
     lower, upper = session.lower.copy(), session.upper.copy()
     for imp, c in session.compiled.x_columns.items():
         lower[c] = upper[c] = 1.0 if imp in start else 0.0
-    lp.col_lower_, lp.col_upper_ = lower, upper
-    h = _highs(session.options, time_limit)
-    h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored at once
-    lp.col_lower_, lp.col_upper_ = original
-    with _watch(h, began + time_limit, began, None):
+    h = highs_with_bounds(session, lower, upper, time_limit)
+    with watch(h, began + time_limit, began, None):
         h.run()
     if h.getInfo().primal_solution_status != 2:
         return None
     return np.asarray(h.getSolution().col_value, dtype=float)
+
+
+def highs_with_bounds(session: Session, lower: np.ndarray, upper: np.ndarray,
+                      time_limit: float) -> highspy.Highs:
+    """A new HiGHS instance holding the session's model with other column bounds."""
+    lp = session.compiled.lp
+    original = (np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float))
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    h = _highs(session.options, time_limit)
+    _scale_small_objective(h, lp)
+    h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored at once
+    lp.col_lower_, lp.col_upper_ = original
+    return h
