@@ -268,3 +268,23 @@ def test_an_infeasible_filled_start_is_dropped_and_the_optimum_still_found() -> 
     assert result is not None and result.status == "optimal"
     assert feasible(data, set(result.selected))
     assert prepared.plan(result).expected_gain == pytest.approx(best_gain, rel=TOLERANCE)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_marginal_values_after_a_relaxation_first_solve_match_the_greedy_path(
+    seed: int,
+) -> None:
+    """The session is re-solved for marginal values: fixings made for the first solve
+    must not leak into them."""
+    data = random_scenario(seed)
+    if brute_force(data) is None:
+        pytest.skip("no feasible plan")
+    by_start = {method: optimize(load_scenario(data), marginals=True,
+                                 options=SolverOptions(start_method=method))
+                for method in ("greedy", "relaxation")}
+    greedy, relaxed = (by_start[m].marginals for m in ("greedy", "relaxation"))
+    assert greedy is not None and relaxed is not None
+    assert len(greedy.values) == len(relaxed.values) > 0
+    for a, b in zip(greedy.values, relaxed.values, strict=True):
+        assert a.limit == b.limit
+        assert a.gain == pytest.approx(b.gain, rel=1e-6, abs=1e-6)
