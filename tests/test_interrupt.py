@@ -282,3 +282,21 @@ def test_concurrent_runs_writing_one_folder_leave_one_consistent_report(
     assert complete(html, md)
     assert fingerprint(html) == fingerprint(md), "HTML and Markdown from different runs"
     assert sorted(p.name for p in folder.iterdir()) == ["restaurant.html", "restaurant.md"]
+
+
+def test_ctrl_c_while_a_compiled_module_is_imported_is_an_interruption_not_a_bug() -> None:
+    """pybind11 modules (highspy) turn a Ctrl-C during their import into
+    `ImportError: initialization failed`, with the KeyboardInterrupt as its cause."""
+    import typer
+
+    from cxplan.cli.common import run
+
+    def importing() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+
+    with pytest.raises(typer.Exit) as stopped:
+        run(importing)
+    assert stopped.value.exit_code == 130

@@ -294,7 +294,7 @@ class Journey:
             per_visit = s[idx] * (1.0 - p[idx]) - c[idx] * p[idx]
             pt = chain.reachable_transition_t
             if isinstance(pt, np.ndarray):
-                a = np.eye(len(idx)) - pt * retention[None, :]
+                a = _identity_minus(pt, retention)
                 visits[idx] = np.linalg.solve(a, chain.entry[idx])
                 adjoint = np.linalg.solve(a.T, per_visit)
                 pull[idx] = (pt.T @ adjoint) * visits[idx]
@@ -314,6 +314,14 @@ class Journey:
                 if imp not in base}
 
 
+def _identity_minus(pt: FloatArray, retention: FloatArray) -> FloatArray:
+    """I − Pᵀ diag(retention), without allocating the identity (profiled: ~10 % of a
+    greedy start's time went to `np.eye`)."""
+    a: FloatArray = pt * -retention[None, :]
+    a.flat[:: len(retention) + 1] += 1.0
+    return a
+
+
 def _evaluate_chain(
     chain: PersonaChain, mf: FloatArray, mi: FloatArray, md: FloatArray
 ) -> PersonaOutcome:
@@ -327,7 +335,7 @@ def _evaluate_chain(
         pt = chain.reachable_transition_t
         # v = e + Pᵀ diag(retention) v  on the reachable touchpoints
         if isinstance(pt, np.ndarray):
-            a = np.eye(len(idx)) - pt * retention[None, :]
+            a = _identity_minus(pt, retention)
             visits[idx] = np.linalg.solve(a, chain.entry[idx])
         else:
             visits[idx] = spla.spsolve(chain.system(retention), chain.entry[idx])

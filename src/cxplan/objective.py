@@ -130,9 +130,7 @@ def solve_sequence(
     def run(coefficients: Mapping[str, float]) -> SolveResult:
         nonlocal start
         dense, constant = arrays(coefficients)
-        every = np.arange(len(dense), dtype=np.int32)
-        session.highs.changeColsCost(len(dense), every, dense)
-        session.highs.changeObjectiveOffset(constant)
+        session.set_objective(dense, constant)
         if start is None and use_start:
             from cxplan.greedy import greedy_plan
 
@@ -183,8 +181,7 @@ def solve_sequence(
             floor = optimum - level.tolerance * abs(optimum) - slack
             dense, constant = arrays(coefficients)
             used = np.flatnonzero(dense)
-            session.highs.addRow(floor - constant, highspy.kHighsInf, len(used),
-                                 used.astype(np.int32), dense[used])
+            session.add_row(floor - constant, highspy.kHighsInf, used, dense[used])
 
     last = results[-1]
     status = "optimal" if all(r.status == "optimal" for r in results) else "time_limit"

@@ -177,6 +177,12 @@ def solve_from_relaxation(
         best = session.start_columns(selection, start_values(selection), deadline)
         if best is not None and not session.satisfies(best):
             best = None  # e.g. the rounding broke a plugin's constraint
+    if best is not None and session.objective_of(best) > relaxation.bound + 1e-7 * max(
+            1.0, abs(relaxation.bound)):
+        # A plan above the LP's "optimum": HiGHS got the LP wrong (its presolve did on
+        # some MIPs, see Session.solve), so neither its bound nor its reduced costs count.
+        return session.solve(time_limit=max(deadline - time.perf_counter(), 0.01),
+                             progress=progress, start_columns=best)
     search_last = False
     if best is not None:
         incumbent = session.objective_of(best)

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -86,19 +86,38 @@ def run(action: Callable[[], T]) -> T:
         stderr_console().print(f"error: {exc}", markup=False)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        # Reports being written when Ctrl-C came were finished first (cxplan.files), so
-        # "nothing was written" could be false; nothing is ever half-written.
-        stderr_console().print("interrupted; no file was left half-written.", markup=False)
-        raise typer.Exit(130) from None
+        _interrupted()
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
+        if _caused_by_ctrl_c(exc):
+            # Ctrl-C while a compiled module was being imported: pybind11 (highspy) turns
+            # it into "ImportError: initialization failed", with the interrupt as cause.
+            _interrupted()
         if os.environ.get("CXPLAN_DEBUG"):
             raise
         stderr_console().print(f"internal error: {type(exc).__name__}: {exc}\n"
                         "This is a bug in cxplan; run again with CXPLAN_DEBUG=1 for details "
                         "and please report it with the scenario.", markup=False)
         raise typer.Exit(1) from None
+
+
+def _interrupted() -> NoReturn:
+    # Reports being written when Ctrl-C came were finished first (cxplan.files), so
+    # "nothing was written" could be false; nothing is ever half-written.
+    stderr_console().print("interrupted; no file was left half-written.", markup=False)
+    raise typer.Exit(130) from None
+
+
+def _caused_by_ctrl_c(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def load(path: Path) -> Scenario:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -253,13 +254,29 @@ class Analysis:
         """
         if start is not None and not self.fits(start):
             start = self.repair(start)
-        values = (self.prepared.model.context.start_values(start) if start is not None
-                  else None)
-        result = self.session.solve(start, values, time_limit=time_limit)
+        result = self._solve(start, time_limit)
         self.solves += 1
         if result.status == "infeasible":
             raise InfeasibleError(self._conflict())
         return self.outcome(result.selected, result)
+
+    def _solve(self, start: Sequence[str] | None, time_limit: float | None) -> SolveResult:
+        from cxplan.api import _relaxation_first
+        from cxplan.relaxation import solve_from_relaxation
+
+        start_values = self.prepared.model.context.start_values
+        if start is not None and _relaxation_first(self.options,
+                                                   len(self.scenario.improvements)):
+            # The LP of the changed model bounds the answer at once; often the start
+            # (the plan before the change) or its LP neighbourhood is already within the
+            # gap, and the full search is skipped.
+            limit = self.options.time_limit if time_limit is None else time_limit
+            found = solve_from_relaxation(self.session, time.perf_counter() + limit,
+                                          lambda initial, seconds: start, start_values)
+            if found is not None:
+                return found
+        values = start_values(start) if start is not None else None
+        return self.session.solve(start, values, time_limit=time_limit)
 
     def optimum(self) -> Outcome:
         """The best plan under the current limits and fixes (cached until they change)."""
