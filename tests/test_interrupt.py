@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,22 @@ def start(tmp_path: Path, report: Path, *args: str, tag: str = "run",
         [sys.executable, "-c", DRIVER, settings, "plan", str(RESTAURANT), "--report",
          str(report), *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "CXPLAN_DEBUG": ""})
+        env={**os.environ, "CXPLAN_DEBUG": ""}, preexec_fn=_ctrl_c_as_in_a_terminal)
     return process, marker
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    # A shell without job control starts background jobs with SIGINT ignored, and Python
+    # then keeps ignoring it: restore the default so the test means the same anywhere.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_raises_here() -> Iterator[None]:
+    """In-process tests need Ctrl-C to raise KeyboardInterrupt, wherever pytest started."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def wait_for(marker: Path, process: subprocess.Popen[str], timeout: float = 60) -> bool:
