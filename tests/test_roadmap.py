@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cxplan import load_scenario, optimize
+from cxplan import SolverOptions, load_scenario, optimize
 from cxplan.cli import app
 from cxplan.errors import InfeasibleError, ScenarioError
 from cxplan.roadmap.calendar import calendar
@@ -53,6 +53,26 @@ def test_the_roadmap_optimum_equals_enumerating_every_start(seed: int) -> None:
     assert _close(plan.expected_gain, roadmap_gain(data, schedule))
     assert _close(sum(i.gain for i in plan.improvements), plan.expected_gain)
     assert _close(plan.periods[-1].cumulative_gain, plan.expected_gain)
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 2))
+def test_the_lp_first_roadmap_optimum_equals_enumerating_every_start(seed: int) -> None:
+    """Large roadmaps are solved LP-first (cxplan.relaxation); forced here on small ones."""
+    data = random_roadmap(seed)
+    reference = brute_force_roadmap(data)
+    scenario = load_scenario(data)
+    options = SolverOptions(start_method="relaxation")
+    if reference is None:
+        with pytest.raises(InfeasibleError):
+            optimize(scenario, options=options)
+        return
+    plan = optimize(scenario, options=options)
+    assert plan.status == "optimal"
+    schedule = _schedule(plan)
+    assert _close(plan.expected_gain, reference[0]), (schedule, reference)
+    assert roadmap_feasible(data, schedule)
+    assert plan.bound is not None and plan.bound >= plan.expected_gain - 1e-6 * max(
+        1.0, abs(plan.expected_gain))
 
 
 def _two_fixes(**horizon: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from cxplan.plan import (
     rank,
 )
 from cxplan.plugins import CxplanPlugins, get_plugin_manager
+from cxplan.relaxation import relaxation_first
 from cxplan.scenario import Scenario
 from cxplan.solve import ProgressCallback, Session, SolveResult, SolverOptions
 
@@ -477,7 +478,7 @@ def optimize(
                                          progress=progress)
         plan = outcome.apply(prepared.plan(result))
     else:
-        if start and _relaxation_first(options, len(prepared.scenario.improvements)):
+        if start and relaxation_first(options, len(prepared.scenario.improvements)):
             prepared.build_seconds = time.perf_counter() - began
             session = prepared.session(options)
             result = prepared.solve_from_relaxation(session, began + options.time_limit,
@@ -498,10 +499,3 @@ def optimize(
     (plugins or get_plugin_manager()).plan_finished(plan, prepared.scenario)
     return plan
 
-
-def _relaxation_first(options: SolverOptions, improvements: int) -> bool:
-    from cxplan.relaxation import RELAXATION_FROM
-
-    if options.start_method == "auto":
-        return improvements >= RELAXATION_FROM
-    return options.start_method == "relaxation"

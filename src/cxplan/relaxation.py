@@ -33,6 +33,7 @@ from cxplan.solve import (
     ProgressCallback,
     Session,
     SolveResult,
+    SolverOptions,
     highs_with_bounds,
     relative_gap,
     watch,
@@ -46,6 +47,13 @@ FULL_MIP_SETUP = 2.0  # the full MIP's presolve + root LP, in units of the LP's 
 # faster in 14 of 15 runs from 100 to 1 000 improvements (0.35–0.63 s against
 # 0.37–1.02 s at 100), and no different at 12–50.
 RELAXATION_FROM = 100
+
+
+def relaxation_first(options: SolverOptions, improvements: int) -> bool:
+    """Whether `options` ask for the LP-first solve for a backlog of this size."""
+    if options.start_method == "auto":
+        return improvements >= RELAXATION_FROM
+    return options.start_method == "relaxation"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from cxplan.plan import (
     check_agreement,
 )
 from cxplan.plugins import CxplanPlugins, get_plugin_manager
+from cxplan.relaxation import relaxation_first
 from cxplan.roadmap.calendar import Calendar, calendar
 from cxplan.roadmap.evaluate import PeriodValue, ScheduleEvaluator
 from cxplan.roadmap.infeasible import roadmap_conflict
@@ -86,6 +87,31 @@ class PreparedRoadmap:
             raise InfeasibleError(conflict or [
                 "the roadmap's rules can be met together, so the conflict involves "
                 "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)])
+        return result
+
+    def solve_from_relaxation(self, session: Session, deadline: float,
+                              progress: ProgressCallback | None = None) -> SolveResult:
+        """Solve LP-first (`cxplan.relaxation`: LP bound, searched start, reduced-cost
+        fixing) before `deadline` (a `time.perf_counter()` value), from the greedy
+        schedule; or, if the LP is not solved in time, from that schedule alone."""
+        from cxplan.relaxation import solve_from_relaxation
+
+        if not self.model.columns:
+            return self.solve(session, None)
+
+        def fill(_: list[str], seconds: float) -> list[str] | None:
+            found = self.start(seconds)
+            return None if found is None else [f"{imp}@{s}" for imp, s in found.items()]
+
+        result = solve_from_relaxation(
+            session, deadline, fill,
+            lambda keys: self.model.start_values(schedule_of(keys)), progress)
+        if result is None:
+            first = self.start(max(0.5, (deadline - time.perf_counter()) / 10))
+            return self.solve(session, first, max(deadline - time.perf_counter(), 0.05),
+                              progress)
+        if result.status == "infeasible":
+            return self.solve(session, None, max(deadline - time.perf_counter(), 0.05))
         return result
 
     def plan(self, result: SolveResult) -> Plan:
@@ -272,6 +298,11 @@ def optimize_roadmap(
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             prepared.model.problem.writeLP(str(tmp))
+    if start and relaxation_first(options, len(scenario.improvements)):
+        prepared.build_seconds = time.perf_counter() - began
+        session = prepared.session(options)
+        return prepared.plan(prepared.solve_from_relaxation(
+            session, began + options.time_limit, progress))
     first = prepared.start(max(0.5, options.time_limit / 10)) if start else None
     prepared.build_seconds = time.perf_counter() - began
     remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)

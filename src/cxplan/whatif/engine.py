@@ -261,11 +261,10 @@ class Analysis:
         return self.outcome(result.selected, result)
 
     def _solve(self, start: Sequence[str] | None, time_limit: float | None) -> SolveResult:
-        from cxplan.api import _relaxation_first
-        from cxplan.relaxation import solve_from_relaxation
+        from cxplan.relaxation import relaxation_first, solve_from_relaxation
 
         start_values = self.prepared.model.context.start_values
-        if start is not None and _relaxation_first(self.options,
+        if start is not None and relaxation_first(self.options,
                                                    len(self.scenario.improvements)):
             # The LP of the changed model bounds the answer at once; often the start
             # (the plan before the change) or its LP neighbourhood is already within the
