@@ -75,6 +75,32 @@ def test_the_lp_first_roadmap_optimum_equals_enumerating_every_start(seed: int) 
         1.0, abs(plan.expected_gain))
 
 
+@pytest.mark.parametrize("seed", range(1, 40, 3))
+def test_the_greedy_schedule_keeps_a_feasible_initial_schedule_and_repairs_any_other(
+    seed: int,
+) -> None:
+    import random
+
+    from cxplan.roadmap.solve import prepare_roadmap
+
+    data = random_roadmap(seed)
+    reference = brute_force_roadmap(data)
+    if reference is None:
+        pytest.skip("no feasible roadmap")
+    prepared = prepare_roadmap(load_scenario(data))
+    best = reference[1]
+    kept = prepared.start(5.0, best)
+    assert kept is not None and violations(prepared.calendar, kept) == []
+    if not any(imp.get("mandatory") for imp in data["improvements"]):
+        # (mandatory improvements are placed first, at their earliest start)
+        assert all(kept[imp] == start for imp, start in best.items())
+    rng = random.Random(seed)
+    periods = data["horizon"]["periods"]
+    anything = {imp["id"]: rng.randint(1, periods) for imp in data["improvements"]}
+    repaired = prepared.start(5.0, anything)
+    assert repaired is not None and violations(prepared.calendar, repaired) == []
+
+
 def _two_fixes(**horizon: Any) -> dict[str, Any]:
     """Two independent touchpoints, one person who can work on one fix at a time: a big
     fix that takes two periods (gain 2.2 per period once done) and a quick one (gain 1)."""

@@ -63,8 +63,11 @@ class PreparedRoadmap:
                               for c, w in weights.items())
         return result
 
-    def start(self, time_budget: float) -> dict[str, int] | None:
-        return greedy_schedule(self.calendar, self.evaluator, self.estimates(), time_budget)
+    def start(self, time_budget: float,
+              initial: Mapping[str, int] | None = None) -> dict[str, int] | None:
+        """The greedy schedule, extending `initial` (starts by id) where it fits."""
+        return greedy_schedule(self.calendar, self.evaluator, self.estimates(), time_budget,
+                               initial)
 
     def session(self, options: SolverOptions) -> Session:
         return Session(self.model.problem, self.model.columns, options)
@@ -99,8 +102,8 @@ class PreparedRoadmap:
         if not self.model.columns:
             return self.solve(session, None)
 
-        def fill(_: list[str], seconds: float) -> list[str] | None:
-            found = self.start(seconds)
+        def fill(initial: list[str], seconds: float) -> list[str] | None:
+            found = self.start(seconds, schedule_of(initial))
             return None if found is None else [f"{imp}@{s}" for imp, s in found.items()]
 
         result = solve_from_relaxation(

@@ -117,11 +117,14 @@ def _earliest_start(calendar: Calendar, resources: _Resources, imp: str,
 
 def greedy_schedule(
     calendar: Calendar, evaluator: ScheduleEvaluator, estimates: Mapping[str, float],
-    time_budget: float,
+    time_budget: float, initial: Mapping[str, int] | None = None,
 ) -> dict[str, int] | None:
     """A feasible schedule (id → start), or None if the mandatory ones do not fit.
 
-    `estimates` is each improvement's estimated gain per period once finished.
+    `estimates` is each improvement's estimated gain per period once finished. `initial`
+    (e.g. the starts an LP relaxation takes whole) is placed first, each start kept where
+    it still fits with what is placed before it (requirements finished, no exclusion,
+    money and staff).
     """
     began = time.perf_counter()
     scenario = calendar.scenario
@@ -147,6 +150,14 @@ def greedy_schedule(
     for mandatory in scenario.improvements:
         if mandatory.mandatory and not place_with_requirements(mandatory.id, set()):
             return None
+    for imp, period in sorted((initial or {}).items(), key=lambda item: item[1]):
+        if imp not in schedule and period in calendar.starts[imp] and \
+                _earliest_start(calendar, resources, imp, schedule) is not None:
+            improvement = scenario.improvement(imp)
+            if all(calendar.finish(r, schedule[r]) < period for r in improvement.requires) \
+                    and resources.fits(imp, period):
+                schedule[imp] = period
+                resources.take(imp, period)
 
     def payoff(imp: str) -> float:
         # Estimated value if started as early as its window allows.
