@@ -305,3 +305,60 @@ def test_every_criterion_is_exact_relaxation_first(criterion: str, seed: int) ->
     assert plan.status == "optimal"
     assert plan.criteria[criterion].value == pytest.approx(
         best, rel=TOLERANCE, abs=TOLERANCE * abs(plan.baseline_value))
+
+
+@pytest.mark.parametrize("method", ["greedy", "relaxation"])
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_a_start_breaking_a_plugin_row_by_a_little_is_not_taken_for_a_plan(
+    seed: int, method: str,
+) -> None:
+    """The greedy does not know plugins' rows: a start breaking one by one unit in two
+    million must be refused, not called optimal or kept over HiGHS's verdict."""
+    from types import SimpleNamespace
+
+    from cxplan import hookimpl
+    from cxplan.plugins import CxplanPlugins
+
+    data = random_scenario(seed)
+    _, best = brute_force(data) or pytest.fail("these seeds are feasible")
+    a, b = sorted(best)[:2]
+
+    def constraints(ctx: Any) -> list[tuple[str, Any]]:
+        return [("cap", 1_000_001 * ctx.x[a] + 1_000_000 * ctx.x[b] <= 2_000_000)]
+
+    plugins = CxplanPlugins(load_entry_points=False)
+    plugins.register(SimpleNamespace(cxplan_constraints=hookimpl(constraints)), "cap")
+    allowed = [(gain, chosen) for gain, chosen in feasible_gains(data)
+               if not {a, b} <= chosen]
+    plan = optimize(load_scenario(data, plugins=plugins), plugins=plugins,
+                    options=SolverOptions(start_method=method))
+    assert not {a, b} <= set(plan.selected)
+    assert plan.status == "optimal"
+    assert plan.expected_gain == pytest.approx(max(g for g, _ in allowed), rel=TOLERANCE)
+
+
+def test_a_what_if_re_solve_gets_only_what_the_lp_left_of_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cxplan.whatif.engine import Analysis
+
+    data = random_scenario(1)
+    analysis = Analysis(load_scenario(data), SolverOptions(start_method="relaxation"))
+    base = analysis.optimum()
+
+    def slow_lp(session: Session, deadline: float) -> None:
+        time.sleep(0.3)  # an LP that used part of the limit and did not finish
+        return None
+
+    given: list[float] = []
+    original = Session.solve
+
+    def recorded(self: Session, *args: Any, **kwargs: Any) -> Any:
+        given.append(kwargs["time_limit"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(relaxation_module, "solve_relaxation", slow_lp)
+    monkeypatch.setattr(Session, "solve", recorded)
+    with analysis.limits(budget=(analysis.budget or 0) * 0.8):
+        analysis.solve(base.selected, time_limit=2.0)
+    assert given and given[-1] <= 2.0 - 0.3

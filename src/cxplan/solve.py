@@ -355,23 +355,25 @@ class Session:
             full = self.start_columns(start, start_values, deadline)
         if full is not None and not self.within_bounds(full):
             full = None
+        # plans checked against every row, from the start or from any run of HiGHS
+        verified = [] if full is None or not self.satisfies(full) else [full]
         if full is not None:
-            h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
-            if known_bound is not None and relative_gap(
-                    self.objective_of(full), known_bound) <= self.options.gap \
-                    and self.satisfies(full):
+            if verified and known_bound is not None and relative_gap(
+                    self.objective_of(full), known_bound) <= self.options.gap:
                 # The start is proven good enough already: HiGHS would redo the root LP
                 # (seconds on large models) only to say so.
                 return self.result_of(full, known_bound, began)
+            h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
         with watch(h, deadline, began, _bounded(progress, known_bound)):
             h.run()
         consistent = self._consistent(h)
-        if not consistent or (full is not None and self._contradicted(h, full)):
+        if not consistent or self._contradicted(h, verified):
             # HiGHS 1.16.0's presolve got some of these models wrong: "optimal" below a
             # plan known to be feasible (and it then returned that plan's columns with its
             # own objective). Seen on small random scenarios (tests/test_exactness.py,
             # test_relaxation.py); without presolve it solved them right. Solve again so.
+            verified += self._verified_solution(h)
             h.clearSolver()
             h.setOptionValue("presolve", "off")
             if full is not None:
@@ -382,19 +384,17 @@ class Session:
                     h.run()
             finally:
                 h.setOptionValue("presolve", "on")
-            consistent = self._consistent(h) and not (
-                full is not None and self._contradicted(h, full))
+            consistent = self._consistent(h) and not self._contradicted(h, verified)
         status = h.getModelStatus()
         info = h.getInfo()
         if not consistent:
             # Still contradictory: keep the best plan that checks out, claim no bound.
-            plans = [] if full is None else [full]
-            if info.primal_solution_status == 2:
-                plans.append(np.asarray(h.getSolution().col_value))
-            plans = [p for p in plans if self.satisfies(p)]
-            if plans:
-                return self._result("time_limit", max(plans, key=self.objective_of), None,
-                                    int(info.mip_node_count), began, full)
+            verified += self._verified_solution(h)
+            if not verified:
+                raise SolverError("HiGHS gave contradictory results on this model and no plan "
+                                  "that checks out; please report the scenario")
+            return self._result("time_limit", max(verified, key=self.objective_of), None,
+                                int(info.mip_node_count), began, full)
         ms = highspy.HighsModelStatus
         if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return SolveResult("infeasible", (), None, None, None, int(info.mip_node_count),
@@ -407,9 +407,10 @@ class Session:
             raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
         if info.primal_solution_status == 2:  # kSolutionStatusFeasible
             col = np.asarray(h.getSolution().col_value)
-        elif full is not None and self.satisfies(full):
-            # Stopped before HiGHS took the start in: the start is still a feasible plan.
-            col = full
+        elif verified:
+            # Stopped before HiGHS had a plan of its own: the start (or what a first run
+            # found) is still a feasible plan.
+            col = max(verified, key=self.objective_of)
         else:
             raise SolverError(
                 f"no plan found within the time limit of {limit:g} s (raise --time-limit)")
@@ -446,15 +447,23 @@ class Session:
         integer = self._integer_columns()
         if np.any(np.abs(columns[integer] - np.round(columns[integer])) > 1e-6):
             return False
-        activity = self._matrix() @ columns
+        matrix = self._matrix()
+        activity = matrix @ columns
+        # What rounding can make of a row: its terms' magnitude (and its bounds') × 1e-9;
+        # a row broken by more than that plus HiGHS's tolerance is broken.
+        scale = abs(matrix) @ np.abs(columns)
         lower, upper = self.row_lower, self.row_upper
         if self.added_rows:
             activity = np.concatenate([activity, [float(np.dot(v, columns[i]))
                                                   for _, _, i, v in self.added_rows]])
+            scale = np.concatenate([scale, [float(np.dot(np.abs(v), np.abs(columns[i])))
+                                            for _, _, i, v in self.added_rows]])
             lower = np.concatenate([lower, [r[0] for r in self.added_rows]])
             upper = np.concatenate([upper, [r[1] for r in self.added_rows]])
-        slack = 1e-6 * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lower), lower, 0)),
-                                                  np.abs(np.where(np.isfinite(upper), upper, 0))))
+        finite_lower = np.abs(np.where(np.isfinite(lower), lower, 0.0))
+        finite_upper = np.abs(np.where(np.isfinite(upper), upper, 0.0))
+        slack = 10 * FEASIBILITY_TOLERANCE + 1e-9 * np.maximum(
+            scale, np.maximum(finite_lower, finite_upper))
         return bool(np.all(activity >= lower - slack) and np.all(activity <= upper + slack))
 
     def _matrix(self) -> Any:
@@ -473,16 +482,23 @@ class Session:
         return np.fromiter((k == integer for k in kinds), dtype=bool, count=len(kinds)) \
             if len(kinds) else np.zeros(self.compiled.lp.num_col_, dtype=bool)
 
-    def _contradicted(self, h: highspy.Highs, start: np.ndarray) -> bool:
-        """Whether HiGHS's verdict contradicts a start that is a plan: infeasible, or a
-        proven bound below the start's objective."""
-        if not self.satisfies(start):
+    def _verified_solution(self, h: highspy.Highs) -> list[np.ndarray]:
+        """HiGHS's current solution, if it has one that checks out against every row."""
+        if h.getInfo().primal_solution_status != 2:
+            return []
+        col = np.asarray(h.getSolution().col_value, dtype=float)
+        return [col] if self.satisfies(col) else []
+
+    def _contradicted(self, h: highspy.Highs, plans: list[np.ndarray]) -> bool:
+        """Whether HiGHS's verdict contradicts plans checked against every row: it says
+        infeasible, or proves a bound below one of them."""
+        if not plans:
             return False
         ms = highspy.HighsModelStatus
         if h.getModelStatus() in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return True
         dual = float(h.getInfo().mip_dual_bound)
-        value = self.objective_of(start)
+        value = max(self.objective_of(p) for p in plans)
         return bool(np.isfinite(dual) and dual < value - 1e-7 * max(1.0, abs(value)))
 
     def _consistent(self, h: highspy.Highs) -> bool:
@@ -651,10 +667,12 @@ def highs_with_bounds(session: Session, lower: np.ndarray, upper: np.ndarray,
                 np.array(lp.row_lower_, dtype=float), np.array(lp.row_upper_, dtype=float))
     lp.col_lower_, lp.col_upper_ = lower, upper
     lp.row_lower_, lp.row_upper_ = session.row_lower, session.row_upper
-    h = _highs(session.options, time_limit)
-    _scale_small_objective(h, session.cost)
-    h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored at once
-    lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_ = original
+    try:
+        h = _highs(session.options, time_limit)
+        _scale_small_objective(h, session.cost)
+        h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored now
+    finally:
+        lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_ = original
     if not np.array_equal(session.cost, lp.col_cost_) or session.offset != lp.offset_:
         h.changeColsCost(len(session.cost), np.arange(len(session.cost), dtype=np.int32),
                          session.cost)

@@ -270,10 +270,13 @@ class Analysis:
             # (the plan before the change) or its LP neighbourhood is already within the
             # gap, and the full search is skipped.
             limit = self.options.time_limit if time_limit is None else time_limit
-            found = solve_from_relaxation(self.session, time.perf_counter() + limit,
+            deadline = time.perf_counter() + limit
+            found = solve_from_relaxation(self.session, deadline,
                                           lambda initial, seconds: start, start_values)
             if found is not None:
                 return found
+            # the LP took its share of the limit: the search gets what is left of it
+            time_limit = max(deadline - time.perf_counter(), 0.05)
         values = start_values(start) if start is not None else None
         return self.session.solve(start, values, time_limit=time_limit)
 
