@@ -302,6 +302,7 @@ class Session:
         self.highs.changeColsCost(len(self.cost), np.arange(len(self.cost), dtype=np.int32),
                                   self.cost)
         self.highs.changeObjectiveOffset(self.offset)
+        _scale_small_objective(self.highs, self.cost)
 
     def add_row(self, lower: float, upper: float, index: np.ndarray,
                 value: np.ndarray) -> None:
@@ -624,8 +625,10 @@ def _scale_small_objective(h: highspy.Highs, cost: Any) -> None:
     """
     costs = np.abs(np.asarray(cost, dtype=float))
     largest = float(costs.max()) if costs.size else 0.0
-    if 0.0 < largest < 1.0:
-        h.setOptionValue("user_objective_scale", min(-math.floor(math.log2(largest)), 1000))
+    small = 0.0 < largest < 1.0
+    # set either way: a session whose objective is replaced must not keep an old scale
+    h.setOptionValue("user_objective_scale",
+                     min(-math.floor(math.log2(largest)), 1000) if small else 0)
 
 
 def relative_gap(objective: float, bound: float) -> float:
