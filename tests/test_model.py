@@ -49,3 +49,36 @@ def test_start_values_satisfy_every_constraint_and_price_the_selection_exactly(
             exact, rel=1e-9, abs=1e-9 * abs(journey.evaluate(()).value) + 1e-12)
         checked += 1
     assert checked > 0
+
+
+def test_the_tight_hull_unless_large_and_its_lp_would_not_fit_an_lp_first_solve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cxplan import model
+    from cxplan.api import prepare
+
+    scenario = load_scenario(random_scenario(3))
+    journey = build_journey(scenario)
+    columns = model.estimated_columns(scenario, journey, model.TIGHT)
+    assert model.choose_blocking(scenario, journey) == model.TIGHT  # small: always tight
+    monkeypatch.setattr(model, "COMPACT_ABOVE", columns - 1)  # now "large"
+    lp_seconds = columns * model.LP_SECONDS_PER_COLUMN
+    assert model.choose_blocking(scenario, journey) == model.COMPACT  # greedy path
+    assert model.choose_blocking(scenario, journey, lp_seconds * 2) == model.TIGHT
+    assert model.choose_blocking(scenario, journey, lp_seconds / 2) == model.COMPACT
+    # and the model is built with it
+    assert prepare(scenario, lp_within=lp_seconds * 2).model.blocking == model.TIGHT
+    assert prepare(scenario).model.blocking == model.COMPACT
+
+
+def test_a_blocking_swapped_in_for_tests_is_the_one_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """test_exactness.py swaps `choose_blocking` to test every blocking: make sure it
+    takes effect on the path `optimize` uses."""
+    from cxplan import model
+    from cxplan.api import prepare
+
+    odd = model.Blocking(single=1, size=1)
+    monkeypatch.setattr(model, "choose_blocking", lambda *_: odd)
+    assert prepare(load_scenario(random_scenario(3))).model.blocking == odd

@@ -314,7 +314,9 @@ class Prepared(Backlog):
             session, deadline, lambda initial, seconds: self.greedy(seconds, initial),
             self.model.context.start_values, progress)
         if result is None:
-            first = self.greedy(max(0.5, (deadline - time.perf_counter()) / 10))
+            # The LP did not finish: most of the time is gone, and the search will not get
+            # far on a model this large in what is left, so the greedy gets half of it.
+            first = self.greedy(max(0.5, (deadline - time.perf_counter()) / 2))
             return self.solve(session, first, max(deadline - time.perf_counter(), 0.05),
                               progress)
         return replace(self._feasible(result), seconds=time.perf_counter() - began)
@@ -331,6 +333,12 @@ class Prepared(Backlog):
         """Re-evaluate a solver result exactly, check agreement, rank, and build the Plan."""
         return self.build_plan(result, {name: result.value_of(term)
                                         for name, term in self.model.terms.items()})
+
+
+def lp_blocking_budget(time_limit: float) -> float:
+    """The seconds an LP-first solve's LP may take when its blocking is chosen: half the
+    time limit (building, the fill and the search need the rest)."""
+    return time_limit / 2
 
 
 # Building the model costs about 40 µs of CPU and a few KB of memory per column (168 000
@@ -367,14 +375,17 @@ def _backlog(scenario: Scenario, plugins: CxplanPlugins) -> Backlog:
                    time.perf_counter() - began)
 
 
-def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins) -> bool:
-    """Whether the model can be built in half the time limit (or must be: a constraint
-    plugin adds rows, which only the model can keep)."""
+def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins,
+               lp_first: bool = False) -> bool:
+    """Whether the model (for an `lp_first` solve or not: `lp_blocking_budget`) can be
+    built in half the time limit (or must be: a constraint plugin adds rows, which only
+    the model can keep)."""
     from cxplan.errors import PluginError
     from cxplan.model import choose_blocking, estimated_columns
 
     scenario, journey = backlog.scenario, backlog.journey
-    columns = estimated_columns(scenario, journey, choose_blocking(scenario, journey))
+    columns = estimated_columns(scenario, journey, choose_blocking(
+        scenario, journey, lp_blocking_budget(time_limit) if lp_first else None))
     if columns * BUILD_SECONDS_PER_COLUMN <= time_limit / 2:
         return True
     if plugins.has_constraints():
@@ -407,14 +418,18 @@ def _start_only(backlog: Backlog, options: SolverOptions, began: float) -> Plan:
 
 
 def prepare(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
-            journey: Journey | None = None) -> Prepared:
-    """Build the journey (unless given) and the optimization model for `scenario`."""
+            journey: Journey | None = None, lp_within: float | None = None) -> Prepared:
+    """Build the journey (unless given) and the optimization model for `scenario`.
+
+    `lp_within`: the model is for an LP-first solve whose LP relaxation may take that many
+    seconds (`cxplan.model.choose_blocking`: the tight hull where its LP fits)."""
     plugins = plugins or get_plugin_manager()
     registered = plugins.criteria()
     criteria = {name: registered[name] for name in scenario.criteria}
     began = time.perf_counter()
     journey = journey or build_journey(scenario)
-    model = build_model(scenario, journey, criteria, extra_constraints=[plugins.constraints_for])
+    model = build_model(scenario, journey, criteria, extra_constraints=[plugins.constraints_for],
+                        lp_within=lp_within)
     return Prepared(scenario, journey, criteria, time.perf_counter() - began, model=model)
 
 
@@ -461,14 +476,18 @@ def optimize(
         (plugins or get_plugin_manager()).plan_finished(plan, scenario)
         return plan
     journey = None
+    lp_first = start and not needs_sequence(scenario.objective) and relaxation_first(
+        options, len(scenario.improvements))
     if start and export_lp is None and not needs_sequence(scenario.objective):
         backlog = _backlog(scenario, plugins or get_plugin_manager())
-        if not model_fits(backlog, options.time_limit, plugins or get_plugin_manager()):
+        if not model_fits(backlog, options.time_limit, plugins or get_plugin_manager(),
+                          lp_first):
             plan = _start_only(backlog, options, began)
             (plugins or get_plugin_manager()).plan_finished(plan, scenario)
             return plan
         journey = backlog.journey
-    prepared = prepare(scenario, plugins=plugins, journey=journey)
+    prepared = prepare(scenario, plugins=plugins, journey=journey,
+                       lp_within=lp_blocking_budget(options.time_limit) if lp_first else None)
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             prepared.model.problem.writeLP(str(tmp))
@@ -478,7 +497,7 @@ def optimize(
                                          progress=progress)
         plan = outcome.apply(prepared.plan(result))
     else:
-        if start and relaxation_first(options, len(prepared.scenario.improvements)):
+        if lp_first:
             prepared.build_seconds = time.perf_counter() - began
             session = prepared.session(options)
             result = prepared.solve_from_relaxation(session, began + options.time_limit,

@@ -49,6 +49,9 @@ TIGHT = Blocking(single=9, size=4)  # the DESIGN.md hull: root gaps 0.04–0.7 %
 COMPACT = Blocking(single=6, size=3)  # for models past ~25 000 columns (DESIGN.md)
 # estimated columns past which COMPACT is chosen (1 000 improvements ≈ 28 000: still TIGHT)
 COMPACT_ABOVE = 40_000
+# the LP relaxation's time per (estimated) column, for choosing the blocking of an LP-first
+# solve: 0.7–1.3e-4 s measured on the 10 000-improvement benchmarks (idle 2-core machine)
+LP_SECONDS_PER_COLUMN = 1e-4
 UNREACHABLE = 1e-12  # visits below this (with everything selected) are treated as zero
 
 FAILURES, DROPOUTS, LOSSES = "F", "D", "L"
@@ -440,20 +443,23 @@ def build_model(
     *,
     extra_constraints: Iterable[object] = (),
     blocking: Blocking | None = None,
+    lp_within: float | None = None,
 ) -> Model:
     """Build the hull MILP for `scenario`, maximizing Σ weight × criterion term.
 
     `criteria` maps the names in `scenario.criteria` to criterion objects.
     `extra_constraints` are plugin hooks' callables `f(ctx) -> [(name, constraint)]`.
-    `blocking` picks the hull's block sizes (default: `choose_blocking`).
+    `blocking` picks the hull's block sizes (default: `choose_blocking`, told by
+    `lp_within` that the model is for an LP-first solve whose LP may take that long).
     """
     with paused_gc():
-        return _build_model(scenario, journey, criteria, extra_constraints, blocking)
+        return _build_model(scenario, journey, criteria, extra_constraints,
+                            blocking or choose_blocking(scenario, journey, lp_within))
 
 
 def _build_model(
     scenario: Scenario, journey: Journey, criteria: dict[str, Criterion],
-    extra_constraints: Iterable[object], blocking: Blocking | None,
+    extra_constraints: Iterable[object], blocking: Blocking,
 ) -> Model:
     problem = pulp.LpProblem(_safe(scenario.title) or "cxplan", pulp.LpMaximize)
     x = _decision_variables(problem, scenario)
@@ -561,12 +567,25 @@ def estimated_columns(scenario: Scenario, journey: Journey, blocking: Blocking) 
     return total
 
 
-def choose_blocking(scenario: Scenario, journey: Journey) -> Blocking:
-    """TIGHT unless that model would pass COMPACT_ABOVE columns (measured: at 10 000
-    improvements the tight hull's 243 000 columns never got past the root in 60 s)."""
-    if estimated_columns(scenario, journey, TIGHT) > COMPACT_ABOVE:
-        return COMPACT
-    return TIGHT
+def choose_blocking(scenario: Scenario, journey: Journey,
+                    lp_within: float | None = None) -> Blocking:
+    """TIGHT up to COMPACT_ABOVE columns; past that TIGHT too for an LP-first solve whose
+    LP relaxation is expected to take at most `lp_within` seconds with it, else COMPACT.
+
+    Measured at 10 000 improvements: HiGHS on the tight hull never got past the root in
+    60 s, so a solve from the greedy start takes COMPACT there. The LP-first solve
+    (cxplan.relaxation) wants the tight LP: on the benchmark's seed 0 its bound was
+    0.05 % above the best plan known against ≥ 0.19 % for COMPACT, and the plan was proven
+    within 0.054 % in 54 s against 0.27 % in 64 s. But the LP must finish: on seeds 1 and
+    2 (three personas, 323 000 tight columns) it took 41 s and nothing was left for the
+    rest; COMPACT's took 33 s.
+    """
+    tight = estimated_columns(scenario, journey, TIGHT)
+    if tight <= COMPACT_ABOVE:
+        return TIGHT
+    if lp_within is not None and tight * LP_SECONDS_PER_COLUMN <= lp_within:
+        return TIGHT
+    return COMPACT
 
 
 def _blocks(

@@ -17,12 +17,13 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from cxplan.api import Prepared, _usage, prepare
+from cxplan.api import Prepared, _usage, lp_blocking_budget, prepare
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.greedy import Resources, greedy_plan, requirement_closure
 from cxplan.journey import Journey
 from cxplan.plan import check_agreement, criterion_values
 from cxplan.plugins import CxplanPlugins
+from cxplan.relaxation import relaxation_first
 from cxplan.scenario import Improvement, Scenario
 from cxplan.solve import Session, SolveResult, SolverOptions
 
@@ -93,7 +94,10 @@ class Analysis:
                  prepared: Prepared | None = None, session: Session | None = None) -> None:
         check_plain_objective(scenario)
         self.options = options or SolverOptions()
-        self.prepared = prepared or prepare(scenario, plugins=plugins)
+        lp_first = relaxation_first(self.options, len(scenario.improvements))
+        self.prepared = prepared or prepare(
+            scenario, plugins=plugins,
+            lp_within=lp_blocking_budget(self.options.time_limit) if lp_first else None)
         self.scenario = self.prepared.scenario
         self.session = session or self.prepared.session(self.options)
         self.resources = Resources(self.scenario)
@@ -261,7 +265,7 @@ class Analysis:
         return self.outcome(result.selected, result)
 
     def _solve(self, start: Sequence[str] | None, time_limit: float | None) -> SolveResult:
-        from cxplan.relaxation import relaxation_first, solve_from_relaxation
+        from cxplan.relaxation import solve_from_relaxation
 
         start_values = self.prepared.model.context.start_values
         if start is not None and relaxation_first(self.options,
