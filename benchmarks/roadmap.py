@@ -55,23 +55,25 @@ def worker(size: int, periods: int, seed: int, time_limit: float,
     from dataclasses import replace
 
     from cxplan import load_scenario
-    from cxplan.relaxation import relaxation_first
+    from cxplan.relaxation import lp_blocking_budget, relaxation_first
     from cxplan.roadmap.solve import prepare_roadmap
     from cxplan.solve import SolverOptions
 
     began = time.perf_counter()
     scenario = load_scenario(roadmap_scenario(size, periods, seed))
     load_s = time.perf_counter() - began
-    prepared = prepare_roadmap(scenario)
+    options = SolverOptions(time_limit=time_limit, start_method=start_method)
+    lp_first = relaxation_first(options, size)
+    prepared = prepare_roadmap(scenario, lp_within=lp_blocking_budget(time_limit)
+                               if lp_first else None)
     build_s = prepared.build_seconds
     problem = prepared.model.problem
     columns, rows = len(problem.variables()), len(problem.constraints())
-    options = SolverOptions(time_limit=time_limit, start_method=start_method)
     t0 = time.perf_counter()
     start = prepared.start(max(0.5, time_limit / 10))
     start_s = time.perf_counter() - t0
     start_value = prepared.evaluator.objective(start) if start is not None else None
-    if relaxation_first(options, size):
+    if lp_first:
         # as `optimize` does: the LP first, the greedy schedule as the fill (timed above
         # apart, for the start/final column; the LP-first solve makes its own)
         t0 = time.perf_counter()

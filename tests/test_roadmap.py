@@ -335,3 +335,18 @@ def test_what_if_limits_replace_the_per_period_ones_like_one_number_in_the_file(
     plan = optimize(scenario, budget=400, teams={"it": 1})  # 400 over the horizon, 1 a period
     assert plan.schedule == {"queue-app": (1, 1), "sms": (1, 1)}
     assert plan.budget == 400 and [p.capacity["it"] for p in plan.periods] == [1, 1, 1]
+
+
+def test_large_roadmaps_take_the_tight_hull_only_when_their_lp_fits_an_lp_first_solve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cxplan.roadmap.model as roadmap_model
+    from cxplan.model import COMPACT, TIGHT
+    from cxplan.roadmap.solve import prepare_roadmap
+
+    scenario = load_scenario(random_roadmap(3))
+    assert prepare_roadmap(scenario).model.blocking == TIGHT  # small: always tight
+    monkeypatch.setattr(roadmap_model, "COMPACT_ABOVE", 0)  # now "large"
+    assert prepare_roadmap(scenario).model.blocking == COMPACT
+    assert prepare_roadmap(scenario, lp_within=1e9).model.blocking == TIGHT
+    assert prepare_roadmap(scenario, lp_within=1e-9).model.blocking == COMPACT

@@ -30,7 +30,7 @@ from cxplan.plan import (
     rank,
 )
 from cxplan.plugins import CxplanPlugins, get_plugin_manager
-from cxplan.relaxation import relaxation_first
+from cxplan.relaxation import lp_blocking_budget, relaxation_first
 from cxplan.scenario import Scenario
 from cxplan.solve import ProgressCallback, Session, SolveResult, SolverOptions
 
@@ -333,12 +333,6 @@ class Prepared(Backlog):
         """Re-evaluate a solver result exactly, check agreement, rank, and build the Plan."""
         return self.build_plan(result, {name: result.value_of(term)
                                         for name, term in self.model.terms.items()})
-
-
-def lp_blocking_budget(time_limit: float) -> float:
-    """The seconds an LP-first solve's LP may take when its blocking is chosen: half the
-    time limit (building, the fill and the search need the rest)."""
-    return time_limit / 2
 
 
 # Building the model costs about 40 µs of CPU and a few KB of memory per column (168 000

@@ -56,6 +56,13 @@ def relaxation_first(options: SolverOptions, improvements: int) -> bool:
     return options.start_method == "relaxation"
 
 
+def lp_blocking_budget(time_limit: float) -> float:
+    """The seconds an LP-first solve's LP may take when its hull is chosen
+    (`cxplan.model.choose_blocking`): half the time limit, as building, the fill and the
+    search need the rest."""
+    return time_limit / 2
+
+
 @dataclass(frozen=True)
 class Relaxation:
     """The optimum of the LP relaxation: a bound and every column's value."""

@@ -25,7 +25,7 @@ from cxplan.plan import (
     check_agreement,
 )
 from cxplan.plugins import CxplanPlugins, get_plugin_manager
-from cxplan.relaxation import relaxation_first
+from cxplan.relaxation import lp_blocking_budget, relaxation_first
 from cxplan.roadmap.calendar import Calendar, calendar
 from cxplan.roadmap.evaluate import PeriodValue, ScheduleEvaluator
 from cxplan.roadmap.infeasible import roadmap_conflict
@@ -271,15 +271,17 @@ def _personas(cal: Calendar, periods: list[PeriodValue]) -> tuple[PersonaResult,
     return tuple(result)
 
 
-def prepare_roadmap(scenario: Scenario, *, plugins: CxplanPlugins | None = None) -> PreparedRoadmap:
-    """Build the calendar, the evaluator and the roadmap model for `scenario`."""
+def prepare_roadmap(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
+                    lp_within: float | None = None) -> PreparedRoadmap:
+    """Build the calendar, the evaluator and the roadmap model for `scenario` (`lp_within`
+    as in `cxplan.api.prepare`)."""
     plugins = plugins or get_plugin_manager()
     registered = plugins.criteria()
     criteria = {name: registered[name] for name in scenario.criteria}
     began = time.perf_counter()
     cal = calendar(scenario)
     hooks = [plugins.constraints_for] if plugins.has_constraints() else []
-    model = build_roadmap_model(cal, criteria, extra_constraints=hooks)
+    model = build_roadmap_model(cal, criteria, extra_constraints=hooks, lp_within=lp_within)
     evaluator = ScheduleEvaluator(cal, criteria)
     return PreparedRoadmap(scenario, cal, criteria, model, evaluator,
                            time.perf_counter() - began)
@@ -297,11 +299,13 @@ def optimize_roadmap(
     """The provably optimal roadmap (or, past the time limit, the best found and its gap)."""
     began = time.perf_counter()
     options = options or SolverOptions()
-    prepared = prepare_roadmap(scenario, plugins=plugins)
+    lp_first = start and relaxation_first(options, len(scenario.improvements))
+    prepared = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_blocking_budget(
+        options.time_limit) if lp_first else None)
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             prepared.model.problem.writeLP(str(tmp))
-    if start and relaxation_first(options, len(scenario.improvements)):
+    if lp_first:
         prepared.build_seconds = time.perf_counter() - began
         session = prepared.session(options)
         return prepared.plan(prepared.solve_from_relaxation(

@@ -17,13 +17,13 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from cxplan.api import Prepared, _usage, lp_blocking_budget, prepare
+from cxplan.api import Prepared, _usage, prepare
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.greedy import Resources, greedy_plan, requirement_closure
 from cxplan.journey import Journey
 from cxplan.plan import check_agreement, criterion_values
 from cxplan.plugins import CxplanPlugins
-from cxplan.relaxation import relaxation_first
+from cxplan.relaxation import lp_blocking_budget, relaxation_first
 from cxplan.scenario import Improvement, Scenario
 from cxplan.solve import Session, SolveResult, SolverOptions
 
