@@ -8,6 +8,7 @@ mandatory) and checked against brute-force enumeration, step by step.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from cxplan import SolverOptions, load_scenario, optimize
 from cxplan.api import Prepared, prepare
 from cxplan.errors import InfeasibleError
 from cxplan.relaxation import (
+    Relaxation,
     neighbourhood_search,
     reduced_cost_fixing,
     solve_relaxation,
@@ -41,6 +43,28 @@ def _at_most(value: float, limit: float) -> bool:
 def _session(data: dict[str, Any]) -> tuple[Prepared, Session]:
     prepared = prepare(load_scenario(data))
     return prepared, prepared.session(SolverOptions())
+
+
+@dataclass
+class Relaxed:
+    """A feasible random scenario, every feasible plan of it, its model and LP optimum."""
+
+    data: dict[str, Any]
+    every: list[tuple[float, frozenset[str]]]
+    prepared: Prepared
+    session: Session
+    lp: Relaxation
+
+
+def _relaxed(seed: int) -> Relaxed:
+    data = random_scenario(seed)
+    every = feasible_gains(data)
+    if not every:
+        pytest.skip("no feasible plan")
+    prepared, session = _session(data)
+    lp = solve_relaxation(session, time.perf_counter() + 30)
+    assert lp is not None
+    return Relaxed(data, every, prepared, session, lp)
 
 
 def _columns(prepared: Prepared, session: Session, selection: set[str]) -> np.ndarray:
@@ -78,51 +102,34 @@ def test_the_relaxation_first_optimum_is_exact_where_many_improvements_share_tou
 
 @pytest.mark.parametrize("seed", range(0, 40, 4))
 def test_the_lp_bound_holds_every_plan(seed: int) -> None:
-    data = random_scenario(seed)
-    if brute_force(data) is None:
-        pytest.skip("no feasible plan")
-    _, session = _session(data)
-    relaxed = solve_relaxation(session, time.perf_counter() + 30)
-    assert relaxed is not None
-    for gain, _ in feasible_gains(data):
-        assert _at_most(gain, relaxed.bound)
+    case = _relaxed(seed)
+    for gain, _ in case.every:
+        assert _at_most(gain, case.lp.bound)
 
 
 @pytest.mark.parametrize("seed", range(1, 40, 3))
 def test_a_decision_moved_off_its_lp_value_costs_at_least_its_reduced_cost(seed: int) -> None:
     """The inference behind reduced-cost fixing, checked against every feasible plan."""
-    data = random_scenario(seed)
-    if brute_force(data) is None:
-        pytest.skip("no feasible plan")
-    _, session = _session(data)
-    relaxed = solve_relaxation(session, time.perf_counter() + 30)
-    assert relaxed is not None
-    every = feasible_gains(data)
-    for imp, c in session.compiled.x_columns.items():
-        lp_value = relaxed.columns[c]
+    case = _relaxed(seed)
+    for imp, c in case.session.compiled.x_columns.items():
+        lp_value = case.lp.columns[c]
         if min(lp_value, 1 - lp_value) > 1e-6:
             continue
-        moved = [gain for gain, chosen in every if (imp in chosen) != (lp_value > 0.5)]
+        moved = [gain for gain, chosen in case.every if (imp in chosen) != (lp_value > 0.5)]
         if moved:
-            assert _at_most(max(moved), relaxed.bound - abs(relaxed.reduced_costs[c]))
+            assert _at_most(max(moved), case.lp.bound - abs(case.lp.reduced_costs[c]))
 
 
 @pytest.mark.parametrize("seed", range(2, 60, 5))
 def test_reduced_cost_fixing_keeps_every_plan_better_than_the_incumbent(seed: int) -> None:
-    data = random_scenario(seed)
-    every = feasible_gains(data)
-    if not every:
-        pytest.skip("no feasible plan")
-    prepared, session = _session(data)
-    relaxed = solve_relaxation(session, time.perf_counter() + 30)
-    assert relaxed is not None
+    case = _relaxed(seed)
     # a middling incumbent, so that some plans are better than it
-    ranked = sorted(every, key=lambda found: found[0])
+    ranked = sorted(case.every, key=lambda found: found[0])
     incumbent_gain, incumbent = ranked[len(ranked) // 2]
-    columns = _columns(prepared, session, set(incumbent))
-    fixed, reach = reduced_cost_fixing(session, relaxed, columns)
-    names = {c: imp for imp, c in session.compiled.x_columns.items()}
-    for gain, chosen in every:
+    columns = _columns(case.prepared, case.session, set(incumbent))
+    fixed, reach = reduced_cost_fixing(case.session, case.lp, columns)
+    names = {c: imp for imp, c in case.session.compiled.x_columns.items()}
+    for gain, chosen in case.every:
         breaks = [c for c, value in fixed.items() if (names[c] in chosen) != (value > 0.5)]
         if breaks:
             assert gain < incumbent_gain + TOLERANCE * max(1.0, abs(incumbent_gain))
@@ -135,20 +142,15 @@ def test_reduced_cost_fixing_keeps_every_plan_better_than_the_incumbent(seed: in
 def test_the_neighbourhood_search_finds_a_feasible_plan_no_worse_than_its_start(
     seed: int,
 ) -> None:
-    data = random_scenario(seed)
-    every = feasible_gains(data)
-    if not every:
-        pytest.skip("no feasible plan")
-    prepared, session = _session(data)
-    relaxed = solve_relaxation(session, time.perf_counter() + 30)
-    assert relaxed is not None
-    _, start = min(every, key=lambda found: found[0])
-    start_columns = _columns(prepared, session, set(start))
-    found = neighbourhood_search(session, relaxed, start_columns, time.perf_counter() + 30)
+    case = _relaxed(seed)
+    session = case.session
+    _, start = min(case.every, key=lambda found: found[0])
+    start_columns = _columns(case.prepared, session, set(start))
+    found = neighbourhood_search(session, case.lp, start_columns, time.perf_counter() + 30)
     if found is None:
         return  # nothing free to search, or nothing better in the neighbourhood
     selected = {imp for imp, c in session.compiled.x_columns.items() if found[c] > 0.5}
-    assert feasible(data, selected)
+    assert feasible(case.data, selected)
     assert session.objective_of(found) >= session.objective_of(start_columns) - TOLERANCE
 
 

@@ -34,9 +34,10 @@ from cxplan.solve import (
     Session,
     SolveResult,
     SolverOptions,
+    below,
     highs_with_bounds,
     relative_gap,
-    watch,
+    run,
 )
 
 INTEGRAL = 1e-6  # an LP value this close to 0 or 1 counts as decided
@@ -85,8 +86,7 @@ def solve_relaxation(session: Session, deadline: float) -> Relaxation | None:
         return None
     h = highs_with_bounds(session, session.lower, session.upper, deadline - began)
     h.setOptionValue("solve_relaxation", True)
-    with watch(h, deadline, began, None):
-        h.run()
+    run(h, None, deadline, began)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     solution = h.getSolution()
@@ -126,9 +126,7 @@ def neighbourhood_search(session: Session, relaxation: Relaxation, start: np.nda
     # Proving the neighbourhood's own optimum to 1e-6 is not needed (the full MIP or the
     # LP bound judges the plan) and took most of the time on large models.
     h.setOptionValue("mip_rel_gap", max(session.options.gap, NEIGHBOURHOOD_GAP))
-    h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
-    with watch(h, deadline, began, None):
-        h.run()
+    run(h, start, deadline, began)
     if h.getInfo().primal_solution_status != 2:
         return None
     found = np.asarray(h.getSolution().col_value, dtype=float)
@@ -192,8 +190,7 @@ def solve_from_relaxation(
         best = session.start_columns(selection, start_values(selection), deadline)
         if best is not None and not session.satisfies(best):
             best = None  # e.g. the rounding broke a plugin's constraint
-    if best is not None and session.objective_of(best) > relaxation.bound + 1e-7 * max(
-            1.0, abs(relaxation.bound)):
+    if best is not None and below(relaxation.bound, session.objective_of(best)):
         # A plan above the LP's "optimum": HiGHS got the LP wrong (its presolve did on
         # some MIPs, see Session.solve), so neither its bound nor its reduced costs count.
         return session.solve(time_limit=max(deadline - time.perf_counter(), 0.01),
@@ -227,9 +224,9 @@ def solve_from_relaxation(
         return result
     # Never reached in practice (the fixings are below the incumbent, so below any bound
     # of the reduced model), but the bound of the full model is the larger of the two.
-    return replace(result, bound=reach, gap=relative_gap(result.objective, reach),
-                   status="time_limit" if relative_gap(result.objective, reach)
-                   > session.options.gap else result.status)
+    gap = relative_gap(result.objective, reach)
+    return replace(result, bound=reach, gap=gap,
+                   status="time_limit" if gap > session.options.gap else result.status)
 
 
 def _report(progress: ProgressCallback | None, began: float, incumbent: float | None,

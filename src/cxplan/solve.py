@@ -287,7 +287,7 @@ class Session:
         self.offset = float(self.compiled.lp.offset_)
         self.added_rows: list[tuple[float, float, np.ndarray, np.ndarray]] = []
         self.compile_seconds = time.perf_counter() - began
-        self._csr: Any = None  # the constraint matrix for feasibility checks, when needed
+        self._check_data: tuple[Any, Any, np.ndarray] | None = None  # see `_checks`
 
     def set_row_upper(self, row: str, value: float) -> None:
         """Change the right-hand side of a `≤` row, by its model name (`budget`, ...)."""
@@ -299,10 +299,7 @@ class Session:
         """Replace the objective: every column's coefficient, and the constant."""
         self.cost = np.array(cost, dtype=float)
         self.offset = float(offset)
-        self.highs.changeColsCost(len(self.cost), np.arange(len(self.cost), dtype=np.int32),
-                                  self.cost)
-        self.highs.changeObjectiveOffset(self.offset)
-        _scale_small_objective(self.highs, self.cost)
+        _set_objective(self.highs, self.cost, self.offset)
 
     def add_row(self, lower: float, upper: float, index: np.ndarray,
                 value: np.ndarray) -> None:
@@ -358,16 +355,13 @@ class Session:
             full = None
         # plans checked against every row, from the start or from any run of HiGHS
         verified = [] if full is None or not self.satisfies(full) else [full]
-        if full is not None:
-            if verified and known_bound is not None and relative_gap(
-                    self.objective_of(full), known_bound) <= self.options.gap:
-                # The start is proven good enough already: HiGHS would redo the root LP
-                # (seconds on large models) only to say so.
-                return self.result_of(full, known_bound, began)
-            h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
-        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
-        with watch(h, deadline, began, _bounded(progress, known_bound)):
-            h.run()
+        if verified and known_bound is not None and relative_gap(
+                self.objective_of(verified[0]), known_bound) <= self.options.gap:
+            # The start is proven good enough already: HiGHS would redo the root LP
+            # (seconds on large models) only to say so.
+            return self.result_of(verified[0], known_bound, began)
+        watched = _bounded(progress, known_bound)
+        run(h, full, deadline, began, watched)
         consistent = self._consistent(h)
         if not consistent or self._contradicted(h, verified):
             # HiGHS 1.16.0's presolve got some of these models wrong: "optimal" below a
@@ -377,12 +371,8 @@ class Session:
             verified += self._verified_solution(h)
             h.clearSolver()
             h.setOptionValue("presolve", "off")
-            if full is not None:
-                h.setSolution(len(full), np.arange(len(full), dtype=np.int32), full)
-            h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
             try:
-                with watch(h, deadline, began, _bounded(progress, known_bound)):
-                    h.run()
+                run(h, full, deadline, began, watched)
             finally:
                 h.setOptionValue("presolve", "on")
             consistent = self._consistent(h) and not self._contradicted(h, verified)
@@ -445,14 +435,13 @@ class Session:
         integrality and every row (plugins' rows too), within solver tolerances."""
         if not self.within_bounds(columns):
             return False
-        integer = self._integer_columns()
+        matrix, magnitudes, integer = self._checks()
         if np.any(np.abs(columns[integer] - np.round(columns[integer])) > 1e-6):
             return False
-        matrix = self._matrix()
         activity = matrix @ columns
         # What rounding can make of a row: its terms' magnitude (and its bounds') × 1e-9;
         # a row broken by more than that plus HiGHS's tolerance is broken.
-        scale = abs(matrix) @ np.abs(columns)
+        scale = magnitudes @ np.abs(columns)
         lower, upper = self.row_lower, self.row_upper
         if self.added_rows:
             activity = np.concatenate([activity, [float(np.dot(v, columns[i]))
@@ -467,21 +456,23 @@ class Session:
             scale, np.maximum(finite_lower, finite_upper))
         return bool(np.all(activity >= lower - slack) and np.all(activity <= upper + slack))
 
-    def _matrix(self) -> Any:
-        if self._csr is None:
+    def _checks(self) -> tuple[Any, Any, np.ndarray]:
+        """The constraint matrix, its absolute values and the integer columns' mask: what
+        `satisfies` needs, derived from the compiled model on the first check."""
+        if self._check_data is None:
             from scipy.sparse import csr_matrix
 
-            a = self.compiled.lp.a_matrix_
-            self._csr = csr_matrix(
+            lp = self.compiled.lp
+            a = lp.a_matrix_
+            matrix = csr_matrix(
                 (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
-                shape=(self.compiled.lp.num_row_, self.compiled.lp.num_col_))
-        return self._csr
-
-    def _integer_columns(self) -> np.ndarray:
-        kinds = self.compiled.lp.integrality_
-        integer = highspy.HighsVarType.kInteger
-        return np.fromiter((k == integer for k in kinds), dtype=bool, count=len(kinds)) \
-            if len(kinds) else np.zeros(self.compiled.lp.num_col_, dtype=bool)
+                shape=(lp.num_row_, lp.num_col_))
+            integer = highspy.HighsVarType.kInteger
+            kinds = lp.integrality_
+            mask = (np.fromiter((k == integer for k in kinds), dtype=bool, count=len(kinds))
+                    if len(kinds) else np.zeros(lp.num_col_, dtype=bool))
+            self._check_data = (matrix, abs(matrix), mask)
+        return self._check_data
 
     def _verified_solution(self, h: highspy.Highs) -> list[np.ndarray]:
         """HiGHS's current solution, if it has one that checks out against every row."""
@@ -499,8 +490,7 @@ class Session:
         if h.getModelStatus() in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return True
         dual = float(h.getInfo().mip_dual_bound)
-        value = max(self.objective_of(p) for p in plans)
-        return bool(np.isfinite(dual) and dual < value - 1e-7 * max(1.0, abs(value)))
+        return bool(np.isfinite(dual)) and below(dual, max(self.objective_of(p) for p in plans))
 
     def _consistent(self, h: highspy.Highs) -> bool:
         """Whether the solution HiGHS returns has the objective HiGHS reports for it."""
@@ -558,6 +548,16 @@ _INTERRUPTS = ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt")
 PROGRESS_EVERY = 2.0  # seconds between progress reports
 
 
+def run(h: highspy.Highs, start: np.ndarray | None, deadline: float, began: float,
+        progress: ProgressCallback | None = None) -> None:
+    """Run HiGHS from a complete start (if any) until done or `deadline` (wall clock)."""
+    if start is not None:
+        h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
+    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+    with watch(h, deadline, began, progress):
+        h.run()
+
+
 @contextlib.contextmanager
 def watch(
     h: highspy.Highs, deadline: float, began: float, progress: ProgressCallback | None
@@ -599,6 +599,12 @@ def watch(
         h.cbMipImprovingSolution.unsubscribe(report)
 
 
+def _set_objective(h: highspy.Highs, cost: np.ndarray, offset: float) -> None:
+    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+    h.changeObjectiveOffset(offset)
+    _scale_small_objective(h, cost)
+
+
 def _bounded(progress: ProgressCallback | None,
              known_bound: float | None) -> ProgressCallback | None:
     """`progress` with the bound no worse than one proven before the search."""
@@ -631,6 +637,12 @@ def _scale_small_objective(h: highspy.Highs, cost: Any) -> None:
                      min(-math.floor(math.log2(largest)), 1000) if small else 0)
 
 
+def below(bound: float, value: float) -> bool:
+    """Whether a claimed upper bound lies below a plan's objective, beyond rounding: then
+    the bound is wrong."""
+    return bound < value - 1e-7 * max(1.0, abs(value))
+
+
 def relative_gap(objective: float, bound: float) -> float:
     """(bound − objective) / |objective| for a maximization, 0 when they agree."""
     if not np.isfinite(bound):
@@ -654,8 +666,7 @@ def _complete_start(session: Session, start: set[str], deadline: float) -> np.nd
     for imp, c in session.compiled.x_columns.items():
         lower[c] = upper[c] = 1.0 if imp in start else 0.0
     h = highs_with_bounds(session, lower, upper, time_limit)
-    with watch(h, began + time_limit, began, None):
-        h.run()
+    run(h, None, began + time_limit, began)
     if h.getInfo().primal_solution_status != 2:
         return None
     return np.asarray(h.getSolution().col_value, dtype=float)
@@ -677,9 +688,7 @@ def highs_with_bounds(session: Session, lower: np.ndarray, upper: np.ndarray,
     finally:
         lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_ = original
     if not np.array_equal(session.cost, lp.col_cost_) or session.offset != lp.offset_:
-        h.changeColsCost(len(session.cost), np.arange(len(session.cost), dtype=np.int32),
-                         session.cost)
-        h.changeObjectiveOffset(session.offset)
+        _set_objective(h, session.cost, session.offset)
     for row in session.added_rows:
         h.addRow(row[0], row[1], len(row[2]), row[2], row[3])
     return h

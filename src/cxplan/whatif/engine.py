@@ -23,7 +23,7 @@ from cxplan.greedy import Resources, greedy_plan, requirement_closure
 from cxplan.journey import Journey
 from cxplan.plan import check_agreement, criterion_values
 from cxplan.plugins import CxplanPlugins
-from cxplan.relaxation import lp_blocking_budget, relaxation_first
+from cxplan.relaxation import lp_blocking_budget, relaxation_first, solve_from_relaxation
 from cxplan.scenario import Improvement, Scenario
 from cxplan.solve import Session, SolveResult, SolverOptions
 
@@ -265,8 +265,6 @@ class Analysis:
         return self.outcome(result.selected, result)
 
     def _solve(self, start: Sequence[str] | None, time_limit: float | None) -> SolveResult:
-        from cxplan.relaxation import solve_from_relaxation
-
         start_values = self.prepared.model.context.start_values
         if start is not None and relaxation_first(self.options,
                                                    len(self.scenario.improvements)):
