@@ -1396,3 +1396,19 @@ def test_validate_handles_broken_files_without_traceback(
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize("place, location", [
+    (lambda d: d.update(budget=-5), "budget"),
+    (lambda d: d["improvements"][0].update(cost=-1), "improvements[0].cost"),
+    (lambda d: d["touchpoints"][0].update(impact=-2), "touchpoints[0].impact"),
+], ids=["budget", "cost", "impact"])
+def test_negative_amounts_are_not_told_to_be_probabilities(
+    minimal_scenario: ScenarioFactory, place: Any, location: str
+) -> None:
+    data = minimal_scenario()
+    place(data)
+    problem = only(problems_of(data))
+    assert problem.location == location
+    assert "greater than or equal to 0" in problem.message
+    assert problem.hint == "this value cannot be negative"

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import networkx as nx
 from pydantic import ValidationError
@@ -253,7 +253,8 @@ class _Checker:
             elif kind in ("string_pattern_mismatch", "string_too_short"):
                 self.error(path, "an id must not be empty or start or end with a space" + got)
             else:
-                self.error(path, f"{err['msg']}{got}", _type_hint(kind, value, err.get("ctx")))
+                self.error(path, f"{err['msg']}{got}",
+                           _type_hint(kind, value, err.get("ctx"), _is_fraction(path)))
 
     # -- cross checks on raw data --------------------------------------------------------------
     def cross_check(self, data: dict[str, Any]) -> None:
@@ -661,7 +662,8 @@ def _closure(neighbours: Callable[[str], Iterable[str]], starts: Iterable[str]) 
     return seen
 
 
-def _type_hint(kind: str, value: Any, ctx: dict[str, Any] | None) -> str | None:
+def _type_hint(kind: str, value: Any, ctx: dict[str, Any] | None,
+               fraction: bool = False) -> str | None:
     """A hint for a pydantic error type, where there is something useful to say."""
     number_kinds = ("float_type", "int_type", "float_parsing", "int_parsing", "int_from_float")
     if kind in number_kinds and isinstance(value, bool):
@@ -681,9 +683,11 @@ def _type_hint(kind: str, value: Any, ctx: dict[str, Any] | None) -> str | None:
         return "write a mapping of keys and values, e.g. {key: value}"
     bounds = ctx or {}
     if (kind == "less_than_equal" and bounds.get("le") == 1.0) or (
-        kind == "greater_than_equal" and bounds.get("ge") == 0.0
+        kind == "greater_than_equal" and bounds.get("ge") == 0.0 and fraction
     ):
         return "probabilities and reductions are between 0 and 1 (write 25 % as 0.25)"
+    if kind == "greater_than_equal" and bounds.get("ge") == 0.0:
+        return "this value cannot be negative"
     if kind == "finite_number":
         return "NaN and infinity are not allowed; write a finite number"
     if kind == "too_short":
@@ -693,6 +697,35 @@ def _type_hint(kind: str, value: Any, ctx: dict[str, Any] | None) -> str | None:
 
 def _known_keys(path: Path_) -> list[str]:
     """Field names (as written in a file) of the model that sits at `path`."""
+    model = _model_at(path)
+    if model is None:
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _is_fraction(path: Path_) -> bool:
+    """Whether the value at `path` is a field bounded by 1 (a probability, share or
+    reduction), as far as the models tell."""
+    model = _model_at(path[:-1]) if path else None
+    if model is None:
+        return False
+    for name, field in model.model_fields.items():
+        if path[-1] in (name, field.alias):
+            return any(getattr(m, "le", None) == 1.0
+                       for m in _constraints(field.metadata, field.annotation))
+    return False
+
+
+def _constraints(metadata: list[Any], annotation: Any) -> Iterator[Any]:
+    """A field's constraints, also those inside `Annotated[...] | None`."""
+    yield from metadata
+    for inner in get_args(annotation):
+        for extra in getattr(inner, "__metadata__", ()):
+            yield from getattr(extra, "metadata", ())
+
+
+def _model_at(path: Path_) -> Any:
+    """The scenario model that sits at `path`, or None."""
     from cxplan import scenario as models
 
     shape = tuple("#" if isinstance(part, int) else part for part in path)
@@ -722,9 +755,7 @@ def _known_keys(path: Path_) -> list[str]:
             model = models.Edge
         case _:
             model = None
-    if model is None:
-        return []
-    return [f.alias or n for n, f in model.model_fields.items()]
+    return model
 
 
 def _short(value: Any) -> str:
