@@ -109,12 +109,12 @@ def run_stages(
 
     import cxplan
     from cxplan import api
-    from cxplan.greedy import greedy_plan
-    from cxplan.journey import build_journey
-    from cxplan.model import build_model
-    from cxplan.plan import criterion_values, rank
+    from cxplan.core.journey import build_journey
+    from cxplan.core.results import criterion_values, rank
+    from cxplan.optimizer.greedy import greedy_plan
+    from cxplan.optimizer.highs import SolverOptions, compile_model, solve
+    from cxplan.optimizer.model import build_model
     from cxplan.plugins import get_plugin_manager
-    from cxplan.solve import SolverOptions, compile_model, solve
 
     scenario = _timed(out, "validate_s", cxplan.load_scenario, data)
     log(f"validated in {out['validate_s']:.2f} s")
@@ -221,7 +221,7 @@ def run_e2e(size: int, shape: str, seed: int, time_limit: float,
     data = realistic_scenario(size, seed=seed, shape=shape)
 
     import cxplan
-    from cxplan.solve import SolverOptions
+    from cxplan.optimizer.highs import SolverOptions
 
     out: dict[str, Any] = {"size": size, "mode": "e2e", "start_method": start_method}
     scenario = _timed(out, "validate_s", cxplan.load_scenario, data)

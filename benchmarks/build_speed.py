@@ -35,10 +35,10 @@ def _cpu(out: dict[str, float], key: str, fn: Any, *args: Any, **kwargs: Any) ->
 
 def measure(size: int, shape: str, seed: int, profile: str | None) -> dict[str, float]:
     import cxplan
-    from cxplan.journey import build_journey
-    from cxplan.model import build_model
+    from cxplan.core.journey import build_journey
+    from cxplan.optimizer.highs import compile_model
+    from cxplan.optimizer.model import build_model
     from cxplan.plugins import get_plugin_manager
-    from cxplan.solve import compile_model
 
     scenario = cxplan.load_scenario(realistic_scenario(size, seed=seed, shape=shape))
     plugins = get_plugin_manager()

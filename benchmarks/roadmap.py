@@ -55,9 +55,9 @@ def worker(size: int, periods: int, seed: int, time_limit: float,
     from dataclasses import replace
 
     from cxplan import load_scenario
-    from cxplan.relaxation import lp_blocking_budget, relaxation_first
-    from cxplan.roadmap.solve import prepare_roadmap
-    from cxplan.solve import SolverOptions
+    from cxplan.optimizer.highs import SolverOptions
+    from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
+    from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
 
     began = time.perf_counter()
     scenario = load_scenario(roadmap_scenario(size, periods, seed))

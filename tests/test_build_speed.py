@@ -17,11 +17,11 @@ import pulp
 import pytest
 
 from cxplan import load_scenario
-from cxplan import model as model_module
-from cxplan.journey import build_journey
-from cxplan.model import build_model
+from cxplan.core.journey import build_journey
+from cxplan.optimizer import model as model_module
+from cxplan.optimizer.highs import Session, SolverOptions, compile_model
+from cxplan.optimizer.model import build_model
 from cxplan.plugins import CxplanPlugins
-from cxplan.solve import Session, SolverOptions, compile_model
 
 from random_scenarios import random_scenario
 

@@ -21,9 +21,9 @@ import pytest
 
 from cxplan import hookimpl, load_scenario, optimize
 from cxplan.errors import ScenarioError
-from cxplan.objective import solve_sequence
+from cxplan.optimizer.highs import SolverOptions
+from cxplan.optimizer.sequence import solve_sequence
 from cxplan.plugins import CxplanPlugins
-from cxplan.solve import SolverOptions
 
 from random_scenarios import _persona_data, feasible, random_scenario
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import cxplan.hookspecs
+import cxplan.plugins.hookspecs
 from cxplan.cli import main
 from cxplan.plugins import configure
 
@@ -39,7 +39,7 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_every_hook_spec_is_documented_in_the_guide() -> None:
-    hooks = sorted(n for n in dir(cxplan.hookspecs) if n.startswith("cxplan_"))
+    hooks = sorted(n for n in dir(cxplan.plugins.hookspecs) if n.startswith("cxplan_"))
     assert len(hooks) >= 8
     headings = set(re.findall(r"^### (cxplan_\w+)$", guide(), re.M))
     assert headings == set(hooks)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from cxplan import load_scenario, model, optimize
+from cxplan import load_scenario, optimize
+from cxplan.core.journey import build_journey
 from cxplan.errors import InfeasibleError
-from cxplan.journey import build_journey
+from cxplan.optimizer import model
 
 from random_scenarios import brute_force, exact_value, feasible, random_scenario
 

@@ -43,10 +43,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from cxplan import load_scenario, optimize, source
+from cxplan import load_scenario, optimize
 from cxplan.cli import app
 from cxplan.errors import CxplanError, ScenarioError
-from cxplan.solve import SolverOptions
+from cxplan.optimizer.highs import SolverOptions
+from cxplan.scenario import source
 
 from random_scenarios import random_scenario
 

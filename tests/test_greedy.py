@@ -6,7 +6,7 @@ import pytest
 
 from cxplan import load_scenario
 from cxplan.api import prepare
-from cxplan.greedy import batched_greedy, greedy_plan
+from cxplan.optimizer.greedy import batched_greedy, greedy_plan
 
 from random_scenarios import brute_force, feasible, random_scenario
 

@@ -8,8 +8,8 @@ import pulp
 import pytest
 
 from cxplan import load_scenario
-from cxplan.journey import build_journey
-from cxplan.model import build_model
+from cxplan.core.journey import build_journey
+from cxplan.optimizer.model import build_model
 from cxplan.plugins import CxplanPlugins
 
 from random_scenarios import feasible, random_scenario
@@ -54,8 +54,8 @@ def test_start_values_satisfy_every_constraint_and_price_the_selection_exactly(
 def test_the_tight_hull_unless_large_and_its_lp_would_not_fit_an_lp_first_solve(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from cxplan import model
     from cxplan.api import prepare
+    from cxplan.optimizer import model
 
     scenario = load_scenario(random_scenario(3))
     journey = build_journey(scenario)
@@ -76,8 +76,8 @@ def test_a_blocking_swapped_in_for_tests_is_the_one_built(
 ) -> None:
     """test_exactness.py swaps `choose_blocking` to test every blocking: make sure it
     takes effect on the path `optimize` uses."""
-    from cxplan import model
     from cxplan.api import prepare
+    from cxplan.optimizer import model
 
     odd = model.Blocking(single=1, size=1)
     monkeypatch.setattr(model, "choose_blocking", lambda *_: odd)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cxplan import load_scenario, optimize
-from cxplan.plan import Plan
+from cxplan.core.results import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,9 +45,9 @@ def test_large_plans_are_ordered_by_estimates_and_their_parts_still_add_up(size:
     import random
 
     from benchmarks.generate import realistic_scenario
-    from cxplan.greedy import requirement_closure
-    from cxplan.journey import build_journey
-    from cxplan.plan import rank
+    from cxplan.core.journey import build_journey
+    from cxplan.core.results import rank
+    from cxplan.optimizer.greedy import requirement_closure
 
     scenario = load_scenario(realistic_scenario(size, seed=1))
     journey = build_journey(scenario)

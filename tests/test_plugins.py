@@ -18,11 +18,11 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from cxplan import hookimpl, load_scenario, optimize
-from cxplan.criterion import Criterion, EvaluationContext
+from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.core.results import Plan
 from cxplan.errors import ConsistencyError, PluginError, ScenarioError, UsageError
 from cxplan.extensions import ReportSection
-from cxplan.model import ModelContext
-from cxplan.plan import Plan
+from cxplan.optimizer.model import ModelContext
 from cxplan.plugins import BUILTIN_PLUGINS, CxplanPlugins
 from cxplan.report import write_reports
 from cxplan.scenario import Scenario
@@ -268,11 +268,11 @@ def test_disabling_a_plugin_that_does_not_exist_is_a_usage_error() -> None:
 def test_an_entry_point_that_fails_to_load_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     from importlib.metadata import EntryPoint
 
-    import cxplan.plugins
+    import cxplan.plugins.manager
 
     broken = EntryPoint(name="acme", value="acme_cx_plugin_that_is_not_there",
                         group="cxplan")
-    monkeypatch.setattr(cxplan.plugins, "entry_points", lambda group: [broken])
+    monkeypatch.setattr(cxplan.plugins.manager, "entry_points", lambda group: [broken])
     with pytest.raises(PluginError, match=r"'acme', hook import: failed to load "
                                           r"'acme_cx_plugin_that_is_not_there'"):
         CxplanPlugins()

@@ -30,7 +30,7 @@ SCENARIO: dict[str, Any] = {
 
 CRITERION_PLUGIN = '''
 import cxplan
-from cxplan.criterion import Criterion
+from cxplan.core.criterion import Criterion
 
 __version__ = "0.3"
 

@@ -1,4 +1,4 @@
-"""The relaxation-first solve (`cxplan.relaxation`) is exact, and each of its steps is sound.
+"""The LP-first solve (`cxplan.optimizer.relaxation`) is exact, and each of its steps is sound.
 
 Large backlogs take this path by default; here it is forced on the random small
 scenarios of `test_exactness.py` (cycles, dropout, several personas, requires, excludes,
@@ -18,17 +18,17 @@ from test_criteria import SEEDS as CRITERIA_SEEDS
 from test_criteria import reference as criteria_reference
 from test_solve import crowded
 
-import cxplan.relaxation as relaxation_module
+import cxplan.optimizer.relaxation as relaxation_module
 from cxplan import SolverOptions, load_scenario, optimize
 from cxplan.api import Prepared, prepare
 from cxplan.errors import InfeasibleError
-from cxplan.relaxation import (
+from cxplan.optimizer.highs import Session
+from cxplan.optimizer.relaxation import (
     Relaxation,
     neighbourhood_search,
     reduced_cost_fixing,
     solve_relaxation,
 )
-from cxplan.solve import Session
 
 from random_scenarios import brute_force, feasible, feasible_gains, random_scenario
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import cxplan
-from cxplan import report
-from cxplan.plan import Plan
-from cxplan.report import (
+from cxplan.core.results import Plan
+from cxplan.report import view as report
+from cxplan.report.view import (
     NO_STAGE,
     ReportView,
     build_view,

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 import cxplan
-from cxplan.journeymap import (
+from cxplan.core.results import Plan
+from cxplan.report import ReportView, build_view, render_html
+from cxplan.report.journeymap import (
     MAP_LIMIT,
     MAX_RADIUS,
     compact_number,
@@ -21,8 +23,6 @@ from cxplan.journeymap import (
     slots_per_row,
     wrap_label,
 )
-from cxplan.plan import Plan
-from cxplan.report import ReportView, build_view, render_html
 from cxplan.scenario import Scenario
 
 from conftest import BundledPlan

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 import cxplan
 from cxplan.cli import app
-from cxplan.plan import ImprovementResult, PeriodResult, Plan
-from cxplan.report import (
+from cxplan.core.results import ImprovementResult, PeriodResult, Plan
+from cxplan.report.view import (
     AXIS_CHAR,
     CHART_WIDTH,
     NAME_CHAR,

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 import cxplan
-from cxplan import report_analysis
 from cxplan.cli import app
+from cxplan.core.results import Plan
 from cxplan.errors import TemplateError
-from cxplan.plan import Plan
-from cxplan.report import (
+from cxplan.report import analysis as report_analysis
+from cxplan.report.view import (
     ReportView,
     build_view,
     render_html,
@@ -175,7 +175,8 @@ def _documented_classes() -> dict[str, set[str]]:
 def _view_model_classes() -> dict[str, type]:
     """Every dataclass reachable from ReportView through its fields' type hints."""
     found: dict[str, type] = {}
-    modules = {**vars(cxplan.report), **vars(cxplan.journeymap), **vars(report_analysis)}
+    modules = {**vars(cxplan.report.view), **vars(cxplan.report.journeymap),
+               **vars(report_analysis)}
 
     def visit(cls: type) -> None:
         if cls.__name__ in found:

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from cxplan import SolverOptions, load_scenario, optimize
 from cxplan.cli import app
+from cxplan.core.calendar import calendar
+from cxplan.core.schedule import violations
 from cxplan.errors import InfeasibleError, ScenarioError
-from cxplan.roadmap.calendar import calendar
-from cxplan.roadmap.evaluate import violations
 
 from conftest import ScenarioFactory, ScenarioWriter
 from random_roadmaps import brute_force_roadmap, random_roadmap, roadmap_feasible, roadmap_gain
@@ -57,7 +57,7 @@ def test_the_roadmap_optimum_equals_enumerating_every_start(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(0, 60, 2))
 def test_the_lp_first_roadmap_optimum_equals_enumerating_every_start(seed: int) -> None:
-    """Large roadmaps are solved LP-first (cxplan.relaxation); forced here on small ones."""
+    """Large roadmaps are solved LP-first (optimizer.relaxation); forced here on small ones."""
     data = random_roadmap(seed)
     reference = brute_force_roadmap(data)
     scenario = load_scenario(data)
@@ -81,7 +81,7 @@ def test_the_greedy_schedule_keeps_a_feasible_initial_schedule_and_repairs_any_o
 ) -> None:
     import random
 
-    from cxplan.roadmap.solve import prepare_roadmap
+    from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
 
     data = random_roadmap(seed)
     reference = brute_force_roadmap(data)
@@ -294,8 +294,8 @@ def test_the_start_values_of_any_feasible_schedule_are_a_complete_exact_mip_star
         seed: int) -> None:
     import random
 
+    from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
     from cxplan.plugins import get_plugin_manager
-    from cxplan.roadmap.solve import prepare_roadmap
 
     data = random_roadmap(seed)
     scenario = load_scenario(data)
@@ -340,9 +340,9 @@ def test_what_if_limits_replace_the_per_period_ones_like_one_number_in_the_file(
 def test_large_roadmaps_take_the_tight_hull_only_when_their_lp_fits_an_lp_first_solve(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import cxplan.roadmap.model as roadmap_model
-    from cxplan.model import COMPACT, TIGHT
-    from cxplan.roadmap.solve import prepare_roadmap
+    import cxplan.optimizer.roadmap.model as roadmap_model
+    from cxplan.optimizer.model import COMPACT, TIGHT
+    from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
 
     scenario = load_scenario(random_roadmap(3))
     assert prepare_roadmap(scenario).model.blocking == TIGHT  # small: always tight

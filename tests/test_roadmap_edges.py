@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 from cxplan import hookimpl, load_scenario, optimize
 from cxplan.api import evaluate
 from cxplan.cli import app
+from cxplan.core.calendar import calendar
+from cxplan.core.schedule import violations
 from cxplan.errors import InfeasibleError, ScenarioError, UsageError
+from cxplan.optimizer.highs import SolverOptions
 from cxplan.plugins import CxplanPlugins
-from cxplan.roadmap.calendar import calendar
-from cxplan.roadmap.evaluate import violations
 from cxplan.scenario import Scenario
-from cxplan.solve import SolverOptions
 
 from conftest import ScenarioFactory, ScenarioWriter
 
@@ -91,7 +91,7 @@ def test_ids_that_differ_only_by_dash_and_underscore_are_separate_decisions(
         minimal_scenario: ScenarioFactory) -> None:
     # model.py keeps the raw id in the variable name when it matches [\w.\-]+ and checks
     # the labels for uniqueness *before* PuLP turns '-' into '_': 'fix-a' and 'fix_a'
-    # both become `start_fix_a,p1_`, cxplan.solve merges same-named columns, and HiGHS
+    # both become `start_fix_a,p1_`, cxplan.optimizer.highs merges same-named columns, and HiGHS
     # stops with status "Empty" (SolverError; `cxplan plan` exits 5, "no plan in time").
     # The single-period model (model._decision_variables) handles exactly this clash.
     data = _roadmap(minimal_scenario, budget=300, teams={"it": 5})

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cxplan.cli import app
-from cxplan.schema import scenario_schema
+from cxplan.scenario.schema import scenario_schema
 
 from conftest import ScenarioFactory
 

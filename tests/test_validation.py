@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from cxplan import load_scenario
+from cxplan.core.journey import persona_parameters
 from cxplan.errors import Problem, ScenarioError
-from cxplan.journey import persona_parameters
 from cxplan.scenario import Scenario
 
 ScenarioFactory = Callable[..., dict[str, Any]]  # the `minimal_scenario` fixture (conftest)
@@ -1357,7 +1357,7 @@ def test_deep_nesting_is_an_error_not_a_crash(write_scenario: ScenarioWriter) ->
 
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
-    from cxplan.source import read_document
+    from cxplan.scenario.source import read_document
 
     path = tmp_path / "big.yaml"
     path.write_text("cxplan: 1\n" + "# padding\n" * 100)

@@ -23,14 +23,14 @@ from cxplan import load_scenario, optimize
 from cxplan.api import prepare
 from cxplan.cli import app
 from cxplan.errors import UsageError
+from cxplan.optimizer.highs import SolverOptions
+from cxplan.report.whatif import render_comparison, render_frontier, render_sensitivity
 from cxplan.scenario import Scenario
-from cxplan.solve import SolverOptions
 from cxplan.whatif import sensitivity as sensitivity_module
 from cxplan.whatif.engine import Analysis
 from cxplan.whatif.explain import explain, one_line_reasons
 from cxplan.whatif.frontier import frontier, parse_range
 from cxplan.whatif.marginal import marginal_values
-from cxplan.whatif.render import render_comparison, render_frontier, render_sensitivity
 from cxplan.whatif.sensitivity import (
     scale_failure_probability,
     scale_failure_reduction,

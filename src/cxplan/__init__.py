@@ -22,7 +22,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 if TYPE_CHECKING:  # typed for plugin authors' `@cxplan.hookimpl`; imported lazily at run time
-    from cxplan.hookspecs import hookimpl as hookimpl
+    from cxplan.plugins.hookspecs import hookimpl as hookimpl
 
 __version__ = "0.1.0"
 
@@ -32,16 +32,16 @@ _EXPORTS = {
     "optimize": "cxplan.api",
     "apply_limits": "cxplan.api",
     "SelectionValue": "cxplan.api",
-    "build_journey": "cxplan.journey",
-    "Journey": "cxplan.journey",
-    "Evaluation": "cxplan.journey",
-    "Plan": "cxplan.plan",
-    "Scenario": "cxplan.scenario",
-    "SolverOptions": "cxplan.solve",
-    "Criterion": "cxplan.criterion",
-    "EvaluationContext": "cxplan.criterion",
-    "hookimpl": "cxplan.hookspecs",
-    "write_reports": "cxplan.report",
+    "build_journey": "cxplan.core.journey",
+    "Journey": "cxplan.core.journey",
+    "Evaluation": "cxplan.core.journey",
+    "Plan": "cxplan.core.results",
+    "Scenario": "cxplan.scenario.models",
+    "SolverOptions": "cxplan.optimizer.highs",
+    "Criterion": "cxplan.core.criterion",
+    "EvaluationContext": "cxplan.core.criterion",
+    "hookimpl": "cxplan.plugins.hookspecs",
+    "write_reports": "cxplan.report.view",
     "CxplanError": "cxplan.errors",
     "ScenarioError": "cxplan.errors",
     "InfeasibleError": "cxplan.errors",

@@ -13,15 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cxplan.criterion import Criterion
-from cxplan.errors import InfeasibleError, UsageError
-from cxplan.files import atomic_path
-from cxplan.greedy import Resources, batched_greedy, greedy_plan, requirement_closure
-from cxplan.infeasible import minimal_conflict
-from cxplan.journey import Evaluation, Journey, build_journey
-from cxplan.model import Model, build_model
-from cxplan.objective import needs_sequence, solve_sequence
-from cxplan.plan import (
+from cxplan.core.criterion import Criterion
+from cxplan.core.journey import Evaluation, Journey, build_journey
+from cxplan.core.results import (
     ImprovementResult,
     PersonaResult,
     Plan,
@@ -29,10 +23,16 @@ from cxplan.plan import (
     criterion_values,
     rank,
 )
-from cxplan.plugins import CxplanPlugins, get_plugin_manager
-from cxplan.relaxation import lp_blocking_budget, relaxation_first
-from cxplan.scenario import Scenario
-from cxplan.solve import ProgressCallback, Session, SolveResult, SolverOptions
+from cxplan.errors import InfeasibleError, UsageError
+from cxplan.files import atomic_path
+from cxplan.optimizer.greedy import Resources, batched_greedy, greedy_plan, requirement_closure
+from cxplan.optimizer.highs import ProgressCallback, Session, SolveResult, SolverOptions
+from cxplan.optimizer.infeasible import minimal_conflict
+from cxplan.optimizer.model import Model, build_model
+from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
+from cxplan.optimizer.sequence import needs_sequence, solve_sequence
+from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
+from cxplan.scenario.models import Scenario
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,8 @@ def evaluate(scenario: Scenario, selection: Iterable[str] = ()) -> SelectionValu
 
 
 def _evaluate_schedule(scenario: Scenario, items: list[str]) -> SelectionValue:
-    from cxplan.roadmap.calendar import calendar
-    from cxplan.roadmap.evaluate import ScheduleEvaluator, violations
+    from cxplan.core.calendar import calendar
+    from cxplan.core.schedule import ScheduleEvaluator, violations
 
     cal = calendar(scenario)
     schedule: dict[str, int] = {}
@@ -303,11 +303,11 @@ class Prepared(Backlog):
 
     def solve_from_relaxation(self, session: Session, deadline: float,
                               progress: ProgressCallback | None = None) -> SolveResult:
-        """Solve in `session` by `cxplan.relaxation` (LP bound, rounded and searched start),
+        """Solve in `session` LP-first (`cxplan.optimizer.relaxation`: LP bound, searched start),
         or, if the LP relaxation is not solved in time, from the greedy start; all before
         `deadline` (a `time.perf_counter()` value). Raises InfeasibleError with the
         conflict."""
-        from cxplan.relaxation import solve_from_relaxation
+        from cxplan.optimizer.relaxation import solve_from_relaxation
 
         began = time.perf_counter()
         result = solve_from_relaxation(
@@ -375,7 +375,7 @@ def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins,
     built in half the time limit (or must be: a constraint plugin adds rows, which only
     the model can keep)."""
     from cxplan.errors import PluginError
-    from cxplan.model import choose_blocking, estimated_columns
+    from cxplan.optimizer.model import choose_blocking, estimated_columns
 
     scenario, journey = backlog.scenario, backlog.journey
     columns = estimated_columns(scenario, journey, choose_blocking(
@@ -416,7 +416,7 @@ def prepare(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
     """Build the journey (unless given) and the optimization model for `scenario`.
 
     `lp_within`: the model is for an LP-first solve whose LP relaxation may take that many
-    seconds (`cxplan.model.choose_blocking`: the tight hull where its LP fits)."""
+    seconds (`cxplan.optimizer.model.choose_blocking`: the tight hull where its LP fits)."""
     plugins = plugins or get_plugin_manager()
     registered = plugins.criteria()
     criteria = {name: registered[name] for name in scenario.criteria}
@@ -450,7 +450,7 @@ def optimize(
     budget, "10%" or an amount; one person per team), re-solved in the same session
     with at most the time limit again for all of them (`cxplan.whatif.marginal`).
 
-    With a `horizon:` the plan is a roadmap (`cxplan.roadmap`): `plan.schedule` gives
+    With a `horizon:` the plan is a roadmap (`cxplan.optimizer.roadmap`): `plan.schedule` gives
     each improvement's start and finish period and `plan.periods` the money, staff and
     value per period; the gain is the horizon's discounted total. Marginal values are
     not computed for roadmaps.
@@ -459,11 +459,11 @@ def optimize(
     options = options or SolverOptions()
     scenario = apply_limits(scenario, budget, teams)
     if scenario.horizon is not None:
-        # A roadmap: when to start each improvement (cxplan.roadmap).
+        # A roadmap: when to start each improvement (cxplan.optimizer.roadmap).
         if needs_sequence(scenario.objective):
             raise UsageError("`objective:` (normalize, priorities) is not supported with a "
                              "horizon yet: remove one of them")
-        from cxplan.roadmap.solve import optimize_roadmap
+        from cxplan.optimizer.roadmap.pipeline import optimize_roadmap
 
         plan = optimize_roadmap(scenario, options=options, plugins=plugins, start=start,
                                 export_lp=export_lp, progress=progress)
@@ -486,7 +486,7 @@ def optimize(
         with atomic_path(export_lp) as tmp:
             prepared.model.problem.writeLP(str(tmp))
     if needs_sequence(prepared.scenario.objective):
-        # Normalized weights or lexicographic priorities: several solves (cxplan.objective).
+        # Normalized weights or lexicographic priorities: several solves (optimizer.sequence).
         result, outcome = solve_sequence(prepared, options, use_start=start, began=began,
                                          progress=progress)
         plan = outcome.apply(prepared.plan(result))

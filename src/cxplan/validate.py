@@ -1,6 +1,6 @@
 """Load and validate a scenario: every problem at once, each with file, place and hint.
 
-Field-level checks come from the pydantic models in `cxplan.scenario`. The
+Field-level checks come from the pydantic models in `cxplan.scenario.models`. The
 cross checks here read the raw data defensively, so that a broken item does
 not hide the problems of the others: a value of the wrong type has already
 been reported by pydantic and is simply skipped here.
@@ -20,14 +20,14 @@ from pydantic import ValidationError
 
 from cxplan.errors import Problem, ScenarioError
 from cxplan.extensions import check_extensions
-from cxplan.objective import check_objective
-from cxplan.periods import check_schedule_fields, kept_after_transform, split_period_values
-from cxplan.scenario import Scenario
-from cxplan.source import Document, Path_, format_path, parse_text, read_document
+from cxplan.optimizer.sequence import check_objective
+from cxplan.scenario.models import Scenario
+from cxplan.scenario.periods import check_schedule_fields, kept_after_transform, split_period_values
+from cxplan.scenario.source import Document, Path_, format_path, parse_text, read_document
 
 if TYPE_CHECKING:
-    from cxplan.journey import PersonaParameters
-    from cxplan.plugins import CxplanPlugins
+    from cxplan.core.journey import PersonaParameters
+    from cxplan.plugins.manager import CxplanPlugins
 
 SUM_TOLERANCE = 1e-9
 # The largest customers × impact (or × success value) of one touchpoint that is optimized
@@ -55,7 +55,7 @@ def load_scenario(
     transform the loaded scenario. Raises `ScenarioError` listing every problem;
     warnings are on `Scenario.warnings`.
     """
-    from cxplan.whatif.variants import resolve_extends
+    from cxplan.scenario.variants import resolve_extends
 
     if isinstance(source, Mapping):
         doc = resolve_extends(Document(name=name or "<dict>", data=dict(source)))
@@ -66,7 +66,7 @@ def load_scenario(
 
 def load_scenario_text(text: str, name: str = "<string>") -> Scenario:
     """Validate a scenario given as YAML or JSON text."""
-    from cxplan.whatif.variants import resolve_extends
+    from cxplan.scenario.variants import resolve_extends
 
     return validate_document(resolve_extends(parse_text(text, name)))
 
@@ -103,13 +103,13 @@ def validate_document(
     checker.cross_check(doc.data)
     check_schedule_fields(doc.data, checker.error, checker.warning)
     if plugins is None:
-        from cxplan.plugins import get_plugin_manager
+        from cxplan.plugins.manager import get_plugin_manager
 
         plugins = get_plugin_manager()
     if criteria is None:
         criteria = plugins.criteria_names()
     checker.criteria(doc.data, set(criteria))
-    # The objective section and the plugins' sections (cxplan.objective, cxplan.extensions).
+    # The objective section and the plugins' sections.
     check_objective(doc.data, checker.error)
     extensions = check_extensions(doc.data, plugins.scenario_sections(), checker.error)
     if scenario is not None and not checker.journey_broken():
@@ -521,7 +521,7 @@ class _Checker:
         retained most, so if some customers can never leave there, some selection makes the
         expected visits infinite. Touchpoints no customer reaches get a warning.
         """
-        from cxplan.journey import persona_parameters
+        from cxplan.core.journey import persona_parameters
 
         touchpoint_index = {tp.id: i for i, tp in enumerate(scenario.touchpoints)}
         reachable_somewhere: set[str] = set()
@@ -624,7 +624,7 @@ def _most_visits(params: PersonaParameters) -> list[float]:
     """Expected visits per touchpoint with every improvement applied (the most there can
     be: DESIGN.md section 2), from v = e + Pᵀ diag(1 − p'd') v on the touchpoints that
     customers reach (an endless loop nobody reaches is allowed). Only a magnitude check
-    uses it: the evaluator is cxplan.journey."""
+    uses it: the evaluator is cxplan.core.journey."""
     import numpy as np
     import scipy.sparse as sp
     import scipy.sparse.linalg as spla
@@ -726,7 +726,7 @@ def _constraints(metadata: list[Any], annotation: Any) -> Iterator[Any]:
 
 def _model_at(path: Path_) -> Any:
     """The scenario model that sits at `path`, or None."""
-    from cxplan import scenario as models
+    from cxplan.scenario import models
 
     shape = tuple("#" if isinstance(part, int) else part for part in path)
     model: type[models._Strict] | None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cxplan.api import SelectionValue
-    from cxplan.scenario import Scenario
+    from cxplan.scenario.models import Scenario
 
 
 @app.command()
@@ -60,7 +60,7 @@ def schema() -> None:
     """Print the scenario format as a JSON Schema (for editors; see docs/scenario.schema.json)."""
 
     def body() -> None:
-        from cxplan.schema import scenario_schema
+        from cxplan.scenario.schema import scenario_schema
 
         sys.stdout.write(json.dumps(scenario_schema(), indent=2) + "\n")
 

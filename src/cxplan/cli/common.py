@@ -22,8 +22,8 @@ from cxplan import __version__
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cxplan.scenario import Scenario
-    from cxplan.solve import Progress
+    from cxplan.optimizer.highs import Progress
+    from cxplan.scenario.models import Scenario
 
 EXAMPLES = """
 Examples:
@@ -173,7 +173,7 @@ def main_callback(
     if plugin or disable_plugin:
         # Normally taken from the command line before parsing (cxplan.cli.plugins); this
         # path serves callers that invoke the app directly.
-        from cxplan.plugins import configure
+        from cxplan.plugins.manager import configure
 
         configure(plugin or [], disable_plugin or [])
 

@@ -26,7 +26,7 @@ from cxplan.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cxplan.plan import Plan
+    from cxplan.core.results import Plan
 
 
 @app.command()
@@ -59,7 +59,7 @@ def plan(
 
     def body() -> None:
         from cxplan.api import optimize
-        from cxplan.solve import SolverOptions
+        from cxplan.optimizer.highs import SolverOptions
 
         loaded = load(scenario)
         with solver_progress(not quiet) as progress:
@@ -70,7 +70,7 @@ def plan(
                               marginals=not no_marginals, budget_step=budget_step)
         written: list[Path] = []
         if report is not None:
-            from cxplan.report import write_reports
+            from cxplan.report.view import write_reports
 
             written = write_reports(result, loaded.with_limits(budget, parse_teams(team or [])),
                                     report, templates_dir=templates)

@@ -18,7 +18,7 @@ import typer
 from cxplan.cli.common import JsonOpt, app, run, stderr_console, stdout_console
 
 if TYPE_CHECKING:
-    from cxplan.plugins import PluginInfo
+    from cxplan.plugins.manager import PluginInfo
 
 PLUGIN_OPTION = "--plugin"
 DISABLE_OPTION = "--disable-plugin"
@@ -62,7 +62,7 @@ def prepare_plugins(application: typer.Typer, args: Sequence[str]) -> list[str]:
     and `cxplan plugins`, which warn and go on so that the problem can be looked into.
     """
     from cxplan.errors import CxplanError
-    from cxplan.plugins import configure, get_plugin_manager
+    from cxplan.plugins.manager import configure, get_plugin_manager
 
     extra, disabled, rest = split_plugin_options(args)
     configure(extra, disabled)
@@ -83,7 +83,7 @@ def plugins_command(as_json: JsonOpt = False) -> None:
     """List installed plugins: version, where each comes from, its hooks and criteria."""
 
     def body() -> None:
-        from cxplan.plugins import CxplanPlugins, _settings
+        from cxplan.plugins.manager import CxplanPlugins, _settings
 
         # Not the shared manager: a broken plugin is listed with its error, not raised.
         manager = CxplanPlugins(extra=_settings["extra"], disabled=_settings["disabled"],

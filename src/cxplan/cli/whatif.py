@@ -24,9 +24,9 @@ from cxplan.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cxplan.plan import Plan
-    from cxplan.scenario import Scenario
-    from cxplan.solve import SolverOptions
+    from cxplan.core.results import Plan
+    from cxplan.optimizer.highs import SolverOptions
+    from cxplan.scenario.models import Scenario
     from cxplan.whatif.compare import Comparison
     from cxplan.whatif.explain import Explanation
     from cxplan.whatif.frontier import Frontier, FrontierPoint
@@ -44,7 +44,7 @@ TeamOpt = Annotated[list[str] | None, typer.Option(
 
 
 def _options(time_limit: float, gap: float) -> SolverOptions:
-    from cxplan.solve import SolverOptions
+    from cxplan.optimizer.highs import SolverOptions
 
     return SolverOptions(time_limit=time_limit, gap=gap)
 
@@ -91,7 +91,7 @@ def compare(
         comparison = compare_plans(loaded, plans)
         written: list[Path] = []
         if report is not None:
-            from cxplan.whatif.render import write_comparison
+            from cxplan.report.whatif import write_comparison
 
             written = write_comparison(comparison, report)
         if as_json:
@@ -107,7 +107,7 @@ def _print_comparison(c: Comparison, out: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from cxplan.whatif.render import comparison_rows
+    from cxplan.report.whatif import comparison_rows
 
     heads, rows = comparison_rows(c)
     table = Table(show_edge=False, header_style="bold")
@@ -177,7 +177,7 @@ def frontier(
                               reuse=not no_reuse, progress=progress)
         written: list[Path] = []
         if report is not None:
-            from cxplan.whatif.render import write_frontier
+            from cxplan.report.whatif import write_frontier
 
             written = write_frontier(result, report)
         if as_json:
@@ -333,7 +333,7 @@ def sensitivity(
                                  improvements=improvement, time_budget=time_budget)
         written: list[Path] = []
         if report is not None:
-            from cxplan.whatif.render import write_sensitivity
+            from cxplan.report.whatif import write_sensitivity
 
             written = write_sensitivity(result, report)
         if as_json:
@@ -349,7 +349,7 @@ def _print_sensitivity(s: Sensitivity, out: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from cxplan.whatif.render import sensitivity_rows
+    from cxplan.report.whatif import sensitivity_rows
 
     out.print(f"[bold]{escape(s.scenario)}[/bold] — plan unchanged within these ranges "
               f"({s.solves} solves in {s.seconds:.1f} s; narrowest first)")

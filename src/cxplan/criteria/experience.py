@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.hookspecs import hookimpl
+from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan.model import ModelContext
+    from cxplan.optimizer.model import ModelContext
 
 
 class ExpectedExperience(Criterion):
@@ -36,7 +36,7 @@ class ExpectedExperience(Criterion):
 
 def experience_term(ctx: ModelContext) -> pulp.LpAffineExpression:
     """Σ_q N_q E_q(x) − Σ_q N_q E_q(∅) as a model expression (exact at binary x)."""
-    from cxplan.model import weighted_sum
+    from cxplan.optimizer.model import weighted_sum
 
     return weighted_sum(((chain.customers, ctx.value(q))
                          for q, chain in enumerate(ctx.journey.personas)),

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.hookspecs import hookimpl
+from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan.model import ModelContext
-    from cxplan.scenario import Scenario
+    from cxplan.optimizer.model import ModelContext
+    from cxplan.scenario.models import Scenario
 
 
 def _moments(scenario: Scenario) -> list[int]:

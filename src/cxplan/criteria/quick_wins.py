@@ -22,15 +22,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cxplan.core.criterion import Criterion, EvaluationContext
 from cxplan.criteria.standalone import standalone_gains
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.hookspecs import hookimpl
+from cxplan.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan.journey import Journey
-    from cxplan.model import ModelContext
+    from cxplan.core.journey import Journey
+    from cxplan.optimizer.model import ModelContext
 
 
 def quick_win_scores(journey: Journey) -> dict[str, float]:

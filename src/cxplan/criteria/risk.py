@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cxplan.core.criterion import Criterion, EvaluationContext
 from cxplan.criteria.experience import experience_term
 from cxplan.criteria.standalone import standalone_gains
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.hookspecs import hookimpl
+from cxplan.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan.journey import Journey
-    from cxplan.model import ModelContext
+    from cxplan.core.journey import Journey
+    from cxplan.optimizer.model import ModelContext
 
 
 def at_risk(journey: Journey) -> dict[str, float]:

@@ -11,7 +11,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cxplan.journey import Journey
+    from cxplan.core.journey import Journey
 
 # Keyed by id(): a Journey is not hashable. The weak reference drops the entry with it.
 _cache: dict[int, tuple[weakref.ref[Journey], dict[str, float]]] = {}

@@ -1,6 +1,5 @@
-"""What-if analysis for consultants: variants, comparison, frontiers, explanations, sensitivity.
+"""Layer 5, what-if analysis for consultants: frontiers, explanations, sensitivity, comparison.
 
-- `variants`: `extends:` in scenario files (a variant overrides a base scenario).
 - `engine`: one built model and one HiGHS session, re-solved with changed limits or with
   improvements forced in or out; every reported number is re-evaluated exactly.
 - `frontier`: expected gain against budget or a team's capacity, one plan per point.
@@ -9,7 +8,7 @@
 - `sensitivity`: how far costs, failure reductions and failure probabilities may move
   before the plan changes.
 - `compare`: several scenarios (variants) side by side.
-- `render`: SVG charts and self-contained HTML pages for the commands above.
 
-Importing this package is cheap (no numpy/PuLP/HiGHS): `cxplan.validate` needs `variants`.
+Variants (`extends:`) are read with the scenario (`cxplan.scenario.variants`); the pages
+and charts of these commands are drawn by `cxplan.report.whatif`.
 """

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cxplan.plan import Plan
-from cxplan.scenario import Scenario
+from cxplan.core.results import Plan
+from cxplan.scenario.models import Scenario
 from cxplan.whatif.engine import difference
 
 

@@ -18,14 +18,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from cxplan.api import Prepared, _usage, prepare
+from cxplan.core.journey import Journey
+from cxplan.core.results import check_agreement, criterion_values
 from cxplan.errors import InfeasibleError, UsageError
-from cxplan.greedy import Resources, greedy_plan, requirement_closure
-from cxplan.journey import Journey
-from cxplan.plan import check_agreement, criterion_values
-from cxplan.plugins import CxplanPlugins
-from cxplan.relaxation import lp_blocking_budget, relaxation_first, solve_from_relaxation
-from cxplan.scenario import Improvement, Scenario
-from cxplan.solve import Session, SolveResult, SolverOptions
+from cxplan.optimizer.greedy import Resources, greedy_plan, requirement_closure
+from cxplan.optimizer.highs import Session, SolveResult, SolverOptions
+from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first, solve_from_relaxation
+from cxplan.plugins.manager import CxplanPlugins
+from cxplan.scenario.models import Improvement, Scenario
 
 VALUE_TOLERANCE = 1e-6  # relative: below this, two objective values are treated as equal
 
@@ -69,7 +69,7 @@ def difference(before: Iterable[str], after: Iterable[str]) -> tuple[tuple[str, 
 def check_plain_objective(scenario: Scenario) -> None:
     """What-if re-solves optimize one weighted objective; sequences of solves are not
     re-run per question."""
-    from cxplan.objective import needs_sequence
+    from cxplan.optimizer.sequence import needs_sequence
 
     if getattr(scenario, "horizon", None) is not None:
         raise UsageError("what-if analysis (frontier, explain, sensitivity) works on "
@@ -290,7 +290,7 @@ class Analysis:
         return self._optimum
 
     def _conflict(self) -> list[str]:
-        from cxplan.infeasible import minimal_conflict
+        from cxplan.optimizer.infeasible import minimal_conflict
 
         scenario = self.limited_scenario()
         out = {i for i, v in self.forced.items() if not v}

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxplan.api import _usage
+from cxplan.core.results import Plan
 from cxplan.errors import InfeasibleError
-from cxplan.greedy import requirement_closure
-from cxplan.plan import Plan
-from cxplan.plugins import CxplanPlugins
-from cxplan.scenario import Scenario
-from cxplan.solve import SolverOptions
+from cxplan.optimizer.greedy import requirement_closure
+from cxplan.optimizer.highs import SolverOptions
+from cxplan.plugins.manager import CxplanPlugins
+from cxplan.scenario.models import Scenario
 from cxplan.whatif.engine import Analysis, Outcome, difference
 
 

@@ -21,9 +21,9 @@ from typing import Any
 
 from cxplan.api import apply_limits
 from cxplan.errors import InfeasibleError, UsageError
-from cxplan.plugins import CxplanPlugins
-from cxplan.scenario import Scenario
-from cxplan.solve import SolverOptions
+from cxplan.optimizer.highs import SolverOptions
+from cxplan.plugins.manager import CxplanPlugins
+from cxplan.scenario.models import Scenario
 from cxplan.whatif.engine import Analysis, Outcome, difference
 
 MAX_POINTS = 1000

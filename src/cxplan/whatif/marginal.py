@@ -19,8 +19,8 @@ from cxplan.whatif.engine import Analysis, Outcome, difference
 
 if TYPE_CHECKING:
     from cxplan.api import Prepared
-    from cxplan.plan import Plan
-    from cxplan.solve import Session, SolverOptions
+    from cxplan.core.results import Plan
+    from cxplan.optimizer.highs import Session, SolverOptions
 
 DEFAULT_BUDGET_STEP = "10%"
 

@@ -35,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from cxplan.core.journey import Journey, build_journey
+from cxplan.core.results import criterion_values
 from cxplan.errors import UsageError
-from cxplan.greedy import requirement_closure
-from cxplan.journey import Journey, build_journey
-from cxplan.plan import criterion_values
-from cxplan.plugins import CxplanPlugins
-from cxplan.scenario import Scenario
-from cxplan.solve import Session, SolverOptions
+from cxplan.optimizer.greedy import requirement_closure
+from cxplan.optimizer.highs import Session, SolverOptions
+from cxplan.plugins.manager import CxplanPlugins
+from cxplan.scenario.models import Scenario
 from cxplan.whatif.engine import Analysis, Outcome, difference, replace_improvements
 
 DEFAULT_TOLERANCE = 0.01  # relative to the input's current value

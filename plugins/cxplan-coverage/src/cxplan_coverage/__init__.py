@@ -22,9 +22,9 @@ import cxplan
 if TYPE_CHECKING:
     import typer
 
+    from cxplan import Plan
     from cxplan.extensions import ReportSection
     from cxplan.model import ModelContext
-    from cxplan.plan import Plan
     from cxplan.scenario import Scenario
 
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ def coverage(
     from cxplan.cli.common import load, run
 
     def body() -> None:
-        from cxplan.journey import build_journey
+        from cxplan import build_journey
         from cxplan_coverage.rules import covering
 
         loaded = load(scenario)

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from cxplan.extensions import ReportSection
 
 if TYPE_CHECKING:
+    from cxplan import Plan
     from cxplan.model import ModelContext
-    from cxplan.plan import Plan
     from cxplan.scenario import Scenario
 
 Selection = Literal["all"] | list[str]
@@ -146,7 +146,7 @@ def constraints(ctx: ModelContext) -> list[tuple[str, object]]:
 
 def report_section(plan: Plan, scenario: Scenario) -> ReportSection:
     """Which stages, personas and moments of truth the plan covers, and by what."""
-    from cxplan.journey import build_journey
+    from cxplan import build_journey
 
     journey = build_journey(scenario)
     ids = journey.touchpoint_ids

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import cxplan
 
 if TYPE_CHECKING:
+    from cxplan import Plan
     from cxplan.criterion import Criterion
     from cxplan.extensions import ReportSection
-    from cxplan.plan import Plan
     from cxplan.scenario import Scenario
 
 __version__ = "0.1.0"

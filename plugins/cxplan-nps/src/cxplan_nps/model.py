@@ -46,9 +46,8 @@ from cxplan.extensions import ReportSection
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan.journey import Evaluation
+    from cxplan import Evaluation, Plan
     from cxplan.model import ModelContext
-    from cxplan.plan import Plan
     from cxplan.scenario import Scenario
 
 Count = Annotated[float, Field(ge=0.0, le=1e12)]
@@ -173,7 +172,7 @@ def nps(scenario: Scenario, evaluation: Evaluation) -> float | None:
 
 def report_section(plan: Plan, scenario: Scenario) -> ReportSection:
     """Before/after NPS overall and per surveyed touchpoint."""
-    from cxplan.journey import build_journey
+    from cxplan import build_journey
 
     if plan.baseline is not None and plan.evaluation is not None:
         before, after = plan.baseline, plan.evaluation

@@ -3,7 +3,7 @@
 With a horizon, `budget`, a team's capacity and a persona's `customers` may be
 lists, one value per period. The pydantic models see one number in their place
 (the budget's total, a team's largest capacity, a persona's average customers
-per period; see `cxplan.scenario.PeriodValues`), and the lists are checked here,
+per period; see `cxplan.scenario.models.PeriodValues`), and the lists are checked here,
 each problem with its place, like every other value of the file.
 """
 
@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from cxplan.scenario import PeriodValues, Scenario
+from cxplan.scenario.models import PeriodValues, Scenario
 
 Report = Callable[[tuple[str | int, ...], str, str | None], None]
-MAX_AMOUNT = 1e15  # the format's range for amounts (cxplan.scenario.NonNegative)
+MAX_AMOUNT = 1e15  # the format's range for amounts (cxplan.scenario.models.NonNegative)
 
 
 def horizon_periods(data: dict[str, Any]) -> int | None:

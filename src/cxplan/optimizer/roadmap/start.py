@@ -13,8 +13,8 @@ import heapq
 import time
 from collections.abc import Callable, Mapping
 
-from cxplan.roadmap.calendar import Calendar
-from cxplan.roadmap.evaluate import ScheduleEvaluator
+from cxplan.core.calendar import Calendar
+from cxplan.core.schedule import ScheduleEvaluator
 
 TOLERANCE = 1e-9
 

@@ -2,7 +2,7 @@
 
 The same pipeline as a single-period plan (`cxplan.api`), with schedules in
 place of selections. Every number in the returned Plan comes from the
-independent evaluator (`cxplan.roadmap.evaluate`), checked against the
+independent evaluator (`cxplan.core.schedule`), checked against the
 solver's objective criterion by criterion.
 """
 
@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.errors import InfeasibleError
-from cxplan.files import atomic_path
-from cxplan.plan import (
+from cxplan.core.calendar import Calendar, calendar
+from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.core.results import (
     CriterionValue,
     ImprovementResult,
     PeriodResult,
@@ -24,15 +23,16 @@ from cxplan.plan import (
     Plan,
     check_agreement,
 )
-from cxplan.plugins import CxplanPlugins, get_plugin_manager
-from cxplan.relaxation import lp_blocking_budget, relaxation_first
-from cxplan.roadmap.calendar import Calendar, calendar
-from cxplan.roadmap.evaluate import PeriodValue, ScheduleEvaluator
-from cxplan.roadmap.infeasible import roadmap_conflict
-from cxplan.roadmap.model import RoadmapModel, build_roadmap_model, schedule_of
-from cxplan.roadmap.start import greedy_schedule
-from cxplan.scenario import Scenario
-from cxplan.solve import ProgressCallback, Session, SolveResult, SolverOptions
+from cxplan.core.schedule import PeriodValue, ScheduleEvaluator
+from cxplan.errors import InfeasibleError
+from cxplan.files import atomic_path
+from cxplan.optimizer.highs import ProgressCallback, Session, SolveResult, SolverOptions
+from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
+from cxplan.optimizer.roadmap.infeasible import roadmap_conflict
+from cxplan.optimizer.roadmap.model import RoadmapModel, build_roadmap_model, schedule_of
+from cxplan.optimizer.roadmap.start import greedy_schedule
+from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
+from cxplan.scenario.models import Scenario
 
 
 @dataclass
@@ -94,10 +94,10 @@ class PreparedRoadmap:
 
     def solve_from_relaxation(self, session: Session, deadline: float,
                               progress: ProgressCallback | None = None) -> SolveResult:
-        """Solve LP-first (`cxplan.relaxation`: LP bound, searched start, reduced-cost
+        """Solve LP-first (`cxplan.optimizer.relaxation`: LP bound, searched start, reduced-cost
         fixing) before `deadline` (a `time.perf_counter()` value), from the greedy
         schedule; or, if the LP is not solved in time, from that schedule alone."""
-        from cxplan.relaxation import solve_from_relaxation
+        from cxplan.optimizer.relaxation import solve_from_relaxation
 
         if not self.model.columns:
             return self.solve(session, None)

@@ -5,7 +5,7 @@
     >>> plan.schedule          # {improvement id: (start period, finish period)}
     >>> plan.periods[0].spend  # money, staff and value per period
 
-`cxplan.roadmap.calendar` holds the semantics (when work is done, when it pays
+`cxplan.core.calendar` holds the semantics (when work is done, when it pays
 off), `model` the exact multi-period MILP, `evaluate` the independent exact
 evaluator of a schedule, `start` the MIP start, `solve` the pipeline.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import highspy
 import pulp
 
-from cxplan.scenario import Scenario
+from cxplan.scenario.models import Scenario
 
 Builder = Callable[[dict[str, pulp.LpVariable]], list[pulp.LpConstraint]]
 
@@ -82,7 +82,7 @@ def _feasible(scenario: Scenario, groups: list[Group]) -> bool:
             problem.addConstraint(constraint)
     if not problem.constraints():
         return True
-    from cxplan.solve import compile_model, new_highs
+    from cxplan.optimizer.highs import compile_model, new_highs
 
     compiled = compile_model(problem, x)
     h = new_highs()

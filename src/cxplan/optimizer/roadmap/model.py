@@ -4,7 +4,7 @@ Variables: `start[j,s]` ∈ {0, 1} for every start period s that improvement j
 may take (Σ_s start[j,s] ≤ 1, = 1 if mandatory). For every period t in which
 something can have been finished, continuous "finished by t" variables
 done[t,j] = Σ_{s : s+d_j−1 < t} start[j,s] drive one copy of the journey's hull
-(`cxplan.model.journey_copy`) with that period's customers; at binary starts
+(`cxplan.optimizer.model.journey_copy`) with that period's customers; at binary starts
 done[t,·] is the 0/1 set of improvements finished before t, so each copy is the
 exact Markov value of that set. The objective is Σ_t δ_t Σ_c w_c C_c(copy t),
 every criterion's model term taken on each period's copy and discounted; a
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import pulp
 
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.model import (
+from cxplan.core.calendar import Calendar
+from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.optimizer.model import (
     _PULP_ILLEGAL,
     COMPACT,
     COMPACT_ABOVE,
@@ -39,7 +40,6 @@ from cxplan.model import (
     paused_gc,
     weighted_sum,
 )
-from cxplan.roadmap.calendar import Calendar
 
 _SAFE_ID = re.compile(r"[\w.\-]+")
 TOLERANCE = 1e-9  # relative slack when deciding that an improvement cannot fit a period
@@ -62,7 +62,7 @@ class RoadmapModel:
 
     @property
     def columns(self) -> dict[str, pulp.LpVariable]:
-        """The start binaries keyed "id@period", as `cxplan.solve.Session` wants them."""
+        """The start binaries keyed "id@period", as `cxplan.optimizer.highs.Session` wants them."""
         return {f"{imp}@{s}": var for imp, by_start in self.starts.items()
                 for s, var in by_start.items()}
 
@@ -134,8 +134,8 @@ def build_roadmap_model(
     lp_within: float | None = None,
 ) -> RoadmapModel:
     """Build the roadmap MILP (see the module docstring); `lp_within` as in
-    `cxplan.model.build_model`."""
-    with paused_gc():  # one pause for all copies (cxplan.model.paused_gc)
+    `cxplan.optimizer.model.build_model`."""
+    with paused_gc():  # one pause for all copies (cxplan.optimizer.model.paused_gc)
         return _build(calendar, criteria, extra_constraints, blocking, lp_within)
 
 
@@ -174,7 +174,7 @@ def _build(
     active = [t for t in calendar.numbers
               if any(f is not None and f <= t for f in first_payoff.values())]
     if blocking is None:
-        # as cxplan.model.choose_blocking, over all the copies (measured at 1 000 × 8: the
+        # as cxplan.optimizer.model.choose_blocking, over all the copies (measured at 1 000 × 8: the
         # tight LP took 26 s for 190 000 columns, and the 60 s LP-first plan was proven
         # within 0.19 % against 0.29 % with the compact hull)
         columns = estimated_columns(scenario, calendar.journey(1), TIGHT) * max(len(active), 1)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cxplan.solve import (
+from cxplan.optimizer.highs import (
     Progress,
     ProgressCallback,
     Session,
@@ -59,7 +59,7 @@ def relaxation_first(options: SolverOptions, improvements: int) -> bool:
 
 def lp_blocking_budget(time_limit: float) -> float:
     """The seconds an LP-first solve's LP may take when its hull is chosen
-    (`cxplan.model.choose_blocking`): half the time limit, as building, the fill and the
+    (`cxplan.optimizer.model.choose_blocking`): half the time limit, as building, the fill and the
     search need the rest."""
     return time_limit / 2
 

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from cxplan.scenario import Persona, Scenario
+from cxplan.scenario.models import Persona, Scenario
 
 DENSE_LIMIT = 300  # above this many reachable touchpoints, solve with sparse LU
 

@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     import typer
     from pydantic import BaseModel
 
-    from cxplan.criterion import Criterion
+    from cxplan.core.criterion import Criterion
+    from cxplan.core.results import Plan
     from cxplan.extensions import ReportSection
-    from cxplan.model import ModelContext
-    from cxplan.plan import Plan
-    from cxplan.scenario import Scenario
+    from cxplan.optimizer.model import ModelContext
+    from cxplan.scenario.models import Scenario
 
 hookspec = pluggy.HookspecMarker("cxplan")
 hookimpl = pluggy.HookimplMarker("cxplan")
@@ -40,7 +40,7 @@ def cxplan_criteria() -> list[Criterion]:  # type: ignore[empty-body]
 
     Called once per plugin manager, the first time criteria are needed (loading a
     scenario checks its `criteria:` names against them). Return a list of
-    `cxplan.criterion.Criterion` instances. Each `name` is the key a scenario uses in
+    `cxplan.core.criterion.Criterion` instances. Each `name` is the key a scenario uses in
     its `criteria:` map and must be unique across all plugins: two criteria with one
     name are an error naming both plugins.
     """

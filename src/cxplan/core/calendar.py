@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from cxplan.journey import Journey, build_journey
-from cxplan.scenario import Horizon, Persona, Scenario
+from cxplan.core.journey import Journey, build_journey
+from cxplan.scenario.models import Horizon, Persona, Scenario
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import heapq
 import time
 from collections.abc import Callable, Iterable
 
-from cxplan.scenario import Scenario
+from cxplan.scenario.models import Scenario
 
 Objective = Callable[[frozenset[str]], float]
 

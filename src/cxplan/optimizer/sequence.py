@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cxplan.api import Prepared
-    from cxplan.plan import Plan, PriorityResult
-    from cxplan.solve import ProgressCallback, SolveResult, SolverOptions
+    from cxplan.core.results import Plan, PriorityResult
+    from cxplan.optimizer.highs import ProgressCallback, SolveResult, SolverOptions
 
 Report = Callable[[tuple[str | int, ...], str, str | None], None]
 DEFAULT_CRITERIA = {"expected_experience": 1.0}
@@ -99,7 +99,7 @@ def solve_sequence(
     import highspy
     import numpy as np
 
-    from cxplan.plan import AGREEMENT, PriorityResult, criterion_values
+    from cxplan.core.results import AGREEMENT, PriorityResult, criterion_values
 
     model = prepared.model
     settings = prepared.scenario.objective
@@ -132,7 +132,7 @@ def solve_sequence(
         dense, constant = arrays(coefficients)
         session.set_objective(dense, constant)
         if start is None and use_start:
-            from cxplan.greedy import greedy_plan
+            from cxplan.optimizer.greedy import greedy_plan
 
             def blended(selection: Iterable[str]) -> float:
                 found = values(selection)
@@ -193,7 +193,7 @@ def solve_sequence(
 
 
 def _magnitude(prepared: Prepared, name: str, selection: Sequence[str]) -> float:
-    from cxplan.criterion import EvaluationContext
+    from cxplan.core.criterion import EvaluationContext
 
     journey = prepared.journey
     ctx = EvaluationContext(prepared.scenario, journey, tuple(selection),

@@ -38,8 +38,8 @@ class SolverOptions:
     node_limit: int | None = None  # stops like a time limit (status "time_limit"); for tests
     # How `optimize` finds its first plan: "greedy" (lazy greedy on exact marginal gains),
     # "relaxation" (the LP relaxation rounded, filled and searched around, which also
-    # proves a bound: cxplan.relaxation), or "auto" (relaxation from
-    # `cxplan.relaxation.RELAXATION_FROM` improvements on).
+    # proves a bound: cxplan.optimizer.relaxation), or "auto" (relaxation from
+    # `cxplan.optimizer.relaxation.RELAXATION_FROM` improvements on).
     start_method: str = "auto"
 
     def __post_init__(self) -> None:
@@ -99,7 +99,7 @@ def compile_model(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable]) -> Com
     a name lookup per coefficient went through Python-level hashing, ~4 s at 10 000
     improvements.
     """
-    from cxplan.model import paused_gc
+    from cxplan.optimizer.model import paused_gc
 
     with paused_gc():
         return _compile(problem, x)
@@ -335,7 +335,7 @@ class Session:
         does not cover are completed by a quick solve with x fixed. `start_columns` is a
         complete start already (every column's value, in the model's column order). A
         start that breaks the current limits is simply not used. `known_bound` is an
-        upper bound on the objective proven before (`cxplan.relaxation`): the result's
+        upper bound on the objective proven before (`cxplan.optimizer.relaxation`): the result's
         bound is the better of it and HiGHS's, and a plan already within the requested gap
         of it is optimal without a search.
         """

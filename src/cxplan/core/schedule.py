@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.journey import Evaluation
-from cxplan.roadmap.calendar import Calendar
-from cxplan.scenario import Scenario
+from cxplan.core.calendar import Calendar
+from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.core.journey import Evaluation
+from cxplan.scenario.models import Scenario
 
 TOLERANCE = 1e-9  # relative slack when checking money and staff
 

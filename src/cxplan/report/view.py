@@ -13,7 +13,7 @@ also reachable as `builtin/<name>`, so an override can `{% extends "builtin/repo
 internals) with HTML autoescaping; a broken or forbidden template raises `TemplateError`.
 
     >>> from cxplan import load_scenario, optimize
-    >>> from cxplan.report import build_view, render_html, write_reports
+    >>> from cxplan.report.view import build_view, render_html, write_reports
     >>> scenario = load_scenario("scenarios/restaurant.yaml")
     >>> plan = optimize(scenario)
     >>> write_reports(plan, scenario, "reports/")   # reports/restaurant.html, .md
@@ -36,10 +36,12 @@ import jinja2.sandbox
 import numpy as np
 
 from cxplan import __version__
+from cxplan.core.journey import Evaluation, Journey, build_journey
+from cxplan.core.results import Plan
 from cxplan.errors import TemplateError
 from cxplan.files import write_atomic
-from cxplan.journey import Evaluation, Journey, build_journey
-from cxplan.journeymap import (
+from cxplan.report.analysis import Assumption, PersonaRoutes, assumptions, persona_routes
+from cxplan.report.journeymap import (
     NO_STAGE,
     JourneyMap,
     build_map,
@@ -47,13 +49,11 @@ from cxplan.journeymap import (
     stage_order,
     wrap_label,
 )
-from cxplan.plan import Plan
-from cxplan.report_analysis import Assumption, PersonaRoutes, assumptions, persona_routes
-from cxplan.scenario import Scenario
+from cxplan.scenario.models import Scenario
 
 if TYPE_CHECKING:
     from cxplan.extensions import ReportSection
-    from cxplan.plugins import CxplanPlugins
+    from cxplan.plugins.manager import CxplanPlugins
 
 __all__ = [
     "HTML_TEMPLATE",
@@ -1497,8 +1497,8 @@ def write_reports(
     Returns the paths written, HTML first.
     """
     view = build_view(plan, scenario)
-    # -- plugins (cxplan.plugins): template folders and extra sections --
-    from cxplan.plugins import get_plugin_manager
+    # -- plugins (cxplan.plugins.manager): template folders and extra sections --
+    from cxplan.plugins.manager import get_plugin_manager
 
     manager = plugins or get_plugin_manager()
     plugin_templates = [*plugin_templates, *manager.template_dirs()]

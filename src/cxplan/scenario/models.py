@@ -148,7 +148,7 @@ class Objective(_Strict):
 
 class Horizon(_Strict):
     """A roadmap over `periods` periods (quarters, months...): when to start each
-    improvement, not only which (see `cxplan.roadmap`)."""
+    improvement, not only which (see `cxplan.optimizer.roadmap`)."""
 
     periods: Annotated[int, Field(ge=1, le=120)]
     label: Annotated[str, Field(min_length=1, max_length=40)] = "period"
@@ -198,7 +198,7 @@ class Scenario(_Strict):
     criteria: dict[str, Weight] = Field(default_factory=lambda: {"expected_experience": 1.0})
     objective: Objective | None = None  # optional: normalization, lexicographic priorities
     extensions: dict[str, Any] = Field(default_factory=dict)  # plugin sections, by name
-    horizon: Horizon | None = None  # optional: plan a roadmap over periods (cxplan.roadmap)
+    horizon: Horizon | None = None  # optional: plan a roadmap over periods
 
     _source: str = PrivateAttr(default="<scenario>")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)

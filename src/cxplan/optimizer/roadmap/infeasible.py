@@ -1,6 +1,6 @@
 """Explain an infeasible roadmap: a minimal set of rules that conflict.
 
-As for single-period plans (`cxplan.infeasible`), the journey copies are feasible
+As for single-period plans (`cxplan.optimizer.infeasible`), the journey copies are feasible
 for every schedule, so a conflict lies in the rules on the start variables: a
 deletion filter over them (drop one; if the rest still conflict, it was not
 needed) leaves a minimal conflicting set. Start windows are part of the
@@ -14,7 +14,7 @@ from collections.abc import Callable
 import highspy
 import pulp
 
-from cxplan.roadmap.calendar import Calendar
+from cxplan.core.calendar import Calendar
 
 Starts = dict[str, dict[int, pulp.LpVariable]]
 Build = Callable[[Starts], list[pulp.LpConstraint]]
@@ -107,7 +107,7 @@ def _feasible(calendar: Calendar, rules: list[Rule]) -> bool:
                 problem.addConstraint(constraint)
     if not problem.constraints():
         return True
-    from cxplan.solve import compile_model, new_highs
+    from cxplan.optimizer.highs import compile_model, new_highs
 
     compiled = compile_model(problem, columns)
     h = new_highs()

@@ -26,17 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from cxplan import __version__, hookspecs
-from cxplan.criterion import Criterion
+from cxplan import __version__
+from cxplan.core.criterion import Criterion
 from cxplan.errors import PluginError, UsageError
+from cxplan.plugins import hookspecs
 
 if TYPE_CHECKING:
     import typer
     from pydantic import BaseModel
 
+    from cxplan.core.results import Plan
     from cxplan.extensions import ReportSection
-    from cxplan.plan import Plan
-    from cxplan.scenario import Scenario
+    from cxplan.scenario.models import Scenario
 
 BUILTIN_PLUGINS = (
     "cxplan.criteria.experience",
@@ -342,7 +343,7 @@ class CxplanPlugins:
     def transform(self, scenario: Scenario, revalidate: Callable[[Scenario], Scenario]) -> Scenario:
         """Apply every `cxplan_transform_scenario` in turn; each result is validated again."""
         from cxplan.errors import ScenarioError
-        from cxplan.scenario import Scenario
+        from cxplan.scenario.models import Scenario
 
         hook = self.pm.hook.cxplan_transform_scenario
         for impl in hook.get_hookimpls():

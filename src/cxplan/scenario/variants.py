@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cxplan.errors import Problem, ScenarioError
-from cxplan.source import Document, Path_, format_path, read_document
+from cxplan.scenario.source import Document, Path_, format_path, read_document
 
 EXTENDS = "extends"
 REMOVE = "remove"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cxplan.journey import Effect, Evaluation, Journey, PersonaChain
+from cxplan.core.journey import Effect, Evaluation, Journey, PersonaChain
 
 ABANDONMENT_ROUTES = 3  # abandonment places shown per persona
 ASSUMPTIONS_SHOWN = 8

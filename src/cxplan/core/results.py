@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cxplan.criterion import Criterion, EvaluationContext
+from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.core.journey import Evaluation, Journey
 from cxplan.errors import ConsistencyError
-from cxplan.greedy import Resources
-from cxplan.journey import Evaluation, Journey
-from cxplan.scenario import Scenario
+from cxplan.optimizer.greedy import Resources
+from cxplan.scenario.models import Scenario
 
 if TYPE_CHECKING:
     from cxplan.whatif.marginal import MarginalValues
@@ -156,7 +156,7 @@ class Plan:
     baseline: Evaluation | None = field(default=None, repr=False, compare=False)
     # What one more unit of each limit adds (cxplan.whatif.marginal); None: not computed.
     marginals: MarginalValues | None = field(default=None, repr=False, compare=False)
-    # With a horizon (cxplan.roadmap): its settings, the periods, start/finish per id.
+    # With a horizon (cxplan.optimizer.roadmap): its settings, the periods, start/finish per id.
     horizon: dict[str, Any] | None = None
     periods: tuple[PeriodResult, ...] = ()
     schedule: dict[str, tuple[int, int]] = field(default_factory=dict)

@@ -4,7 +4,7 @@
 them equal). Point an editor at it for completion and checks while writing a scenario
 (VS Code's YAML extension: `# yaml-language-server: $schema=<path>` as the first line).
 
-It is derived from the pydantic models (`cxplan.scenario`), plus what they do not
+It is derived from the pydantic models (`cxplan.scenario.models`), plus what they do not
 express: amounts per period with a horizon, the short forms of priority levels, and
 `extends`. The schema checks single values and shapes; references between ids, sums of
 probabilities and the journey's shape are checked by `cxplan validate`, which also
@@ -22,7 +22,7 @@ SCHEMA_ID = "https://cxplan.example/schema/scenario-v1.json"
 
 @cache
 def _schema() -> dict[str, Any]:
-    from cxplan.scenario import Scenario
+    from cxplan.scenario.models import Scenario
 
     schema = Scenario.model_json_schema(by_alias=True, mode="validation")
     defs = schema["$defs"]

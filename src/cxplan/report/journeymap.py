@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxplan.journey import Evaluation, Journey
-from cxplan.scenario import Scenario
+from cxplan.core.journey import Evaluation, Journey
+from cxplan.scenario.models import Scenario
 
 NO_STAGE = "(no stage)"
 NO_CHANNEL = "(no channel)"

@@ -56,7 +56,7 @@ class Document:
     # Paths whose value could not be read; the data holds a stand-in, so validation
     # should not report them a second time.
     unreadable: set[Path_] = field(default_factory=set)
-    # For a scenario merged from several files (`extends`, see cxplan.whatif.variants): the
+    # For a scenario merged from several files (`extends`, see cxplan.scenario.variants): the
     # file and the place in that file where each value was written. Empty for one file.
     origins: dict[Path_, tuple[str, Path_]] = field(default_factory=dict)
     # JSON read by the fast path (`_read_json`) has no lines yet: they are read from this
