@@ -109,11 +109,14 @@ def run_stages(
 
     import cxplan
     from cxplan import api
+    from cxplan.core.evaluation import criterion_values
     from cxplan.core.journey import build_journey
-    from cxplan.core.results import criterion_values, rank
+    from cxplan.core.ranking import rank
     from cxplan.optimizer.greedy import greedy_plan
-    from cxplan.optimizer.highs import SolverOptions, compile_model, solve
+    from cxplan.optimizer.highs import compile_model
     from cxplan.optimizer.model import build_model
+    from cxplan.optimizer.options import SolverOptions
+    from cxplan.optimizer.session import solve
     from cxplan.plugins import get_plugin_manager
 
     scenario = _timed(out, "validate_s", cxplan.load_scenario, data)
@@ -221,7 +224,7 @@ def run_e2e(size: int, shape: str, seed: int, time_limit: float,
     data = realistic_scenario(size, seed=seed, shape=shape)
 
     import cxplan
-    from cxplan.optimizer.highs import SolverOptions
+    from cxplan.optimizer.options import SolverOptions
 
     out: dict[str, Any] = {"size": size, "mode": "e2e", "start_method": start_method}
     scenario = _timed(out, "validate_s", cxplan.load_scenario, data)

@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 def worker(size: int, points: int, time_limit: float, seed: int, reuse: bool) -> dict[str, Any]:
     from benchmarks.generate import realistic_scenario
     from cxplan import load_scenario
-    from cxplan.optimizer.highs import SolverOptions
+    from cxplan.optimizer.options import SolverOptions
     from cxplan.whatif.frontier import frontier
 
     scenario = load_scenario(realistic_scenario(size, seed=seed))

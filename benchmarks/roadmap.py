@@ -55,9 +55,9 @@ def worker(size: int, periods: int, seed: int, time_limit: float,
     from dataclasses import replace
 
     from cxplan import load_scenario
-    from cxplan.optimizer.highs import SolverOptions
+    from cxplan.optimizer.options import SolverOptions
     from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
-    from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
+    from cxplan.optimizer.roadmap.pipeline import prepare_roadmap, start_keys
 
     began = time.perf_counter()
     scenario = load_scenario(roadmap_scenario(size, periods, seed))
@@ -85,7 +85,7 @@ def worker(size: int, periods: int, seed: int, time_limit: float,
         t0 = time.perf_counter()
         session = prepared.session(replace(options, time_limit=remaining))
         compile_s = time.perf_counter() - t0
-        result = prepared.solve(session, start)
+        result = prepared.solve(session, start_keys(start) if start is not None else None)
     t0 = time.perf_counter()
     plan = prepared.plan(result)
     plan_s = time.perf_counter() - t0

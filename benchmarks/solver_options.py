@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import cxplan
     from cxplan.api import prepare
-    from cxplan.optimizer.highs import Session, SolverOptions
+    from cxplan.optimizer.options import SolverOptions
+    from cxplan.optimizer.session import Session
 
     for seed in (int(s) for s in args.seeds.split(",")):
         scenario = cxplan.load_scenario(realistic_scenario(args.size, seed=seed,

@@ -18,9 +18,11 @@ import pytest
 
 from cxplan import load_scenario
 from cxplan.core.journey import build_journey
-from cxplan.optimizer import model as model_module
-from cxplan.optimizer.highs import Session, SolverOptions, compile_model
+from cxplan import linear
+from cxplan.optimizer.highs import compile_model
 from cxplan.optimizer.model import build_model
+from cxplan.optimizer.options import SolverOptions
+from cxplan.optimizer.session import Session
 from cxplan.plugins import CxplanPlugins
 
 from random_scenarios import random_scenario
@@ -118,7 +120,7 @@ def test_the_direct_row_store_builds_the_same_model_as_add_constraint(
     journey = build_journey(scenario)
     criteria = _criteria(scenario)
     fast = build_model(scenario, journey, criteria)  # type: ignore[arg-type]
-    monkeypatch.setattr(model_module, "_fast_rows", lambda problem: False)
+    monkeypatch.setattr(linear, "_fast_rows", lambda problem: False)
     slow = build_model(scenario, journey, criteria)  # type: ignore[arg-type]
 
     def rows(problem: pulp.LpProblem) -> list[tuple[str, dict[str, float], object, object]]:
@@ -135,10 +137,10 @@ def test_a_duplicate_row_name_is_still_refused() -> None:
     problem = pulp.LpProblem("p", pulp.LpMaximize)
     v = problem.add_variable("v", 0, 1)
     row = pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0)]), pulp.LpConstraintLE, rhs=1)
-    model_module._add_row(problem, "r", row)
+    linear.add_row(problem, "r", row)
     again = pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0)]), pulp.LpConstraintLE, rhs=1)
     with pytest.raises(pulp.PulpError):
-        model_module._add_row(problem, "r", again)
+        linear.add_row(problem, "r", again)
 
 
 def test_building_leaves_the_garbage_collector_as_it_found_it() -> None:

@@ -21,7 +21,7 @@ import pytest
 
 from cxplan import hookimpl, load_scenario, optimize
 from cxplan.errors import ScenarioError
-from cxplan.optimizer.highs import SolverOptions
+from cxplan.optimizer.options import SolverOptions
 from cxplan.optimizer.sequence import solve_sequence
 from cxplan.plugins import CxplanPlugins
 

@@ -46,7 +46,7 @@ from typer.testing import CliRunner, Result
 from cxplan import load_scenario, optimize
 from cxplan.cli import app
 from cxplan.errors import CxplanError, ScenarioError
-from cxplan.optimizer.highs import SolverOptions
+from cxplan.optimizer.options import SolverOptions
 from cxplan.scenario import source
 
 from random_scenarios import random_scenario

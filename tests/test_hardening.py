@@ -22,10 +22,10 @@ from typer.testing import CliRunner, Result
 
 from cxplan import load_scenario, optimize
 from cxplan.cli import app
+from cxplan.core.chains import MAX_VALUE_SCALE
 from cxplan.errors import ScenarioError
-from cxplan.optimizer.highs import SolverOptions
+from cxplan.optimizer.options import SolverOptions
 from cxplan.scenario.source import MAX_FILE_BYTES
-from cxplan.validate import MAX_VALUE_SCALE
 
 from random_scenarios import brute_force, exact_value, feasible, random_scenario
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cxplan import api, hookimpl, load_scenario, optimize
+from cxplan import hookimpl, load_scenario, optimize
+from cxplan.optimizer import pipeline
 from cxplan.plugins import CxplanPlugins
 
 from conftest import ScenarioFactory
@@ -17,7 +18,7 @@ from random_scenarios import exact_value, feasible, random_scenario
 
 @pytest.fixture
 def every_model_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "BUILD_SECONDS_PER_COLUMN", 1e6)
+    monkeypatch.setattr(pipeline, "BUILD_SECONDS_PER_COLUMN", 1e6)
 
 
 @pytest.mark.parametrize("seed", range(5))

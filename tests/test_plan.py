@@ -46,8 +46,8 @@ def test_large_plans_are_ordered_by_estimates_and_their_parts_still_add_up(size:
 
     from benchmarks.generate import realistic_scenario
     from cxplan.core.journey import build_journey
-    from cxplan.core.results import rank
-    from cxplan.optimizer.greedy import requirement_closure
+    from cxplan.core.ranking import rank
+    from cxplan.core.selection import requirement_closure
 
     scenario = load_scenario(realistic_scenario(size, seed=1))
     journey = build_journey(scenario)

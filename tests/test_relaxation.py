@@ -22,13 +22,13 @@ import cxplan.optimizer.relaxation as relaxation_module
 from cxplan import SolverOptions, load_scenario, optimize
 from cxplan.api import Prepared, prepare
 from cxplan.errors import InfeasibleError
-from cxplan.optimizer.highs import Session
 from cxplan.optimizer.relaxation import (
     Relaxation,
     neighbourhood_search,
     reduced_cost_fixing,
     solve_relaxation,
 )
+from cxplan.optimizer.session import Session
 
 from random_scenarios import brute_force, feasible, feasible_gains, random_scenario
 

@@ -22,7 +22,7 @@ from cxplan.cli import app
 from cxplan.core.calendar import calendar
 from cxplan.core.schedule import violations
 from cxplan.errors import InfeasibleError, ScenarioError, UsageError
-from cxplan.optimizer.highs import SolverOptions
+from cxplan.optimizer.options import SolverOptions
 from cxplan.plugins import CxplanPlugins
 from cxplan.scenario import Scenario
 

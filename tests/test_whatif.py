@@ -23,7 +23,7 @@ from cxplan import load_scenario, optimize
 from cxplan.api import prepare
 from cxplan.cli import app
 from cxplan.errors import UsageError
-from cxplan.optimizer.highs import SolverOptions
+from cxplan.optimizer.options import SolverOptions
 from cxplan.report.whatif import render_comparison, render_frontier, render_sensitivity
 from cxplan.scenario import Scenario
 from cxplan.whatif import sensitivity as sensitivity_module

@@ -15,6 +15,8 @@ import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from cxplan.version import __version__
+
 # Small solves ran 10-30x slower with multithreaded BLAS on 2 cores (DESIGN.md), and the
 # evaluator's small sparse solves 10x slower: one thread, unless the caller chose. Only
 # effective if numpy is imported after cxplan (the command line makes sure of that).
@@ -24,10 +26,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 if TYPE_CHECKING:  # typed for plugin authors' `@cxplan.hookimpl`; imported lazily at run time
     from cxplan.plugins.hookspecs import hookimpl as hookimpl
 
-__version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_scenario": "cxplan.validate",
+    "load_scenario": "cxplan.load",
     "evaluate": "cxplan.api",
     "optimize": "cxplan.api",
     "apply_limits": "cxplan.api",

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from cxplan import __version__
+from cxplan.version import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cxplan.optimizer.highs import Progress
+    from cxplan.optimizer.options import Progress
     from cxplan.scenario.models import Scenario
 
 EXAMPLES = """
@@ -121,7 +121,7 @@ def _caused_by_ctrl_c(exc: BaseException) -> bool:
 
 
 def load(path: Path) -> Scenario:
-    from cxplan.validate import load_scenario
+    from cxplan.load import load_scenario
 
     return load_scenario(path)
 

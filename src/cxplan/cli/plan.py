@@ -22,6 +22,7 @@ from cxplan.cli.common import (
     stderr_console,
     stdout_console,
 )
+from cxplan.core.status import Status
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,7 +60,7 @@ def plan(
 
     def body() -> None:
         from cxplan.api import optimize
-        from cxplan.optimizer.highs import SolverOptions
+        from cxplan.optimizer.options import SolverOptions
 
         loaded = load(scenario)
         with solver_progress(not quiet) as progress:
@@ -83,7 +84,7 @@ def plan(
             err.print("warning: " + warning.format(), markup=False)
         for note in result.warnings[len(loaded.warnings):]:  # the plan's own
             err.print("warning: " + note, markup=False)
-        if result.status == "time_limit":
+        if result.status == Status.TIME_LIMIT:
             # Without a bound (the root relaxation unfinished) nothing is proven.
             err.print("warning: time limit reached; " + (
                 f"the plan is within {pct(result.gap)} of optimal (proven)."
@@ -101,7 +102,7 @@ def _print_plan(result: Plan, out: Console) -> None:
     from rich.table import Table
 
     cur = result.currency
-    status = ("proven optimal" if result.status == "optimal"
+    status = ("proven optimal" if result.status == Status.OPTIMAL
               else f"time limit reached, within {pct(result.gap)} of optimal")
     out.print(f"[bold]{escape(result.scenario)}[/bold] — {len(result.selected)} improvements, "
               f"{status}")

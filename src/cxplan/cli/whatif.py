@@ -20,17 +20,17 @@ from cxplan.cli.common import (
     stderr_console,
     stdout_console,
 )
+from cxplan.core.status import Status
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cxplan.core.results import Plan
-    from cxplan.optimizer.highs import SolverOptions
+    from cxplan.core.results import MarginalValues, Plan
+    from cxplan.optimizer.options import SolverOptions
     from cxplan.scenario.models import Scenario
     from cxplan.whatif.compare import Comparison
     from cxplan.whatif.explain import Explanation
     from cxplan.whatif.frontier import Frontier, FrontierPoint
-    from cxplan.whatif.marginal import MarginalValues
     from cxplan.whatif.sensitivity import Sensitivity
 
 TimeLimitOpt = Annotated[float, typer.Option(
@@ -44,7 +44,7 @@ TeamOpt = Annotated[list[str] | None, typer.Option(
 
 
 def _options(time_limit: float, gap: float) -> SolverOptions:
-    from cxplan.optimizer.highs import SolverOptions
+    from cxplan.optimizer.options import SolverOptions
 
     return SolverOptions(time_limit=time_limit, gap=gap)
 
@@ -378,11 +378,11 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
             part = f"{step} (+{money(v.step, cur)}): +{money(v.gain, cur)}"
             if v.gain > 0:
                 part += f" ({v.per_unit:,.3g} per {cur or 'unit'})"
-        elif v.status == "unused":
+        elif v.status == Status.UNUSED:
             part = f"one more in {v.limit[5:]}: no improvement needs this team"
         else:
             part = f"one more in {v.limit[5:]}: +{money(v.gain, cur)}"
-        if v.status == "time_limit":
+        if v.status == Status.TIME_LIMIT:
             part += " (at least; re-solve hit the time limit)"
         parts.append(part)
     out.print("marginal values: " + "; ".join(parts), markup=False)

@@ -104,10 +104,7 @@ class Calendar:
 def _with_customers(scenario: Scenario, customers: tuple[float, ...]) -> Scenario:
     personas = [p.model_copy(update={"customers": c})
                 for p, c in zip(scenario.persona_list, customers, strict=True)]
-    copy = scenario.model_copy(update={"personas": personas})
-    copy._source, copy._warnings = scenario.source, scenario.warnings
-    copy._extensions, copy._periods = scenario._extensions, scenario.period_values
-    return copy
+    return scenario.model_copy(update={"personas": personas})
 
 
 def calendar(scenario: Scenario) -> Calendar:

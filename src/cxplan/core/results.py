@@ -1,8 +1,8 @@
-"""The plan: a plain result object, re-evaluated exactly and explained.
+"""What cxplan answers: the plan (a plain result object) and its parts.
 
-Every number in a Plan comes from the independent Markov evaluator applied to
-the selection the solver returned, never from the solver's own objective; the
-two are compared and a disagreement is raised as a bug (`ConsistencyError`).
+Every number in a Plan comes from the independent Markov evaluator applied to the
+selection the solver returned, never from the solver's own objective
+(`cxplan.core.evaluation`). `Plan.to_dict()` is the `plan --json` contract.
 """
 
 from __future__ import annotations
@@ -11,16 +11,10 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cxplan.core.criterion import Criterion, EvaluationContext
-from cxplan.core.journey import Evaluation, Journey
-from cxplan.errors import ConsistencyError
-from cxplan.optimizer.greedy import Resources
-from cxplan.scenario.models import Scenario
+from cxplan.core.status import Status
 
 if TYPE_CHECKING:
-    from cxplan.whatif.marginal import MarginalValues
-
-AGREEMENT = 1e-6  # relative agreement required between optimizer and evaluator
+    from cxplan.core.journey import Evaluation
 
 
 @dataclass(frozen=True)
@@ -130,7 +124,7 @@ class Plan:
     """What to fund and what it is worth. `to_dict()` is the `plan --json` contract."""
 
     scenario: str
-    status: str
+    status: Status
     selected: tuple[str, ...]
     objective: float
     expected_gain: float
@@ -228,123 +222,43 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def criterion_values(
-    scenario: Scenario, journey: Journey, criteria: dict[str, Criterion], selection: tuple[str, ...]
-) -> tuple[dict[str, CriterionValue], EvaluationContext]:
-    """Exact value of every weighted criterion for a selection."""
-    ctx = EvaluationContext(scenario, journey, selection, journey.evaluate(selection),
-                            journey.evaluate(()))
-    values = {
-        name: CriterionValue(name, float(weight), criteria[name].evaluate(ctx),
-                             criteria[name].unit, criteria[name].description)
-        for name, weight in scenario.criteria.items()
-    }
-    return values, ctx
+@dataclass(frozen=True)
+class MarginalValue:
+    """What raising one limit by its step would add to the plan."""
+
+    limit: str  # "budget" or "team:<name>"
+    label: str  # "budget" or "team 'it'"
+    capacity: float
+    used: float
+    step: float
+    gain: float  # objective with the raised limit − objective of the plan
+    status: Status  # optimal when the re-solve was proven, time_limit, or unused
+    added: tuple[str, ...]  # improvements the raised limit lets in
+    dropped: tuple[str, ...]  # ... and those they replace
+    binding: bool
+
+    @property
+    def per_unit(self) -> float:
+        return self.gain / self.step if self.step else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"limit": self.limit, "capacity": self.capacity, "used": self.used,
+                "slack": self.capacity - self.used, "step": self.step, "gain": self.gain,
+                "per_unit": self.per_unit, "binding": self.binding, "status": self.status,
+                "added": list(self.added), "dropped": list(self.dropped)}
 
 
-def check_agreement(label: str, modelled: float, evaluated: float, magnitude: float) -> None:
-    """Raise ConsistencyError if the optimizer and the evaluator disagree beyond 1e-6."""
-    scale = max(1.0, abs(modelled), abs(evaluated), magnitude)
-    if abs(modelled - evaluated) > AGREEMENT * scale:
-        raise ConsistencyError(
-            f"{label}: the optimizer's model says {modelled!r} but the exact evaluator says "
-            f"{evaluated!r} (difference {modelled - evaluated:.3g}, allowed "
-            f"{AGREEMENT * scale:.3g}). This is a bug in cxplan or in a criterion plugin; "
-            "please report it with the scenario.")
+@dataclass(frozen=True)
+class MarginalValues:
+    """The marginal value of every limit of a plan; `to_dict()` adds to the plan's JSON."""
 
+    values: tuple[MarginalValue, ...]
+    budget_step: str  # as asked: "10%" or an amount
 
-EXACT_ORDER_LIMIT = 60  # up to this many selected: re-score every candidate at every step
-EXACT_PARTS_LIMIT = 400  # up to this many: one exact evaluation per improvement
+    @property
+    def binding(self) -> tuple[str, ...]:
+        return tuple(v.limit for v in self.values if v.binding)
 
-
-def rank(
-    scenario: Scenario, journey: Journey, selection: tuple[str, ...]
-) -> list[tuple[str, float]]:
-    """Order a selection and split its gain along that order.
-
-    Mandatory improvements come first (they are not a choice), then quick wins: the next
-    *bundle* — an improvement together with the prerequisites it still needs — is the one
-    with the highest incremental gain per unit of resource (budget and staff shares), so
-    a cheap enabler is ranked by what it unlocks; within a bundle prerequisites come
-    first. Each improvement's part is its exact incremental gain at its place, so the
-    parts add up to the plan's gain.
-
-    Scaling: up to 60 selected, every candidate is re-scored exactly at every step. Up to
-    400, the order comes from one first-order estimate per improvement
-    (`Journey.first_order_gains`) and the parts are still exact. Above 400 the ordered
-    plan is cut into 400 consecutive groups whose gains are exact; within a group the
-    gain is split in proportion to the estimates.
-    """
-    resources = Resources(scenario)
-    chosen = set(selection)
-    requires = {imp.id: [r for r in imp.requires if r in chosen] for imp in scenario.improvements}
-    position = {imp_id: k for k, imp_id in enumerate(scenario.improvement_ids)}
-    placed: list[str] = []
-
-    def bundle(imp_id: str) -> list[str]:
-        """`imp_id` and its unplaced prerequisites, prerequisites first."""
-        ordered: list[str] = []
-
-        def visit(node: str) -> None:
-            if node in placed or node in ordered:
-                return
-            for req in sorted(requires[node], key=position.__getitem__):
-                visit(req)
-            ordered.append(node)
-
-        visit(imp_id)
-        return ordered
-
-    for imp in scenario.improvements:
-        if imp.mandatory and imp.id in chosen:
-            placed.extend(bundle(imp.id))
-    remaining = [i for i in scenario.improvement_ids if i in chosen and i not in placed]
-
-    if len(selection) <= EXACT_ORDER_LIMIT:
-        current = journey.evaluate(placed).value
-
-        def ratio(members: list[str]) -> float:
-            gain = journey.evaluate((*placed, *members)).value - current
-            return gain / resources.weight(members)
-
-        while len(placed) < len(chosen):
-            candidates = [i for i in remaining if i not in placed]
-            best = max(candidates, key=lambda i: (ratio(bundle(i)), -position[i]))
-            placed.extend(bundle(best))
-            current = journey.evaluate(placed).value
-        return _exact_parts(journey, placed)
-
-    estimate = journey.first_order_gains()
-    for imp_id in sorted(remaining, key=lambda i: (-estimate[i] / resources.weight([i]),
-                                                   position[i])):
-        placed.extend(bundle(imp_id))
-    if len(placed) <= EXACT_PARTS_LIMIT:
-        return _exact_parts(journey, placed)
-    return _grouped_parts(journey, placed, estimate)
-
-
-def _exact_parts(journey: Journey, order: list[str]) -> list[tuple[str, float]]:
-    parts, current = [], journey.evaluate(()).value
-    for k, imp_id in enumerate(order):
-        value = journey.evaluate(order[:k + 1]).value
-        parts.append((imp_id, value - current))
-        current = value
-    return parts
-
-
-def _grouped_parts(
-    journey: Journey, order: list[str], estimate: dict[str, float]
-) -> list[tuple[str, float]]:
-    size = -(-len(order) // EXACT_PARTS_LIMIT)
-    parts: list[tuple[str, float]] = []
-    current = journey.evaluate(()).value
-    for start in range(0, len(order), size):
-        group = order[start:start + size]
-        value = journey.evaluate(order[:start + len(group)]).value
-        weights = [max(estimate.get(i, 0.0), 0.0) for i in group]
-        total = sum(weights)
-        for imp_id, weight in zip(group, weights, strict=True):
-            share = weight / total if total > 0 else 1.0 / len(group)
-            parts.append((imp_id, (value - current) * share))
-        current = value
-    return parts
+    def to_dict(self) -> dict[str, Any]:
+        return {"marginal_values": [v.to_dict() for v in self.values],
+                "binding_constraints": list(self.binding)}

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.linear import weighted_sum
 from cxplan.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan.optimizer.model import ModelContext
+    from cxplan.core.criterion import ModelView
 
 
 class ExpectedExperience(Criterion):
@@ -24,7 +25,7 @@ class ExpectedExperience(Criterion):
                   "failures, over all personas weighted by customers, against doing nothing."
     unit = "currency"
 
-    def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
+    def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:
         return experience_term(ctx)
 
     def evaluate(self, ctx: EvaluationContext) -> float:
@@ -34,10 +35,8 @@ class ExpectedExperience(Criterion):
         return abs(ctx.baseline.value) + abs(ctx.evaluation.value)
 
 
-def experience_term(ctx: ModelContext) -> pulp.LpAffineExpression:
+def experience_term(ctx: ModelView) -> pulp.LpAffineExpression:
     """Σ_q N_q E_q(x) − Σ_q N_q E_q(∅) as a model expression (exact at binary x)."""
-    from cxplan.optimizer.model import weighted_sum
-
     return weighted_sum(((chain.customers, ctx.value(q))
                          for q, chain in enumerate(ctx.journey.personas)),
                         constant=-ctx.baseline.value)

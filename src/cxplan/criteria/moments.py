@@ -16,7 +16,7 @@ from cxplan.plugins.hookspecs import hookimpl
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan.optimizer.model import ModelContext
+    from cxplan.core.criterion import ModelView
     from cxplan.scenario.models import Scenario
 
 
@@ -30,7 +30,7 @@ class MomentsOfTruth(Criterion):
                   "customers (the moments that weigh most in how a journey is remembered)."
     unit = "failures"
 
-    def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
+    def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:
         import pulp
 
         terms = []

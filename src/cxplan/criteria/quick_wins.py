@@ -29,8 +29,8 @@ from cxplan.plugins.hookspecs import hookimpl
 if TYPE_CHECKING:
     import pulp
 
+    from cxplan.core.criterion import ModelView
     from cxplan.core.journey import Journey
-    from cxplan.optimizer.model import ModelContext
 
 
 def quick_win_scores(journey: Journey) -> dict[str, float]:
@@ -54,7 +54,7 @@ class QuickWins(Criterion):
                   "and by 1 + the share of budget and staff it uses."
     unit = "currency"
 
-    def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
+    def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:
         import pulp
 
         scores = quick_win_scores(ctx.journey)

@@ -27,8 +27,8 @@ from cxplan.plugins.hookspecs import hookimpl
 if TYPE_CHECKING:
     import pulp
 
+    from cxplan.core.criterion import ModelView
     from cxplan.core.journey import Journey
-    from cxplan.optimizer.model import ModelContext
 
 
 def at_risk(journey: Journey) -> dict[str, float]:
@@ -44,7 +44,7 @@ class RiskAdjusted(Criterion):
                   "improvement, (1 − confidence) × its standalone gain."
     unit = "currency"
 
-    def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
+    def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:
         import pulp
 
         risk = at_risk(ctx.journey)

@@ -13,106 +13,10 @@ import heapq
 import time
 from collections.abc import Callable, Iterable
 
+from cxplan.core.selection import Resources, RunningUsage, requirement_closure
 from cxplan.scenario.models import Scenario
 
 Objective = Callable[[frozenset[str]], float]
-
-
-def requirement_closure(
-    scenario: Scenario, ids: Iterable[str], requires: dict[str, list[str]] | None = None
-) -> set[str]:
-    """The improvements plus everything they (transitively) require.
-
-    Pass `requires` (id -> required ids) when calling this in a loop: building it is O(n).
-    """
-    if requires is None:
-        requires = {imp.id: imp.requires for imp in scenario.improvements}
-    result: set[str] = set()
-    stack = list(ids)
-    while stack:
-        imp = stack.pop()
-        if imp not in result:
-            result.add(imp)
-            stack.extend(requires[imp])
-    return result
-
-
-class Resources:
-    """Budget and staff bookkeeping for a growing selection."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self.costs = {imp.id: imp.cost for imp in scenario.improvements}
-        self.staff = {imp.id: imp.staff for imp in scenario.improvements}
-        self.excludes: dict[str, set[str]] = {imp.id: set(imp.excludes)
-                                              for imp in scenario.improvements}
-        for imp in scenario.improvements:
-            for other in imp.excludes:
-                self.excludes[other].add(imp.id)
-
-    def fits(self, selection: set[str]) -> bool:
-        """Whether a whole selection respects budget, teams and exclusions."""
-        return self.fits_addition(set(), selection)
-
-    def fits_addition(self, chosen: set[str], added: set[str]) -> bool:
-        """Whether `chosen` (assumed to fit) plus `added` still fits."""
-        budget = self.scenario.budget
-        if budget is not None and self.cost(chosen) + self.cost(added) > budget + 1e-9:
-            return False
-        for team, capacity in self.scenario.teams.items():
-            used = sum(self.staff[i].get(team, 0.0) for i in chosen | added)
-            if used > capacity + 1e-9:
-                return False
-        union = chosen | added
-        return all(not (self.excludes[i] & union) for i in added)
-
-    def cost(self, ids: Iterable[str]) -> float:
-        return float(sum(self.costs[i] for i in ids))
-
-    def weight(self, ids: Iterable[str]) -> float:
-        """Share of the scarce resources that `ids` use (budget and every team)."""
-        ids = list(ids)
-        total = 0.0
-        budget = self.scenario.budget
-        if budget:
-            total += sum(self.costs[i] for i in ids) / budget
-        for team, capacity in self.scenario.teams.items():
-            if capacity:
-                total += sum(self.staff[i].get(team, 0.0) for i in ids) / capacity
-        if not budget:
-            total += sum(self.costs[i] for i in ids) * 1e-12
-        return total + 1e-9
-
-
-class _Usage:
-    """Running totals of a growing selection, so each feasibility check costs O(|added|)."""
-
-    def __init__(self, resources: Resources, chosen: set[str]) -> None:
-        self.resources = resources
-        self.cost = resources.cost(chosen)
-        self.staff = {team: sum(resources.staff[i].get(team, 0.0) for i in chosen)
-                      for team in resources.scenario.teams}
-        self.blocked: set[str] = set().union(*(resources.excludes[i] for i in chosen))
-
-    def fits(self, added: set[str]) -> bool:
-        scenario, res = self.resources.scenario, self.resources
-        if scenario.budget is not None and \
-                self.cost + res.cost(added) > scenario.budget + 1e-9:
-            return False
-        for team, capacity in scenario.teams.items():
-            extra = sum(res.staff[i].get(team, 0.0) for i in added)
-            if extra and self.staff[team] + extra > capacity + 1e-9:
-                return False
-        if added & self.blocked:
-            return False
-        return all(not (res.excludes[i] & added) for i in added)
-
-    def add(self, added: set[str]) -> None:
-        self.cost += self.resources.cost(added)
-        for team in self.staff:
-            self.staff[team] += sum(self.resources.staff[i].get(team, 0.0) for i in added)
-        for i in added:
-            self.blocked |= self.resources.excludes[i]
 
 
 def greedy_plan(
@@ -136,7 +40,7 @@ def greedy_plan(
         scenario, [*initial, *(i.id for i in scenario.improvements if i.mandatory)])
     if not resources.fits(chosen):
         return None
-    usage = _Usage(resources, chosen)
+    usage = RunningUsage(resources, chosen)
     requires = {imp.id: imp.requires for imp in scenario.improvements}
     order = [i for i in scenario.improvement_ids if i in chosen]
     current = objective(frozenset(chosen))
@@ -201,7 +105,7 @@ def batched_greedy(
     chosen = requirement_closure(scenario, [i.id for i in scenario.improvements if i.mandatory])
     if not resources.fits(chosen):
         return None
-    usage = _Usage(resources, chosen)
+    usage = RunningUsage(resources, chosen)
     requires = {imp.id: imp.requires for imp in scenario.improvements}
     touches = {imp.id: {e.touchpoint for e in imp.effects} for imp in scenario.improvements}
     order = [i for i in scenario.improvement_ids if i in chosen]

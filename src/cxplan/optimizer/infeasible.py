@@ -1,22 +1,26 @@
 """Explain an infeasible scenario: a minimal set of constraints that conflict.
 
-The journey part of the model is feasible for every selection, so a conflict
-lies in the constraints on the decision variables alone. A deletion filter
-over those constraint groups (drop one; if the rest still conflict, it was
-not needed) leaves a minimal conflicting set, which is what the user sees.
+The journey part of the model is feasible for every selection, so a conflict lies in the
+constraints on the decision variables alone. A deletion filter over those constraint
+groups (drop one; if the rest still conflict, it was not needed) leaves a minimal
+conflicting set, which is what the user sees. The filter and the feasibility test serve
+roadmaps too (`cxplan.optimizer.roadmap.infeasible`, with rules on start variables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import highspy
 import pulp
 
+from cxplan.optimizer.highs import compile_model, new_highs
 from cxplan.scenario.models import Scenario
 
 Builder = Callable[[dict[str, pulp.LpVariable]], list[pulp.LpConstraint]]
+G = TypeVar("G")
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ class Group:
     build: Builder
 
 
-def _fmt(value: float) -> str:
+def format_amount(value: float) -> str:
+    """An amount in a conflict's wording (up to six significant digits)."""
     return f"{value:,.6g}"
 
 
@@ -51,15 +56,15 @@ def constraint_groups(scenario: Scenario) -> list[Group]:
     groups: list[Group] = []
     for imp in imps:
         if imp.mandatory:
-            staff = ", ".join(f"{t}={_fmt(s)}" for t, s in imp.staff.items())
+            staff = ", ".join(f"{t}={format_amount(s)}" for t, s in imp.staff.items())
             groups.append(Group(
-                f"'{imp.id}' is mandatory (cost {_fmt(imp.cost)}"
+                f"'{imp.id}' is mandatory (cost {format_amount(imp.cost)}"
                 + (f", staff {staff})" if staff else ")"), _mandatory(imp.id)))
     if scenario.budget is not None:
-        groups.append(Group(f"budget of {_fmt(scenario.budget)}",
+        groups.append(Group(f"budget of {format_amount(scenario.budget)}",
                             _capacity({i.id: i.cost for i in imps}, scenario.budget)))
     for team, capacity in scenario.teams.items():
-        groups.append(Group(f"team '{team}' has {_fmt(capacity)} staff",
+        groups.append(Group(f"team '{team}' has {format_amount(capacity)} staff",
                             _capacity({i.id: i.staff.get(team, 0.0) for i in imps}, capacity)))
     seen: set[frozenset[str]] = set()
     for imp in imps:
@@ -72,6 +77,30 @@ def constraint_groups(scenario: Scenario) -> list[Group]:
     return groups
 
 
+def solvable(problem: pulp.LpProblem, decisions: dict[str, pulp.LpVariable]) -> bool:
+    """Whether a problem of binary decisions and their rules has any solution."""
+    if not problem.constraints():
+        return True
+    compiled = compile_model(problem, decisions)
+    h = new_highs()
+    h.passModel(compiled.lp)
+    h.run()
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+
+def deletion_filter(groups: Sequence[G], feasible: Callable[[list[G]], bool]) -> list[G] | None:
+    """A minimal infeasible subset of `groups` (dropping any one member makes the rest
+    feasible), or None if all of them together are feasible."""
+    active = list(groups)
+    if feasible(active):
+        return None
+    for group in list(active):
+        trial = [g for g in active if g is not group]
+        if not feasible(trial):
+            active = trial
+    return active
+
+
 def _feasible(scenario: Scenario, groups: list[Group]) -> bool:
     problem = pulp.LpProblem("feasibility", pulp.LpMinimize)
     x = {imp.id: problem.add_variable(f"x{k}", 0, 1, pulp.LpBinary)
@@ -80,25 +109,10 @@ def _feasible(scenario: Scenario, groups: list[Group]) -> bool:
     for group in groups:
         for constraint in group.build(x):
             problem.addConstraint(constraint)
-    if not problem.constraints():
-        return True
-    from cxplan.optimizer.highs import compile_model, new_highs
-
-    compiled = compile_model(problem, x)
-    h = new_highs()
-    h.passModel(compiled.lp)
-    h.run()
-    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+    return solvable(problem, x)
 
 
 def minimal_conflict(scenario: Scenario) -> list[str] | None:
     """Labels of a minimal set of conflicting constraints, or None if they do not conflict."""
-    groups = constraint_groups(scenario)
-    if _feasible(scenario, groups):
-        return None
-    active = list(groups)
-    for group in list(active):
-        trial = [g for g in active if g is not group]
-        if not _feasible(scenario, trial):
-            active = trial
-    return [g.label for g in active]
+    found = deletion_filter(constraint_groups(scenario), lambda gs: _feasible(scenario, gs))
+    return None if found is None else [g.label for g in found]

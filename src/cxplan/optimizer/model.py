@@ -16,11 +16,10 @@ Nothing here solves or prints: `build_model` returns a `Model` that
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,17 @@ import numpy as np
 import pulp
 
 from cxplan.core.journey import Evaluation, Journey, PersonaChain
+from cxplan.linear import (
+    PULP_CLEAN,
+    PULP_ILLEGAL,
+    accumulate,
+    add_row,
+    add_term,
+    constraint,
+    expression,
+    paused_gc,
+    register_variables,
+)
 from cxplan.scenario.models import Scenario
 
 if TYPE_CHECKING:
@@ -55,115 +65,6 @@ LP_SECONDS_PER_COLUMN = 1e-4
 UNREACHABLE = 1e-12  # visits below this (with everything selected) are treated as zero
 
 FAILURES, DROPOUTS, LOSSES = "F", "D", "L"
-# PuLP replaces these characters in names with "_"; clashes must be detected after that.
-_PULP_ILLEGAL = re.compile("[" + re.escape("-+[] ->/") + "]")
-_PULP_CLEAN = str.maketrans({c: "_" for c in "-+[] ->/"})  # the same, as a fast translate
-
-# Building the model: PuLP's operators (`a * (b + c)`, `lpSum` of temporaries) copy a
-# whole expression dict at every step; at 10 000 improvements they were ~80 % of the
-# build (15 s CPU). Expressions are therefore accumulated in place: an LpAffineExpression
-# is a dict from variable to coefficient, filled with `_accumulate` and handed to
-# LpConstraint without another copy.
-
-
-def _accumulate(target: pulp.LpAffineExpression, expr: pulp.LpAffineExpression,
-                factor: float) -> None:
-    """target += factor × expr, in place (constant included)."""
-    if not factor:
-        return
-    get = target.get
-    for var, coef in expr.items():
-        target[var] = get(var, 0.0) + factor * coef
-    target.constant += factor * expr.constant
-
-
-def weighted_sum(
-    parts: Iterable[tuple[float, pulp.LpAffineExpression]], constant: float = 0.0,
-) -> pulp.LpAffineExpression:
-    """Σ weight × expression + constant, accumulated in place (no copy per part): for
-    criteria and roadmaps that combine large expressions."""
-    total = _expression(constant=constant)
-    for weight, expr in parts:
-        _accumulate(total, expr, float(weight))
-    return total
-
-
-def _term(target: pulp.LpAffineExpression, var: pulp.LpVariable, coef: float) -> None:
-    """target += coef × var, in place."""
-    target[var] = target.get(var, 0.0) + coef
-
-
-class _Expression(pulp.LpAffineExpression):  # type: ignore[misc]
-    """An LpAffineExpression made without the generic constructor's type dispatch
-    (isinstance against abstract classes, name translation: ~40 % of its cost, and the
-    model makes ~300 000 of them). Behaves as its base class in every other way."""
-
-    def __init__(self, pairs: Iterable[tuple[pulp.LpVariable, float]] = (),
-                 constant: float = 0.0) -> None:
-        dict.__init__(self, pairs)
-        self.constant = constant
-        self.name = None
-
-
-def _expression(pairs: Iterable[tuple[pulp.LpVariable, float]] = (),
-                constant: float = 0.0) -> pulp.LpAffineExpression:
-    """Σ coef × var + constant; `pairs` must not repeat a variable."""
-    return _Expression(pairs, constant)
-
-
-def _constraint(expr: pulp.LpAffineExpression, sense: int, rhs: float) -> pulp.LpConstraint:
-    """`expr (sense) rhs` without copying `expr` (PuLP's `<=`/`==` copy it)."""
-    return pulp.LpConstraint(expr, sense, rhs=rhs)
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold Python's cyclic garbage collector while building.
-
-    A model of 10 000 improvements is ~2 M small objects (variables, expression dicts,
-    rows) and no cyclic garbage; the collector's full passes over that growing heap took
-    30–50 % of the build. Collection resumes afterwards (nested uses are harmless).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _fast_rows(problem: pulp.LpProblem) -> bool:
-    """Whether `_add_row` may store rows directly (the PuLP 3.x problem layout)."""
-    return (isinstance(getattr(problem, "_constraints", None), dict)
-            and isinstance(getattr(problem, "modifiedConstraints", None), list)
-            and callable(getattr(problem, "_add_variables", None)))
-
-
-def _add_row(problem: pulp.LpProblem, name: str, constraint: pulp.LpConstraint) -> None:
-    """problem.addConstraint(constraint, name) minus its per-coefficient bookkeeping.
-
-    addConstraint registers every variable of every row with the problem (1.5 M calls at
-    10 000 improvements, ~20 % of the build); the hull's variables are registered once
-    each when created (`_register`), so the rows are stored as addConstraint stores them.
-    Falls back to addConstraint where PuLP's layout differs.
-    """
-    if not _fast_rows(problem):
-        problem.addConstraint(constraint, name=name)
-        return
-    constraint.name = name
-    if name in problem._constraints:
-        raise pulp.PulpError("overlapping constraint names: " + constraint.name)
-    problem._constraints[constraint.name] = constraint
-    problem.modifiedConstraints.append(constraint)
-
-
-def _register(problem: pulp.LpProblem, variables: Iterable[pulp.LpVariable]) -> None:
-    """Register variables with the problem once (what addConstraint does per row)."""
-    if _fast_rows(problem):
-        problem._add_variables(variables)
-
-
 @dataclass(frozen=True)
 class Member:
     """An improvement's effect on one touchpoint."""
@@ -249,8 +150,8 @@ class ModelContext:
     def visits(self, q: int, t: int) -> pulp.LpAffineExpression:
         """Expected visits v_t of persona q."""
         if t not in self.nu[q]:
-            return _expression()
-        return _expression([(self.nu[q][t], float(self.scale[q][t]))])
+            return expression()
+        return expression([(self.nu[q][t], float(self.scale[q][t]))])
 
     def failures(self, q: int, t: int) -> pulp.LpAffineExpression:
         """Expected failures F_t = v_t p'_t of persona q."""
@@ -270,25 +171,25 @@ class ModelContext:
     def value(self, q: int) -> pulp.LpAffineExpression:
         """E_q(x) = Σ_t [s_t (v_t − F_t) − L_t], per customer of persona q."""
         chain = self.journey.personas[q]
-        total = _expression()
+        total = expression()
         for t, nu in self.nu[q].items():
             sigma = float(self.scale[q][t])
             s = float(chain.success[t])
             if s:
-                _term(total, nu, s * sigma)
+                add_term(total, nu, s * sigma)
                 if chain.failure[t]:
-                    _accumulate(total, self.chain(q, t, FAILURES),
+                    accumulate(total, self.chain(q, t, FAILURES),
                                 -s * float(chain.failure[t] * sigma))
             loss = float(chain.failure[t] * chain.impact[t])
             if loss > 0:
-                _accumulate(total, self.chain(q, t, LOSSES), -loss * sigma)
+                accumulate(total, self.chain(q, t, LOSSES), -loss * sigma)
         return total
 
     def _scaled(self, q: int, t: int, quantity: str, coefficient: float) -> pulp.LpAffineExpression:
         if t not in self.nu[q] or coefficient == 0:
-            return _expression()
-        result = _expression()
-        _accumulate(result, self.chain(q, t, quantity), float(coefficient * self.scale[q][t]))
+            return expression()
+        result = expression()
+        accumulate(result, self.chain(q, t, quantity), float(coefficient * self.scale[q][t]))
         return result
 
     # -- the hull chain ----------------------------------------------------------------------
@@ -305,7 +206,7 @@ class ModelContext:
         return self._chains[key]
 
     def _new_chain(self, q: int, t: int, quantity: str) -> pulp.LpAffineExpression:
-        expr = _expression([(self.nu[q][t], 1.0)])
+        expr = expression([(self.nu[q][t], 1.0)])
         lo, hi = float(self.lower[q][t]), 1.0
         for i, block in enumerate(self.blocks[t]):
             phi = block.factors(quantity)
@@ -331,7 +232,7 @@ class ModelContext:
                     constant += c * lam.constant
                 if f and var is not None:
                     acc[var] = get(var, 0.0) + f
-            expr = _expression(acc.items(), constant)
+            expr = expression(acc.items(), constant)
             lo, hi = lo * min(phi), hi * max(phi)
         return expr
 
@@ -352,14 +253,14 @@ class ModelContext:
         width = hi - lo
         u = [self.problem.add_variable(f"{name}[{k}]", lowBound=0, upBound=width)
              for k in range(len(block.subsets))]
-        _register(self.problem, u)
+        register_variables(self.problem, u)
         for k, (var, lam) in enumerate(zip(u, block.weights, strict=True)):
-            cap = _expression([(var, 1.0), *((v, -width * a) for v, a in lam.items())],
+            cap = expression([(var, 1.0), *((v, -width * a) for v, a in lam.items())],
                               -width * lam.constant)
-            self._row(f"{name}cap[{k}]", _constraint(cap, pulp.LpConstraintLE, 0.0))
-        total = _expression([(var, 1.0) for var in u])
-        _accumulate(total, expr, -1.0)
-        self._row(f"{name}sum", _constraint(total, pulp.LpConstraintEQ, -lo))
+            self._row(f"{name}cap[{k}]", constraint(cap, pulp.LpConstraintLE, 0.0))
+        total = expression([(var, 1.0) for var in u])
+        accumulate(total, expr, -1.0)
+        self._row(f"{name}sum", constraint(total, pulp.LpConstraintEQ, -lo))
         self._copy_groups.append((u, block, expr, lo))
         return u
 
@@ -401,13 +302,13 @@ class ModelContext:
         return unique
 
     def _row(self, name: str, constraint: pulp.LpConstraint) -> str:
-        """`add` for the hull's own rows, whose variables `_register` already covers."""
+        """`add` for the hull's own rows, whose variables `register_variables` already covers."""
         unique = self._unique(name)
-        _add_row(self.problem, unique, constraint)
+        add_row(self.problem, unique, constraint)
         return unique
 
     def _unique(self, name: str) -> str:
-        clean = name.translate(_PULP_CLEAN)
+        clean = name.translate(PULP_CLEAN)
         candidate, n = clean, 1
         while candidate in self._names:
             n += 1
@@ -466,12 +367,12 @@ def _build_model(
     ctx = journey_copy(problem, scenario, journey, x, blocking)
     limit_rows = _core_constraints(ctx)
 
-    objective = _expression()
+    objective = expression()
     terms: dict[str, pulp.LpAffineExpression] = {}
     weights = {name: float(w) for name, w in scenario.criteria.items() if w}
     for name in weights:
         terms[name] = criteria[name].model_term(ctx)
-        _accumulate(objective, terms[name], weights[name])
+        accumulate(objective, terms[name], weights[name])
     problem.setObjective(objective)
     added = [ctx.add(cname, constraint) for hook in extra_constraints
              for cname, constraint in hook(ctx)]  # type: ignore[operator]
@@ -512,10 +413,10 @@ def _journey_copy(
         })
     ctx = ModelContext(scenario, journey, problem, baseline, x, blocks, scale, lower, nu,
                        prefix=prefix, blocking=blocking)
-    _register(problem, x.values())
-    _register(problem, (var for on_t in blocks for block in on_t if len(block.members) > 1
+    register_variables(problem, x.values())
+    register_variables(problem, (var for on_t in blocks for block in on_t if len(block.members) > 1
                         for w in block.weights for var in w))
-    _register(problem, (var for by_t in nu for var in by_t.values()))
+    register_variables(problem, (var for by_t in nu for var in by_t.values()))
     for q, chain in enumerate(journey.personas):
         _flow(ctx, q, chain)
     _link_blocks(ctx)
@@ -531,10 +432,10 @@ def _decision_variables(problem: pulp.LpProblem, scenario: Scenario) -> dict[str
     used: set[str] = set()
     for i, imp in enumerate(scenario.improvements):
         name = f"x[{imp.id}]"
-        clean = _PULP_ILLEGAL.sub("_", name)
+        clean = PULP_ILLEGAL.sub("_", name)
         if clean in used or not re.fullmatch(r"[\w.\[\]\-+ >/]+", name):
             name = f"x[{i}]"  # ids that clash after PuLP's renaming fall back to positions
-            clean = _PULP_ILLEGAL.sub("_", name)
+            clean = PULP_ILLEGAL.sub("_", name)
         used.add(clean)
         x[imp.id] = problem.add_variable(name, lowBound=0, upBound=1, cat=pulp.LpBinary)
     return x
@@ -617,8 +518,8 @@ def _block(
     ids = [m.improvement for m in chunk]
     if len(chunk) == 1:
         xj = x[ids[0]]
-        return Block(chunk, [(), (0,)], [_expression([(xj, -1.0)], 1.0),
-                                         _expression([(xj, 1.0)])])
+        return Block(chunk, [(), (0,)], [expression([(xj, -1.0)], 1.0),
+                                         expression([(xj, 1.0)])])
     subsets = []
     for mask in range(1 << len(chunk)):
         chosen = [k for k in range(len(chunk)) if mask >> k & 1]
@@ -628,7 +529,7 @@ def _block(
         if any(req in ids and req not in names for a in names for req in requires[a]):
             continue
         subsets.append(tuple(chosen))
-    weights = [_expression([(problem.add_variable(f"{prefix}lam[t{t},b{b},{k}]", lowBound=0),
+    weights = [expression([(problem.add_variable(f"{prefix}lam[t{t},b{b},{k}]", lowBound=0),
                              1.0)]) for k in range(len(subsets))]
     return Block(chunk, subsets, weights)
 
@@ -639,18 +540,18 @@ def _link_blocks(ctx: ModelContext) -> None:
         for b, block in enumerate(blocks):
             if len(block.members) == 1:
                 continue
-            total = _expression()
+            total = expression()
             for w in block.weights:
-                _accumulate(total, w, 1.0)
-            ctx._row(f"{ctx.prefix}hull[t{t},b{b}]", _constraint(total, pulp.LpConstraintEQ, 1.0))
+                accumulate(total, w, 1.0)
+            ctx._row(f"{ctx.prefix}hull[t{t},b{b}]", constraint(total, pulp.LpConstraintEQ, 1.0))
             for k, member in enumerate(block.members):
-                link = _expression()
+                link = expression()
                 for w, s in zip(block.weights, block.subsets, strict=True):
                     if k in s:
-                        _accumulate(link, w, 1.0)
-                _term(link, ctx.x[member.improvement], -1.0)
+                        accumulate(link, w, 1.0)
+                add_term(link, ctx.x[member.improvement], -1.0)
                 ctx._row(f"{ctx.prefix}hull[t{t},b{b},{member.improvement}]",
-                        _constraint(link, pulp.LpConstraintEQ, 0.0))
+                        constraint(link, pulp.LpConstraintEQ, 0.0))
 
 
 def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
@@ -659,19 +560,19 @@ def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
     sigma = ctx.scale[q]
     nu = ctx.nu[q]
     for u in nu:
-        row = _expression([(nu[u], 1.0)])
+        row = expression([(nu[u], 1.0)])
         start, end = incoming.indptr[u], incoming.indptr[u + 1]
         for t, prob in zip(incoming.indices[start:end].tolist(),
                            incoming.data[start:end].tolist(), strict=True):
             if t not in nu or prob == 0:
                 continue
             ratio = float(prob * sigma[t] / sigma[u])
-            _term(row, nu[t], -ratio)
+            add_term(row, nu[t], -ratio)
             leak = float(chain.failure[t] * chain.dropout[t])
             if leak > 0:
-                _accumulate(row, ctx.chain(q, t, DROPOUTS), ratio * leak)
+                accumulate(row, ctx.chain(q, t, DROPOUTS), ratio * leak)
         ctx._row(f"{ctx.prefix}flow[q{q},t{u}]",
-                _constraint(row, pulp.LpConstraintEQ, float(chain.entry[u] / sigma[u])))
+                constraint(row, pulp.LpConstraintEQ, float(chain.entry[u] / sigma[u])))
 
 
 def _core_constraints(ctx: ModelContext) -> dict[str, str]:
@@ -682,25 +583,25 @@ def _core_constraints(ctx: ModelContext) -> dict[str, str]:
     scenario, x = ctx.scenario, ctx.x
     limits: dict[str, str] = {}
     if scenario.budget is not None:
-        cost = _expression()
+        cost = expression()
         for imp in scenario.improvements:
-            _term(cost, x[imp.id], float(imp.cost))
+            add_term(cost, x[imp.id], float(imp.cost))
         limits["budget"] = ctx.add("budget",
-                                   _constraint(cost, pulp.LpConstraintLE, float(scenario.budget)))
+                                   constraint(cost, pulp.LpConstraintLE, float(scenario.budget)))
     for team, capacity in scenario.teams.items():
         users = [(imp.staff[team], x[imp.id]) for imp in scenario.improvements
                  if imp.staff.get(team)]
         if users:
-            staff = _expression()
+            staff = expression()
             for s, v in users:
-                _term(staff, v, float(s))
+                add_term(staff, v, float(s))
             limit = float(capacity)
             if all(float(s).is_integer() for s, _ in users):
                 # Whole people: a capacity of 3.5 holds 3. A valid cut that tightens the
                 # relaxation (the roadmap model measured 5.5 % -> 1-3.6 % root gaps with it).
                 limit = float(math.floor(limit + 1e-9))
             limits[f"team:{team}"] = ctx.add(
-                f"staff[{team}]", _constraint(staff, pulp.LpConstraintLE, limit))
+                f"staff[{team}]", constraint(staff, pulp.LpConstraintLE, limit))
     seen: set[frozenset[str]] = set()
     for imp in scenario.improvements:
         for req in imp.requires:

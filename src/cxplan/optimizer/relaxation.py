@@ -28,17 +28,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cxplan.optimizer.highs import (
-    Progress,
-    ProgressCallback,
-    Session,
-    SolveResult,
-    SolverOptions,
-    below,
-    highs_with_bounds,
-    relative_gap,
-    run,
-)
+from cxplan.core.status import Status
+from cxplan.optimizer.highs import below, relative_gap, run
+from cxplan.optimizer.options import Progress, ProgressCallback, SolverOptions
+from cxplan.optimizer.session import Session, SolveResult, highs_with_bounds
 
 INTEGRAL = 1e-6  # an LP value this close to 0 or 1 counts as decided
 NEIGHBOURHOOD_GAP = 1e-4  # relative gap at which the neighbourhood search stops
@@ -226,7 +219,7 @@ def solve_from_relaxation(
     # of the reduced model), but the bound of the full model is the larger of the two.
     gap = relative_gap(result.objective, reach)
     return replace(result, bound=reach, gap=gap,
-                   status="time_limit" if gap > session.options.gap else result.status)
+                   status=Status.TIME_LIMIT if gap > session.options.gap else result.status)
 
 
 def _report(progress: ProgressCallback | None, began: float, incumbent: float | None,

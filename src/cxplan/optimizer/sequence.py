@@ -25,17 +25,21 @@ solves together.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from cxplan.api import Prepared
-    from cxplan.core.results import Plan, PriorityResult
-    from cxplan.optimizer.highs import ProgressCallback, SolveResult, SolverOptions
+import highspy
+import numpy as np
 
-Report = Callable[[tuple[str | int, ...], str, str | None], None]
-DEFAULT_CRITERIA = {"expected_experience": 1.0}
+from cxplan.core.criterion import EvaluationContext
+from cxplan.core.evaluation import AGREEMENT, criterion_values
+from cxplan.core.results import Plan, PriorityResult
+from cxplan.core.status import Status
+from cxplan.optimizer.greedy import greedy_plan
+from cxplan.optimizer.options import ProgressCallback, SolverOptions
+from cxplan.optimizer.pipeline import Prepared
+from cxplan.optimizer.session import SolveResult
 
 
 def needs_sequence(objective: Any) -> bool:
@@ -50,7 +54,7 @@ class Level:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SequenceOutcome:
     """What the sequence of solves found, to be folded into the plan (`apply`)."""
 
     normalize: bool
@@ -90,17 +94,12 @@ def levels_of(objective: Any, weights: Mapping[str, float]) -> list[Level]:
 def solve_sequence(
     prepared: Prepared, options: SolverOptions, *, use_start: bool, began: float,
     progress: ProgressCallback | None = None,
-) -> tuple[SolveResult, Outcome]:
+) -> tuple[SolveResult, SequenceOutcome]:
     """Solve for ideals (normalize) and levels (priorities) in turn; see the module docstring.
 
     All solves share one HiGHS session: each changes the objective, and each finished level
     adds its row. The PuLP model itself is left as it was built.
     """
-    import highspy
-    import numpy as np
-
-    from cxplan.core.results import AGREEMENT, PriorityResult, criterion_values
-
     model = prepared.model
     settings = prepared.scenario.objective
     weights = dict(model.weights)
@@ -132,8 +131,6 @@ def solve_sequence(
         dense, constant = arrays(coefficients)
         session.set_objective(dense, constant)
         if start is None and use_start:
-            from cxplan.optimizer.greedy import greedy_plan
-
             def blended(selection: Iterable[str]) -> float:
                 found = values(selection)
                 return sum(w * found[name] for name, w in coefficients.items())
@@ -152,7 +149,7 @@ def solve_sequence(
         for name in weights:
             result = run({name: 1.0})
             ideals[name] = values(result.selected)[name]
-            if result.status != "optimal":
+            if result.status != Status.OPTIMAL:
                 warnings.append(f"normalization: the ideal of criterion '{name}' is the best "
                                 "value found before the time limit, not a proven optimum")
             magnitude = _magnitude(prepared, name, result.selected)
@@ -163,7 +160,7 @@ def solve_sequence(
                                 "take part in the objective")
             else:
                 scales[name] = abs(ideals[name])
-    outcome = Outcome(bool(settings and settings.normalize), ideals, scales, (), ())
+    outcome = SequenceOutcome(bool(settings and settings.normalize), ideals, scales, (), ())
     levels = levels_of(settings, weights)
     done: list[PriorityResult] = []
     for k, level in enumerate(levels):
@@ -184,7 +181,8 @@ def solve_sequence(
             session.add_row(floor - constant, highspy.kHighsInf, used, dense[used])
 
     last = results[-1]
-    status = "optimal" if all(r.status == "optimal" for r in results) else "time_limit"
+    status = (Status.OPTIMAL if all(r.status == Status.OPTIMAL for r in results)
+              else Status.TIME_LIMIT)
     final = replace(last, status=status, seconds=sum(r.seconds for r in results),
                     nodes=sum(r.nodes for r in results))
     if settings is None or not settings.priorities:
@@ -193,59 +191,7 @@ def solve_sequence(
 
 
 def _magnitude(prepared: Prepared, name: str, selection: Sequence[str]) -> float:
-    from cxplan.core.criterion import EvaluationContext
-
     journey = prepared.journey
     ctx = EvaluationContext(prepared.scenario, journey, tuple(selection),
                             journey.evaluate(selection), journey.evaluate(()))
     return float(prepared.criteria[name].magnitude(ctx))
-
-
-def check_objective(data: Mapping[str, Any], report: Report) -> None:
-    """Cross-check `objective.priorities` against the `criteria:` weights.
-
-    Every criterion in a level must have a weight > 0 in `criteria:`, no criterion may be
-    in two levels, and every weighted criterion must be in a level.
-    """
-    objective = data.get("objective")
-    if not isinstance(objective, dict) or not isinstance(objective.get("priorities"), list) \
-            or not objective["priorities"]:
-        return
-    raw = data.get("criteria", DEFAULT_CRITERIA)
-    weights = raw if isinstance(raw, dict) else {}
-    placed: dict[str, int] = {}
-    for i, level in enumerate(objective["priorities"]):
-        names = level.get("criteria") if isinstance(level, dict) else level
-        names = [names] if isinstance(names, str) else names
-        if not isinstance(names, list):
-            continue
-        for k, name in enumerate(names):
-            where: tuple[str | int, ...] = ("objective", "priorities", i)
-            if isinstance(level, list):
-                where = (*where, k)
-            elif isinstance(level, dict):
-                where = (*where, "criteria", k) if isinstance(level.get("criteria"), list) \
-                    else (*where, "criteria")
-            if not isinstance(name, str):
-                continue
-            if name not in weights:
-                report(where, f"criterion '{name}' is not in criteria",
-                       "give it a weight in `criteria:` (the weights blend criteria within "
-                       "a level)")
-            elif _is_zero(weights[name]):
-                report(where, f"criterion '{name}' has weight 0 (reported, not optimized)",
-                       "give it a weight > 0, or remove it from the priorities")
-            if name in placed:
-                report(where, f"criterion '{name}' is already in priorities[{placed[name]}]",
-                       "each criterion belongs to one level")
-            placed.setdefault(name, i)
-    missing = [name for name, w in weights.items()
-               if isinstance(name, str) and not _is_zero(w) and name not in placed]
-    if missing:
-        report(("objective", "priorities"),
-               f"criteria with a weight but no priority level: {', '.join(missing)}",
-               "add each to a level, or set its weight to 0 to only report it")
-
-
-def _is_zero(weight: Any) -> bool:
-    return isinstance(weight, int | float) and not isinstance(weight, bool) and weight == 0

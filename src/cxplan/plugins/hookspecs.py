@@ -15,8 +15,10 @@ The author guide, `docs/plugins.md`, documents every hook below with an example.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -24,14 +26,33 @@ if TYPE_CHECKING:
     import typer
     from pydantic import BaseModel
 
-    from cxplan.core.criterion import Criterion
+    from cxplan.core.criterion import Criterion, ModelView
     from cxplan.core.results import Plan
-    from cxplan.extensions import ReportSection
-    from cxplan.optimizer.model import ModelContext
     from cxplan.scenario.models import Scenario
 
 hookspec = pluggy.HookspecMarker("cxplan")
 hookimpl = pluggy.HookimplMarker("cxplan")
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section a plugin adds to the reports (hook `cxplan_report_sections`).
+
+    The built-in section template shows `title`, then `text` (paragraphs separated by
+    blank lines), then a table of `columns` and `rows` (cells are shown as given: format
+    numbers yourself). With `template`, the section is instead rendered by
+    `<template>.html.j2` / `<template>.md.j2` from a plugin template folder, which
+    receive `section` (this object, with `section.data`) and `view` (the report's view
+    model). All text is escaped in both formats.
+    """
+
+    id: str
+    title: str
+    text: str = ""
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+    template: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @hookspec
@@ -47,7 +68,7 @@ def cxplan_criteria() -> list[Criterion]:  # type: ignore[empty-body]
 
 
 @hookspec
-def cxplan_constraints(ctx: ModelContext) -> list[tuple[str, object]]:  # type: ignore[empty-body]
+def cxplan_constraints(ctx: ModelView) -> list[tuple[str, object]]:  # type: ignore[empty-body]
     """Add constraints to the optimization model.
 
     Called once per model build, after the core constraints (budget, teams, requires,
@@ -105,10 +126,10 @@ def cxplan_report_sections(  # type: ignore[empty-body]
     """Add sections to the HTML and Markdown reports.
 
     Called once per report, with the finished plan and the scenario it was solved for.
-    Return a list of `cxplan.extensions.ReportSection`: a title, text, an optional
-    table, and optionally the name of a template pair (`<template>.html.j2` and
-    `<template>.md.j2` in a folder from `cxplan_template_dirs`) that renders the
-    section from `section.data`. Sections appear after the built-in ones, in plugin
+    Return a list of `ReportSection` (above; also importable from `cxplan.extensions`):
+    a title, text, an optional table, and optionally the name of a template pair
+    (`<template>.html.j2` and `<template>.md.j2` in a folder from `cxplan_template_dirs`)
+    that renders the section from `section.data`. Sections appear after the built-in ones, in plugin
     registration order. Return `[]` when the plan does not concern the plugin.
     """
 

@@ -26,17 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from cxplan import __version__
 from cxplan.core.criterion import Criterion
-from cxplan.errors import PluginError, UsageError
+from cxplan.errors import PluginError, ScenarioError, UsageError
 from cxplan.plugins import hookspecs
+from cxplan.plugins.hookspecs import ReportSection
+from cxplan.text import did_you_mean
+from cxplan.version import __version__
 
 if TYPE_CHECKING:
     import typer
     from pydantic import BaseModel
 
     from cxplan.core.results import Plan
-    from cxplan.extensions import ReportSection
     from cxplan.scenario.models import Scenario
 
 BUILTIN_PLUGINS = (
@@ -206,8 +207,6 @@ class CxplanPlugins:
                 continue
             if attr not in known:
                 self.pm.unregister(name=name)
-                from cxplan.validate import did_you_mean
-
                 raise PluginError(name, attr, f"there is no hook named {attr}"
                                   f"{did_you_mean(attr, known)}; hooks: {', '.join(known)}")
             if self._hook_names(name).count(attr) == 0:
@@ -342,9 +341,6 @@ class CxplanPlugins:
 
     def transform(self, scenario: Scenario, revalidate: Callable[[Scenario], Scenario]) -> Scenario:
         """Apply every `cxplan_transform_scenario` in turn; each result is validated again."""
-        from cxplan.errors import ScenarioError
-        from cxplan.scenario.models import Scenario
-
         hook = self.pm.hook.cxplan_transform_scenario
         for impl in hook.get_hookimpls():
             plugin = impl.plugin_name
@@ -355,7 +351,7 @@ class CxplanPlugins:
                                   f"raised {type(exc).__name__}: {exc}") from exc
             if value is None:
                 continue
-            if not isinstance(value, Scenario):
+            if not isinstance(value, type(scenario)):
                 raise PluginError(plugin, "cxplan_transform_scenario",
                                   f"must return a Scenario or None, got {type(value).__name__}")
             try:
@@ -379,8 +375,6 @@ class CxplanPlugins:
 
     def report_sections(self, plan: Plan, scenario: Scenario) -> list[ReportSection]:
         """The plugins' extra report sections for a plan, in registration order."""
-        from cxplan.extensions import ReportSection
-
         sections: list[ReportSection] = []
         ids: dict[str, str] = {}
         for plugin, value in self._call("cxplan_report_sections", plan=plan, scenario=scenario):

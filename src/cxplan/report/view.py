@@ -35,11 +35,12 @@ import jinja2
 import jinja2.sandbox
 import numpy as np
 
-from cxplan import __version__
 from cxplan.core.journey import Evaluation, Journey, build_journey
 from cxplan.core.results import Plan
+from cxplan.core.status import Status
 from cxplan.errors import TemplateError
 from cxplan.files import write_atomic
+from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.report.analysis import Assumption, PersonaRoutes, assumptions, persona_routes
 from cxplan.report.journeymap import (
     NO_STAGE,
@@ -50,10 +51,10 @@ from cxplan.report.journeymap import (
     wrap_label,
 )
 from cxplan.scenario.models import Scenario
+from cxplan.version import __version__
 
 if TYPE_CHECKING:
-    from cxplan.extensions import ReportSection
-    from cxplan.plugins.manager import CxplanPlugins
+    from cxplan.plugins.hookspecs import ReportSection
 
 __all__ = [
     "HTML_TEMPLATE",
@@ -514,7 +515,7 @@ class ReportView:
     source: str  # the scenario's file name (no folders), or "<dict>" when built in memory
     currency: str | None
     generated_by: str  # "cxplan <version>"; no timestamp, so reports diff cleanly
-    status: str  # the solver status: "optimal" or "time_limit"
+    status: Status  # the solver status: optimal or time_limit
     gap: float | None  # proven relative gap on the objective; 0 when optimal
     status_line: str  # "Proven optimal", "Within 0.02 % of optimal (time limit)", ...
     summary: tuple[str, str, str]  # what to do, what it costs, what it gains
@@ -605,14 +606,14 @@ def _source_name(scenario: Scenario) -> str:
     return Path(scenario.source).name if _from_file(scenario) else scenario.source
 
 
-def status_line(status: str, gap: float | None) -> str:
+def status_line(status: Status, gap: float | None) -> str:
     """A one-line, plain-words account of how good the plan is proven to be."""
-    if status == "optimal":
+    if status == Status.OPTIMAL:
         if not gap:
             return "Proven optimal"
         # the solver stops at its requested gap (1e-6 by default): say so rather than round
         return f"Proven optimal (within {format_gap(gap)} of the best possible)"
-    if status == "time_limit":
+    if status == Status.TIME_LIMIT:
         if gap is None or not math.isfinite(gap):
             return "Best plan found before the time limit (no bound on how far from optimal)"
         return f"Within {format_gap(gap)} of optimal (time limit)"
@@ -775,7 +776,7 @@ def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
             # It fits next to the plan, so at a proven optimum adding it cannot help (or a
             # plugin constraint forbids it); before the time limit we cannot say which.
             what = "the roadmap" if plan.horizon is not None else "the plan"
-            reasons.append(f"fits, but would not improve {what}" if plan.status == "optimal"
+            reasons.append(f"fits, but would not improve {what}" if plan.status == Status.OPTIMAL
                            else "fits; not chosen before the time limit")
         staff = tuple((team, n) for team, n in imp.staff.items() if n)
         rows.append(LeftOutRow(imp.id, imp.label, imp.owner, imp.cost, staff,
@@ -1497,9 +1498,7 @@ def write_reports(
     Returns the paths written, HTML first.
     """
     view = build_view(plan, scenario)
-    # -- plugins (cxplan.plugins.manager): template folders and extra sections --
-    from cxplan.plugins.manager import get_plugin_manager
-
+    # -- plugins: template folders and extra sections --
     manager = plugins or get_plugin_manager()
     plugin_templates = [*plugin_templates, *manager.template_dirs()]
     sections = manager.report_sections(plan, scenario)

@@ -17,8 +17,8 @@ from typing import Any
 
 import jinja2
 
-from cxplan import __version__
 from cxplan.files import write_atomic
+from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
 from cxplan.whatif.frontier import Frontier
 from cxplan.whatif.sensitivity import Range, Sensitivity

@@ -1,13 +1,14 @@
-"""Scenario format version 1 (DESIGN.md section 3): pydantic models, field ranges.
+"""Scenario format version 1 (docs/model.md): pydantic models, field ranges.
 
 These models check each value on its own (types, ranges, unknown keys). Checks
 that relate values to each other (references, sums, cycles) live in
-`cxplan.validate`, which also turns everything into located `Problem`s.
+`cxplan.scenario.checks`; `cxplan.scenario.validate` turns everything into located
+`Problem`s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import PurePath
@@ -23,13 +24,16 @@ NonNegative = Annotated[float, Field(ge=0.0, le=1e15)]
 Weight = Annotated[float, Field(ge=0.0, le=1e9)]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """The base of every scenario model: unknown keys, wrong types, NaN and infinity are
+    refused, and a validated value cannot be changed."""
+
     # Fields are read only under the names the file format uses: an edge is written with
     # `from`/`to`, and its Python names `source`/`target` are unknown keys in a file.
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
-class Touchpoint(_Strict):
+class Touchpoint(Strict):
     """A moment where the customer meets the company; it fails with some probability."""
 
     id: Id
@@ -50,7 +54,7 @@ class Touchpoint(_Strict):
         return self.name or self.id
 
 
-class TouchpointOverride(_Strict):
+class TouchpointOverride(Strict):
     """Per-persona replacement of a touchpoint's model parameters."""
 
     failure_probability: Probability | None = None
@@ -59,7 +63,7 @@ class TouchpointOverride(_Strict):
     success_value: NonNegative | None = None
 
 
-class Edge(_Strict):
+class Edge(Strict):
     """After `source`, the customer goes on to `target` with `probability`."""
 
     source: Id = Field(alias="from")
@@ -67,12 +71,12 @@ class Edge(_Strict):
     probability: Probability
 
 
-class Journey(_Strict):
+class Journey(Strict):
     entry: dict[str, Probability]
     edges: list[Edge] = Field(default_factory=list)
 
 
-class Persona(_Strict):
+class Persona(Strict):
     """A customer segment: its own weight and, optionally, its own journey numbers."""
 
     id: Id
@@ -87,7 +91,7 @@ class Persona(_Strict):
         return self.name or self.id
 
 
-class Effect(_Strict):
+class Effect(Strict):
     """What an improvement does to one touchpoint (each reduction multiplies)."""
 
     touchpoint: Id
@@ -96,7 +100,7 @@ class Effect(_Strict):
     dropout_reduction: Probability = 0.0
 
 
-class Improvement(_Strict):
+class Improvement(Strict):
     """A candidate change that costs money and staff and reduces failures, impact or dropout."""
 
     id: Id
@@ -118,7 +122,7 @@ class Improvement(_Strict):
         return self.name or self.id
 
 
-class PriorityLevel(_Strict):
+class PriorityLevel(Strict):
     """One level of lexicographic priorities: its criteria (blended by their weights) may
     lose at most `tolerance` × |their optimum| when later levels are optimized."""
 
@@ -139,14 +143,14 @@ class PriorityLevel(_Strict):
         return value
 
 
-class Objective(_Strict):
+class Objective(Strict):
     """How the weighted criteria combine (see docs/plugins.md, "Normalization and priorities")."""
 
     normalize: bool = False
     priorities: list[PriorityLevel] | None = Field(default=None, min_length=1)
 
 
-class Horizon(_Strict):
+class Horizon(Strict):
     """A roadmap over `periods` periods (quarters, months...): when to start each
     improvement, not only which (see `cxplan.optimizer.roadmap`)."""
 
@@ -179,10 +183,11 @@ class PeriodValues:
 
 
 DEFAULT_PERSONA_ID = "all"
+DEFAULT_CRITERIA = {"expected_experience": 1.0}  # a scenario without `criteria:`
 _CACHED = ("improvement_ids", "_improvements_by_id")  # cached_property names on Scenario
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     """A validated scenario (format version 1). Build it with `cxplan.load_scenario`."""
 
     cxplan: Literal[1]
@@ -195,7 +200,7 @@ class Scenario(_Strict):
     touchpoints: list[Touchpoint] = Field(min_length=1)
     journey: Journey
     improvements: list[Improvement] = Field(default_factory=list)
-    criteria: dict[str, Weight] = Field(default_factory=lambda: {"expected_experience": 1.0})
+    criteria: dict[str, Weight] = Field(default_factory=lambda: dict(DEFAULT_CRITERIA))
     objective: Objective | None = None  # optional: normalization, lexicographic priorities
     extensions: dict[str, Any] = Field(default_factory=dict)  # plugin sections, by name
     horizon: Horizon | None = None  # optional: plan a roadmap over periods
@@ -258,7 +263,9 @@ class Scenario(_Strict):
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None,
                    deep: bool = False) -> Scenario:
-        """A copy; derived lookups cached on this object are not carried over."""
+        """A copy (with `update`'s fields replaced) that keeps what loading recorded (source,
+        warnings, sections, per-period amounts); derived lookups cached on this object are
+        not carried over."""
         copy = super().model_copy(update=update, deep=deep)
         for name in _CACHED:
             copy.__dict__.pop(name, None)
@@ -275,6 +282,22 @@ class Scenario(_Strict):
     def improvement(self, improvement_id: str) -> Improvement:
         return self._improvements_by_id[improvement_id]
 
+    def adopt(
+        self, *, source: str | None = None, warnings: Sequence[Problem] | None = None,
+        extensions: Mapping[str, Any] | None = None, periods: PeriodValues | None = None,
+    ) -> None:
+        """Record what loading found out about this scenario: the file it was read from,
+        its warnings, the plugins' validated sections and the amounts given per period
+        (`cxplan.load` calls it; a copy keeps them)."""
+        if source is not None:
+            self._source = source
+        if warnings is not None:
+            self._warnings = list(warnings)
+        if extensions is not None:
+            self._extensions = dict(extensions)
+        if periods is not None:
+            self._periods = periods
+
     def with_limits(
         self, budget: float | None = None, teams: dict[str, float] | None = None
     ) -> Scenario:
@@ -290,7 +313,5 @@ class Scenario(_Strict):
             periods = replace(periods, capacity={
                 k: v for k, v in periods.capacity.items() if k not in teams})
         copy = self.model_copy(update=update)
-        copy._source = self._source
-        copy._warnings = list(self._warnings)
-        copy._periods = periods
+        copy.adopt(periods=periods)
         return copy

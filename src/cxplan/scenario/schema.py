@@ -17,13 +17,13 @@ import copy
 from functools import cache
 from typing import Any
 
+from cxplan.scenario.models import Scenario
+
 SCHEMA_ID = "https://cxplan.example/schema/scenario-v1.json"
 
 
 @cache
 def _schema() -> dict[str, Any]:
-    from cxplan.scenario.models import Scenario
-
     schema = Scenario.model_json_schema(by_alias=True, mode="validation")
     defs = schema["$defs"]
     amount = {"type": "number", "minimum": 0, "maximum": 1e15}

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from cxplan.errors import Problem, ScenarioError
+from cxplan.errors import Problem, ScenarioError, UsageError
 
 Path_ = tuple[str | int, ...]
 
@@ -113,8 +113,6 @@ def max_file_bytes() -> int:
     except ValueError:
         value = -1
     if value < 0:
-        from cxplan.errors import UsageError
-
         raise UsageError(f"CXPLAN_MAX_FILE_BYTES must be a whole number of bytes, got {raw!r}")
     return value
 

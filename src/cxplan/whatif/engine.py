@@ -17,13 +17,18 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from cxplan.api import Prepared, _usage, prepare
+from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
 from cxplan.core.journey import Journey
-from cxplan.core.results import check_agreement, criterion_values
+from cxplan.core.selection import Limits, Resources, requirement_closure, usage, violations
+from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
-from cxplan.optimizer.greedy import Resources, greedy_plan, requirement_closure
-from cxplan.optimizer.highs import Session, SolveResult, SolverOptions
+from cxplan.optimizer.greedy import greedy_plan
+from cxplan.optimizer.infeasible import minimal_conflict
+from cxplan.optimizer.options import SolverOptions
+from cxplan.optimizer.pipeline import Prepared, prepare
 from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first, solve_from_relaxation
+from cxplan.optimizer.sequence import needs_sequence
+from cxplan.optimizer.session import Session, SolveResult
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Improvement, Scenario
 
@@ -39,7 +44,7 @@ class Outcome:
     expected_gain: float  # in currency, over all personas
     cost: float
     staff_used: dict[str, float]
-    status: str  # "optimal" (proven within the gap) or "time_limit"
+    status: Status  # optimal (proven within the gap), time_limit, or evaluated (not solved)
     gap: float | None
     bound: float | None  # the solver's proven upper bound on the objective
     seconds: float
@@ -69,8 +74,6 @@ def difference(before: Iterable[str], after: Iterable[str]) -> tuple[tuple[str, 
 def check_plain_objective(scenario: Scenario) -> None:
     """What-if re-solves optimize one weighted objective; sequences of solves are not
     re-run per question."""
-    from cxplan.optimizer.sequence import needs_sequence
-
     if getattr(scenario, "horizon", None) is not None:
         raise UsageError("what-if analysis (frontier, explain, sensitivity) works on "
                          "single-period plans; this scenario has a horizon (a roadmap). "
@@ -121,17 +124,17 @@ class Analysis:
         selected = tuple(i for i in self.scenario.improvement_ids if i in set(selection))
         values, ctx = criterion_values(self.scenario, self.journey, self.prepared.criteria,
                                        selected)
-        objective = sum(v.weight * v.value for v in values.values())
+        objective = weighted_objective(values)
         if result is not None and result.objective is not None:
             magnitude = sum(abs(v.weight) * self.prepared.criteria[n].magnitude(ctx)
                             for n, v in values.items())
             check_agreement("what-if re-solve", result.objective, objective, magnitude)
-        cost, staff = _usage(self.scenario, selected)
+        used = usage(self.scenario, selected)
         return Outcome(
             selected=selected, objective=objective,
-            expected_gain=ctx.evaluation.value - ctx.baseline.value, cost=cost,
-            staff_used=staff,
-            status=result.status if result is not None else "evaluated",
+            expected_gain=ctx.evaluation.value - ctx.baseline.value, cost=used.cost,
+            staff_used=used.staff,
+            status=result.status if result is not None else Status.EVALUATED,
             gap=result.gap if result is not None else None,
             bound=result.bound if result is not None else None,
             seconds=result.seconds if result is not None else 0.0)
@@ -198,23 +201,16 @@ class Analysis:
         return self.scenario.with_limits(self.budget, self.teams)
 
     # -- feasibility and starts ---------------------------------------------------------------
+    @property
+    def current_limits(self) -> Limits:
+        """The budget and team capacities the questions are asked under now."""
+        return Limits(self.budget, self.teams)
+
     def fits(self, selection: Iterable[str]) -> bool:
         """Whether a selection meets the current limits, fixes and the core constraints."""
         chosen = set(selection)
-        cost, staff = _usage(self.scenario, chosen)
-        if self.budget is not None and cost > self.budget + 1e-9:
-            return False
-        if any(staff[t] > self.teams[t] + 1e-9 for t in staff):
-            return False
-        for imp in self.scenario.improvements:
-            if imp.id in chosen:
-                if any(r not in chosen for r in imp.requires):
-                    return False
-                if any(e in chosen for e in imp.excludes):
-                    return False
-            elif imp.mandatory:
-                return False
-        return all((i in chosen) == v for i, v in self.forced.items())
+        return (not violations(self.scenario, chosen, limits=self.current_limits)
+                and all((i in chosen) == v for i, v in self.forced.items()))
 
     def repair(self, preferred: Sequence[str]) -> list[str] | None:
         """A feasible start close to `preferred`: the forced and mandatory improvements with
@@ -233,12 +229,9 @@ class Analysis:
         return ordered if self.fits(ordered) else None
 
     def _fits_partial(self, chosen: set[str]) -> bool:
-        cost, staff = _usage(self.scenario, chosen)
-        if self.budget is not None and cost > self.budget + 1e-9:
-            return False
-        if any(staff[t] > self.teams[t] + 1e-9 for t in staff):
-            return False
-        return all(not (set(self.scenario.improvement(i).excludes) & chosen) for i in chosen)
+        """Budget, teams and exclusions only: requirements are closed by the caller."""
+        return not violations(self.scenario, chosen, limits=self.current_limits,
+                              rules=("budget", "team", "excludes"))
 
     def greedy(self, time_budget: float = 2.0) -> list[str] | None:
         """A lazy-greedy start under the current limits (None when forced improvements are
@@ -260,7 +253,7 @@ class Analysis:
             start = self.repair(start)
         result = self._solve(start, time_limit)
         self.solves += 1
-        if result.status == "infeasible":
+        if result.status == Status.INFEASIBLE:
             raise InfeasibleError(self._conflict())
         return self.outcome(result.selected, result)
 
@@ -290,8 +283,6 @@ class Analysis:
         return self._optimum
 
     def _conflict(self) -> list[str]:
-        from cxplan.optimizer.infeasible import minimal_conflict
-
         scenario = self.limited_scenario()
         out = {i for i, v in self.forced.items() if not v}
         # Forced out: the improvement and everything that (transitively) requires it are
@@ -339,10 +330,7 @@ def _requirement_chain(scenario: Scenario, mandatory: str, out: set[str]) -> lis
 
 def replace_improvements(scenario: Scenario, improvements: Sequence[Improvement]) -> Scenario:
     """A copy of `scenario` with another improvement list (source and warnings kept)."""
-    copy = scenario.model_copy(update={"improvements": improvements})
-    copy._source = scenario._source
-    copy._warnings = list(scenario._warnings)
-    return copy
+    return scenario.model_copy(update={"improvements": improvements})
 
 
 def with_options(options: SolverOptions | None, **changes: object) -> SolverOptions:

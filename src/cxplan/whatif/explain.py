@@ -17,13 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cxplan.api import _usage
 from cxplan.core.results import Plan
-from cxplan.errors import InfeasibleError
-from cxplan.optimizer.greedy import requirement_closure
-from cxplan.optimizer.highs import SolverOptions
+from cxplan.core.selection import requirement_closure, violations
+from cxplan.errors import InfeasibleError, UsageError
+from cxplan.optimizer.options import SolverOptions
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
+from cxplan.text import did_you_mean, format_money
 from cxplan.whatif.engine import Analysis, Outcome, difference
 
 
@@ -91,10 +91,6 @@ class Explanation:
         }
 
 
-def _money(value: float, currency: str | None) -> str:
-    return f"{value:,.0f} {currency}" if currency else f"{value:,.2f}"
-
-
 def _ids(ids: Sequence[str], limit: int = 4) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
@@ -102,7 +98,7 @@ def _ids(ids: Sequence[str], limit: int = 4) -> str:
 
 def reason_line(e: Explanation) -> str:
     def money(value: float) -> str:
-        return _money(value, e.currency)
+        return format_money(value, e.currency)
 
     if e.selected:
         if e.alternative is None:
@@ -127,11 +123,7 @@ def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | No
             plan: Outcome | None = None) -> Explanation:
     """Explain `improvement`'s place in the optimal plan (solved here unless `plan` is
     given, which must then be the optimum of `analysis`)."""
-    from cxplan.validate import did_you_mean
-
     if improvement not in set(scenario.improvement_ids):
-        from cxplan.errors import UsageError
-
         raise UsageError(f"unknown improvement '{improvement}'"
                          f"{did_you_mean(improvement, scenario.improvement_ids)}")
     analysis = analysis or Analysis(scenario, options, plugins=plugins)
@@ -190,16 +182,17 @@ def obstacles_of(analysis: Analysis, best: Outcome, improvement: str) -> tuple[O
     missing = [i for i in scenario.improvement_ids if i in entering - chosen - {improvement}]
     if missing:
         found.append(Obstacle("requirement", f"it requires {_ids(missing)}, not in the plan"))
-    cost, staff = _usage(scenario, trial)
-    if analysis.budget is not None and cost > analysis.budget + 1e-9:
-        found.append(Obstacle("budget", f"it needs {_money(cost - best.cost, currency)} but "
-                              f"only {_money(analysis.budget - best.cost, currency)} is left",
-                              "budget"))
-    for team, used in staff.items():
-        capacity = analysis.teams[team]
-        if used > capacity + 1e-9:
-            need = used - best.staff_used.get(team, 0.0)
-            left = capacity - best.staff_used.get(team, 0.0)
+    for broken in violations(scenario, trial, limits=analysis.current_limits,
+                             rules=("budget", "team")):
+        if broken.rule == "budget":
+            found.append(Obstacle("budget", "it needs "
+                                  f"{format_money(broken.used - best.cost, currency)} but only "
+                                  f"{format_money(broken.limit - best.cost, currency)} is left",
+                                  "budget"))
+        else:
+            team = broken.subject
+            need = broken.used - best.staff_used.get(team, 0.0)
+            left = broken.limit - best.staff_used.get(team, 0.0)
             found.append(Obstacle("team", f"it needs {need:g} staff but only "
                                   f"{max(left, 0.0):g} is free", f"team {team}"))
     if not found:
@@ -210,7 +203,7 @@ def obstacles_of(analysis: Analysis, best: Outcome, improvement: str) -> tuple[O
             found.append(Obstacle("plugin", "a constraint added by a plugin"))
         else:
             found.append(Obstacle("value", "it fits beside the plan, but adding it changes "
-                                  f"the value by {_money(value, currency)}"))
+                                  f"the value by {format_money(value, currency)}"))
     return tuple(found)
 
 

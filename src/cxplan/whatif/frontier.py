@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cxplan.api import apply_limits
+from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
-from cxplan.optimizer.highs import SolverOptions
+from cxplan.optimizer.options import SolverOptions
 from cxplan.plugins.manager import CxplanPlugins
+from cxplan.scenario.limits import apply_limits
 from cxplan.scenario.models import Scenario
 from cxplan.whatif.engine import Analysis, Outcome, difference
 
@@ -92,7 +93,7 @@ class Frontier:
         for p in self.points:
             o = p.outcome
             writer.writerow([
-                _num(p.level), o.status if o else "infeasible",
+                _num(p.level), o.status if o else Status.INFEASIBLE,
                 _num(o.objective) if o else "", _num(o.expected_gain) if o else "",
                 _num(o.cost) if o else "",
                 *((_num(o.staff_used.get(t, 0.0)) if o else "") for t in self.teams),

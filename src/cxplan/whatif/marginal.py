@@ -11,60 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cxplan.core.results import MarginalValue, MarginalValues
+from cxplan.core.status import Status
 from cxplan.errors import UsageError
 from cxplan.whatif.engine import Analysis, Outcome, difference
 
 if TYPE_CHECKING:
-    from cxplan.api import Prepared
     from cxplan.core.results import Plan
-    from cxplan.optimizer.highs import Session, SolverOptions
+    from cxplan.optimizer.options import SolverOptions
+    from cxplan.optimizer.pipeline import Prepared
+    from cxplan.optimizer.session import Session
 
 DEFAULT_BUDGET_STEP = "10%"
-
-
-@dataclass(frozen=True)
-class MarginalValue:
-    """What raising one limit by its step would add to the plan."""
-
-    limit: str  # "budget" or "team:<name>"
-    label: str  # "budget" or "team 'it'"
-    capacity: float
-    used: float
-    step: float
-    gain: float  # objective with the raised limit − objective of the plan
-    status: str  # "optimal" when the re-solve was proven, "time_limit" or "unused"
-    added: tuple[str, ...]  # improvements the raised limit lets in
-    dropped: tuple[str, ...]  # ... and those they replace
-    binding: bool
-
-    @property
-    def per_unit(self) -> float:
-        return self.gain / self.step if self.step else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"limit": self.limit, "capacity": self.capacity, "used": self.used,
-                "slack": self.capacity - self.used, "step": self.step, "gain": self.gain,
-                "per_unit": self.per_unit, "binding": self.binding, "status": self.status,
-                "added": list(self.added), "dropped": list(self.dropped)}
-
-
-@dataclass(frozen=True)
-class MarginalValues:
-    """The marginal value of every limit of a plan; `to_dict()` adds to the plan's JSON."""
-
-    values: tuple[MarginalValue, ...]
-    budget_step: str  # as asked: "10%" or an amount
-
-    @property
-    def binding(self) -> tuple[str, ...]:
-        return tuple(v.limit for v in self.values if v.binding)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"marginal_values": [v.to_dict() for v in self.values],
-                "binding_constraints": list(self.binding)}
 
 
 def parse_step(text: str | float, base: float | None) -> float:
@@ -100,7 +60,7 @@ def marginal_values(analysis: Analysis, plan: Outcome | Sequence[str], *,
         used = base.staff_used.get(team, 0.0)
         if analysis.row(f"team:{team}") is None:
             found.append(MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
-                                       0.0, "unused", (), (), False))
+                                       0.0, Status.UNUSED, (), (), False))
             continue
         found.append(_raise(analysis, base, f"team:{team}", f"team '{team}'", capacity, used,
                             1.0, time_limit))

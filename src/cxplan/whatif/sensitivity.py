@@ -35,11 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from cxplan.core.evaluation import criterion_values
 from cxplan.core.journey import Journey, build_journey
-from cxplan.core.results import criterion_values
+from cxplan.core.selection import requirement_closure
+from cxplan.core.status import Status
 from cxplan.errors import UsageError
-from cxplan.optimizer.greedy import requirement_closure
-from cxplan.optimizer.highs import Session, SolverOptions
+from cxplan.optimizer.options import SolverOptions
+from cxplan.optimizer.session import Session
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
 from cxplan.whatif.engine import Analysis, Outcome, difference, replace_improvements
@@ -155,10 +157,7 @@ def scale_failure_probability(scenario: Scenario, touchpoint: str, factor: float
                 persona = persona.model_copy(update={
                     "touchpoints": {**(persona.touchpoints or {}), touchpoint: changed}})
             personas.append(persona)
-    copy = scenario.model_copy(update={"touchpoints": touchpoints, "personas": personas})
-    copy._source = scenario._source
-    copy._warnings = list(scenario._warnings)
-    return copy
+    return scenario.model_copy(update={"touchpoints": touchpoints, "personas": personas})
 
 
 class _Valuer:
@@ -326,7 +325,7 @@ class _Search:
         mine = check.objective(self.plan.selected)
         if found.objective > mine + check.tolerance(mine):
             return found.selected
-        if found.status != "optimal":
+        if found.status != Status.OPTIMAL:
             return "time_limit"
         return None
 
@@ -359,12 +358,12 @@ class _Search:
         finally:
             cheapest.fix(improvement, None)
             cheapest.set_row_upper(row, budget)
-        if result.status == "infeasible":
+        if result.status == Status.INFEASIBLE:
             return Side(0.0, None, 0.0, None, "unchanged to the limit"), high
         found = analysis.outcome(result.selected)
         saving = max(found.cost - budget, 0.0)  # what it must get cheaper by
         outside = cost - saving
-        status = "exact" if result.status == "optimal" else "time_limit"
+        status = "exact" if result.status == Status.OPTIMAL else "time_limit"
         return Side(min(outside + step, cost), outside, 0.0, found.selected, status), high
 
     def _time_left(self) -> float:

@@ -48,7 +48,7 @@ class CoverageSection(BaseModel):
     def _names_exist(cls, chosen: Selection | None, info: ValidationInfo) -> Selection | None:
         if not isinstance(chosen, list):
             return chosen
-        from cxplan.validate import did_you_mean
+        from cxplan.text import did_you_mean
 
         known = _known(info.field_name or "", (info.context or {}).get("scenario") or {})
         unknown = [name for name in chosen if name not in known]

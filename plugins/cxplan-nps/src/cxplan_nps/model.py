@@ -95,7 +95,7 @@ def _known_touchpoint(value: str, info: ValidationInfo) -> str:
     if isinstance(touchpoints, list):
         known = [t.get("id") for t in touchpoints if isinstance(t, dict)]
         if value not in known:
-            from cxplan.validate import did_you_mean
+            from cxplan.text import did_you_mean
 
             raise ValueError(f"unknown touchpoint '{value}'{did_you_mean(value, known)}")
     return value

@@ -1,9 +1,8 @@
 """Explain an infeasible roadmap: a minimal set of rules that conflict.
 
-As for single-period plans (`cxplan.optimizer.infeasible`), the journey copies are feasible
-for every schedule, so a conflict lies in the rules on the start variables: a
-deletion filter over them (drop one; if the rest still conflict, it was not
-needed) leaves a minimal conflicting set. Start windows are part of the
+As for single-period plans (`cxplan.optimizer.infeasible`, whose deletion filter and
+feasibility test serve here too), the journey copies are feasible for every schedule,
+so a conflict lies in the rules on the start variables. Start windows are part of the
 variables' domain and always kept.
 """
 
@@ -11,18 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import highspy
 import pulp
 
 from cxplan.core.calendar import Calendar
+from cxplan.optimizer.infeasible import deletion_filter, format_amount, solvable
 
 Starts = dict[str, dict[int, pulp.LpVariable]]
 Build = Callable[[Starts], list[pulp.LpConstraint]]
 Rule = tuple[str, Build]
-
-
-def _fmt(value: float) -> str:
-    return f"{value:,.6g}"
 
 
 def roadmap_rules(calendar: Calendar) -> list[Rule]:
@@ -59,15 +54,15 @@ def roadmap_rules(calendar: Calendar) -> list[Rule]:
             window = calendar.starts[imp.id]
             where = (f"start periods {window[0]}–{window[-1]}" if window
                      else "no start period that finishes in the horizon")
-            rules.append((f"'{imp.id}' is mandatory (cost {_fmt(imp.cost)}, {imp.duration} "
-                          f"period(s), {where})", mandatory(imp.id)))
+            rules.append((f"'{imp.id}' is mandatory (cost {format_amount(imp.cost)}, "
+                          f"{imp.duration} period(s), {where})", mandatory(imp.id)))
     if calendar.budget is not None:
         carry = calendar.horizon.carry_over
         for t in calendar.numbers:
             limit = sum(calendar.budget[:t]) if carry else calendar.budget[t - 1]
             periods = range(1, t + 1) if carry else range(t, t + 1)
             rules.append((
-                f"the budget of {calendar.name(t)} ({_fmt(limit)}"
+                f"the budget of {calendar.name(t)} ({format_amount(limit)}"
                 + (" with what earlier periods left)" if carry and t > 1 else ")"),
                 capacity(periods, calendar.spend, limit)))
     elif calendar.total_budget is not None:
@@ -77,10 +72,11 @@ def roadmap_rules(calendar: Calendar) -> list[Rule]:
             return [pulp.lpSum(scenario.improvement(i).cost * scheduled(y, i) for i in y)
                     <= total]
 
-        rules.append((f"the budget of {_fmt(total)}", within_total))
+        rules.append((f"the budget of {format_amount(total)}", within_total))
     for team, limits in calendar.capacity.items():
         for t in calendar.numbers:
-            rules.append((f"team '{team}' has {_fmt(limits[t - 1])} staff in {calendar.name(t)}",
+            rules.append((f"team '{team}' has {format_amount(limits[t - 1])} staff in "
+                          f"{calendar.name(t)}",
                           capacity(range(t, t + 1), staff(team), limits[t - 1])))
     seen: set[frozenset[str]] = set()
     for imp in scenario.improvements:
@@ -105,25 +101,10 @@ def _feasible(calendar: Calendar, rules: list[Rule]) -> bool:
         for constraint in build(y):
             if constraint.items() or not constraint.valid():
                 problem.addConstraint(constraint)
-    if not problem.constraints():
-        return True
-    from cxplan.optimizer.highs import compile_model, new_highs
-
-    compiled = compile_model(problem, columns)
-    h = new_highs()
-    h.passModel(compiled.lp)
-    h.run()
-    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+    return solvable(problem, columns)
 
 
 def roadmap_conflict(calendar: Calendar) -> list[str] | None:
     """Labels of a minimal set of conflicting rules, or None if they do not conflict."""
-    rules = roadmap_rules(calendar)
-    if _feasible(calendar, rules):
-        return None
-    active = list(rules)
-    for rule in list(active):
-        trial = [r for r in active if r is not rule]
-        if not _feasible(calendar, trial):
-            active = trial
-    return [label for label, _ in active]
+    found = deletion_filter(roadmap_rules(calendar), lambda rules: _feasible(calendar, rules))
+    return None if found is None else [label for label, _ in found]

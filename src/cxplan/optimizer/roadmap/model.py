@@ -27,8 +27,8 @@ import pulp
 
 from cxplan.core.calendar import Calendar
 from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.linear import PULP_ILLEGAL, paused_gc, weighted_sum
 from cxplan.optimizer.model import (
-    _PULP_ILLEGAL,
     COMPACT,
     COMPACT_ABOVE,
     LP_SECONDS_PER_COLUMN,
@@ -37,8 +37,6 @@ from cxplan.optimizer.model import (
     ModelContext,
     estimated_columns,
     journey_copy,
-    paused_gc,
-    weighted_sum,
 )
 
 _SAFE_ID = re.compile(r"[\w.\-]+")
@@ -135,7 +133,7 @@ def build_roadmap_model(
 ) -> RoadmapModel:
     """Build the roadmap MILP (see the module docstring); `lp_within` as in
     `cxplan.optimizer.model.build_model`."""
-    with paused_gc():  # one pause for all copies (cxplan.optimizer.model.paused_gc)
+    with paused_gc():  # one pause for all copies (cxplan.linear.paused_gc)
         return _build(calendar, criteria, extra_constraints, blocking, lp_within)
 
 
@@ -148,7 +146,7 @@ def _build(
     names: set[str] = set()
 
     def add(name: str, constraint: pulp.LpConstraint) -> str:
-        clean = _PULP_ILLEGAL.sub("_", name)
+        clean = PULP_ILLEGAL.sub("_", name)
         candidate, n = clean, 1
         while candidate in names:
             n += 1
@@ -160,7 +158,7 @@ def _build(
     label = {imp.id: imp.id if _SAFE_ID.fullmatch(imp.id) else str(k)
              for k, imp in enumerate(scenario.improvements)}
     # Unique as PuLP will write them (it turns `-` into `_`): else positions.
-    if len({_PULP_ILLEGAL.sub("_", v) for v in label.values()}) < len(label):
+    if len({PULP_ILLEGAL.sub("_", v) for v in label.values()}) < len(label):
         label = {imp.id: str(k) for k, imp in enumerate(scenario.improvements)}
     starts = {imp: {s: problem.add_variable(f"start[{label[imp]},p{s}]", 0, 1, pulp.LpBinary)
                     for s in possible_starts(calendar, imp)}

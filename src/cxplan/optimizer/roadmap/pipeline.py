@@ -1,42 +1,43 @@
 """Plan a roadmap: build, start, solve, re-evaluate exactly, and report per period.
 
-The same pipeline as a single-period plan (`cxplan.api`), with schedules in
-place of selections. Every number in the returned Plan comes from the
-independent evaluator (`cxplan.core.schedule`), checked against the
-solver's objective criterion by criterion.
+The same pipeline as a single-period plan (`cxplan.optimizer.pipeline`), with schedules
+in place of selections: a decision's key is "id@period", its start. Every number in the
+returned Plan comes from the independent evaluator (`cxplan.core.schedule`), checked
+against the solver's objective criterion by criterion.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulp
 
 from cxplan.core.calendar import Calendar, calendar
 from cxplan.core.criterion import Criterion, EvaluationContext
-from cxplan.core.results import (
-    CriterionValue,
-    ImprovementResult,
-    PeriodResult,
-    PersonaResult,
-    Plan,
-    check_agreement,
-)
+from cxplan.core.evaluation import check_agreement, weighted_objective
+from cxplan.core.results import CriterionValue, ImprovementResult, PeriodResult, PersonaResult, Plan
 from cxplan.core.schedule import PeriodValue, ScheduleEvaluator
+from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError
-from cxplan.files import atomic_path
-from cxplan.optimizer.highs import ProgressCallback, Session, SolveResult, SolverOptions
-from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
+from cxplan.optimizer.options import ProgressCallback
+from cxplan.optimizer.pipeline import Pipeline
 from cxplan.optimizer.roadmap.infeasible import roadmap_conflict
 from cxplan.optimizer.roadmap.model import RoadmapModel, build_roadmap_model, schedule_of
 from cxplan.optimizer.roadmap.start import greedy_schedule
+from cxplan.optimizer.session import Session, SolveResult
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.models import Scenario
 
 
+def start_keys(schedule: Mapping[str, int]) -> list[str]:
+    """The "id@period" keys of a schedule's start decisions."""
+    return [f"{imp}@{start}" for imp, start in schedule.items()]
+
+
 @dataclass
-class PreparedRoadmap:
+class PreparedRoadmap(Pipeline):
     """A roadmap scenario ready to solve: calendar, criteria, model and evaluator."""
 
     scenario: Scenario
@@ -45,6 +46,16 @@ class PreparedRoadmap:
     model: RoadmapModel
     evaluator: ScheduleEvaluator
     build_seconds: float
+    # the greedy schedule evaluates every period: it gets less of what the LP left
+    greedy_share_after_lp = 0.1
+
+    @property
+    def problem(self) -> pulp.LpProblem:
+        return self.model.problem
+
+    @property
+    def decisions(self) -> dict[str, pulp.LpVariable]:
+        return self.model.columns
 
     def estimates(self) -> dict[str, float]:
         """Each improvement's estimated weighted gain per period once finished."""
@@ -65,62 +76,45 @@ class PreparedRoadmap:
 
     def start(self, time_budget: float,
               initial: Mapping[str, int] | None = None) -> dict[str, int] | None:
-        """The greedy schedule, extending `initial` (starts by id) where it fits."""
+        """The greedy schedule (id → start), extending `initial` where it fits."""
         return greedy_schedule(self.calendar, self.evaluator, self.estimates(), time_budget,
                                initial)
 
-    def session(self, options: SolverOptions) -> Session:
-        return Session(self.model.problem, self.model.columns, options)
+    def first(self, time_budget: float, initial: Sequence[str] = ()) -> list[str] | None:
+        found = self.start(time_budget, schedule_of(initial))
+        return None if found is None else start_keys(found)
 
-    def solve(self, session: Session, start: Mapping[str, int] | None,
+    def start_values(self, keys: Sequence[str]) -> dict[str, float]:
+        return self.model.start_values(schedule_of(keys))
+
+    def conflict(self) -> list[str]:
+        return roadmap_conflict(self.calendar) or [
+            "the roadmap's rules can be met together, so the conflict involves "
+            "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)]
+
+    def solve(self, session: Session, start: Sequence[str] | None,
               time_limit: float | None = None,
               progress: ProgressCallback | None = None) -> SolveResult:
-        """Solve from `start`; raises InfeasibleError with the conflicting rules."""
         if not self.model.columns:
-            # Nothing can be scheduled (no improvement fits anywhere): no model to solve.
-            if any(imp.mandatory for imp in self.scenario.improvements):
-                raise InfeasibleError(roadmap_conflict(self.calendar) or [])
-            return SolveResult("optimal", (), self.evaluator.objective({}), None, 0.0, 0, 0.0,
-                               {}, False)
-        keys = [f"{imp}@{s}" for imp, s in start.items()] if start is not None else None
-        values = self.model.start_values(start) if start is not None else None
-        result = session.solve(keys, values, time_limit=time_limit, progress=progress)
-        if result.status == "infeasible":
-            conflict = roadmap_conflict(self.calendar)
-            raise InfeasibleError(conflict or [
-                "the roadmap's rules can be met together, so the conflict involves "
-                "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)])
-        return result
+            return self._nothing_to_schedule()
+        return super().solve(session, start, time_limit, progress)
 
     def solve_from_relaxation(self, session: Session, deadline: float,
                               progress: ProgressCallback | None = None) -> SolveResult:
-        """Solve LP-first (`cxplan.optimizer.relaxation`: LP bound, searched start, reduced-cost
-        fixing) before `deadline` (a `time.perf_counter()` value), from the greedy
-        schedule; or, if the LP is not solved in time, from that schedule alone."""
-        from cxplan.optimizer.relaxation import solve_from_relaxation
-
         if not self.model.columns:
-            return self.solve(session, None)
+            return self._nothing_to_schedule()
+        return super().solve_from_relaxation(session, deadline, progress)
 
-        def fill(initial: list[str], seconds: float) -> list[str] | None:
-            found = self.start(seconds, schedule_of(initial))
-            return None if found is None else [f"{imp}@{s}" for imp, s in found.items()]
-
-        result = solve_from_relaxation(
-            session, deadline, fill,
-            lambda keys: self.model.start_values(schedule_of(keys)), progress)
-        if result is None:
-            first = self.start(max(0.5, (deadline - time.perf_counter()) / 10))
-            return self.solve(session, first, max(deadline - time.perf_counter(), 0.05),
-                              progress)
-        if result.status == "infeasible":
-            return self.solve(session, None, max(deadline - time.perf_counter(), 0.05))
-        return result
+    def _nothing_to_schedule(self) -> SolveResult:
+        """No improvement fits anywhere: no model to solve."""
+        if any(imp.mandatory for imp in self.scenario.improvements):
+            raise InfeasibleError(roadmap_conflict(self.calendar) or [])
+        return SolveResult(Status.OPTIMAL, (), self.evaluator.objective({}), None, 0.0, 0,
+                           0.0, {}, False)
 
     def plan(self, result: SolveResult) -> Plan:
         """Re-evaluate the solver's schedule exactly, check agreement, build the Plan."""
-        schedule = schedule_of(result.selected)
-        return roadmap_plan(self, schedule, result)
+        return roadmap_plan(self, schedule_of(result.selected), result)
 
 
 def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
@@ -160,7 +154,7 @@ def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
         scenario=scenario.title,
         status=result.status,
         selected=tuple(i for i in scenario.improvement_ids if i in schedule),
-        objective=sum(c.weight * c.value for c in criteria.values()),
+        objective=weighted_objective(criteria),
         expected_gain=gain,
         baseline_value=baseline,
         planned_value=baseline + gain,
@@ -285,33 +279,3 @@ def prepare_roadmap(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
     evaluator = ScheduleEvaluator(cal, criteria)
     return PreparedRoadmap(scenario, cal, criteria, model, evaluator,
                            time.perf_counter() - began)
-
-
-def optimize_roadmap(
-    scenario: Scenario,
-    *,
-    options: SolverOptions | None = None,
-    plugins: CxplanPlugins | None = None,
-    start: bool = True,
-    export_lp: str | Path | None = None,
-    progress: ProgressCallback | None = None,
-) -> Plan:
-    """The provably optimal roadmap (or, past the time limit, the best found and its gap)."""
-    began = time.perf_counter()
-    options = options or SolverOptions()
-    lp_first = start and relaxation_first(options, len(scenario.improvements))
-    prepared = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_blocking_budget(
-        options.time_limit) if lp_first else None)
-    if export_lp is not None:
-        with atomic_path(export_lp) as tmp:
-            prepared.model.problem.writeLP(str(tmp))
-    if lp_first:
-        prepared.build_seconds = time.perf_counter() - began
-        session = prepared.session(options)
-        return prepared.plan(prepared.solve_from_relaxation(
-            session, began + options.time_limit, progress))
-    first = prepared.start(max(0.5, options.time_limit / 10)) if start else None
-    prepared.build_seconds = time.perf_counter() - began
-    remaining = max(options.time_limit - (time.perf_counter() - began), 0.05)
-    session = prepared.session(replace(options, time_limit=remaining))
-    return prepared.plan(prepared.solve(session, first, progress=progress))

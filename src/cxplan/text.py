@@ -1,0 +1,80 @@
+"""Words and numbers for people: close-match suggestions, shortened values, and the one
+way cxplan writes numbers, money, counts, shares and gaps (reports, terminal, messages).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+from typing import Any
+
+
+def did_you_mean(word: object, known: Iterable[object]) -> str:
+    """' (did you mean 'x'?)' for the closest known name, or ''. Case does not count."""
+    by_folded: dict[str, str] = {}
+    for name in known:
+        by_folded.setdefault(str(name).casefold(), str(name))
+    matches = difflib.get_close_matches(str(word).casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f" (did you mean '{by_folded[matches[0]]}'?)" if matches else ""
+
+
+def shorten(value: Any, limit: int = 60) -> str:
+    """The value's repr, cut to `limit` characters (messages quote what was written)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def format_number(value: float, decimals: int = 0, *, sign: bool = False) -> str:
+    """`1234567.8` -> `"1,234,568"`: thousands separators, fixed decimals, ASCII minus.
+
+    With `sign`, positive numbers get a leading `+` (for gains and changes). Values that
+    round to zero print without a sign, so nothing ever shows `-0`.
+    """
+    if not math.isfinite(value):
+        return "∞" if value > 0 else ("-∞" if value < 0 else "n/a")
+    text = f"{abs(value):,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        return text
+    if value < 0:
+        return "-" + text
+    return "+" + text if sign else text
+
+
+def format_money(
+    value: float, currency: str | None = None, decimals: int = 0, *, sign: bool = False
+) -> str:
+    """`format_number` with the scenario's currency code in front: `"USD 22,000"`."""
+    number = format_number(value, decimals, sign=sign)
+    return f"{currency} {number}" if currency else number
+
+
+def format_amount(value: float) -> str:
+    """Staff and other counts: whole numbers without decimals, fractions with up to two."""
+    if float(value).is_integer():
+        return format_number(value)
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def format_percent(fraction: float | None, decimals: int = 1, *, sign: bool = False) -> str:
+    """`0.2486` -> `"24.9 %"`; `None` (not applicable) -> `"n/a"`."""
+    if fraction is None:
+        return "n/a"
+    return f"{format_number(fraction * 100.0, decimals, sign=sign)} %"
+
+
+def format_gap(gap: float) -> str:
+    """A relative gap as a percentage with two significant digits (`0.000213` -> `"0.021 %"`).
+
+    Fixed decimals would print small but real gaps as `0.0 %`, which reads as optimal.
+    """
+    if not math.isfinite(gap):
+        return "∞ %"
+    percent = gap * 100.0
+    if percent == 0:
+        return "0 %"
+    decimals = max(0, 1 - math.floor(math.log10(abs(percent))))
+    text = f"{percent:,.{decimals}f}"
+    if "." in text:  # "0.020" has a spurious third digit of precision
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} %"
