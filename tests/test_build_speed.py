@@ -16,9 +16,8 @@ import numpy as np
 import pulp
 import pytest
 
-from cxplan import load_scenario
+from cxplan import linear, load_scenario
 from cxplan.core.journey import build_journey
-from cxplan import linear
 from cxplan.optimizer.highs import compile_model
 from cxplan.optimizer.model import build_model
 from cxplan.optimizer.options import SolverOptions

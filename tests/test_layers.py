@@ -74,9 +74,9 @@ def test_nothing_inside_imports_the_package_root() -> None:
         if name == "cxplan":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.ImportFrom) and node.module == "cxplan"
-                    or isinstance(node, ast.Import) and any(a.name == "cxplan"
-                                                            for a in node.names)):
+            if ((isinstance(node, ast.ImportFrom) and node.module == "cxplan")
+                    or (isinstance(node, ast.Import) and any(a.name == "cxplan"
+                                                            for a in node.names))):
                 offenders.append(f"{name}: line {node.lineno}")
     assert offenders == []
 
