@@ -12,8 +12,7 @@ import pytest
 
 import cxplan
 from cxplan.core.results import Plan
-from cxplan.report import view as report
-from cxplan.report.view import (
+from cxplan.report import (
     NO_STAGE,
     ReportView,
     build_view,
@@ -21,13 +20,14 @@ from cxplan.report.view import (
     format_money,
     format_number,
     format_percent,
-    markdown_escape,
     render_html,
     render_markdown,
     report_slug,
     status_line,
     write_reports,
 )
+from cxplan.report import write as report_writer
+from cxplan.report.render import markdown_escape
 from cxplan.scenario import Scenario
 
 ROOT = Path(__file__).parents[1]
@@ -363,7 +363,7 @@ def test_a_rendering_error_leaves_the_old_reports_intact(
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(report, "render_markdown", broken)
+    monkeypatch.setattr(report_writer, "render_markdown", broken)
     with pytest.raises(RuntimeError, match="template exploded"):
         write_reports(plan, scenario, tmp_path)
     assert {p: p.read_bytes() for p in (html, md)} == before

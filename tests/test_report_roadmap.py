@@ -23,12 +23,7 @@ from typer.testing import CliRunner
 import cxplan
 from cxplan.cli import app
 from cxplan.core.results import ImprovementResult, PeriodResult, Plan
-from cxplan.report.view import (
-    AXIS_CHAR,
-    CHART_WIDTH,
-    NAME_CHAR,
-    OWNER_CHAR,
-    OWNER_WIDTH,
+from cxplan.report import (
     ReportView,
     build_roadmap,
     build_view,
@@ -37,6 +32,7 @@ from cxplan.report.view import (
     render_markdown,
     write_reports,
 )
+from cxplan.report.roadmap import AXIS_CHAR, CHART_WIDTH, NAME_CHAR, OWNER_CHAR, OWNER_WIDTH
 from cxplan.scenario import Scenario
 
 from conftest import BundledPlan

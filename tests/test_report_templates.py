@@ -14,14 +14,8 @@ import cxplan
 from cxplan.cli import app
 from cxplan.core.results import Plan
 from cxplan.errors import TemplateError
+from cxplan.report import ReportView, build_view, render_html, render_markdown, write_reports
 from cxplan.report import analysis as report_analysis
-from cxplan.report.view import (
-    ReportView,
-    build_view,
-    render_html,
-    render_markdown,
-    write_reports,
-)
 from cxplan.scenario import Scenario
 
 ROOT = Path(__file__).parents[1]

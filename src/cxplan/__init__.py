@@ -42,7 +42,7 @@ _EXPORTS = {
     "Criterion": "cxplan.core.criterion",
     "EvaluationContext": "cxplan.core.criterion",
     "hookimpl": "cxplan.plugins.hookspecs",
-    "write_reports": "cxplan.report.view",
+    "write_reports": "cxplan.report",
     "CxplanError": "cxplan.errors",
     "ScenarioError": "cxplan.errors",
     "InfeasibleError": "cxplan.errors",

@@ -1,9 +1,9 @@
-"""Compatibility: the path docs/plugins.md taught for the criterion API.
+"""Compatibility: the path docs/plugins.md teaches for the criterion API.
 
-The criterion API now lives in `cxplan.core.criterion`; plugins may keep importing it
-from here.
+The criterion API lives in `cxplan.core.criterion`; plugins may keep importing it from
+here.
 """
 
-from cxplan.core.criterion import Criterion, EvaluationContext
+from cxplan.core.criterion import Criterion, EvaluationContext, ModelView
 
-__all__ = ["Criterion", "EvaluationContext"]
+__all__ = ["Criterion", "EvaluationContext", "ModelView"]

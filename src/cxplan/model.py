@@ -1,9 +1,12 @@
 """Compatibility: the path docs/plugins.md taught for the model context.
 
-The model lives in `cxplan.optimizer.model`; plugins may keep importing `ModelContext`
-from here.
+Criteria and constraint plugins receive the model as a `ModelView` (the Protocol in
+`cxplan.core.criterion`: decision variables and exact expressions, nothing of how the
+model is built). `ModelContext`, the name plugins annotated with before, is that view.
 """
 
-from cxplan.optimizer.model import ModelContext
+from cxplan.core.criterion import ModelView
 
-__all__ = ["ModelContext"]
+ModelContext = ModelView
+
+__all__ = ["ModelContext", "ModelView"]

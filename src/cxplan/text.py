@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -78,3 +80,17 @@ def format_gap(gap: float) -> str:
     if "." in text:  # "0.020" has a spurious third digit of precision
         text = text.rstrip("0").rstrip(".")
     return f"{text} %"
+
+
+def join_words(items: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def slug(text: str, fallback: str) -> str:
+    """A file-name stem from any text: ASCII letters and digits in lower case, the rest
+    turned into single hyphens (`fallback` when nothing is left)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or fallback

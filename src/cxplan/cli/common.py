@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
+from cxplan.text import format_money
 from cxplan.version import __version__
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ def parse_teams(values: list[str]) -> dict[str, float]:
 
 
 def money(value: float, currency: str | None) -> str:
-    return f"{value:,.0f} {currency}" if currency else f"{value:,.2f}"
+    """An amount as everything cxplan shows it: `USD 22,000`."""
+    return format_money(value, currency)
 
 
 def pct(value: float | None) -> str:

@@ -71,7 +71,7 @@ def plan(
                               marginals=not no_marginals, budget_step=budget_step)
         written: list[Path] = []
         if report is not None:
-            from cxplan.report.view import write_reports
+            from cxplan.report.write import write_reports
 
             written = write_reports(result, loaded.with_limits(budget, parse_teams(team or [])),
                                     report, templates_dir=templates)

@@ -1,9 +1,10 @@
 """The exact value of a schedule, period by period, and whether it keeps every rule.
 
-Independent of the optimizer: period t's value is the Markov model of DESIGN.md
-section 2 with the improvements finished before t, weighted by that period's
-customers; every criterion is evaluated the same way and weighted by the
-period's discount factor. The optimizer's objective must agree with this.
+Independent of the optimizer: period t's value is the Markov model (docs/model.md)
+with the improvements finished before t, weighted by that period's customers; every
+criterion is evaluated the same way and weighted by the period's discount factor. The
+optimizer's objective must agree with this. `violations` states the roadmap's rules;
+`Room` applies its money and staff rules to one more start next to a schedule.
 """
 
 from __future__ import annotations
@@ -129,3 +130,82 @@ def violations(calendar: Calendar, schedule: Mapping[str, int]) -> list[str]:
                 found.append(f"team '{team}' needs {used:g} in period {t}, has "
                              f"{capacity[t - 1]:g}")
     return found
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """What an improvement lacks to start in a period next to a schedule."""
+
+    money: bool  # a period of its work (or the horizon's total) has too little money left
+    teams: tuple[str, ...]  # teams without enough free people in a period of its work
+
+    def __bool__(self) -> bool:
+        return self.money or bool(self.teams)
+
+
+class Room:
+    """Money and staff left per period next to a schedule, improvement after improvement:
+    the roadmap's money and staff rules (`violations`) for one more start."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self.money = list(calendar.budget) if calendar.budget is not None else None
+        self.total = calendar.total_budget
+        self.staff = {team: list(cap) for team, cap in calendar.capacity.items()}
+
+    def shortfall(self, imp: str, start: int) -> Shortfall:
+        """What `imp` started in `start` would lack: money, and which teams' people."""
+        cal = self.calendar
+        improvement = cal.scenario.improvement(imp)
+        work = range(start, cal.finish(imp, start) + 1)
+        money = False
+        if self.money is not None:
+            if cal.horizon.carry_over:
+                trial = list(self.money)
+                for t in work:
+                    trial[t - 1] -= cal.spend(imp)
+                money = not _cumulative_ok(trial)
+            else:
+                money = any(self.money[t - 1] < cal.spend(imp) - _slack(cal.spend(imp))
+                            for t in work)
+        if self.total is not None and improvement.cost > self.total + _slack(self.total):
+            money = True
+        teams = tuple(team for team, n in improvement.staff.items() if team in self.staff
+                      and any(self.staff[team][t - 1] < n - _slack(n) for t in work))
+        return Shortfall(money, teams)
+
+    def fits(self, imp: str, start: int) -> bool:
+        return not self.shortfall(imp, start)
+
+    def take(self, imp: str, start: int) -> None:
+        """Spend `imp`'s money and staff over its periods of work."""
+        self._book(imp, start, -1.0)
+
+    def give_back(self, imp: str, start: int) -> None:
+        self._book(imp, start, 1.0)
+
+    def _book(self, imp: str, start: int, sign: float) -> None:
+        cal = self.calendar
+        improvement = cal.scenario.improvement(imp)
+        for t in range(start, cal.finish(imp, start) + 1):
+            if self.money is not None:
+                self.money[t - 1] += sign * cal.spend(imp)
+            for team, n in improvement.staff.items():
+                if team in self.staff:
+                    self.staff[team][t - 1] += sign * n
+        if self.total is not None:
+            self.total += sign * improvement.cost
+
+
+def _slack(amount: float) -> float:
+    return TOLERANCE * max(1.0, abs(amount))
+
+
+def _cumulative_ok(money_left: list[float]) -> bool:
+    # With carry-over, what is left of period t moves on: every running sum must stay ≥ 0.
+    running = 0.0
+    for left in money_left:
+        running += left
+        if running < -_slack(running):
+            return False
+    return True

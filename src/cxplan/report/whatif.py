@@ -1,23 +1,22 @@
 """Self-contained HTML pages and SVG charts for the what-if commands.
 
 As for the plan report, every number and every coordinate is computed here into plain
-view objects; the Jinja templates (`templates/whatif_*.j2`, autoescaped) only lay them
-out. Files are written atomically (`cxplan.files.write_atomic`).
+view objects; the Jinja templates (`templates/whatif_*.j2`) only lay them out, in the one
+sandboxed, autoescaping environment of `cxplan.report.render`. Files are written
+atomically (`cxplan.files.write_atomic`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from cxplan.files import write_atomic
+from cxplan.report.render import render_template
+from cxplan.text import format_money, slug
 from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
 from cxplan.whatif.frontier import Frontier
@@ -32,12 +31,13 @@ TORNADO_CAP = 2.0  # relative changes beyond +200 % are drawn as open-ended
 
 
 def money(value: float | None, currency: str | None) -> str:
+    """An amount as everywhere (`cxplan.text.format_money`); "–" for none, "no limit" for
+    an infinite one."""
     if value is None:
         return "–"
     if not math.isfinite(value):
         return "no limit"
-    text = f"{value:,.0f}"
-    return f"{currency} {text}" if currency else text
+    return format_money(value, currency)
 
 
 def amount(value: float | None) -> str:
@@ -69,20 +69,13 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [round(t, 10) for t in ticks]
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("cxplan", "templates"),
-                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                              undefined=jinja2.StrictUndefined)
-
-
 def _render(name: str, **context: Any) -> str:
-    return _environment().get_template(name).render(generated_by=f"cxplan {__version__}",
-                                                    **context)
+    """A built-in what-if template, in the environment every page is rendered in."""
+    return render_template(name, {"generated_by": f"cxplan {__version__}", **context})
 
 
-def slug(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or "scenario"
+def _slug(text: str) -> str:
+    return slug(text, "scenario")
 
 
 # -- frontier -----------------------------------------------------------------------------------
@@ -179,7 +172,7 @@ def render_frontier(frontier: Frontier) -> tuple[str, str]:
 
 def write_frontier(frontier: Frontier, folder: str | Path) -> list[Path]:
     html, svg = render_frontier(frontier)
-    stem = Path(folder) / f"{slug(frontier.scenario)}-frontier-{slug(frontier.limit)}"
+    stem = Path(folder) / f"{_slug(frontier.scenario)}-frontier-{_slug(frontier.limit)}"
     return write_atomic({stem.with_suffix(".html"): html, stem.with_suffix(".svg"): svg,
                          stem.with_suffix(".csv"): frontier.to_csv()})
 
@@ -285,7 +278,7 @@ def render_sensitivity(s: Sensitivity) -> tuple[str, str]:
 
 def write_sensitivity(s: Sensitivity, folder: str | Path) -> list[Path]:
     html, svg = render_sensitivity(s)
-    stem = Path(folder) / f"{slug(s.scenario)}-sensitivity"
+    stem = Path(folder) / f"{_slug(s.scenario)}-sensitivity"
     return write_atomic({stem.with_suffix(".html"): html, stem.with_suffix(".svg"): svg})
 
 
@@ -335,5 +328,5 @@ def render_comparison(c: Comparison) -> str:
 
 
 def write_comparison(c: Comparison, folder: str | Path) -> list[Path]:
-    name = "-vs-".join(slug(e.short) for e in c.entries)[:120]
+    name = "-vs-".join(_slug(e.short) for e in c.entries)[:120]
     return write_atomic({Path(folder) / f"compare-{name}.html": render_comparison(c)})

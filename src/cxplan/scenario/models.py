@@ -220,6 +220,12 @@ class Scenario(Strict):
         return PurePath(self._source).stem or self._source
 
     @property
+    def read_from_file(self) -> bool:
+        """Whether the scenario was read from a file (else given as a dict or as text, and
+        its source is "<dict>" or "<string>")."""
+        return not (self._source.startswith("<") and self._source.endswith(">"))
+
+    @property
     def source(self) -> str:
         """Where the scenario was read from (a file name, or '<dict>')."""
         return self._source

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import typer
 
     from cxplan import Plan
+    from cxplan.criterion import ModelView
     from cxplan.extensions import ReportSection
-    from cxplan.model import ModelContext
     from cxplan.scenario import Scenario
 
 __version__ = "0.1.0"
@@ -39,7 +39,7 @@ def cxplan_scenario_sections() -> dict[str, Any]:
 
 
 @cxplan.hookimpl
-def cxplan_constraints(ctx: ModelContext) -> list[tuple[str, object]]:
+def cxplan_constraints(ctx: ModelView) -> list[tuple[str, object]]:
     if ctx.scenario.extension(SECTION) is None:
         return []
     from cxplan_coverage.rules import constraints

@@ -27,7 +27,7 @@ from cxplan.extensions import ReportSection
 
 if TYPE_CHECKING:
     from cxplan import Plan
-    from cxplan.model import ModelContext
+    from cxplan.criterion import ModelView
     from cxplan.scenario import Scenario
 
 Selection = Literal["all"] | list[str]
@@ -114,13 +114,13 @@ def required(
     return rules
 
 
-def _reachable(ctx: ModelContext) -> dict[str, set[str]]:
+def _reachable(ctx: ModelView) -> dict[str, set[str]]:
     ids = ctx.journey.touchpoint_ids
     return {persona: {ids[t] for t in range(len(ids)) if ctx.reachable(q, t)}
             for q, persona in enumerate(ctx.persona_ids)}
 
 
-def constraints(ctx: ModelContext) -> list[tuple[str, object]]:
+def constraints(ctx: ModelView) -> list[tuple[str, object]]:
     import pulp
 
     scenario = ctx.scenario

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import pulp
 
     from cxplan import Evaluation, Plan
-    from cxplan.model import ModelContext
+    from cxplan.criterion import ModelView
     from cxplan.scenario import Scenario
 
 Count = Annotated[float, Field(ge=0.0, le=1e12)]
@@ -139,7 +139,7 @@ class NpsCriterion(Criterion):
                   "customers with and without a failure there (cxplan-nps)."
     unit = "NPS points"
 
-    def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
+    def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:
         import pulp
 
         base_net, base_visits = net_and_visits(ctx.scenario, ctx.baseline)

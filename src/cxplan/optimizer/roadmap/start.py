@@ -14,90 +14,24 @@ import time
 from collections.abc import Callable, Mapping
 
 from cxplan.core.calendar import Calendar
-from cxplan.core.schedule import ScheduleEvaluator
-
-TOLERANCE = 1e-9
+from cxplan.core.schedule import Room, ScheduleEvaluator
 
 
-class _Resources:
-    """Money and staff left per period, for placing one improvement after another."""
-
-    def __init__(self, calendar: Calendar) -> None:
-        self.calendar = calendar
-        self.money = list(calendar.budget) if calendar.budget is not None else None
-        self.total = calendar.total_budget
-        self.staff = {team: list(cap) for team, cap in calendar.capacity.items()}
-
-    def fits(self, imp: str, start: int) -> bool:
-        cal = self.calendar
-        improvement = cal.scenario.improvement(imp)
-        work = range(start, cal.finish(imp, start) + 1)
-        if self.money is not None:
-            if cal.horizon.carry_over:
-                trial = list(self.money)
-                for t in work:
-                    trial[t - 1] -= cal.spend(imp)
-                if not _cumulative_ok(trial):
-                    return False
-            elif any(self.money[t - 1] < cal.spend(imp) - TOLERANCE * max(1.0, cal.spend(imp))
-                     for t in work):
-                return False
-        if self.total is not None and improvement.cost > self.total + TOLERANCE * max(
-                1.0, self.total):
-            return False
-        return all(self.staff[team][t - 1] >= n - TOLERANCE * max(1.0, n)
-                   for team, n in improvement.staff.items() if team in self.staff for t in work)
-
-    def take(self, imp: str, start: int) -> None:
-        cal = self.calendar
-        improvement = cal.scenario.improvement(imp)
-        for t in range(start, cal.finish(imp, start) + 1):
-            if self.money is not None:
-                self.money[t - 1] -= cal.spend(imp)
-            for team, n in improvement.staff.items():
-                if team in self.staff:
-                    self.staff[team][t - 1] -= n
-        if self.total is not None:
-            self.total -= improvement.cost
-
-    def give_back(self, imp: str, start: int) -> None:
-        cal = self.calendar
-        improvement = cal.scenario.improvement(imp)
-        for t in range(start, cal.finish(imp, start) + 1):
-            if self.money is not None:
-                self.money[t - 1] += cal.spend(imp)
-            for team, n in improvement.staff.items():
-                if team in self.staff:
-                    self.staff[team][t - 1] += n
-        if self.total is not None:
-            self.total += improvement.cost
-
-    def weight(self, imp: str) -> float:
-        """The share of the scarce resources an improvement uses (for ranking)."""
-        cal = self.calendar
-        improvement = cal.scenario.improvement(imp)
-        share = 0.0
-        money = sum(cal.budget) if cal.budget is not None else cal.total_budget
-        if money:
-            share += improvement.cost / money
-        for team, n in improvement.staff.items():
-            capacity = sum(cal.capacity.get(team, []))
-            if capacity:
-                share += n * improvement.duration / capacity
-        return share + 1e-9
+def _weight(calendar: Calendar, imp: str) -> float:
+    """The share of the scarce resources an improvement uses (for ranking)."""
+    improvement = calendar.scenario.improvement(imp)
+    share = 0.0
+    money = sum(calendar.budget) if calendar.budget is not None else calendar.total_budget
+    if money:
+        share += improvement.cost / money
+    for team, n in improvement.staff.items():
+        capacity = sum(calendar.capacity.get(team, []))
+        if capacity:
+            share += n * improvement.duration / capacity
+    return share + 1e-9
 
 
-def _cumulative_ok(money_left: list[float]) -> bool:
-    # With carry-over, what is left of period t moves on: every running sum must stay ≥ 0.
-    running = 0.0
-    for left in money_left:
-        running += left
-        if running < -TOLERANCE * max(1.0, abs(running)):
-            return False
-    return True
-
-
-def _earliest_start(calendar: Calendar, resources: _Resources, imp: str,
+def _earliest_start(calendar: Calendar, resources: Room, imp: str,
                     schedule: Mapping[str, int]) -> int | None:
     improvement = calendar.scenario.improvement(imp)
     ready = 1
@@ -128,7 +62,7 @@ def greedy_schedule(
     """
     began = time.perf_counter()
     scenario = calendar.scenario
-    resources = _Resources(calendar)
+    resources = Room(calendar)
     schedule: dict[str, int] = {}
 
     def place_with_requirements(imp: str, seen: set[str]) -> bool:
@@ -169,7 +103,7 @@ def greedy_schedule(
         return estimates.get(imp, 0.0) * periods
 
     order = sorted((i for i in scenario.improvement_ids if i not in schedule and payoff(i) > 0),
-                   key=lambda i: -payoff(i) / resources.weight(i))
+                   key=lambda i: -payoff(i) / _weight(calendar, i))
     current = evaluator.objective(schedule)
 
     def out_of_time() -> bool:
@@ -178,7 +112,7 @@ def greedy_schedule(
     # Lazy greedy on exact marginal values per unit of resource: a candidate's key is an
     # upper estimate of its ratio (first its estimated payoff); it is placed when its
     # exact ratio, recomputed for the current schedule, still beats every other key.
-    heap = [(-payoff(i) / resources.weight(i), k, i) for k, i in enumerate(order)]
+    heap = [(-payoff(i) / _weight(calendar, i), k, i) for k, i in enumerate(order)]
     heapq.heapify(heap)
     waiting: list[tuple[float, int, str]] = []  # a requirement is not placed yet
     while heap:
@@ -194,7 +128,7 @@ def greedy_schedule(
             gain = 1.0  # no time to check: trust the estimate
         else:
             gain = evaluator.objective(schedule) - current
-            ratio = gain / resources.weight(imp)
+            ratio = gain / _weight(calendar, imp)
             if gain > 0 and heap and -ratio > heap[0][0] + 1e-12 * abs(heap[0][0]):
                 del schedule[imp]
                 heapq.heappush(heap, (-ratio, k, imp))
@@ -218,7 +152,7 @@ def greedy_schedule(
 
 
 def _improve(
-    calendar: Calendar, evaluator: ScheduleEvaluator, resources: _Resources,
+    calendar: Calendar, evaluator: ScheduleEvaluator, resources: Room,
     schedule: dict[str, int], candidates: list[str], current: float,
     out_of_time: Callable[[], bool],
 ) -> float:
