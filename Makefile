@@ -25,6 +25,7 @@ test: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy src $(addsuffix /src,$(PLUGINS))
+	$(BIN)/lint-imports  # the layers: README, "Layout"
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py

@@ -1,4 +1,4 @@
-"""Seeded, deterministic benchmark scenarios in scenario format v1 (DESIGN.md section 3).
+"""Seeded, deterministic benchmark scenarios in scenario format v1 (docs/model.md).
 
     >>> from benchmarks.generate import realistic_scenario
     >>> data = realistic_scenario(500, seed=0)              # a plain dict, ready for
@@ -24,7 +24,7 @@ Shape of a generated scenario with N improvements:
 - each improvement affects 1 touchpoint (70 %) or 2 neighbouring ones (30 %);
   touchpoints attract improvements unevenly (log-normal weights), so a few get 5–9.
   Shape "dense" sends 40 % of the improvements to 5 % of the touchpoints ("hot"
-  touchpoints hit by 10+ improvements, the hard case of DESIGN.md).
+  touchpoints hit by 10+ improvements, the hard case for the MILP).
 - budget ≈ 30 % of the total cost; three teams whose capacity is ≈ 28 % of the staff
   the improvements ask of them (so staff binds too); about 4 % of the improvements
   require an earlier one and 3 % exclude an earlier one (mostly on the same

@@ -1,7 +1,7 @@
-"""Seeded random small scenarios, and a brute-force optimum written from DESIGN.md alone.
+"""Seeded random small scenarios, and a brute-force optimum written from docs/model.md alone.
 
 The brute force here deliberately shares no code with cxplan: it reads the scenario
-dict, applies the model of DESIGN.md section 2 with plain numpy, and enumerates every
+dict, applies the model of docs/model.md with plain numpy, and enumerates every
 selection. It is the reference the optimizer is held to.
 """
 
@@ -138,7 +138,7 @@ def _persona_data(sc: dict[str, Any], persona: dict[str, Any] | None) -> dict[st
 
 
 def exact_value(sc: dict[str, Any], selection: set[str]) -> float:
-    """Σ_q N_q E_q(x) computed straight from DESIGN.md section 2 (dense numpy)."""
+    """Σ_q N_q E_q(x) computed straight from docs/model.md (dense numpy)."""
     total = 0.0
     personas = sc.get("personas") or [None]
     for persona in personas:

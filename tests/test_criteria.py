@@ -153,7 +153,7 @@ def decorated(seed: int) -> dict[str, Any]:
 
 
 def _outcome(data: dict[str, Any], selection: set[str]) -> tuple[float, np.ndarray]:
-    """(Σ_q N_q E_q, customer-weighted failures per touchpoint), straight from DESIGN.md."""
+    """(Σ_q N_q E_q, customer-weighted failures per touchpoint), straight from docs/model.md."""
     value, failures = 0.0, np.zeros(len(data["touchpoints"]))
     for persona in data.get("personas") or [None]:
         d = _persona_data(data, persona)

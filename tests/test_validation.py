@@ -1,4 +1,4 @@
-"""Scenario loading and validation, format version 1 (DESIGN.md section 3), as a specification.
+"""Scenario loading and validation, format version 1 (docs/model.md), as a specification.
 
 Every problem is a `Problem` with a file, a location such as
 `improvements[3].effects[0].touchpoint`, a message, usually a hint, the line it

@@ -2,7 +2,7 @@
 
 Every number is held to an independent reference: frontier points to separate solves
 at the same levels, marginal values to differences of separate solves, explanations
-to brute-force enumeration written from DESIGN.md alone (tests/random_scenarios.py),
+to brute-force enumeration written from docs/model.md alone (tests/random_scenarios.py),
 sensitivity ranges to solves just inside and just outside each end on constructed
 scenarios whose thresholds are known in closed form.
 """
@@ -50,7 +50,7 @@ def close(a: float, b: float) -> bool:
 
 
 def enumerate_all(data: dict[str, Any]) -> list[tuple[frozenset[str], float]]:
-    """Every feasible selection with its exact gain (brute force, DESIGN.md only)."""
+    """Every feasible selection with its exact gain (brute force, docs/model.md only)."""
     ids = [i["id"] for i in data["improvements"]]
     base = exact_value(data, set())
     found = []

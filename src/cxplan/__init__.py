@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cxplan.version import __version__
 
-# Small solves ran 10-30x slower with multithreaded BLAS on 2 cores (DESIGN.md), and the
+# Small solves ran 10-30x slower with multithreaded BLAS on 2 cores (measured), and the
 # evaluator's small sparse solves 10x slower: one thread, unless the caller chose. Only
 # effective if numpy is imported after cxplan (the command line makes sure of that).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

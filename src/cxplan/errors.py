@@ -1,7 +1,7 @@
 """Errors cxplan raises on purpose, each mapped to a documented exit code.
 
 Library code raises these and never prints or exits; the CLI turns them into
-messages on stderr and the exit codes of DESIGN.md section 4.
+messages on stderr and the exit codes the README lists ("Command line").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-# Small solves ran 10-30x slower with multithreaded BLAS on 2 cores (DESIGN.md); this must
+# Small solves ran 10-30x slower with multithreaded BLAS on 2 cores (measured); this must
 # happen before numpy is first imported.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")

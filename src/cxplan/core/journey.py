@@ -1,6 +1,6 @@
 """The journey per persona as an absorbing Markov chain, and its exact evaluation.
 
-This is the independent evaluator of DESIGN.md section 2: given a selection
+This is the independent evaluator of the model (docs/model.md): given a selection
 of improvements it computes expected visits, failures, dropouts, losses and
 value by solving the linear system v = e + Pᵀ diag(1 − p'd') v directly
 (dense for small journeys, sparse LU for large ones). The optimizer's answers
@@ -130,7 +130,9 @@ class PersonaChain:
 
 
 @dataclass(frozen=True)
-class Effect:
+class AppliedEffect:
+    """An improvement's effect on one touchpoint (by position): the shares it takes off."""
+
     touchpoint: int
     failure: float
     impact: float
@@ -193,7 +195,7 @@ class Journey:
     scenario: Scenario
     touchpoint_ids: list[str]
     personas: list[PersonaChain]
-    effects: dict[str, list[Effect]]
+    effects: dict[str, list[AppliedEffect]]
     _cache: dict[frozenset[str], Evaluation] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -379,7 +381,7 @@ def build_journey(scenario: Scenario) -> Journey:
             reachable=reachable,
         ))
     effects = {
-        imp.id: [Effect(index[e.touchpoint], e.failure_reduction, e.impact_reduction,
+        imp.id: [AppliedEffect(index[e.touchpoint], e.failure_reduction, e.impact_reduction,
                         e.dropout_reduction) for e in imp.effects]
         for imp in scenario.improvements
     }

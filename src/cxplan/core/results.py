@@ -156,7 +156,7 @@ class Plan:
     schedule: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of DESIGN.md section 4 (contract keys first, then extras)."""
+        """The `plan --json` object (README: the contract keys first, then the others)."""
         data: dict[str, Any] = {
             "scenario": self.scenario,
             "status": self.status,

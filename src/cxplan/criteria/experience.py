@@ -1,4 +1,4 @@
-"""`expected_experience`: the expected experience gain of DESIGN.md section 2.
+"""`expected_experience`: the expected experience gain (docs/model.md, "Value and gain").
 
     gain(x) = Σ_q N_q (E_q(x) − E_q(∅)),   E_q = Σ_t [s_t (v_t − F_t) − c'_t F_t]
 

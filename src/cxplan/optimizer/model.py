@@ -1,4 +1,4 @@
-"""The exact MILP of DESIGN.md section 2 ("hull" formulation), built with PuLP.
+"""The exact MILP (docs/model.md, "The exact MILP": the "hull" formulation), built with PuLP.
 
 For every touchpoint t the improvements affecting it are split into blocks
 (one block when there are at most 9, else blocks of at most 4). Each block
@@ -55,8 +55,8 @@ class Blocking:
     size: int
 
 
-TIGHT = Blocking(single=9, size=4)  # the DESIGN.md hull: root gaps 0.04–0.7 %
-COMPACT = Blocking(single=6, size=3)  # for models past ~25 000 columns (DESIGN.md)
+TIGHT = Blocking(single=9, size=4)  # the hull of docs/model.md: root gaps 0.04–0.7 %
+COMPACT = Blocking(single=6, size=3)  # for large models (COMPACT_ABOVE, choose_blocking)
 # estimated columns past which COMPACT is chosen (1 000 improvements ≈ 28 000: still TIGHT)
 COMPACT_ABOVE = 40_000
 # the LP relaxation's time per (estimated) column, for choosing the blocking of an LP-first
@@ -576,7 +576,7 @@ def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
 
 
 def _core_constraints(ctx: ModelContext) -> dict[str, str]:
-    """Budget, team staffing, requires, excludes, mandatory (DESIGN.md section 2).
+    """Budget, team staffing, requires, excludes, mandatory (docs/model.md, "Constraints").
 
     Returns the row names of the budget ("budget") and team ("team:<name>") limits.
     """

@@ -276,12 +276,9 @@ class CxplanPlugins:
                 if not isinstance(criterion, Criterion) or not criterion.name:
                     raise PluginError(plugin, "cxplan_criteria",
                                       f"returned {criterion!r}, which is not a named Criterion")
-                if criterion.name in found:
-                    raise PluginError(plugin, "cxplan_criteria",
-                                      f"criterion {criterion.name!r} is also registered by "
-                                      f"plugin {owner[criterion.name]!r}")
+                _claim(owner, criterion.name, plugin, "cxplan_criteria",
+                       f"criterion {criterion.name!r} is also registered by")
                 found[criterion.name] = _Guarded(criterion, plugin)
-                owner[criterion.name] = plugin
         self._criteria, self._criterion_owner = found, owner
         return found
 
@@ -331,11 +328,9 @@ class CxplanPlugins:
                 if not (isinstance(model, type) and issubclass(model, BaseModel)):
                     raise PluginError(plugin, "cxplan_scenario_sections",
                                       f"section {key!r}: {model!r} is not a pydantic model class")
-                if key in found:
-                    raise PluginError(plugin, "cxplan_scenario_sections",
-                                      f"section {key!r} is also declared by plugin "
-                                      f"{owner[key]!r}")
-                found[key], owner[key] = model, plugin
+                _claim(owner, key, plugin, "cxplan_scenario_sections",
+                       f"section {key!r} is also declared by")
+                found[key] = model
         self._sections, self._section_owner = found, owner
         return found
 
@@ -383,11 +378,8 @@ class CxplanPlugins:
                 if not isinstance(item, ReportSection):
                     raise PluginError(plugin, "cxplan_report_sections",
                                       f"returned {item!r}, not a cxplan.extensions.ReportSection")
-                if item.id in ids:
-                    raise PluginError(plugin, "cxplan_report_sections",
-                                      f"section id {item.id!r} is also used by plugin "
-                                      f"{ids[item.id]!r}")
-                ids[item.id] = plugin
+                _claim(ids, item.id, plugin, "cxplan_report_sections",
+                       f"section id {item.id!r} is also used by")
                 sections.append(item)
         return sections
 
@@ -471,6 +463,14 @@ class _Guarded(Criterion):
         if isinstance(value, bool) or not math.isfinite(number):
             raise self._fail(method, f"must return a finite number, got {value!r}")
         return number
+
+
+def _claim(owners: dict[str, str], name: str, plugin: str, hook: str, clash: str) -> None:
+    """Record that `plugin` provides `name`; a name another plugin provides already is a
+    PluginError naming both (`clash` says what is provided twice)."""
+    if name in owners:
+        raise PluginError(plugin, hook, f"{clash} plugin {owners[name]!r}")
+    owners[name] = plugin
 
 
 def _sequence(value: Any, plugin: str, hook: str, expected: str) -> Sequence[Any]:

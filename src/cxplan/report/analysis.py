@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cxplan.core.journey import Effect, Evaluation, Journey, PersonaChain
+from cxplan.core.journey import AppliedEffect, Evaluation, Journey, PersonaChain
 
 ABANDONMENT_ROUTES = 3  # abandonment places shown per persona
 ASSUMPTIONS_SHOWN = 8
@@ -332,7 +332,7 @@ def _touchpoints_at_stake(journey: Journey, evaluation: Evaluation) -> list[int]
 
 def _effects_at_stake(
     journey: Journey, selection: Sequence[str]
-) -> list[tuple[str, int, Effect, str, str]]:
+) -> list[tuple[str, int, AppliedEffect, str, str]]:
     found = []
     for imp_id in selection:
         for k, effect in enumerate(journey.effects[imp_id]):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxplan.core.journey import Evaluation, Journey
+from cxplan.report.scales import nice_ceiling
 from cxplan.scenario.models import Scenario
 
 NO_STAGE = "(no stage)"
@@ -246,22 +247,11 @@ def _f(value: float) -> str:
     return "0" if text == "-0.0" else text.removesuffix(".0")
 
 
-def _nice(value: float) -> float:
-    """Round up to 1, 2, 2.5 or 5 times a power of ten (legend breaks read cleanly)."""
-    if value <= 0:
-        return 0.0
-    power = 10.0 ** math.floor(math.log10(value))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if value <= step * power * (1 + 1e-9):
-            return step * power
-    return 10.0 * power
-
-
 def _shade_classes(top: float) -> tuple[ShadeClass, ...]:
     classes = [ShadeClass(0, 0.0, 0.0, "no loss")]
     if top <= 0:
         return tuple(classes)
-    step = _nice(top / SHADES)
+    step = nice_ceiling(top / SHADES)
     for k in range(1, SHADES + 1):
         low, high = step * (k - 1), step * k
         classes.append(ShadeClass(k, low, high, f"≤ {compact_number(high)}"))

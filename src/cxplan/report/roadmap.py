@@ -11,6 +11,7 @@ from cxplan.report.journeymap import (
     compact_number,
     wrap_label,
 )
+from cxplan.report.scales import nice_ceiling
 from cxplan.report.view import (
     CurvePoint,
     CurveTick,
@@ -192,18 +193,6 @@ def _gantt(plan: Plan, items: Sequence[RoadmapItem], names: Sequence[str],
         show_owners=show_owners, columns=tuple(columns), rows=tuple(rows), summary=summary)
 
 
-def _step(span: float) -> float:
-    """A round step (1, 2, 2.5 or 5 × a power of ten) dividing `span` in about 4."""
-    raw = span / CURVE_TICKS
-    if raw <= 0:
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(raw))
-    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if raw <= factor * power * (1 + 1e-9):
-            return factor * power
-    return 10.0 * power
-
-
 def _curve(plan: Plan, periods: Sequence[RoadmapPeriod], label: str,
            label_plural: str) -> ValueCurve:
     count = len(periods)
@@ -211,7 +200,7 @@ def _curve(plan: Plan, periods: Sequence[RoadmapPeriod], label: str,
     plot_width = CHART_WIDTH - CURVE_LEFT - CURVE_RIGHT
     plot_height = CURVE_HEIGHT - CURVE_TOP - CURVE_AXIS
     values = [0.0] + [v for p in periods for v in (p.cumulative_gain, p.discounted_gain)]
-    step = _step((max(values) - min(values)) or 1.0)
+    step = nice_ceiling(((max(values) - min(values)) or 1.0) / CURVE_TICKS) or 1.0
     low = math.floor(min(values) / step + 1e-9) * step
     high = math.ceil(max(values) / step - 1e-9) * step
     if high <= low:

@@ -16,6 +16,7 @@ from typing import Any
 
 from cxplan.files import write_atomic
 from cxplan.report.render import render_template
+from cxplan.report.scales import nice_ticks
 from cxplan.text import format_money, slug
 from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
@@ -54,19 +55,6 @@ def percent(value: float | None) -> str:
     if not math.isfinite(value):
         return "no limit"
     return "0 %" if round(value * 100) == 0 else f"{value * 100:+.0f} %"
-
-
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high]."""
-    if high <= low:
-        high = low + 1.0
-    raw = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    ticks = [math.floor(low / step) * step]
-    while ticks[-1] < high - step * 1e-9:
-        ticks.append(ticks[-1] + step)
-    return [round(t, 10) for t in ticks]
 
 
 def _render(name: str, **context: Any) -> str:

@@ -133,7 +133,7 @@ def model_at(path: Path_) -> Any:
         case ("personas", "#", "touchpoints", _):
             model = models.TouchpointOverride
         case ("journey",):
-            model = models.Journey
+            model = models.JourneyGraph
         case ("objective",):
             model = models.Objective
         case ("horizon",):

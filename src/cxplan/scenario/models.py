@@ -71,7 +71,11 @@ class Edge(Strict):
     probability: Probability
 
 
-class Journey(Strict):
+class JourneyGraph(Strict):
+    """The journey's shape: where customers start, and where they go after each touchpoint
+    (the evaluator of a scenario's journeys is `cxplan.core.journey.Journey`)."""
+
+    model_config = ConfigDict(title="Journey")  # its name in the scenario format
     entry: dict[str, Probability]
     edges: list[Edge] = Field(default_factory=list)
 
@@ -198,7 +202,7 @@ class Scenario(Strict):
     teams: dict[str, NonNegative] = Field(default_factory=dict)
     personas: list[Persona] | None = None
     touchpoints: list[Touchpoint] = Field(min_length=1)
-    journey: Journey
+    journey: JourneyGraph
     improvements: list[Improvement] = Field(default_factory=list)
     criteria: dict[str, Weight] = Field(default_factory=lambda: dict(DEFAULT_CRITERIA))
     objective: Objective | None = None  # optional: normalization, lexicographic priorities

@@ -10,12 +10,11 @@ each problem with its place, like every other value of the file.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from cxplan.scenario.models import PeriodValues, Scenario
+from cxplan.scenario.problems import ProblemSink
 
-Report = Callable[[tuple[str | int, ...], str, str | None], None]
 MAX_AMOUNT = 1e15  # the format's range for amounts (cxplan.scenario.models.NonNegative)
 
 
@@ -29,7 +28,7 @@ def horizon_periods(data: dict[str, Any]) -> int | None:
 
 
 def split_period_values(
-    data: dict[str, Any], report: Report
+    data: dict[str, Any], report: ProblemSink
 ) -> tuple[dict[str, Any], PeriodValues]:
     """`data` with every per-period list replaced by one number, and the lists.
 
@@ -118,7 +117,7 @@ def kept_after_transform(values: PeriodValues, scenario: Scenario) -> PeriodValu
     return PeriodValues(budget, capacity, customers)
 
 
-def check_schedule_fields(data: dict[str, Any], report: Report, warn: Report) -> None:
+def check_schedule_fields(data: dict[str, Any], report: ProblemSink, warn: ProblemSink) -> None:
     """`earliest`/`latest` need a horizon, fit in it, and leave room to finish."""
     periods = horizon_periods(data)
     has_horizon = data.get("horizon") is not None

@@ -63,7 +63,7 @@ def _schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
             "title": "cxplan scenario, format version 1",
             "description": "A customer journey with touchpoints, candidate improvements and "
-                           "limits; see the README and DESIGN.md section 3.",
+                           "limits; see the README and docs/model.md.",
             "$defs": defs,
             "if": {"type": "object", "required": ["extends"]},
             "then": {"$ref": "#/$defs/Variant"},
