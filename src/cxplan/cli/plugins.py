@@ -83,11 +83,10 @@ def plugins_command(as_json: JsonOpt = False) -> None:
     """List installed plugins: version, where each comes from, its hooks and criteria."""
 
     def body() -> None:
-        from cxplan.plugins.manager import CxplanPlugins, _settings
+        from cxplan.plugins.manager import inspecting_manager
 
         # Not the shared manager: a broken plugin is listed with its error, not raised.
-        manager = CxplanPlugins(extra=_settings["extra"], disabled=_settings["disabled"],
-                                strict=False)
+        manager = inspecting_manager()
         infos = manager.info()
         if as_json:
             sys.stdout.write(json.dumps([_info_dict(i) for i in infos]) + "\n")

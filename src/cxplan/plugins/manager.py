@@ -497,6 +497,13 @@ def configure(extra: Iterable[str] = (), disabled: Iterable[str] = ()) -> None:
     get_plugin_manager.cache_clear()
 
 
+def inspecting_manager() -> CxplanPlugins:
+    """A new manager with the configured plugins that records a failing plugin in
+    `failures` instead of raising (for `cxplan plugins`, which must list broken ones)."""
+    return CxplanPlugins(extra=_settings["extra"], disabled=_settings["disabled"],
+                         strict=False)
+
+
 @lru_cache(maxsize=1)
 def get_plugin_manager() -> CxplanPlugins:
     """The process-wide plugin manager with built-ins, installed and configured plugins."""
