@@ -142,9 +142,9 @@ def parse_teams(values: list[str]) -> dict[str, float]:
     return teams
 
 
-def money(value: float, currency: str | None) -> str:
-    """An amount as everything cxplan shows it: `USD 22,000`."""
-    return format_money(value, currency)
+def money(value: float, currency: str | None, *, sign: bool = False) -> str:
+    """An amount as everything cxplan shows it: `USD 22,000` (`USD +22,000` with `sign`)."""
+    return format_money(value, currency, sign=sign)
 
 
 def pct(value: float | None) -> str:

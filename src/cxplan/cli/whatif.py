@@ -375,13 +375,13 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
         if v.limit == "budget":
             step = (f"{values.budget_step} more budget" if values.budget_step.endswith("%")
                     else f"{money(v.step, cur)} more budget")
-            part = f"{step} (+{money(v.step, cur)}): +{money(v.gain, cur)}"
+            part = f"{step} ({money(v.step, cur, sign=True)}): {money(v.gain, cur, sign=True)}"
             if v.gain > 0:
                 part += f" ({v.per_unit:,.3g} per {cur or 'unit'})"
         elif v.status == Status.UNUSED:
             part = f"one more in {v.limit[5:]}: no improvement needs this team"
         else:
-            part = f"one more in {v.limit[5:]}: +{money(v.gain, cur)}"
+            part = f"one more in {v.limit[5:]}: {money(v.gain, cur, sign=True)}"
         if v.status == Status.TIME_LIMIT:
             part += " (at least; re-solve hit the time limit)"
         parts.append(part)
