@@ -121,3 +121,18 @@ def test_the_contract_places_every_module_in_a_layer(tmp_path: Path) -> None:
     result = _lint_imports(copy)
     assert result.returncode != 0
     assert "cxplan.stray" in result.stdout
+
+
+def test_the_public_api_names_each_object_at_its_home() -> None:
+    """`cxplan.__all__` is served lazily from the module that defines each name, not
+    through a module that merely imports it."""
+    import importlib
+
+    import cxplan
+
+    for name, module in cxplan._EXPORTS.items():
+        value = getattr(importlib.import_module(module), name)
+        home = getattr(value, "__module__", None)
+        if home is not None and name != "hookimpl":  # a pluggy marker instance
+            assert home == module, f"cxplan.{name} is defined in {home}, not {module}"
+        assert getattr(cxplan, name) is value
