@@ -6,6 +6,7 @@ messages on stderr and the exit codes the README lists ("Command line").
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -81,6 +82,18 @@ class PluginError(CxplanError):
         self.plugin = plugin
         self.hook = hook
         super().__init__(f"plugin {plugin!r}, hook {hook}: {message}")
+
+
+class OutputError(CxplanError):
+    """A file cannot be written where it was asked for: a special file or a folder is in
+    the way, a link leads out of the output folder, or the system refuses (read-only,
+    full, no permission). Nothing is written; the old files are kept."""
+
+    exit_code = 2
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        super().__init__(f"cannot write {self.path}: {reason}")
 
 
 class TemplateError(CxplanError):

@@ -4,6 +4,12 @@ Everything is written to temporary files beside the targets, flushed to disk, an
 then renamed over the targets (a rename within a directory is atomic). An error before
 the renames leaves the old files untouched and removes the temporary ones.
 
+What is written over: only regular files. A target that is a folder, a device, a FIFO or
+a socket is refused, and so is a symbolic link that leads out of the target's folder (a
+link inside it is replaced by the new file, not written through). Every failure of the
+system (read-only, full, no permission) is an `OutputError` naming the path, and leaves
+the old files as they were.
+
 Interruptions: Ctrl-C (SIGINT) and SIGTERM are held while files are written and take
 effect right after, so an interrupted run leaves the old files or the new ones, and no
 temporary file. Two runs writing the same folder take turns for the renames (a lock on
@@ -17,11 +23,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+
+from cxplan.errors import OutputError
 
 # A temporary file of a dead process is only removed once it is this old: in a folder shared
 # with other machines or containers, a process id says nothing about their processes.
@@ -34,6 +43,46 @@ def _file_mode() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device",
+          stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket"}
+
+
+def check_output(target: Path) -> None:
+    """Refuse a target that is not a regular file (or nothing yet), or a symbolic link
+    leading out of its own folder."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(target, exc.strerror or str(exc)) from None
+    if stat.S_ISLNK(info.st_mode):
+        real = os.path.realpath(target)
+        folder = os.path.realpath(target.parent)
+        if os.path.commonpath([real, folder]) != folder:
+            raise OutputError(target, f"it is a symbolic link to {real}, outside {folder}; "
+                              "remove the link or write elsewhere")
+        return  # replaced by the new file itself
+    if not stat.S_ISREG(info.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        raise OutputError(target, f"it is {kind}; only a regular file is written over")
+
+
+@contextlib.contextmanager
+def _system_errors(target: Path) -> Iterator[None]:
+    """OSError from writing, as an OutputError naming the path."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except FileExistsError:
+        raise OutputError(target, f"{target.parent} is not a folder") from None
+    except NotADirectoryError:
+        raise OutputError(target, "a part of the path is not a folder") from None
+    except OSError as exc:
+        raise OutputError(target, exc.strerror or str(exc)) from None
 
 
 def _stage(target: Path) -> Path:
@@ -147,20 +196,24 @@ def write_atomic(files: Mapping[str | Path, str]) -> list[Path]:
     """Write several UTF-8 text files so that they appear together or not at all."""
     staged: list[tuple[Path, Path]] = []
     folders = {Path(t).parent for t in files}
+    for target in files:
+        check_output(Path(target))
     with _signals_held():
         try:
             for target, text in files.items():
-                tmp = _stage(Path(target))
-                staged.append((tmp, Path(target)))
-                # "replace": a lone surrogate (possible in text given through the API) has
-                # no UTF-8 form; a report with U+FFFD beats no report
-                tmp.write_bytes(text.encode("utf-8", "replace"))
-                _sync(tmp)
+                with _system_errors(Path(target)):
+                    tmp = _stage(Path(target))
+                    staged.append((tmp, Path(target)))
+                    # "replace": a lone surrogate (possible in text given through the API)
+                    # has no UTF-8 form; a report with U+FFFD beats no report
+                    tmp.write_bytes(text.encode("utf-8", "replace"))
+                    _sync(tmp)
             # rename only once every file is safely on disk, so the set stays consistent
             with _folders_locked(folders):
                 while staged:
                     tmp, target = staged[0]
-                    os.replace(tmp, target)
+                    with _system_errors(target):
+                        os.replace(tmp, target)
                     staged.pop(0)
         finally:
             for tmp, _ in staged:
@@ -178,12 +231,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target` for a writer that needs a file name (PuLP's
     LP export); when the body succeeds, the file replaces `target` atomically."""
     final = Path(target)
-    tmp = _stage(final)
+    check_output(final)
+    with _system_errors(final):
+        tmp = _stage(final)
     try:
         yield tmp
-        _sync(tmp)
-        with _signals_held():
-            os.replace(tmp, final)
+        with _system_errors(final):
+            _sync(tmp)
+            with _signals_held():
+                os.replace(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

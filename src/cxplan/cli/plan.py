@@ -103,6 +103,8 @@ def _print_plan(result: Plan, out: Console) -> None:
 
     cur = result.currency
     status = ("proven optimal" if result.status == Status.OPTIMAL
+              else f"stopped at the requested gap, within {pct(result.gap)} of optimal"
+              if result.status == Status.GAP_LIMIT
               else f"time limit reached, within {pct(result.gap)} of optimal")
     out.print(f"[bold]{escape(result.scenario)}[/bold] — {len(result.selected)} improvements, "
               f"{status}")

@@ -382,8 +382,8 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
             part = f"one more in {v.limit[5:]}: no improvement needs this team"
         else:
             part = f"one more in {v.limit[5:]}: {money(v.gain, cur, sign=True)}"
-        if v.status == Status.TIME_LIMIT:
-            part += " (at least; re-solve hit the time limit)"
+        if v.status in (Status.TIME_LIMIT, Status.GAP_LIMIT):
+            part += " (at least; the re-solve stopped early)"
         parts.append(part)
     out.print("marginal values: " + "; ".join(parts), markup=False)
     binding = ", ".join(b if b == "budget" else f"team {b[5:]}" for b in values.binding)

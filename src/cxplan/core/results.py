@@ -232,7 +232,7 @@ class MarginalValue:
     used: float
     step: float
     gain: float  # objective with the raised limit − objective of the plan
-    status: Status  # optimal when the re-solve was proven, time_limit, or unused
+    status: Status  # optimal when the re-solve was proven, gap_limit, time_limit, unused
     added: tuple[str, ...]  # improvements the raised limit lets in
     dropped: tuple[str, ...]  # ... and those they replace
     binding: bool

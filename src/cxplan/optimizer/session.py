@@ -22,7 +22,7 @@ import highspy
 import numpy as np
 import pulp
 
-from cxplan.core.status import Status
+from cxplan.core.status import PROVEN_GAP, Status
 from cxplan.errors import SolverError
 from cxplan.optimizer.highs import (
     FEASIBILITY_TOLERANCE,
@@ -40,7 +40,7 @@ from cxplan.optimizer.options import ProgressCallback, SolverOptions
 
 @dataclass(frozen=True)
 class SolveResult:
-    status: Status  # optimal, time_limit or infeasible
+    status: Status  # optimal, gap_limit, time_limit or infeasible
     selected: tuple[str, ...]
     objective: float | None
     bound: float | None
@@ -336,6 +336,10 @@ class Session:
     def _result(self, label: Status, col: np.ndarray, bound: float | None, nodes: int,
                 began: float, start: np.ndarray | None) -> SolveResult:
         objective = self.objective_of(col)
+        if (label == Status.OPTIMAL and bound is not None and self.options.gap > PROVEN_GAP
+                and relative_gap(objective, bound) > PROVEN_GAP):
+            # HiGHS stopped at the looser gap it was asked for: proven, but not optimal.
+            label = Status.GAP_LIMIT
         selected = tuple(imp for imp, c in self.compiled.x_columns.items() if col[c] > 0.5)
         return SolveResult(
             status=label,

@@ -121,6 +121,8 @@ def status_line(status: Status, gap: float | None) -> str:
             return "Proven optimal"
         # the solver stops at its requested gap (1e-6 by default): say so rather than round
         return f"Proven optimal (within {format_gap(gap)} of the best possible)"
+    if status == Status.GAP_LIMIT and gap is not None:
+        return f"Within {format_gap(gap)} of optimal (stopped at the requested gap)"
     if status == Status.TIME_LIMIT:
         if gap is None or not math.isfinite(gap):
             return "Best plan found before the time limit (no bound on how far from optimal)"
@@ -273,6 +275,8 @@ def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
             # plugin constraint forbids it); before the time limit we cannot say which.
             what = "the roadmap" if plan.horizon is not None else "the plan"
             reasons.append(f"fits, but would not improve {what}" if plan.status == Status.OPTIMAL
+                           else "fits; not chosen within the requested gap"
+                           if plan.status == Status.GAP_LIMIT
                            else "fits; not chosen before the time limit")
         staff = tuple((team, n) for team, n in imp.staff.items() if n)
         rows.append(LeftOutRow(imp.id, imp.label, imp.owner, imp.cost, staff,

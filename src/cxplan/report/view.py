@@ -382,7 +382,7 @@ class ReportView:
     source: str  # the scenario's file name (no folders), or "<dict>" when built in memory
     currency: str | None
     generated_by: str  # "cxplan <version>"; no timestamp, so reports diff cleanly
-    status: Status  # the solver status: optimal or time_limit
+    status: Status  # the solver status: optimal, gap_limit or time_limit
     gap: float | None  # proven relative gap on the objective; 0 when optimal
     status_line: str  # "Proven optimal", "Within 0.02 % of optimal (time limit)", ...
     summary: tuple[str, str, str]  # what to do, what it costs, what it gains
