@@ -53,8 +53,9 @@ class ScenarioError(CxplanError):
         )
 
 
-class UsageError(CxplanError):
-    """A command-line or API argument is wrong (unknown team, unknown improvement, ...)."""
+class UsageError(CxplanError, ValueError):
+    """A command-line or API argument is wrong (unknown team, unknown improvement, a number
+    that is not finite, ...). Also a ValueError, as Python's own argument errors are."""
 
     exit_code = 2
 

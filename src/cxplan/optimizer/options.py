@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from cxplan.errors import UsageError
+
+MAX_TIME_LIMIT = 1e7  # seconds (about 4 months): beyond any meeting, within HiGHS's range
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,18 @@ class SolverOptions:
 
     def __post_init__(self) -> None:
         if self.start_method not in ("auto", "greedy", "relaxation"):
-            raise ValueError(f"start_method must be 'auto', 'greedy' or 'relaxation', "
+            raise UsageError(f"start_method must be 'auto', 'greedy' or 'relaxation', "
                              f"not {self.start_method!r}")
+        if not (math.isfinite(self.time_limit) and 0 < self.time_limit <= MAX_TIME_LIMIT):
+            raise UsageError(f"the time limit is a number of seconds above 0 and at most "
+                             f"{MAX_TIME_LIMIT:g}, got {self.time_limit!r}")
+        if not (math.isfinite(self.gap) and 0 <= self.gap < 1):
+            raise UsageError(f"the gap is a share from 0 to below 1 (1e-6 by default), got "
+                             f"{self.gap!r}")
+        if self.threads < 1:
+            raise UsageError(f"threads must be at least 1, got {self.threads!r}")
+        if self.node_limit is not None and self.node_limit < 0:
+            raise UsageError(f"the node limit must be ≥ 0, got {self.node_limit!r}")
 
 
 @dataclass(frozen=True)

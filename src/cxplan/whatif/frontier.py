@@ -23,7 +23,7 @@ from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.options import SolverOptions
 from cxplan.plugins.manager import CxplanPlugins
-from cxplan.scenario.limits import apply_limits
+from cxplan.scenario.limits import apply_limits, parse_amount
 from cxplan.scenario.models import Scenario
 from cxplan.whatif.engine import Analysis, Outcome, difference
 
@@ -116,19 +116,7 @@ def parse_range(text: str, base: float | None, *, what: str) -> list[float]:
         raise UsageError(f"{what} expects FROM:TO:STEPS (for example 100000:400000:20 or "
                          f"50%:150%:11), got {text!r}")
 
-    def number(raw: str) -> float:
-        raw = raw.strip()
-        try:
-            if raw.endswith("%"):
-                if base is None:
-                    raise UsageError(f"{what}: a percentage ({raw}) needs a current level to "
-                                     "be relative to; give amounts")
-                return float(raw[:-1]) / 100.0 * base
-            return float(raw)
-        except ValueError:
-            raise UsageError(f"{what}: {raw!r} is not a number") from None
-
-    low, high = number(parts[0]), number(parts[1])
+    low, high = parse_amount(parts[0], base, what), parse_amount(parts[1], base, what)
     try:
         steps = int(parts[2])
     except ValueError:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from cxplan.core.results import MarginalValue, MarginalValues
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
+from cxplan.scenario.limits import parse_amount
 from cxplan.whatif.engine import Analysis, Outcome, difference
 
 if TYPE_CHECKING:
@@ -29,19 +30,9 @@ DEFAULT_BUDGET_STEP = "10%"
 
 def parse_step(text: str | float, base: float | None) -> float:
     """"10%" of `base`, or an amount ("25000")."""
-    raw = str(text).strip()
-    try:
-        if raw.endswith("%"):
-            if base is None:
-                raise UsageError(f"a relative step ({raw}) needs a budget to be relative to")
-            value = float(raw[:-1]) / 100.0 * base
-        else:
-            value = float(raw)
-    except ValueError:
-        raise UsageError(f"a step is an amount or a percentage such as 10%, got {raw!r}") \
-            from None
+    value = parse_amount(text, base, "the budget step")
     if not value > 0:
-        raise UsageError(f"a step must be positive, got {raw!r}")
+        raise UsageError(f"the budget step must be positive, got {str(text).strip()!r}")
     return value
 
 
