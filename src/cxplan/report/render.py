@@ -13,8 +13,9 @@ forbidden template raises `TemplateError`. Numbers are formatted by the filters 
 from __future__ import annotations
 
 import functools
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 
-from cxplan.errors import TemplateError
+from cxplan.errors import CxplanError, TemplateError
 from cxplan.plugins.hookspecs import ReportSection
 from cxplan.report.view import ReportView
 from cxplan.text import (
@@ -57,13 +58,51 @@ def markdown_escape(value: object) -> object:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(value.splitlines()))
 
 
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """Templates from one folder, none of which may resolve outside it: a symbolic link to
+    `/etc/shadow` (or to `/`) in a templates folder is refused, not read. Only regular files
+    are read, as UTF-8 text."""
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = jinja2.loaders.split_template_path(template)  # refuses ".." itself
+        for folder in self.searchpath:
+            candidate = os.path.join(folder, *pieces)
+            if not os.path.lexists(candidate):
+                continue
+            real = os.path.realpath(candidate)
+            root = os.path.realpath(folder)
+            if os.path.commonpath([real, root]) != root:
+                raise TemplateError(f"template {template!r} in {folder} leads to {real}, "
+                                    "outside the templates folder: not read")
+            if not os.path.isfile(real):
+                raise TemplateError(f"template {template!r} in {folder} is not a regular "
+                                    "file: not read")
+            try:
+                with open(real, "rb") as handle:
+                    contents = handle.read().decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                raise TemplateError(f"template {template!r} in {folder} is not UTF-8 text "
+                                    f"(bad byte at offset {exc.start})") from None
+            mtime = os.path.getmtime(real)
+
+            def uptodate(path: str = real, seen: float = mtime) -> bool:
+                try:
+                    return os.path.getmtime(path) == seen
+                except OSError:
+                    return False
+
+            return contents, os.path.normpath(candidate), uptodate
+        raise jinja2.TemplateNotFound(template)
+
+
 def _loaders(
     templates_dir: str | Path | None, plugin_templates: Sequence[str | Path]
 ) -> jinja2.BaseLoader:
     folders = ([templates_dir] if templates_dir is not None else []) + list(plugin_templates)
     builtin = jinja2.PackageLoader("cxplan", "templates")
     return jinja2.ChoiceLoader([
-        *(jinja2.FileSystemLoader(str(folder)) for folder in folders),
+        *(ConfinedLoader(str(folder)) for folder in folders),
         builtin,
         jinja2.PrefixLoader({BUILTIN_PREFIX: builtin}),
     ])
@@ -153,6 +192,16 @@ def render_template(
     except jinja2.TemplateError as exc:
         place = _template_place(exc.__traceback__)
         raise TemplateError(f"template {place or name}: {exc}") from None
+    except CxplanError:
+        raise
+    except RecursionError:
+        raise TemplateError(f"template {name}: it includes or calls itself without end "
+                            "(recursion too deep)") from None
+    except Exception as exc:
+        # Whatever a template's expressions raise (1/0, wordwrap(0), a range too large for
+        # the sandbox, ...) is the template's fault, named with its line.
+        place = _template_place(exc.__traceback__)
+        raise TemplateError(f"template {place or name}: {type(exc).__name__}: {exc}") from None
 
 
 def render_html(
