@@ -9,6 +9,7 @@ skipped here.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -53,6 +54,15 @@ def _prob(value: Any) -> float | None:
     return v if math.isfinite(v) and 0.0 <= v <= 1.0 else None
 
 
+def letter_scripts(text: str) -> set[str]:
+    """The scripts (LATIN, CYRILLIC, GREEK, ...) of the letters in `text`."""
+    scripts = set()
+    for char in text:
+        if char.isalpha():
+            scripts.add(unicodedata.name(char, "UNKNOWN").split(" ", 1)[0].title())
+    return scripts
+
+
 def journey_unsound(log: ProblemLog) -> bool:
     """Whether an error makes the journey itself unsafe to analyse (solve its chains)."""
     # Unreadable values (`!!binary` as an edge's `from`) hold a stand-in that passes the
@@ -79,6 +89,8 @@ class CrossChecks:
         improvements = self._unique_ids(data, "improvements", "improvement")
         self._unique_ids(data, "personas", "persona")
         teams = _dict(data.get("teams"))
+        for team in teams:
+            self.one_script(("teams", str(team)), str(team), "team")
         stages = data.get("stages") if isinstance(data.get("stages"), list) else None
 
         if stages is not None:
@@ -130,7 +142,18 @@ class CrossChecks:
                            f"(first used at {key}[{ids[ident]}])", "ids must be unique per kind")
             else:
                 ids[ident] = i
+            self.one_script((key, i, "id"), ident, f"{kind} id")
         return set(ids)
+
+    def one_script(self, path: Path_, name: str, what: str) -> None:
+        """Warn about a name whose letters come from several scripts: Latin `pay` and `pаy`
+        with a Cyrillic `а` look the same and are two ids."""
+        scripts = letter_scripts(name)
+        if len(scripts) > 1:
+            self.warning(path, f"{what} '{name}' mixes letters of several scripts "
+                         f"({', '.join(sorted(scripts))}): it can look like another name "
+                         "and not be it", "write it in one script (ASCII letters are the "
+                         "safest)")
 
     def _ref(self, path: Path_, value: Any, known: set[str], kind: str) -> str | None:
         ref = _str(value)

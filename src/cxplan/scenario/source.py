@@ -253,6 +253,34 @@ def _c_loader_is_safe(text: str, name: str = "<string>") -> bool:
     return True
 
 
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+# Number forms of YAML 1.1 (PyYAML) that YAML 1.2 and JSON read otherwise or not at all, and
+# that silently change a value: `017` is 15 (octal), `1:30` is 90 (base 60), `0x10` is 16.
+_YAML11_NUMBERS = (
+    (re.compile(r"^[-+]?0[0-7_]+$"), "octal"),
+    (re.compile(r"^[-+]?0x[0-9a-fA-F_]+$"), "hexadecimal"),
+    (re.compile(r"^[-+]?0b[01_]+$"), "binary"),
+    (re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$"), "base 60"),
+)
+
+
+def _yaml11_number(text: str) -> tuple[str, str] | None:
+    """(problem, hint) for a number written in a form YAML 1.1 reads as another value."""
+    for pattern, kind in _YAML11_NUMBERS:
+        if pattern.match(text):
+            read = yaml.safe_load(text)
+            if kind == "octal":
+                meant = text.lstrip("+-").lstrip("0").replace("_", "") or "0"
+                sign = "-" if text.startswith("-") else ""
+                hint = (f"write {sign}{meant} if that is what you mean (a leading zero makes "
+                        f"an octal number in YAML 1.1), or '{text}' in quotes if it is text")
+            else:
+                hint = (f"write {read} if that is what you mean, or '{text}' in quotes if it "
+                        "is text (a time, a code)")
+            return f"`{text}` would be read as {read} (a YAML 1.1 {kind} number)", hint
+    return None
+
+
 def _short_tag(tag: str) -> str:
     return tag.replace("tag:yaml.org,2002:", "!!")
 
@@ -528,6 +556,11 @@ class _Builder:
         if node.tag == _TIMESTAMP_TAG:
             # A date is only ever a name or a note in a scenario: keep the text as written.
             return node.value
+        if node.tag in _NUMBER_TAGS and not getattr(node, "style", None):  # plain, not quoted
+            trap = _yaml11_number(node.value)
+            if trap is not None:
+                self.unreadable(node, path, trap[0], trap[1])
+                return node.value
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
