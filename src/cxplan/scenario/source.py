@@ -57,26 +57,38 @@ class Document:
     # should not report them a second time.
     unreadable: set[Path_] = field(default_factory=set)
     # For a scenario merged from several files (`extends`, see cxplan.scenario.variants): the
-    # file and the place in that file where each value was written. Empty for one file.
-    origins: dict[Path_, tuple[str, Path_]] = field(default_factory=dict)
+    # document and the place in it where each value was written; a subtree taken whole from
+    # a base is recorded once, at its root. Empty for one file.
+    origins: dict[Path_, tuple[Document, Path_]] = field(default_factory=dict)
     # JSON read by the fast path (`_read_json`) has no lines yet: they are read from this
     # text the first time a problem needs one, so a valid large file never pays for them.
     pending_lines: str | None = field(default=None, repr=False)
 
-    def origin_of(self, path: Path_) -> tuple[str, Path_]:
-        """(file, place in that file) where the value at `path` was written."""
+    def _source_of(self, path: Path_) -> tuple[Document, Path_] | None:
+        """The document (and place in it) that the value at `path` was taken from, when
+        this document was merged from others."""
         probe = path
         while self.origins:
             if probe in self.origins:
-                file, place = self.origins[probe]
-                return file, (*place, *path[len(probe):])
+                doc, place = self.origins[probe]
+                return doc, (*place, *path[len(probe):])
             if not probe:
                 break
             probe = probe[:-1]
-        return self.name, path
+        return None
+
+    def origin_of(self, path: Path_) -> tuple[str, Path_]:
+        """(file, place in that file) where the value at `path` was written."""
+        source = self._source_of(path)
+        if source is None:
+            return self.name, path
+        return source[0].origin_of(source[1])
 
     def line_of(self, path: Path_) -> int | None:
         """The line of `path`, or of its nearest written ancestor."""
+        source = self._source_of(path)
+        if source is not None:
+            return source[0].line_of(source[1])
         if self.pending_lines is not None:
             self.lines.update(_lines_of(self.pending_lines))
             self.pending_lines = None

@@ -125,6 +125,8 @@ def merge_documents(base: Document, variant: Document) -> Document:
     """The variant's data merged onto the base's, remembering where each value came from."""
     merged = Document(name=variant.name, data=None,
                       problems=[*base.problems, *variant.problems])
+    # every base's problems are already in `base.problems`; its lines and origins are
+    # reached through `merged.origins`
     merger = _Merger(base, variant, merged)
     over = {k: v for k, v in variant.data.items() if k != EXTENDS}
     merged.data = merger.merge(base.data, (), over, (), ())
@@ -138,21 +140,18 @@ class _Merger:
         self.variant = variant
         self.out = out
 
-    def record(self, doc: Document, src: Path_, dst: Path_) -> None:
-        self.out.origins[dst] = doc.origin_of(src)
-        line = doc.line_of(src)
-        if line is not None:
-            self.out.lines[dst] = line
-        if src in doc.unreadable:
-            self.out.unreadable.add(dst)
+    def record(self, doc: Document, src: Path_, dst: Path_, *, whole: bool = False) -> None:
+        """The value at `dst` was written at `src` in `doc` (with all below it: `whole`)."""
+        self.out.origins[dst] = (doc, src)
+        for bad in doc.unreadable:  # few: mapped to the merged document's places
+            if bad == src or (whole and bad[:len(src)] == src):
+                self.out.unreadable.add((*dst, *bad[len(src):]))
 
     def copy(self, doc: Document, value: Any, src: Path_, dst: Path_) -> Any:
-        """`value` (from `doc` at `src`) placed at `dst`, with its provenance."""
-        self.record(doc, src, dst)
-        if isinstance(value, dict):
-            return {k: self.copy(doc, v, (*src, k), (*dst, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.copy(doc, v, (*src, i), (*dst, i)) for i, v in enumerate(value)]
+        """`value` (from `doc` at `src`) placed whole at `dst`, with its provenance. It is
+        shared, not copied, and its provenance recorded once: a chain of variants over a
+        large base then costs what the variants hold, not the base once per variant."""
+        self.record(doc, src, dst, whole=True)
         return value
 
     def merge(self, base: Any, bsrc: Path_ | None, over: Any, osrc: Path_, dst: Path_) -> Any:
