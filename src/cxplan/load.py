@@ -10,7 +10,7 @@ line and a hint; warnings stay on `Scenario.warnings`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,19 +31,22 @@ def load_scenario(
     name: str | None = None,
     criteria: Iterable[str] | None = None,
     plugins: CxplanPlugins | None = None,
+    allow_paths: Sequence[str | Path] = (),
 ) -> Scenario:
     """Read, validate and return a scenario.
 
     `source` is a path to a YAML/JSON file or an already parsed mapping. `criteria`
     is the set of known criterion names (default: those of `plugins`). `plugins`
     (default: the installed ones) also validate their `extensions:` sections and may
-    transform the loaded scenario. Raises `ScenarioError` listing every problem;
-    warnings are on `Scenario.warnings`.
+    transform the loaded scenario. `extends` reads only files in the scenario's own
+    folder and below (for a mapping: the working directory), or in `allow_paths`.
+    Raises `ScenarioError` listing every problem; warnings are on `Scenario.warnings`.
     """
     if isinstance(source, Mapping):
-        doc = resolve_extends(Document(name=name or "<dict>", data=dict(source)))
+        doc = resolve_extends(Document(name=name or "<dict>", data=dict(source)),
+                              allowed=allow_paths)
     else:
-        doc = resolve_extends(read_document(source, name=name), source)
+        doc = resolve_extends(read_document(source, name=name), source, allowed=allow_paths)
     return validate_document(doc, criteria=criteria, plugins=plugins)
 
 

@@ -121,10 +121,19 @@ def _caused_by_ctrl_c(exc: BaseException) -> bool:
     return False
 
 
+_allowed: list[str] = []  # --allow-path: folders a scenario's `extends` may also read
+
+
+def allow_paths(folders: list[str]) -> None:
+    """Folders besides a scenario's own that its `extends` may read (`--allow-path`)."""
+    _allowed[:] = folders
+
+
 def load(path: Path) -> Scenario:
+    """The scenario at `path`, with the installed plugins and the allowed folders."""
     from cxplan.load import load_scenario
 
-    return load_scenario(path)
+    return load_scenario(path, allow_paths=_allowed)
 
 
 def parse_teams(values: list[str]) -> dict[str, float]:
@@ -170,8 +179,14 @@ def main_callback(
         "--disable-plugin", metavar="NAME",
         help="Do not load this installed plugin (repeatable; names as `cxplan plugins` "
         "lists them).")] = None,
+    allow_path: Annotated[list[str] | None, typer.Option(
+        "--allow-path", metavar="FOLDER",
+        help="A scenario's `extends` may also read files in this folder (repeatable); "
+        "otherwise only in the scenario's own folder and below.")] = None,
 ) -> None:
     """cxplan: optimal customer-experience improvement plans."""
+    if allow_path:
+        allow_paths(allow_path)
     if plugin or disable_plugin:
         # Normally taken from the command line before parsing (cxplan.cli.plugins); this
         # path serves callers that invoke the app directly.

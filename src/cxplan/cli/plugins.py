@@ -1,9 +1,9 @@
-"""`cxplan plugins`, the `--plugin` / `--disable-plugin` options and plugins' own commands.
+"""`cxplan plugins`, the options every command takes, and plugins' own commands.
 
-`--plugin` and `--disable-plugin` are read from the whole command line before
-Typer parses it (`prepare_plugins`), because plugins may add subcommands: the
-plugin manager must exist before the command name is looked up. They may so be
-written before or after the subcommand.
+`--plugin`, `--disable-plugin` and `--allow-path` are read from the whole command line
+before Typer parses it (`prepare_plugins`), because plugins may add subcommands: the
+plugin manager must exist before the command name is looked up. They may so be written
+before or after the subcommand.
 """
 
 from __future__ import annotations
@@ -15,22 +15,31 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cxplan.cli.common import JsonOpt, app, run, stderr_console, stdout_console
+from cxplan.cli.common import (
+    JsonOpt,
+    allow_paths,
+    app,
+    run,
+    stderr_console,
+    stdout_console,
+)
 
 if TYPE_CHECKING:
     from cxplan.plugins.manager import PluginInfo
 
 PLUGIN_OPTION = "--plugin"
 DISABLE_OPTION = "--disable-plugin"
+ALLOW_OPTION = "--allow-path"
+GLOBAL_OPTIONS = (PLUGIN_OPTION, DISABLE_OPTION, ALLOW_OPTION)
 # Commands that must work even when an installed plugin is broken (to find and fix it).
 _DIAGNOSTIC = {"plugins"}
 
 
-def split_plugin_options(args: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
-    """(plugins, disabled, remaining args): `--plugin X`, `--plugin=X` and the same for
-    `--disable-plugin`, anywhere before a `--`."""
-    extra: list[str] = []
-    disabled: list[str] = []
+def split_global_options(args: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """({option: values}, remaining args) for the options every command takes (`--plugin`,
+    `--disable-plugin`, `--allow-path`): `--option X` or `--option=X`, anywhere before a
+    `--`."""
+    found: dict[str, list[str]] = {option: [] for option in GLOBAL_OPTIONS}
     rest: list[str] = []
     items = list(args)
     i = 0
@@ -39,19 +48,19 @@ def split_plugin_options(args: Sequence[str]) -> tuple[list[str], list[str], lis
         if arg == "--":
             rest.extend(items[i:])
             break
-        for option, target in ((PLUGIN_OPTION, extra), (DISABLE_OPTION, disabled)):
+        for option, values in found.items():
             if arg == option and i + 1 < len(items):
-                target.append(items[i + 1])
+                values.append(items[i + 1])
                 i += 2
                 break
             if arg.startswith(option + "="):
-                target.append(arg.split("=", 1)[1])
+                values.append(arg.split("=", 1)[1])
                 i += 1
                 break
         else:
             rest.append(arg)
             i += 1
-    return extra, disabled, rest
+    return found, rest
 
 
 def prepare_plugins(application: typer.Typer, args: Sequence[str]) -> list[str]:
@@ -64,8 +73,9 @@ def prepare_plugins(application: typer.Typer, args: Sequence[str]) -> list[str]:
     from cxplan.errors import CxplanError
     from cxplan.plugins.manager import configure, get_plugin_manager
 
-    extra, disabled, rest = split_plugin_options(args)
-    configure(extra, disabled)
+    found, rest = split_global_options(args)
+    configure(found[PLUGIN_OPTION], found[DISABLE_OPTION])
+    allow_paths(found[ALLOW_OPTION])
     try:
         get_plugin_manager().add_cli_commands(application)
     except CxplanError as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,17 +141,21 @@ def read_document(
     name = name or str(path)
     max_bytes = max_file_bytes() if max_bytes is None else max_bytes
     p = Path(path)
-    if p.is_dir():
-        raise ScenarioError([_problem(name, "is a directory, not a scenario file",
-                                      hint="give the path of a .yaml or .json file")])
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ScenarioError([_problem(name, "is a directory, not a scenario file",
+                                          hint="give the path of a .yaml or .json file")])
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or a device would block or never end (`/dev/zero`); a socket is no file.
+            raise ScenarioError([_problem(
+                name, f"is {_special_kind(info.st_mode)}, not a scenario file",
+                hint="save the scenario to a file and give that file")])
+        if info.st_size > max_bytes:
             raise ScenarioError(
-                [_problem(name, f"file is {size} bytes, over the limit of {max_bytes}")]
+                [_problem(name, f"file is {info.st_size} bytes, over the limit of {max_bytes}")]
             )
-        # At most one byte over the limit: a device or a pipe (`/dev/zero`, `<(...)`) has
-        # no size to check beforehand, and /dev/zero never ends.
+        # At most one byte over the limit: the file may grow while it is read.
         with p.open("rb") as handle:
             raw = handle.read(max_bytes + 1)
         if len(raw) > max_bytes:
@@ -168,6 +173,16 @@ def read_document(
                       hint="save the file as UTF-8")]
         ) from None
     return parse_text(text, name)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 class _ResolveOnce:

@@ -24,12 +24,13 @@ problems point at the variant or at the base, whichever holds the bad value.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from cxplan.errors import Problem, ScenarioError
 from cxplan.scenario.source import Document, Path_, format_path, read_document
+from cxplan.text import shorten
 
 EXTENDS = "extends"
 REMOVE = "remove"
@@ -67,11 +68,20 @@ def _describe(key: Key) -> str:
     return " -> ".join(str(k) for k in key) if len(key) > 1 else str(key[0])
 
 
-def resolve_extends(doc: Document, path: str | Path | None = None,
-                    *, _chain: tuple[Path, ...] = ()) -> Document:
+def resolve_extends(doc: Document, path: str | Path | None = None, *,
+                    allowed: Sequence[str | Path] = (),
+                    _chain: tuple[Path, ...] = (),
+                    _roots: tuple[Path, ...] | None = None,
+                    _shown_as: str | None = None) -> Document:
     """`doc` merged onto the scenario it extends (recursively); `doc` itself if it extends
-    nothing. `path` is the file `doc` was read from: a relative `extends` is read from its
-    folder (from the working directory for a scenario given as a dict or as text)."""
+    nothing. `path` is the file `doc` was read from: a relative `extends` is read from the
+    folder that file really is in (from the working directory for a scenario given as a
+    dict or as text).
+
+    Confinement: a base must be a regular file inside the folder tree of the first file
+    (for a dict or text: the working directory), or inside one of the `allowed` folders,
+    once symbolic links are followed. Anything else is refused before it is read.
+    """
     data = doc.data
     if not isinstance(data, dict) or EXTENDS not in data:
         return doc
@@ -80,17 +90,37 @@ def resolve_extends(doc: Document, path: str | Path | None = None,
         raise ScenarioError([_problem(doc, (EXTENDS,),
                                       "extends takes the path of the base scenario file",
                                       "for example `extends: base.yaml` (relative to this file)")])
-    folder = Path(path).parent if path is not None else Path()
-    chain = _chain or ((Path(path).resolve(),) if path is not None else ())
-    base_path = folder / target
+    shown = shorten(target, 80)
+    try:
+        here = Path(os.path.realpath(path)).parent if path is not None else Path.cwd()
+        roots = _roots if _roots is not None else (
+            here, *(Path(os.path.realpath(folder)) for folder in allowed))
+        chain = _chain or ((Path(os.path.realpath(path)),) if path is not None else ())
+        real = Path(os.path.realpath(here / target))
+        inside = any(os.path.commonpath([real, root]) == str(root) for root in roots)
+        found = inside and real.exists()
+        regular = found and real.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte ...
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError([_problem(doc, (EXTENDS,), f"cannot extend {shown}: {reason}",
+                                      "give the path of the base scenario file")]) from None
     # Problems name the base the way the user would reach it from where they are.
-    spelled = os.path.normpath(os.path.join(os.path.dirname(str(path)) if path else "",
-                                            target))
-    if not base_path.is_file():
+    written = _shown_as or (str(path) if path is not None else "")
+    spelled = os.path.normpath(os.path.join(os.path.dirname(written), target))
+    if not inside:
         raise ScenarioError([_problem(
-            doc, (EXTENDS,), f"cannot extend '{target}': no such file ({spelled})",
+            doc, (EXTENDS,), f"cannot extend {shown}: it is outside the folder of the "
+            f"scenario ({_short(roots[0])})" + (", and of every --allow-path folder"
+                                                 if len(roots) > 1 else ""),
+            "a scenario may only extend files in its own folder or below; for a shared "
+            "base elsewhere, allow its folder with --allow-path FOLDER")])
+    if not found:
+        raise ScenarioError([_problem(
+            doc, (EXTENDS,), f"cannot extend {shown}: no such file ({spelled})",
             "the path is relative to the folder of the file that says `extends`")])
-    real = base_path.resolve()
+    if not regular:
+        raise ScenarioError([_problem(doc, (EXTENDS,), f"cannot extend {shown}: it is not "
+                                      "a regular file", "give the path of a scenario file")])
     if real in chain:
         names = [*(_short(p) for p in chain), _short(real)]
         raise ScenarioError([_problem(doc, (EXTENDS,),
@@ -100,9 +130,8 @@ def resolve_extends(doc: Document, path: str | Path | None = None,
     if len(chain) >= MAX_CHAIN:
         raise ScenarioError([_problem(doc, (EXTENDS,),
                                       f"extends chain longer than {MAX_CHAIN} files")])
-    base = read_document(base_path, name=spelled)
-    base = resolve_extends(base, spelled if not os.path.isabs(spelled) else base_path,
-                           _chain=(*chain, real))
+    base = read_document(real, name=spelled)
+    base = resolve_extends(base, real, _chain=(*chain, real), _roots=roots, _shown_as=spelled)
     if not isinstance(base.data, dict):
         raise ScenarioError([_problem(base, (), "the base scenario is not a mapping of keys "
                                       "(cxplan: 1, touchpoints, ...)")])
