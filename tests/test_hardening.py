@@ -133,12 +133,12 @@ def test_the_size_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.Monk
     assert "CXPLAN_MAX_FILE_BYTES must be a whole number of bytes" in result.stderr
 
 
-def test_an_endless_device_is_read_up_to_the_limit_only() -> None:
+def test_an_endless_device_is_refused_before_it_is_read() -> None:
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
     result = cli("validate", "/dev/zero")
     assert_clean_exit_2(result, Path("/dev/zero"))
-    assert "over the limit" in result.stderr
+    assert "is a device, not a scenario file" in result.stderr
 
 
 def test_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:

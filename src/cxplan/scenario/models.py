@@ -325,3 +325,15 @@ class Scenario(Strict):
         copy = self.model_copy(update=update)
         copy.adopt(periods=periods)
         return copy
+
+
+def _format_keys() -> frozenset[str]:
+    models = (Scenario, Touchpoint, TouchpointOverride, Edge, JourneyGraph, Persona, Effect,
+              Improvement, PriorityLevel, Objective, Horizon)
+    keys = {key for model in models for name, info in model.model_fields.items()
+            for key in (name, info.alias) if key}
+    return frozenset(keys | {"extends", "remove"})
+
+
+# Every key the scenario format itself defines (the rest are ids, team names ... : data).
+FORMAT_KEYS = _format_keys()

@@ -1,11 +1,20 @@
 """Problems found in a scenario, each located in the file and place where its value was
-written (a variant's values may come from its base file), with its line."""
+written (a variant's values may come from its base file), with its line.
+
+What another file holds is not repeated: a problem whose value comes from a file the
+scenario `extends` names that file, the place (its format's keys only) and the line, but
+no value, key or name written there (`not_repeated`). Only the file being validated has
+its values quoted, cut short.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from cxplan.errors import Problem
+from cxplan.scenario.models import FORMAT_KEYS
 from cxplan.scenario.source import Document, Path_, format_path
 
 # How a check reports a problem: (path in the scenario's data, message, hint).
@@ -18,7 +27,7 @@ class ProblemLog:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         # Problems found while reading single values (duplicate keys, YAML tags).
-        self.problems: list[Problem] = list(doc.problems)
+        self.problems: list[Problem] = not_repeated(doc.problems, doc.name)
         self.error_paths: list[Path_] = []
 
     def error(self, path: Path_, message: str, hint: str | None = None) -> None:
@@ -33,8 +42,11 @@ class ProblemLog:
         if severity == "error":
             self.error_paths.append(path)
         file, place = self.doc.origin_of(path)  # a variant's values may come from its base
-        self.problems.append(Problem(file, format_path(place), message, hint,
-                                     self.doc.line_of(path), severity))
+        problem = Problem(file, format_path(place), message, hint, self.doc.line_of(path),
+                          severity)
+        if file != self.doc.name:
+            problem = _without_values(problem, place)
+        self.problems.append(problem)
 
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
@@ -45,3 +57,28 @@ class ProblemLog:
         file's."""
         return sorted(self.problems,
                       key=lambda p: (p.file != self.doc.name, p.file, p.line or 0))
+
+
+_QUOTED = re.compile(r"'[^']*'|`[^`]*`|\"[^\"]*\"")
+_ECHOES = re.compile(r"\s*\((?:got|did you mean|allowed here|first used at)[^)]*\)")
+
+
+def not_repeated(problems: Iterable[Problem], own_file: str) -> list[Problem]:
+    """`problems`, with nothing that another file than `own_file` holds repeated in them."""
+    return [p if p.file == own_file else _without_values(p, None) for p in problems]
+
+
+def _without_values(problem: Problem, place: Path_ | None) -> Problem:
+    """The problem with no value, name or key of its file in it: quoted text is elided,
+    "(got ...)" and suggestions dropped, and the place keeps the format's own keys only."""
+    message = _QUOTED.sub("…", _ECHOES.sub("", problem.message))
+    if place is not None:
+        location = format_path(tuple(part if isinstance(part, int) or part in FORMAT_KEYS
+                                     else "…" for part in place))
+    else:  # a problem of reading that file: what was read is not described at all
+        location, message = "", message.split(":", 1)[0]
+    where = f" (line {problem.line})" if problem.line is not None else ""
+    return replace(problem, message=message, location=location,
+                   hint=f"the value is in {problem.file}{where}, which this scenario extends: "
+                        "what other files hold is not repeated here; open that file, or "
+                        "validate it on its own")

@@ -110,7 +110,7 @@ def resolve_extends(doc: Document, path: str | Path | None = None, *,
     if not inside:
         raise ScenarioError([_problem(
             doc, (EXTENDS,), f"cannot extend {shown}: it is outside the folder of the "
-            f"scenario ({_short(roots[0])})" + (", and of every --allow-path folder"
+            f"scenario ({roots[0]})" + (", and of every --allow-path folder"
                                                  if len(roots) > 1 else ""),
             "a scenario may only extend files in its own folder or below; for a shared "
             "base elsewhere, allow its folder with --allow-path FOLDER")])
