@@ -4,7 +4,6 @@ print the format."""
 from __future__ import annotations
 
 import json
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,6 +12,7 @@ from cxplan.cli.common import (
     JsonOpt,
     ScenarioArg,
     app,
+    emit,
     load,
     money,
     run,
@@ -37,12 +37,12 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
             loaded = load(scenario)
         except ScenarioError as exc:
             if as_json:
-                sys.stdout.write(json.dumps({"valid": False, "problems": [
+                emit(json.dumps({"valid": False, "problems": [
                     _problem_dict(p) for p in exc.problems + exc.warnings]}) + "\n")
                 raise typer.Exit(2) from None
             raise
         if as_json:
-            sys.stdout.write(json.dumps({"valid": True, "problems": [
+            emit(json.dumps({"valid": True, "problems": [
                 _problem_dict(p) for p in loaded.warnings]}) + "\n")
             return
         out = stdout_console()
@@ -52,7 +52,7 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
                   f"{len(loaded.improvements)} improvements, {len(loaded.persona_list)} "
                   f"persona{'s' if len(loaded.persona_list) != 1 else ''})", markup=False)
 
-    run(body)
+    run(body, machine=as_json)
 
 
 @app.command()
@@ -62,9 +62,9 @@ def schema() -> None:
     def body() -> None:
         from cxplan.scenario.schema import scenario_schema
 
-        sys.stdout.write(json.dumps(scenario_schema(), indent=2) + "\n")
+        emit(json.dumps(scenario_schema(), indent=2) + "\n")
 
-    run(body)
+    run(body, machine=True)
 
 
 def _problem_dict(problem: Any) -> dict[str, Any]:
@@ -89,11 +89,11 @@ def evaluate(
         ids = [s.strip() for s in select.split(",") if s.strip()]
         value = evaluate_selection(loaded, ids)
         if as_json:
-            sys.stdout.write(json.dumps(_selection_dict(value), allow_nan=False) + "\n")
+            emit(json.dumps(_selection_dict(value), allow_nan=False) + "\n")
         else:
             _print_selection(value, loaded, stdout_console())
 
-    run(body)
+    run(body, machine=as_json)
 
 
 def _selection_dict(value: SelectionValue) -> dict[str, Any]:

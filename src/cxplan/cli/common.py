@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
 
 import typer
 
@@ -67,12 +67,61 @@ def stdout_console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
-def run(action: Callable[[], T]) -> T:
-    """Run a command body, turning cxplan's errors into messages and exit codes."""
+_machine_stdout: list[TextIO] = []  # where `emit` writes while machine output is on
+
+
+def emit(text: str) -> None:
+    """Write machine-readable output (JSON, CSV) on the command's real standard output."""
+    out = _machine_stdout[-1] if _machine_stdout else sys.stdout
+    out.write(text)
+    out.flush()
+
+
+@contextlib.contextmanager
+def machine_output(enabled: bool = True) -> Iterator[None]:
+    """While a command prints machine-readable output, everything else that would reach
+    standard output (a plugin's `print`, a library's banner, even from C) goes to standard
+    error instead: `emit` alone writes to standard output, so `--json` prints exactly one
+    JSON object whatever plugins do."""
+    if not enabled:
+        yield
+        return
+    real = sys.stdout
+    saved: int | None = None
+    try:
+        if real.fileno() == 1:
+            real.flush()
+            saved = os.dup(1)
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        saved = None
+    if saved is not None:
+        out: TextIO = os.fdopen(os.dup(saved), "w", encoding=real.encoding or "utf-8",
+                                closefd=True)
+        os.dup2(2, 1)
+    else:
+        out = real
+    sys.stdout = sys.stderr
+    _machine_stdout.append(out)
+    try:
+        yield
+    finally:
+        _machine_stdout.pop()
+        sys.stdout = real
+        if saved is not None:
+            sys.stderr.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            out.close()
+
+
+def run(action: Callable[[], T], *, machine: bool = False) -> T:
+    """Run a command body, turning cxplan's errors into messages and exit codes. With
+    `machine` (`--json`, `--csv`), only `emit` writes to standard output."""
     from cxplan.errors import CxplanError, ScenarioError
 
     try:
-        return action()
+        with machine_output(machine):
+            return action()
     except ScenarioError as exc:
         err = stderr_console()
         for problem in exc.problems:

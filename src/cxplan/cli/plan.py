@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +12,7 @@ from cxplan.cli.common import (
     JsonOpt,
     ScenarioArg,
     app,
+    emit,
     load,
     money,
     parse_teams,
@@ -76,7 +76,7 @@ def plan(
             written = write_reports(result, loaded.with_limits(budget, parse_teams(team or [])),
                                     report, templates_dir=templates)
         if as_json:
-            sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+            emit(json.dumps(result.to_dict(), allow_nan=False) + "\n")
         else:
             _print_plan(result, stdout_console())
         err = stderr_console()
@@ -94,7 +94,7 @@ def plan(
         for path in written:
             err.print(f"wrote {path}", markup=False)
 
-    run(body)
+    run(body, machine=as_json)
 
 
 def _print_plan(result: Plan, out: Console) -> None:

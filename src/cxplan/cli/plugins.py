@@ -19,6 +19,7 @@ from cxplan.cli.common import (
     JsonOpt,
     allow_paths,
     app,
+    emit,
     run,
     stderr_console,
     stdout_console,
@@ -99,13 +100,13 @@ def plugins_command(as_json: JsonOpt = False) -> None:
         manager = inspecting_manager()
         infos = manager.info()
         if as_json:
-            sys.stdout.write(json.dumps([_info_dict(i) for i in infos]) + "\n")
+            emit(json.dumps([_info_dict(i) for i in infos]) + "\n")
         else:
             _print_infos(infos)
         if any(i.error for i in infos):
             raise typer.Exit(4)
 
-    run(body)
+    run(body, machine=as_json)
 
 
 def _info_dict(info: PluginInfo) -> dict[str, Any]:

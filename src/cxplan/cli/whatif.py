@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +12,7 @@ from cxplan.cli.common import (
     JsonOpt,
     ScenarioArg,
     app,
+    emit,
     load,
     money,
     parse_teams,
@@ -56,7 +56,7 @@ def _limited(path: Path, budget: float | None, team: list[str] | None) -> Scenar
 
 
 def _emit_json(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, allow_nan=False) + "\n")
+    emit(json.dumps(data, allow_nan=False) + "\n")
 
 
 def _wrote(paths: list[Path]) -> None:
@@ -100,7 +100,7 @@ def compare(
             _print_comparison(comparison, stdout_console())
         _wrote(written)
 
-    run(body)
+    run(body, machine=as_json)
 
 
 def _print_comparison(c: Comparison, out: Console) -> None:
@@ -183,12 +183,12 @@ def frontier(
         if as_json:
             _emit_json(result.to_dict())
         elif as_csv:
-            sys.stdout.write(result.to_csv())
+            emit(result.to_csv())
         else:
             _print_frontier(result, stdout_console())
         _wrote(written)
 
-    run(body)
+    run(body, machine=as_json or as_csv)
 
 
 def _print_frontier(f: Frontier, out: Console) -> None:
@@ -263,7 +263,7 @@ def explain(
             return
         _print_explanation(found[0], out)
 
-    run(body)
+    run(body, machine=as_json)
 
 
 def _print_explanation(e: Explanation, out: Console) -> None:
@@ -342,7 +342,7 @@ def sensitivity(
             _print_sensitivity(result, stdout_console())
         _wrote(written)
 
-    run(body)
+    run(body, machine=as_json)
 
 
 def _print_sensitivity(s: Sensitivity, out: Console) -> None:

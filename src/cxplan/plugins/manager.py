@@ -12,12 +12,15 @@ The process-wide manager (`get_plugin_manager`) loads every installed plugin;
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib.metadata import EntryPoint, entry_points
@@ -126,6 +129,9 @@ class CxplanPlugins:
     def _load_entry_point(self, ep: EntryPoint) -> None:
         try:
             plugin = ep.load()
+        except SystemExit as exc:
+            raise PluginError(ep.name, "import", f"called sys.exit({exc.code!r}) while "
+                              "loading; a plugin may not end the run") from None
         except Exception as exc:
             raise PluginError(ep.name, "import", f"failed to load {ep.value!r}: "
                               f"{type(exc).__name__}: {exc}") from exc
@@ -143,6 +149,9 @@ class CxplanPlugins:
         self._meta[name] = (source or f"module {dotted}", version)
         try:
             module = importlib.import_module(dotted)
+        except SystemExit as exc:
+            raise PluginError(name, "import", f"called sys.exit({exc.code!r}) while loading; "
+                              "a plugin may not end the run") from None
         except Exception as exc:
             raise PluginError(name, "import", f"{type(exc).__name__}: {exc}") from exc
         self._meta[name] = (source or f"module {dotted}",
@@ -172,6 +181,9 @@ class CxplanPlugins:
                 module = importlib.util.module_from_spec(module_spec)
                 sys.modules[module_spec.name] = module
                 module_spec.loader.exec_module(module)
+            except SystemExit as exc:
+                raise PluginError(name, "import", f"called sys.exit({exc.code!r}) while "
+                                  "loading; a plugin may not end the run") from None
             except Exception as exc:
                 raise PluginError(name, "import", f"{type(exc).__name__}: {exc}") from exc
             self._meta[name] = (f"--plugin {spec}", getattr(module, "__version__", None))
@@ -256,11 +268,8 @@ class CxplanPlugins:
         results: list[tuple[str, Any]] = []
         hook = getattr(self.pm.hook, hook_name)
         for impl in hook.get_hookimpls():
-            try:
+            with plugin_code(impl.plugin_name, hook_name):
                 value = impl.function(**{k: kwargs[k] for k in impl.argnames})
-            except Exception as exc:
-                raise PluginError(impl.plugin_name, hook_name,
-                                  f"raised {type(exc).__name__}: {exc}") from exc
             if value is not None:
                 results.append((impl.plugin_name, value))
         return results
@@ -339,11 +348,8 @@ class CxplanPlugins:
         hook = self.pm.hook.cxplan_transform_scenario
         for impl in hook.get_hookimpls():
             plugin = impl.plugin_name
-            try:
+            with plugin_code(plugin, "cxplan_transform_scenario"):
                 value = impl.function(scenario=scenario)
-            except Exception as exc:
-                raise PluginError(plugin, "cxplan_transform_scenario",
-                                  f"raised {type(exc).__name__}: {exc}") from exc
             if value is None:
                 continue
             if not isinstance(value, type(scenario)):
@@ -393,11 +399,8 @@ class CxplanPlugins:
                 continue
             done.add(impl.plugin_name)
             count = len(app.registered_commands)
-            try:
+            with plugin_code(impl.plugin_name, "cxplan_cli"):
                 impl.function(app=app)
-            except Exception as exc:
-                raise PluginError(impl.plugin_name, "cxplan_cli",
-                                  f"raised {type(exc).__name__}: {exc}") from exc
             existing = {_command_name(c) for c in app.registered_commands[:count]}
             existing |= {str(g.name) for g in app.registered_groups if g.name}
             for command in app.registered_commands[count:]:
@@ -428,12 +431,9 @@ class _Guarded(Criterion):
     def model_term(self, ctx: Any) -> Any:
         import pulp
 
-        try:
+        with plugin_code(self.plugin, f"criterion {self.name!r}, model_term",
+                         interruptible=False):
             term = self.inner.model_term(ctx)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise self._fail("model_term", f"raised {type(exc).__name__}: {exc}") from exc
         if isinstance(term, int | float) and not isinstance(term, bool):
             return pulp.LpAffineExpression(constant=float(term))
         if isinstance(term, pulp.LpVariable):
@@ -450,12 +450,9 @@ class _Guarded(Criterion):
         return abs(self._number("magnitude", self.inner.magnitude, ctx))
 
     def _number(self, method: str, function: Callable[[Any], Any], ctx: Any) -> float:
-        try:
+        with plugin_code(self.plugin, f"criterion {self.name!r}, {method}",
+                         interruptible=False):
             value = function(ctx)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise self._fail(method, f"raised {type(exc).__name__}: {exc}") from exc
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -463,6 +460,41 @@ class _Guarded(Criterion):
         if isinstance(value, bool) or not math.isfinite(number):
             raise self._fail(method, f"must return a finite number, got {value!r}")
         return number
+
+
+@contextlib.contextmanager
+def plugin_code(plugin: str, hook: str, *, interruptible: bool = True) -> Iterator[None]:
+    """Run a plugin's code: whatever it raises becomes a PluginError naming the plugin and
+    the hook, also `sys.exit()` and a KeyboardInterrupt of its own (neither may end the
+    run). A real Ctrl-C during the hook stays an interruption; where it cannot be told
+    apart (`interruptible=False`, for code that runs very often, or outside the main
+    thread), a KeyboardInterrupt is taken for a real one."""
+    received: list[int] = []
+    marking = (interruptible and threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if marking:
+        def on_sigint(number: int, frame: Any) -> None:
+            received.append(number)
+            signal.default_int_handler(number, frame)
+
+        signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    except PluginError:
+        raise
+    except SystemExit as exc:
+        raise PluginError(plugin, hook, f"called sys.exit({exc.code!r}); a plugin may not "
+                          "end the run") from None
+    except KeyboardInterrupt:
+        if not marking or received:
+            raise
+        raise PluginError(plugin, hook, "raised KeyboardInterrupt itself; a plugin may not "
+                          "stop the run") from None
+    except Exception as exc:
+        raise PluginError(plugin, hook, f"raised {type(exc).__name__}: {exc}") from exc
+    finally:
+        if marking:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _claim(owners: dict[str, str], name: str, plugin: str, hook: str, clash: str) -> None:
