@@ -15,7 +15,9 @@ from typing import Literal
 
 from cxplan.scenario.models import Scenario
 
-# Absolute slack when money or staff is compared with a limit: sums of costs are rounded.
+# Relative slack (at least absolute, for limits below 1) when money or staff is compared
+# with a limit: sums of costs are rounded, and a budget of 999999999.9999999 is 1e9 in
+# floating point (the roadmap's rules, core.schedule, use the same).
 TOLERANCE = 1e-9
 
 Rule = Literal["budget", "team", "mandatory", "requires", "excludes"]
@@ -23,8 +25,9 @@ ALL_RULES: frozenset[Rule] = frozenset(("budget", "team", "mandatory", "requires
 
 
 def exceeds(used: float, limit: float | None) -> bool:
-    """Whether `used` is over `limit` (None: no limit), beyond rounding."""
-    return limit is not None and used > limit + TOLERANCE
+    """Whether `used` is over `limit` (None: no limit), beyond rounding: by more than a
+    billionth of the limit (or of 1)."""
+    return limit is not None and used > limit + TOLERANCE * max(1.0, abs(limit))
 
 
 @dataclass(frozen=True)

@@ -173,12 +173,14 @@ class Session:
             return self.result_of(verified[0], known_bound, began)
         watched = bounded_progress(progress, known_bound)
         run(h, full, deadline, began, watched)
-        consistent = self._consistent(h)
+        consistent = self._consistent(h) and not _failed(h)
         if not consistent or self._contradicted(h, verified):
             # HiGHS 1.16.0's presolve got some of these models wrong: "optimal" below a
             # plan known to be feasible (and it then returned that plan's columns with its
-            # own objective). Seen on small random scenarios (tests/test_exactness.py,
-            # test_relaxation.py); without presolve it solved them right. Solve again so.
+            # own objective), or "Solve error" on a budget row of 1e9 against a budget of
+            # 999999999.9999999. Seen on small random scenarios (tests/test_exactness.py,
+            # test_relaxation.py, test_untrusted.py); without presolve it solved them
+            # right. Solve again so.
             verified += self._verified_solution(h)
             h.clearSolver()
             h.setOptionValue("presolve", "off")
@@ -186,14 +188,16 @@ class Session:
                 run(h, full, deadline, began, watched)
             finally:
                 h.setOptionValue("presolve", "on")
-            consistent = self._consistent(h) and not self._contradicted(h, verified)
+            consistent = (self._consistent(h) and not _failed(h)
+                          and not self._contradicted(h, verified))
         status = h.getModelStatus()
         info = h.getInfo()
         if not consistent:
             # Still contradictory: keep the best plan that checks out, claim no bound.
             verified += self._verified_solution(h)
             if not verified:
-                raise SolverError("HiGHS gave contradictory results on this model and no plan "
+                raise SolverError("HiGHS gave contradictory results on this model (or stopped "
+                                  f"with status {h.modelStatusToString(status)}) and no plan "
                                   "that checks out; please report the scenario")
             return self._result(Status.TIME_LIMIT, max(verified, key=self.objective_of), None,
                                 int(info.mip_node_count), began, full)
@@ -355,6 +359,12 @@ class Session:
 
     def within_bounds(self, values: np.ndarray) -> bool:
         return bool(np.all(values >= self.lower - 1e-9) and np.all(values <= self.upper + 1e-9))
+
+
+def _failed(h: highspy.Highs) -> bool:
+    """Whether HiGHS stopped on an error of its own rather than with an answer."""
+    ms = highspy.HighsModelStatus
+    return bool(h.getModelStatus() in (ms.kSolveError, ms.kPostsolveError, ms.kUnknown))
 
 
 def _complete_start(session: Session, start: set[str], deadline: float) -> np.ndarray | None:
