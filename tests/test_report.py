@@ -12,6 +12,7 @@ import pytest
 
 import cxplan
 from cxplan.core.results import Plan
+from cxplan.errors import OutputError
 from cxplan.report import (
     NO_STAGE,
     ReportView,
@@ -384,7 +385,7 @@ def test_a_write_error_leaves_no_temporary_files(
             raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="No space left"):
         write_reports(plan, scenario, tmp_path)
     assert {p: p.read_bytes() for p in (html, md)} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["restaurant.html", "restaurant.md"]

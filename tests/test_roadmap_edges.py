@@ -315,7 +315,7 @@ def test_a_variant_shortening_the_horizon_names_the_base_lists(
     variant = write_scenario({"extends": str(base), "horizon": {"periods": 4, "names": None}},
                              "shorter.yaml")
     with pytest.raises(ScenarioError) as caught:
-        load_scenario(variant)
+        load_scenario(variant, allow_paths=[base.parent])
     wrong = [p for p in caught.value.problems if "8 values for a horizon of 4" in p.message]
     assert {p.location.split(".")[0].split("[")[0] for p in wrong} == {
         "budget", "teams", "personas"}

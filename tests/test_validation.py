@@ -1269,7 +1269,7 @@ def test_a_control_character_is_an_error(write_scenario: ScenarioWriter) -> None
 def test_a_directory_is_not_a_scenario(tmp_path: Path) -> None:
     problem = only(problems_of(tmp_path))
     assert problem.file == FILE
-    assert problem.message == "is a directory, not a scenario file"
+    assert problem.message == "is a folder, not a scenario file"
 
 
 def test_a_missing_file_is_an_error(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ later write into the same folder removes them once that process is gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -29,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from cxplan.errors import OutputError
 
@@ -46,7 +48,50 @@ def _file_mode() -> int:
 
 
 _KINDS = {stat.S_IFDIR: "a folder", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device",
-          stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket"}
+          stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
+          stat.S_IFLNK: "a symbolic link", stat.S_IFREG: "a regular file"}
+
+
+def file_kind(mode: int) -> str:
+    """What a path is, for messages: 'a folder', 'a FIFO (named pipe)', 'a device' ..."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+class NotRegularFile(OSError):
+    """A path to read is a folder, a FIFO, a device or a socket (its `kind`)."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        super().__init__(f"{os.fspath(path)} is {kind}")
+        self.kind = kind
+
+
+def open_regular(path: str | os.PathLike[str], *, follow_last_link: bool = True) -> BinaryIO:
+    """Open a regular file for reading, checked on the opened file itself, so nothing can
+    be swapped in between a check and the read. A FIFO would block the open and a device
+    never end (`/dev/zero`): both are refused (`NotRegularFile`), as are folders and
+    sockets; with `follow_last_link=False`, a symbolic link as the last part of the path
+    too (the caller has resolved the path already; a link appearing there since is a
+    swap)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow_last_link:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_last_link:
+            raise NotRegularFile(path, "a symbolic link") from None
+        if exc.errno == errno.ENXIO:  # a socket, on Linux
+            raise NotRegularFile(path, "a socket") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, file_kind(mode))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def check_output(target: Path) -> None:
@@ -66,8 +111,8 @@ def check_output(target: Path) -> None:
                               "remove the link or write elsewhere")
         return  # replaced by the new file itself
     if not stat.S_ISREG(info.st_mode):
-        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
-        raise OutputError(target, f"it is {kind}; only a regular file is written over")
+        raise OutputError(target, f"it is {file_kind(info.st_mode)}; only a regular file is "
+                          "written over")
 
 
 @contextlib.contextmanager

@@ -152,11 +152,19 @@ def run(action: Callable[[], T], *, machine: bool = False) -> T:
         raise typer.Exit(1) from None
 
 
-def _interrupted() -> NoReturn:
+INTERRUPTED = 130  # the shell's exit code for a process ended by SIGINT
+
+
+def say_interrupted() -> None:
+    """Tell the user a Ctrl-C was obeyed (exit with `INTERRUPTED` next)."""
     # Reports being written when Ctrl-C came were finished first (cxplan.files), so
     # "nothing was written" could be false; nothing is ever half-written.
     stderr_console().print("interrupted; no file was left half-written.", markup=False)
-    raise typer.Exit(130) from None
+
+
+def _interrupted() -> NoReturn:
+    say_interrupted()
+    raise typer.Exit(INTERRUPTED) from None
 
 
 def _caused_by_ctrl_c(exc: BaseException) -> bool:

@@ -127,14 +127,9 @@ class CxplanPlugins:
             self._guard(partial(self._load_entry_point, ep))
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
-        try:
+        with plugin_code(ep.name, "import", failure=lambda exc: f"failed to load "
+                         f"{ep.value!r}: {type(exc).__name__}: {exc}"):
             plugin = ep.load()
-        except SystemExit as exc:
-            raise PluginError(ep.name, "import", f"called sys.exit({exc.code!r}) while "
-                              "loading; a plugin may not end the run") from None
-        except Exception as exc:
-            raise PluginError(ep.name, "import", f"failed to load {ep.value!r}: "
-                              f"{type(exc).__name__}: {exc}") from exc
         self._register(plugin, ep.name)
 
     def register_module(
@@ -147,13 +142,8 @@ class CxplanPlugins:
         if name in self._disabled:
             return
         self._meta[name] = (source or f"module {dotted}", version)
-        try:
+        with plugin_code(name, "import", failure=_named):
             module = importlib.import_module(dotted)
-        except SystemExit as exc:
-            raise PluginError(name, "import", f"called sys.exit({exc.code!r}) while loading; "
-                              "a plugin may not end the run") from None
-        except Exception as exc:
-            raise PluginError(name, "import", f"{type(exc).__name__}: {exc}") from exc
         self._meta[name] = (source or f"module {dotted}",
                             version or getattr(module, "__version__", None))
         self._register(module, name)
@@ -174,18 +164,13 @@ class CxplanPlugins:
             self._meta[name] = (f"--plugin {spec}", None)
             if not path.is_file():
                 raise PluginError(name, "import", f"no such plugin file: {spec}")
-            try:
+            with plugin_code(name, "import", failure=_named):
                 module_spec = importlib.util.spec_from_file_location(f"cxplan_local_{name}", path)
                 if module_spec is None or module_spec.loader is None:
                     raise ImportError(f"cannot import {spec}")
                 module = importlib.util.module_from_spec(module_spec)
                 sys.modules[module_spec.name] = module
                 module_spec.loader.exec_module(module)
-            except SystemExit as exc:
-                raise PluginError(name, "import", f"called sys.exit({exc.code!r}) while "
-                                  "loading; a plugin may not end the run") from None
-            except Exception as exc:
-                raise PluginError(name, "import", f"{type(exc).__name__}: {exc}") from exc
             self._meta[name] = (f"--plugin {spec}", getattr(module, "__version__", None))
             self._register(module, name)
             return
@@ -462,13 +447,24 @@ class _Guarded(Criterion):
         return number
 
 
+def _raised(exc: Exception) -> str:
+    return f"raised {type(exc).__name__}: {exc}"
+
+
+def _named(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 @contextlib.contextmanager
-def plugin_code(plugin: str, hook: str, *, interruptible: bool = True) -> Iterator[None]:
-    """Run a plugin's code: whatever it raises becomes a PluginError naming the plugin and
-    the hook, also `sys.exit()` and a KeyboardInterrupt of its own (neither may end the
-    run). A real Ctrl-C during the hook stays an interruption; where it cannot be told
-    apart (`interruptible=False`, for code that runs very often, or outside the main
-    thread), a KeyboardInterrupt is taken for a real one."""
+def plugin_code(plugin: str, hook: str, *, interruptible: bool = True,
+                failure: Callable[[Exception], str] = _raised) -> Iterator[None]:
+    """Run a plugin's code (a hook, or `hook="import"` for loading it): whatever it raises
+    becomes a PluginError naming the plugin and the hook (`failure` words the exception),
+    also `sys.exit()` and a KeyboardInterrupt of its own (neither may end the run). A real
+    Ctrl-C during the code stays an interruption, even when the code turned it into
+    another exception (pybind11 modules do, while imported); where it cannot be told apart
+    (`interruptible=False`, for code that runs very often, or outside the main thread), a
+    KeyboardInterrupt is taken for a real one."""
     received: list[int] = []
     marking = (interruptible and threading.current_thread() is threading.main_thread()
                and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
@@ -483,15 +479,18 @@ def plugin_code(plugin: str, hook: str, *, interruptible: bool = True) -> Iterat
     except PluginError:
         raise
     except SystemExit as exc:
-        raise PluginError(plugin, hook, f"called sys.exit({exc.code!r}); a plugin may not "
-                          "end the run") from None
+        loading = " while loading" if hook == "import" else ""
+        raise PluginError(plugin, hook, f"called sys.exit({exc.code!r}){loading}; a plugin "
+                          "may not end the run") from None
     except KeyboardInterrupt:
         if not marking or received:
             raise
         raise PluginError(plugin, hook, "raised KeyboardInterrupt itself; a plugin may not "
                           "stop the run") from None
     except Exception as exc:
-        raise PluginError(plugin, hook, f"raised {type(exc).__name__}: {exc}") from exc
+        if received:
+            raise KeyboardInterrupt from exc
+        raise PluginError(plugin, hook, failure(exc)) from exc
     finally:
         if marking:
             signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -24,6 +24,7 @@ import jinja2
 import jinja2.sandbox
 
 from cxplan.errors import CxplanError, TemplateError
+from cxplan.files import NotRegularFile, open_regular
 from cxplan.plugins.hookspecs import ReportSection
 from cxplan.report.view import ReportView
 from cxplan.text import (
@@ -75,15 +76,18 @@ class ConfinedLoader(jinja2.FileSystemLoader):
             if os.path.commonpath([real, root]) != root:
                 raise TemplateError(f"template {template!r} in {folder} leads to {real}, "
                                     "outside the templates folder: not read")
-            if not os.path.isfile(real):
-                raise TemplateError(f"template {template!r} in {folder} is not a regular "
-                                    "file: not read")
             try:
-                with open(real, "rb") as handle:
+                with open_regular(real, follow_last_link=False) as handle:
                     contents = handle.read().decode(self.encoding)
+            except NotRegularFile as exc:
+                raise TemplateError(f"template {template!r} in {folder} is {exc.kind}: "
+                                    "not read") from None
             except UnicodeDecodeError as exc:
                 raise TemplateError(f"template {template!r} in {folder} is not UTF-8 text "
                                     f"(bad byte at offset {exc.start})") from None
+            except OSError as exc:
+                raise TemplateError(f"template {template!r} in {folder} cannot be read: "
+                                    f"{exc.strerror or exc}") from None
             mtime = os.path.getmtime(real)
 
             def uptodate(path: str = real, seen: float = mtime) -> bool:

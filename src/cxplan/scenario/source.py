@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import yaml
 
 from cxplan.errors import Problem, ScenarioError, UsageError
+from cxplan.files import NotRegularFile, open_regular
 
 Path_ = tuple[str | int, ...]
 
@@ -140,29 +140,24 @@ def read_document(
     """
     name = name or str(path)
     max_bytes = max_file_bytes() if max_bytes is None else max_bytes
-    p = Path(path)
     try:
-        info = p.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise ScenarioError([_problem(name, "is a directory, not a scenario file",
-                                          hint="give the path of a .yaml or .json file")])
-        if not stat.S_ISREG(info.st_mode):
-            # A FIFO or a device would block or never end (`/dev/zero`); a socket is no file.
-            raise ScenarioError([_problem(
-                name, f"is {_special_kind(info.st_mode)}, not a scenario file",
-                hint="save the scenario to a file and give that file")])
-        if info.st_size > max_bytes:
-            raise ScenarioError(
-                [_problem(name, f"file is {info.st_size} bytes, over the limit of {max_bytes}")]
-            )
-        # At most one byte over the limit: the file may grow while it is read.
-        with p.open("rb") as handle:
+        with open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise ScenarioError(
+                    [_problem(name, f"file is {size} bytes, over the limit of {max_bytes}")])
+            # At most one byte over the limit: the file may grow while it is read.
             raw = handle.read(max_bytes + 1)
         if len(raw) > max_bytes:
             raise ScenarioError(
                 [_problem(name, f"file is over the limit of {max_bytes} bytes")])
     except FileNotFoundError:
         raise ScenarioError([_problem(name, "no such file")]) from None
+    except NotRegularFile as exc:
+        hint = ("give the path of a .yaml or .json file" if exc.kind == "a folder" else
+                "save the scenario to a file and give that file")
+        raise ScenarioError([_problem(name, f"is {exc.kind}, not a scenario file",
+                                      hint=hint)]) from None
     except OSError as exc:
         raise ScenarioError([_problem(name, f"cannot read: {exc.strerror or exc}")]) from None
     try:
@@ -173,16 +168,6 @@ def read_document(
                       hint="save the file as UTF-8")]
         ) from None
     return parse_text(text, name)
-
-
-def _special_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 class _ResolveOnce:

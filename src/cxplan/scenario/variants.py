@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cxplan.errors import Problem, ScenarioError
+from cxplan.files import file_kind
 from cxplan.scenario.source import Document, Path_, format_path, read_document
 from cxplan.text import shorten
 
@@ -98,8 +99,7 @@ def resolve_extends(doc: Document, path: str | Path | None = None, *,
         chain = _chain or ((Path(os.path.realpath(path)),) if path is not None else ())
         real = Path(os.path.realpath(here / target))
         inside = any(os.path.commonpath([real, root]) == str(root) for root in roots)
-        found = inside and real.exists()
-        regular = found and real.is_file()
+        kind = file_kind(real.stat().st_mode) if inside and real.exists() else None
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte ...
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ScenarioError([_problem(doc, (EXTENDS,), f"cannot extend {shown}: {reason}",
@@ -114,13 +114,13 @@ def resolve_extends(doc: Document, path: str | Path | None = None, *,
                                                  if len(roots) > 1 else ""),
             "a scenario may only extend files in its own folder or below; for a shared "
             "base elsewhere, allow its folder with --allow-path FOLDER")])
-    if not found:
+    if kind is None:
         raise ScenarioError([_problem(
             doc, (EXTENDS,), f"cannot extend {shown}: no such file ({spelled})",
             "the path is relative to the folder of the file that says `extends`")])
-    if not regular:
-        raise ScenarioError([_problem(doc, (EXTENDS,), f"cannot extend {shown}: it is not "
-                                      "a regular file", "give the path of a scenario file")])
+    if kind != "a regular file":
+        raise ScenarioError([_problem(doc, (EXTENDS,), f"cannot extend {shown}: it is {kind}",
+                                      "give the path of a scenario file")])
     if real in chain:
         names = [*(_short(p) for p in chain), _short(real)]
         raise ScenarioError([_problem(doc, (EXTENDS,),
