@@ -24,6 +24,8 @@ import pytest
 import yaml
 
 import cxplan.files
+import cxplan.whatif.frontier
+import cxplan.whatif.sensitivity
 import cxplan.scenario.source
 from cxplan import load_scenario, optimize
 from cxplan.cli import main
@@ -440,6 +442,30 @@ def test_a_report_folder_that_is_a_file_names_the_path(cli: Cli, tmp_path: Path)
     stderr = assert_clean(cli("plan", RESTAURANT, "--report", taken, "--no-marginals"))
     assert str(taken) in stderr
     assert taken.read_text(encoding="utf-8") == "a file\n"
+
+
+@pytest.mark.parametrize("command", [
+    ["plan", "{s}", "--report", "{file}/report"], ["plan", "{s}", "--lp", "{fifo}"],
+    ["frontier", "{s}", "--budget", "1000:2000:2", "--report", "{file}"],
+    ["compare", "{s}", "{s}", "--report", "{file}/sub"],
+    ["sensitivity", "{s}", "--report", "{file}"]], ids=lambda c: c[0] + " " + c[-2])
+def test_outputs_that_cannot_be_written_are_refused_before_any_solve(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """A solve can take minutes: an output refused at the end would waste them."""
+    import cxplan.api
+
+    def no_solve(*_: Any, **__: Any) -> Any:
+        raise AssertionError("solved before the outputs were checked")
+
+    monkeypatch.setattr(cxplan.api, "optimize", no_solve)
+    monkeypatch.setattr(cxplan.whatif.frontier, "frontier", no_solve)
+    monkeypatch.setattr(cxplan.whatif.sensitivity, "sensitivity", no_solve)
+    file = write(tmp_path / "a-file", "x\n")
+    fifo = tmp_path / "model.lp"
+    os.mkfifo(fifo)
+    args = [a.format(s=RESTAURANT, file=file, fifo=fifo) for a in command]
+    stderr = assert_clean(cli(*args))
+    assert stderr.startswith("error: cannot write "), stderr
 
 
 @pytest.mark.parametrize(("code", "words"), [(errno.EROFS, "Read-only file system"),

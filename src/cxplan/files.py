@@ -115,6 +115,22 @@ def check_output(target: Path) -> None:
                           "written over")
 
 
+def check_output_folder(folder: str | Path) -> None:
+    """Refuse before any work what writing into `folder` would refuse after it (a solve can
+    take minutes): a file where a folder is needed, a folder that cannot be written
+    (read-only, no permission). A full disk can only be found by writing."""
+    wanted = Path(folder)
+    existing = wanted
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not os.path.isdir(existing):
+        raise OutputError(wanted, "it is a file, not a folder" if existing == wanted
+                          else f"{existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(wanted, f"{existing} cannot be written (read-only, or no "
+                          "permission)")
+
+
 @contextlib.contextmanager
 def _system_errors(target: Path) -> Iterator[None]:
     """OSError from writing, as an OutputError naming the path."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
 
@@ -191,6 +191,18 @@ def load(path: Path) -> Scenario:
     from cxplan.load import load_scenario
 
     return load_scenario(path, allow_paths=_allowed)
+
+
+def check_outputs(folder: Path | None = None, files: Sequence[Path] = ()) -> None:
+    """Before any solve: refuse the output folder and files that writing would refuse at
+    the end (a file in the way, a read-only folder, a FIFO, a link leading out)."""
+    from cxplan.files import check_output, check_output_folder
+
+    if folder is not None:
+        check_output_folder(folder)
+    for path in files:
+        check_output_folder(path.parent)
+        check_output(path)
 
 
 def parse_teams(values: list[str]) -> dict[str, float]:

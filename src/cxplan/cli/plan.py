@@ -12,6 +12,7 @@ from cxplan.cli.common import (
     JsonOpt,
     ScenarioArg,
     app,
+    check_outputs,
     emit,
     load,
     money,
@@ -63,6 +64,12 @@ def plan(
         from cxplan.optimizer.options import SolverOptions
 
         loaded = load(scenario)
+        targets = [] if lp is None else [lp]
+        if report is not None:
+            from cxplan.report.write import report_paths
+
+            targets += report_paths(loaded, report)
+        check_outputs(report, targets)
         with solver_progress(not quiet) as progress:
             result = optimize(loaded, budget=budget, teams=parse_teams(team or []),
                               options=SolverOptions(time_limit=time_limit, gap=gap,

@@ -12,6 +12,7 @@ from cxplan.cli.common import (
     JsonOpt,
     ScenarioArg,
     app,
+    check_outputs,
     emit,
     load,
     money,
@@ -87,6 +88,7 @@ def compare(
         if len(scenarios) < 2:
             raise UsageError("compare needs at least two scenario files")
         loaded = [load(p) for p in scenarios]  # every file checked before any solve
+        check_outputs(report)
         plans = [optimize(s, options=_options(time_limit, gap)) for s in loaded]
         comparison = compare_plans(loaded, plans)
         written: list[Path] = []
@@ -173,6 +175,7 @@ def frontier(
                           + (f"{point.outcome.objective:,.0f} ({point.outcome.status})"
                              if point.outcome else "no plan"), markup=False)
 
+        check_outputs(report)
         result = run_frontier(loaded, limit, levels, options=_options(time_limit, gap),
                               reuse=not no_reuse, progress=progress)
         written: list[Path] = []
@@ -326,6 +329,7 @@ def sensitivity(
         from cxplan.whatif.sensitivity import sensitivity as run_sensitivity
 
         loaded = _limited(scenario, budget, team)
+        check_outputs(report)
         if not as_json:
             stderr_console().print("examining ranges (each check is a solve)…", markup=False)
         result = run_sensitivity(loaded, options=_options(time_limit, gap),

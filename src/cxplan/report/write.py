@@ -56,6 +56,12 @@ def write_reports(
         ".md": render_markdown(view, templates_dir=templates_dir,
                                plugin_templates=plugin_templates, sections=sections),
     }
+    html, md = report_paths(scenario, directory)
+    return write_atomic({html: contents[".html"], md: contents[".md"]})
+
+
+def report_paths(scenario: Scenario, directory: str | Path) -> tuple[Path, Path]:
+    """The HTML and Markdown files `write_reports` writes for `scenario` into `directory`."""
     folder = Path(directory)
     slug = report_slug(scenario)
-    return write_atomic({folder / f"{slug}{suffix}": text for suffix, text in contents.items()})
+    return folder / f"{slug}.html", folder / f"{slug}.md"
