@@ -14,9 +14,13 @@ through the Python API, and must end in
   ("internal error": an unexpected exception) or 70 (the optimizer disagreed with the
   evaluator).
 
+Untrusted paths get two properties of their own: `extends:` values and template names
+aimed at files outside the folders given (through `..`, symbolic links, absolute paths)
+must not make cxplan open, quote or render anything there.
+
 The worst inputs found are kept in `tests/corpus/` and replayed on every run
 (`test_the_corpus_replays_cleanly`). CI runs a bounded, deterministic number of examples
-(about 20 s in all); for a long local run set CXPLAN_FUZZ_EXAMPLES (examples per property
+(about 25 s in all); for a long local run set CXPLAN_FUZZ_EXAMPLES (examples per property
 test; the run is then randomized):
 
     CXPLAN_FUZZ_EXAMPLES=20000 nice -n 19 .venv/bin/python -m pytest -q tests/test_fuzz.py
@@ -26,7 +30,9 @@ docs/fuzzing.md describes every input, what the long runs found and how long the
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import json
 import math
 import os
@@ -445,10 +451,13 @@ def invoke(args: list[str]) -> Result:
     return RUNNER.invoke(app, args, env={"CXPLAN_DEBUG": "1"})
 
 
-def check_clean(result: Result, command: str, scenario: Path, *, json_out: bool = False) -> None:
+def check_clean(result: Result, command: str, scenario: Path, *, json_out: bool = False,
+                bases: Path | None = None) -> None:
     """The run ended in a result or a clean error: the fuzzing contract.
 
-    `json_out`: `validate --json` lists the problems in its JSON object on stdout.
+    `json_out`: `validate --json` lists the problems in its JSON object on stdout. `bases`:
+    a folder of files the scenario extends; a problem may be in one of them, and then the
+    first line names it.
     """
     exc = result.exception
     if exc is not None and not isinstance(exc, SystemExit):
@@ -462,7 +471,8 @@ def check_clean(result: Result, command: str, scenario: Path, *, json_out: bool 
         assert result.stderr.strip(), "an invalid scenario is explained on stderr"
         if command != "evaluate":  # evaluate's unknown ids are a usage error on the CLI line
             first = result.stderr.splitlines()[0]
-            assert first.startswith(str(scenario)) or first.startswith("error: "), first
+            assert first.startswith((str(scenario), "error: ", *(
+                [str(bases)] if bases is not None else []))), first
 
 
 def check_plan_json(result: Result, scenario: Path) -> None:
@@ -586,6 +596,171 @@ def test_mutated_dicts_through_the_api_end_in_a_plan_or_a_clean_error(
         return
     assert math.isfinite(plan.expected_gain)
     json.dumps(plan.to_dict(), allow_nan=False)
+
+
+# -- untrusted paths: extends and template folders read nothing outside their folders --------
+
+MARKER = "OUTSIDE-MARKER-7c1e"  # in every file outside the folders given; must never show
+
+
+@pytest.fixture(scope="module")
+def hostile_tree() -> Iterator[Path]:
+    """project/ (the scenario's folder), allowed/ (an --allow-path folder) and outside/
+    (secrets), with links leading in, out, nowhere and round in circles."""
+    root = Path(tempfile.mkdtemp(prefix="cxplan-fuzz-paths-"))
+    secret = yaml.safe_dump({**random_scenario(3), "name": MARKER})
+    for folder in ("project/sub", "allowed", "outside/deeper", "templates/parts"):
+        (root / folder).mkdir(parents=True)
+    valid = yaml.safe_dump(random_scenario(1))
+    files = {
+        "project/base.yaml": valid,
+        "project/sub/base.yaml": "cxplan: 1\nextends: ../base.yaml\nbudget: 5\n",
+        "project/sub/leaks.yaml": "cxplan: 1\nextends: ../../outside/secret.yaml\n",
+        "allowed/base.yaml": valid,
+        "allowed/leaks.yaml": "cxplan: 1\nextends: ../outside/secret.yaml\n",
+        "outside/secret.yaml": secret,
+        "outside/deeper/secret.yaml": secret,
+        "outside/secret.j2": MARKER,
+        "templates/parts/ok.j2": "{{ view.title }}",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    links = {
+        "project/out-file": "../outside/secret.yaml", "project/out-dir": "../outside",
+        "project/in-link": "base.yaml", "project/sub/up": "..", "project/dangling": "nowhere",
+        "project/loop": "loop", "project/root": "/", "project/allowed": "../allowed",
+        "allowed/out": "../outside", "templates/out-file": "../outside/secret.j2",
+        "templates/out-dir": "../outside", "templates/root": "/",
+        "templates/in-link": "parts/ok.j2", "templates/dangling": "nowhere",
+        "templates/loop": "loop",
+    }
+    for name, target in links.items():
+        (root / name).symlink_to(target)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+_SEGMENTS = ["..", ".", "", "sub", "base.yaml", "leaks.yaml", "secret.yaml", "secret.j2",
+             "outside", "deeper", "allowed", "out", "out-file", "out-dir", "in-link", "up",
+             "dangling", "loop", "root", "etc", "passwd", "proc", "self", "status", "dev",
+             "zero", "parts", "ok.j2", "é", "a" * 300, "~", "C:", "%2e%2e"]
+# Paths that lead somewhere on purpose (most of them outside); the drawn ones are these,
+# changed a little, half of the time.
+_AIMED = ["../outside/secret.yaml", "out-file", "out-dir/secret.yaml", "out-dir/deeper/secret.yaml",
+          "sub/up/../outside/secret.yaml", "{root}/outside/secret.yaml", "/etc/passwd",
+          "/proc/self/status", "/dev/zero", "root/etc/passwd", "allowed/out/secret.yaml",
+          "../allowed/out/secret.yaml", "sub/leaks.yaml", "../allowed/leaks.yaml",
+          "allowed/leaks.yaml", "in-link", "base.yaml", "sub/base.yaml", "../allowed/base.yaml",
+          "{root}/project/base.yaml", "out-file/../base.yaml", "sub/up/base.yaml",
+          "../outside/secret.j2", "out-dir/secret.j2", "root/etc/passwd", "parts/ok.j2",
+          "parts/../out-file", "in-link", "out-dir/deeper/../secret.j2", "dangling", "loop"]
+
+
+def drawn_path(data: st.DataObject, label: str) -> str:
+    """A path as a hostile author would write one: `..` runs, links, absolute paths."""
+    if data.draw(st.booleans(), label=f"{label} aimed"):
+        parts = data.draw(st.sampled_from(_AIMED), label=label).split("/")
+        for _ in range(data.draw(st.integers(0, 2), label=f"{label} changes")):
+            at = data.draw(st.integers(0, len(parts) - 1), label=f"{label} at")
+            parts.insert(at, data.draw(st.sampled_from([".", "", "sub/..", "out-dir/.."]),
+                                       label=f"{label} insert"))
+        return "/".join(parts)
+    start = data.draw(st.sampled_from(["", "/", "./", "//", "~/", "{root}/", "{root}/project/",
+                                       "{root}/outside/"]), label=f"{label} start")
+    parts = data.draw(st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=6),
+                      label=f"{label} parts")
+    return start + "/".join(parts) + data.draw(st.sampled_from(["", "/", "/."]),
+                                               label=f"{label} end")
+
+
+@contextlib.contextmanager
+def files_opened() -> Iterator[list[str]]:
+    """The real paths of every file cxplan opens through its readers."""
+    import cxplan.files
+    import cxplan.report.render
+    import cxplan.scenario.source
+
+    opened: list[str] = []
+    real_open = cxplan.files.open_regular
+
+    def spying(path: Any, **kwargs: Any) -> Any:
+        opened.append(os.path.realpath(path))
+        return real_open(path, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cxplan.scenario.source, "open_regular", spying)
+        patch.setattr(cxplan.report.render, "open_regular", spying)
+        yield opened
+
+
+def inside(path: str, *folders: Path) -> bool:
+    return any(os.path.commonpath([path, os.path.realpath(f)]) == os.path.realpath(f)
+               for f in folders)
+
+
+@fuzz_settings(ci_examples=100)
+@given(data=st.data())
+def test_extends_reads_nothing_outside_the_folders_given(
+    data: st.DataObject, hostile_tree: Path
+) -> None:
+    from cxplan.cli.common import allow_paths
+
+    target = drawn_path(data, "extends").format(root=hostile_tree)
+    scenario = hostile_tree / "project" / "variant.yaml"
+    scenario.write_text(yaml.safe_dump({"cxplan": 1, "extends": target, "budget": 3}),
+                        encoding="utf-8")
+    allowed = [hostile_tree / "allowed"] if data.draw(st.booleans(), label="allow") else []
+    allow_paths([str(a) for a in allowed])
+    try:
+        with files_opened() as opened:
+            validated = invoke(["validate", str(scenario)])
+            check_clean(validated, "validate", scenario, bases=hostile_tree)
+            if validated.exit_code == 0:
+                planned = invoke(["plan", str(scenario), "--json", "--no-marginals",
+                                  "--time-limit", TIME_LIMIT])
+                check_clean(planned, "plan", scenario, bases=hostile_tree)
+                assert MARKER not in planned.output
+    finally:
+        allow_paths([])
+    assert MARKER not in validated.output
+    outside = [p for p in opened if not inside(p, hostile_tree / "project", *allowed)]
+    assert not outside, (target, outside)
+
+
+@fuzz_settings(ci_examples=100)
+@given(data=st.data())
+def test_template_folders_serve_nothing_from_outside(
+    data: st.DataObject, hostile_tree: Path, workdir: Path
+) -> None:
+    from cxplan.errors import TemplateError
+    from cxplan.report import render_html, render_markdown
+    from cxplan.report.build import build_view
+
+    name = drawn_path(data, "template").format(root=hostile_tree)
+    form = data.draw(st.sampled_from(['{{% include "{0}" %}}', '{{% extends "{0}" %}}',
+                                      '{{% import "{0}" as m %}}',
+                                      '{{% from "{0}" import x %}}']), label="tag")
+    (hostile_tree / "templates" / "report.html.j2").write_text(
+        "<p>" + form.format(name.replace('"', "")) + "</p>", encoding="utf-8")
+    (hostile_tree / "templates" / "report.md.j2").write_text(
+        form.format(name.replace('"', "")), encoding="utf-8")
+    scenario = load_scenario(ROOT / "scenarios" / "restaurant.yaml")
+    view = build_view(_restaurant_plan(), scenario)
+    for render in (render_html, render_markdown):
+        with files_opened() as opened:
+            try:
+                text = render(view, templates_dir=hostile_tree / "templates")
+            except TemplateError as exc:
+                text = str(exc)
+        assert MARKER not in text
+        outside = [p for p in opened if not inside(p, hostile_tree / "templates")]
+        assert not outside, (name, outside)
+
+
+@functools.cache
+def _restaurant_plan() -> Any:
+    return optimize(load_scenario(ROOT / "scenarios" / "restaurant.yaml"),
+                    options=SolverOptions(time_limit=10))
 
 
 # -- the fast readers read what the reference reader reads -------------------------------------

@@ -700,3 +700,19 @@ def test_a_criterion_raising_system_exit_is_a_plugin_error(
     scenario = write(tmp_path / "s.yaml", small(criteria={"stopper": 1}))
     stderr = assert_clean(cli("--plugin", plugin, "plan", scenario), code=4)
     assert "stopper" in stderr and "sys.exit(3)" in stderr
+
+
+# -- the documentation names real tests ------------------------------------------------------
+
+
+def test_every_test_security_md_names_exists() -> None:
+    """SECURITY.md points at the test behind each rule: a renamed test must not leave it
+    pointing at nothing."""
+    import re
+
+    named = set(re.findall(r"`(test_\w+)`", (ROOT / "SECURITY.md").read_text(encoding="utf-8")))
+    defined = {name for path in (ROOT / "tests").glob("test_*.py")
+               for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"),
+                                      re.MULTILINE)}
+    assert len(named) >= 20
+    assert named <= defined, sorted(named - defined)
