@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +92,41 @@ def bundled_plan() -> Callable[[Path], tuple[Any, Any]]:
         return solved[path]
 
     return get
+
+
+@dataclass
+class CliRun:
+    """How a run of the command line ended."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+             ) -> Iterator[Callable[..., CliRun]]:
+    """`run_main(*args)` runs the console script's `main` in this process, as a shell
+    would (global options such as --plugin and --allow-path included) -> CliRun. The
+    process-wide settings those options make are undone after the test."""
+    from cxplan.cli import main
+    from cxplan.cli.common import allow_paths
+    from cxplan.plugins import configure
+
+    def run(*args: str | Path) -> CliRun:
+        monkeypatch.setattr(sys, "argv", ["cxplan", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliRun(code, captured.out, captured.err)
+
+    yield run
+    configure()
+    allow_paths([])

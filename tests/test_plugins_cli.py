@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from cxplan.cli import main
 from cxplan.plugins import configure
+
+from conftest import CliRun
 
 # a -> b; fixing a saves more money, fixing b more failures at b.
 SCENARIO: dict[str, Any] = {
@@ -70,19 +71,6 @@ def default_plugins() -> Iterator[None]:
     configure()
 
 
-def cxplan(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-           *args: str) -> tuple[int, str, str]:
-    """Run the console script's `main` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["cxplan", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
     scenario = tmp_path / "scenario.yaml"
@@ -97,8 +85,14 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    return lambda *args: cxplan(capsys, monkeypatch, *map(str, args))
+def run(run_main: Callable[..., CliRun]) -> Callable[..., tuple[int, str, str]]:
+    """`run(*args)` -> (exit code, stdout, stderr) of the command line in this process."""
+
+    def outcome(*args: Any) -> tuple[int, str, str]:
+        done = run_main(*args)
+        return done.exit_code, done.stdout, done.stderr
+
+    return outcome
 
 
 def test_plugins_lists_every_plugin_with_version_source_and_hooks(run: Any) -> None:

@@ -15,8 +15,8 @@ import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +24,17 @@ import pytest
 import yaml
 
 import cxplan.files
+import cxplan.scenario.source
 import cxplan.whatif.frontier
 import cxplan.whatif.sensitivity
-import cxplan.scenario.source
 from cxplan import load_scenario, optimize
-from cxplan.cli import main
-from cxplan.cli.common import allow_paths
 from cxplan.core.status import Status
 from cxplan.errors import ScenarioError, UsageError
 from cxplan.load import load_scenario_text
 from cxplan.optimizer.options import SolverOptions
-from cxplan.plugins import configure
 from cxplan.report.render import render_html
+
+from conftest import CliRun
 
 ROOT = Path(__file__).resolve().parents[1]
 AIRLINE = ROOT / "scenarios" / "airline-trip.yaml"
@@ -44,44 +43,16 @@ RESTAURANT = ROOT / "scenarios" / "restaurant.yaml"
 SECRET = "TOPSECRET-4f9c2a"
 
 
-Cli = Callable[..., "Result"]
-
-
-@dataclass
-class Result:
-    """What a run of the command line ended with."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+Cli = Callable[..., CliRun]
+Result = CliRun
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-        ) -> Iterator[Callable[..., Result]]:
-    """The console script's `main` in this process, as a user's shell would call it (global
-    options such as --allow-path and --plugin included). CXPLAN_DEBUG is on, so an internal
-    error escapes as its exception and fails the test rather than looking like an exit 1."""
+def cli(run_main: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The command line in this process, with CXPLAN_DEBUG on: an internal error escapes as
+    its exception and fails the test rather than looking like an exit 1."""
     monkeypatch.setenv("CXPLAN_DEBUG", "1")
-
-    def run(*args: str | Path) -> Result:
-        monkeypatch.setattr(sys, "argv", ["cxplan", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    yield run
-    # --plugin and --allow-path configure the process: undo it after each test
-    configure()
-    allow_paths([])
+    return run_main
 
 
 def assert_clean(result: Result, code: int = 2) -> str:
@@ -483,12 +454,9 @@ def test_a_folder_read_only_full_or_forbidden_names_the_path_and_keeps_old_files
 
     for step in ("mkstemp", "replace", "write_bytes"):
         with monkeypatch.context() as patch:
-            if step == "mkstemp":
-                patch.setattr(cxplan.files.tempfile, "mkstemp", refuse)
-            elif step == "replace":
-                patch.setattr(cxplan.files.os, "replace", refuse)
-            else:
-                patch.setattr(cxplan.files.Path, "write_bytes", refuse)
+            # the modules cxplan.files uses, patched where it looks them up
+            owner = {"mkstemp": tempfile, "replace": os, "write_bytes": Path}[step]
+            patch.setattr(owner, step, refuse)
             stderr = assert_clean(cli("plan", RESTAURANT, "--report", outputs, "--budget",
                                       "1", "--no-marginals"))
         assert str(outputs) in stderr and words in stderr, (step, stderr)
