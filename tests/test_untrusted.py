@@ -150,6 +150,9 @@ def test_a_scenario_given_as_data_extends_only_below_the_working_folder(
     assert load_scenario_text("cxplan: 1\nextends: base.yaml\n").name == "Small"
     with pytest.raises(ScenarioError, match="outside"):
         load_scenario_text("cxplan: 1\nextends: ../secrets/vault.yaml\n")
+    write(secrets / "base.yaml", small(name="Shared"))
+    assert load_scenario_text("cxplan: 1\nextends: ../secrets/base.yaml\n",
+                              allow_paths=[secrets]).name == "Shared"
 
 
 def test_values_from_an_allowed_base_are_not_repeated_in_its_problems(

@@ -50,9 +50,11 @@ def load_scenario(
     return validate_document(doc, criteria=criteria, plugins=plugins)
 
 
-def load_scenario_text(text: str, name: str = "<string>") -> Scenario:
-    """Validate a scenario given as YAML or JSON text."""
-    return validate_document(resolve_extends(parse_text(text, name)))
+def load_scenario_text(text: str, name: str = "<string>", *,
+                       allow_paths: Sequence[str | Path] = ()) -> Scenario:
+    """Validate a scenario given as YAML or JSON text. Its `extends` reads only files
+    below the working directory, or in `allow_paths`."""
+    return validate_document(resolve_extends(parse_text(text, name), allowed=allow_paths))
 
 
 def validate_document(
