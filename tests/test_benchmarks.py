@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from benchmarks import bench, roadmap
+from benchmarks import bench, extends_chain, roadmap
 
 
 def test_the_benchmark_stages_run_on_a_small_scenario() -> None:
@@ -23,3 +25,13 @@ def test_the_benchmark_end_to_end_run_takes_each_start_method(start_method: str)
 def test_the_roadmap_benchmark_runs_on_a_small_roadmap(start_method: str) -> None:
     result = roadmap.worker(12, 3, 0, 20.0, start_method)
     assert result["status"] in ("optimal", "time_limit") and result["copies"] >= 1, result
+
+
+def test_the_extends_chain_benchmark_writes_a_chain_that_loads(tmp_path: Path) -> None:
+    from cxplan import load_scenario
+
+    last = extends_chain.write_chain(tmp_path, 40, 3, "realistic", 0)
+    base = load_scenario(tmp_path / "base.yaml")
+    variant = load_scenario(last)
+    assert variant.name == "variant 3"
+    assert len(variant.improvements) == len(base.improvements) - 3
