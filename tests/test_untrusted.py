@@ -497,6 +497,29 @@ def test_optimal_is_said_only_at_a_proven_gap(tmp_path: Path) -> None:
     assert (easy.status == "optimal") == ((easy.gap or 0.0) <= 1e-6)
 
 
+def statuses(tree: Any) -> list[str]:
+    """Every "status" value in a JSON-like tree."""
+    if isinstance(tree, dict):
+        return [str(v) for k, v in tree.items() if k == "status"] + [
+            s for v in tree.values() for s in statuses(v)]
+    if isinstance(tree, list):
+        return [s for v in tree for s in statuses(v)]
+    return []
+
+
+def test_a_loose_gap_is_not_taken_for_a_time_limit_by_the_what_ifs() -> None:
+    """Sensitivity asked each range's solve for `optimal`; with a looser gap, `gap_limit`
+    made it call 16 of the airline's ranges "time_limit" with no time limit near."""
+    from cxplan.whatif.sensitivity import sensitivity
+
+    scenario = load_scenario(AIRLINE)
+    result = sensitivity(scenario, options=SolverOptions(gap=0.5, time_limit=60),
+                         touchpoints=2, time_budget=600)
+    found = statuses(result.to_dict())
+    assert "gap_limit" in found  # the plan itself stopped at the gap ...
+    assert "time_limit" not in found  # ... and no range was cut short
+
+
 # -- 5. numbers from the command line and the API are checked -------------------------------
 
 

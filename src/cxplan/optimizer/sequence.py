@@ -35,7 +35,7 @@ import numpy as np
 from cxplan.core.criterion import EvaluationContext
 from cxplan.core.evaluation import AGREEMENT, criterion_values
 from cxplan.core.results import Plan, PriorityResult
-from cxplan.core.status import Status, combined
+from cxplan.core.status import combined
 from cxplan.optimizer.greedy import greedy_plan
 from cxplan.optimizer.options import ProgressCallback, SolverOptions
 from cxplan.optimizer.pipeline import Prepared
@@ -149,7 +149,7 @@ def solve_sequence(
         for name in weights:
             result = run({name: 1.0})
             ideals[name] = values(result.selected)[name]
-            if result.status != Status.OPTIMAL:  # the ideal is not proven
+            if not result.status.solved:  # the ideal is not proven (within the gap asked)
                 warnings.append(f"normalization: the ideal of criterion '{name}' is the best "
                                 "value found before the time limit, not a proven optimum")
             magnitude = _magnitude(prepared, name, result.selected)

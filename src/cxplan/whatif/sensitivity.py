@@ -325,7 +325,7 @@ class _Search:
         mine = check.objective(self.plan.selected)
         if found.objective > mine + check.tolerance(mine):
             return found.selected
-        if found.status != Status.OPTIMAL:
+        if not found.status.solved:  # within the requested gap is as good as it was asked
             return "time_limit"
         return None
 
@@ -363,7 +363,7 @@ class _Search:
         found = analysis.outcome(result.selected)
         saving = max(found.cost - budget, 0.0)  # what it must get cheaper by
         outside = cost - saving
-        status = "exact" if result.status == Status.OPTIMAL else "time_limit"
+        status = "exact" if result.status.solved else "time_limit"
         return Side(min(outside + step, cost), outside, 0.0, found.selected, status), high
 
     def _time_left(self) -> float:
