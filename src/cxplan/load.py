@@ -20,6 +20,7 @@ from cxplan.errors import ScenarioError
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.models import Scenario
 from cxplan.scenario.periods import kept_after_transform
+from cxplan.scenario.problems import grouped_warnings
 from cxplan.scenario.source import Document, parse_text, read_document
 from cxplan.scenario.validate import check_document
 from cxplan.scenario.variants import resolve_extends
@@ -69,7 +70,7 @@ def validate_document(
     checked = check_document(doc, criteria=known, sections=plugins.scenario_sections())
     if checked.scenario is not None and checked.journey_sound:
         check_chains(checked.scenario, checked.log)
-    problems = checked.log.in_file_order()
+    problems = grouped_warnings(checked.log.in_file_order())
     if checked.log.errors():
         raise ScenarioError(problems)
     scenario = checked.scenario

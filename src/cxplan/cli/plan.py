@@ -37,9 +37,11 @@ def plan(
     as_json: JsonOpt = False,
     report: Annotated[Path | None, typer.Option(
         "--report", help="Write HTML and Markdown reports to this folder.")] = None,
-    budget: Annotated[float | None, typer.Option(help="Override the scenario's budget.")] = None,
+    budget: Annotated[str | None, typer.Option(
+        help="Override the scenario's budget: an amount (25000, 25,000, 500k, 1.5M) or a "
+        "share of it (110%).")] = None,
     team: Annotated[list[str] | None, typer.Option(
-        "--team", help="Override a team's capacity, NAME=N (repeatable).")] = None,
+        "--team", help="Override a team's capacity, NAME=N or NAME=120% (repeatable).")] = None,
     time_limit: Annotated[float, typer.Option(
         "--time-limit", help="Seconds; past it the best plan found is returned with its gap.")
     ] = 60.0,
@@ -60,10 +62,11 @@ def plan(
     """Find the optimal set of improvements and print (or write) the plan."""
 
     def body() -> None:
-        from cxplan.api import optimize
+        from cxplan.api import apply_limits, optimize
         from cxplan.optimizer.options import SolverOptions
 
         loaded = load(scenario)
+        limited = apply_limits(loaded, budget, parse_teams(team or []))
         targets = [] if lp is None else [lp]
         if report is not None:
             from cxplan.report.write import report_paths
@@ -71,8 +74,7 @@ def plan(
             targets += report_paths(loaded, report)
         check_outputs(report, targets)
         with solver_progress(not quiet) as progress:
-            result = optimize(loaded, budget=budget, teams=parse_teams(team or []),
-                              options=SolverOptions(time_limit=time_limit, gap=gap,
+            result = optimize(limited, options=SolverOptions(time_limit=time_limit, gap=gap,
                                                     threads=threads),
                               export_lp=lp, progress=progress,
                               marginals=not no_marginals, budget_step=budget_step)
@@ -80,8 +82,7 @@ def plan(
         if report is not None:
             from cxplan.report.write import write_reports
 
-            written = write_reports(result, loaded.with_limits(budget, parse_teams(team or [])),
-                                    report, templates_dir=templates)
+            written = write_reports(result, limited, report, templates_dir=templates)
         if as_json:
             emit(json.dumps(result.to_dict(), allow_nan=False) + "\n")
         else:

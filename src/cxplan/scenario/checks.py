@@ -18,9 +18,8 @@ import networkx as nx
 from cxplan.scenario.models import DEFAULT_CRITERIA
 from cxplan.scenario.problems import ProblemLog, ProblemSink
 from cxplan.scenario.source import Path_, format_path
+from cxplan.scenario.sums import ROUNDING, exact_sum
 from cxplan.text import did_you_mean
-
-SUM_TOLERANCE = 1e-9
 
 
 def _items(data: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -153,7 +152,8 @@ class CrossChecks:
             self.warning(path, f"{what} '{name}' mixes letters of several scripts "
                          f"({', '.join(sorted(scripts))}): it can look like another name "
                          "and not be it", "write it in one script (ASCII letters are the "
-                         "safest)")
+                         "safest)", group="names mix letters of several scripts",
+                         subject=name)
 
     def _ref(self, path: Path_, value: Any, known: set[str], kind: str) -> str | None:
         ref = _str(value)
@@ -169,8 +169,8 @@ class CrossChecks:
         for key, value in entry.items():
             self._ref((*where, key), key, touchpoints, "touchpoint")
             total += _prob(value) or 0.0
-        if total > 1.0 + SUM_TOLERANCE:
-            self.error(where, f"entry probabilities sum to {total:.6g}, more than 1",
+        if total > 1.0 + ROUNDING:
+            self.error(where, f"entry probabilities sum to {exact_sum(total)}, more than 1",
                        "entry[t] is the share of customers who start at t; the rest never start")
 
     def _edges(
@@ -207,10 +207,10 @@ class CrossChecks:
             sums[src] = sums.get(src, 0.0) + prob
             first.setdefault(src, path)
         for src, total in sums.items():
-            if total > 1.0 + SUM_TOLERANCE:
+            if total > 1.0 + ROUNDING:
                 who = f" for persona '{persona}'" if persona else ""
                 self.error(first[src],
-                           f"edges out of '{src}'{who} sum to {total:.6g}, more than 1",
+                           f"edges out of '{src}'{who} sum to {exact_sum(total)}, more than 1",
                            "the probabilities of going on after a touchpoint add up to at most 1;"
                            " the remainder is 'journey completed'")
 

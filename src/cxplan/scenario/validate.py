@@ -22,6 +22,7 @@ from cxplan.scenario.periods import check_schedule_fields, split_period_values
 from cxplan.scenario.problems import ProblemLog
 from cxplan.scenario.sections import check_extensions
 from cxplan.scenario.source import Document
+from cxplan.scenario.sums import scale_rounded_sums
 from cxplan.text import shorten
 
 
@@ -70,6 +71,7 @@ def check_document(
                   "this cxplan reads format version 1: write `cxplan: 1`")
     # Amounts per period (with a horizon) are checked here; the models see one number.
     flat, period_values = split_period_values(data, log.error)
+    flat = scale_rounded_sums(flat, log.warning)
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(flat)
