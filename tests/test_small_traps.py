@@ -203,3 +203,54 @@ def test_a_few_warnings_of_a_kind_stay_separate(minimal_scenario: ScenarioFactor
     warnings = load_scenario(data).warnings
     assert [w.location for w in warnings] == ["touchpoints[3]", "touchpoints[4]",
                                               "touchpoints[5]"]
+
+
+# -- words that say what happened (issue 16, item 8) ---------------------------------------
+
+CONFLICTED = {
+    "cxplan": 1, "budget": 100,
+    "touchpoints": [{"id": "a", "failure_probability": 0.5, "impact": 100}],
+    "journey": {"entry": {"a": 1}},
+    "improvements": [
+        {"id": "must", "cost": 10, "mandatory": True,
+         "effects": [{"touchpoint": "a", "failure_reduction": 0.1}]},
+        {"id": "other", "cost": 10, "excludes": ["must"],
+         "effects": [{"touchpoint": "a", "failure_reduction": 0.5}]},
+        {"id": "big", "cost": 200, "effects": [{"touchpoint": "a", "failure_reduction": 0.5}]},
+    ],
+}
+
+
+def test_explain_does_not_call_a_left_out_improvement_mandatory() -> None:
+    from cxplan.whatif.explain import explain
+
+    scenario = load_scenario(CONFLICTED)
+    other = explain(scenario, "other")
+    assert other.conflict == ("'must' is mandatory (cost 10)", "'other' excludes 'must'")
+    assert other.line == ("left out: no plan can include it, because of: 'must' is mandatory "
+                          "(cost 10); 'other' excludes 'must'")
+    assert explain(scenario, "big").line == ("left out: no plan can include it, because of: "
+                                             "budget of 100")
+
+
+def test_the_report_says_what_a_left_out_improvement_would_add(
+        bundled_plan: Any) -> None:
+    from cxplan import evaluate
+    from cxplan.report.build import build_view
+
+    plan, scenario = bundled_plan(RESTAURANT)
+    rows = {row.id: row for row in build_view(plan, scenario).left_out}
+    listing = rows["map-listing-refresh"]
+    with_it = evaluate(scenario, [*plan.selected, "map-listing-refresh"])
+    assert listing.value_given_up == pytest.approx(with_it.planned_value - plan.planned_value)
+    assert listing.reason.startswith("would add USD 6,575 to the plan's value, 4.4× the cost;")
+    # it needs kitchen-display's requirement, and replaces what it excludes
+    display = rows["kitchen-display"]
+    assert "(with handheld-ordering, which it requires)" in display.reason
+    booking = rows["booking-platform"]
+    swapped = [i for i in plan.selected if i not in ("own-booking-page", "guest-newsletter")]
+    alternative = evaluate(scenario, [*swapped, "booking-platform"])
+    assert booking.value_given_up == pytest.approx(
+        alternative.planned_value - plan.planned_value)
+    assert booking.reason.startswith("would lower the plan's value by USD 19,668 (in place "
+                                     "of guest-newsletter, own-booking-page)")

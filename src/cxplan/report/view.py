@@ -115,7 +115,10 @@ class LeftOutRow:
     cost: float
     staff: tuple[tuple[str, float], ...]  # (team, people) with people > 0
     staff_text: str
-    reason: str  # conflicts, missing requirements, resources short, or "not worth it"
+    reason: str  # the value it would add, then what keeps it out
+    # What adding it (with the requirements it needs) to the plan would add to the value,
+    # were the limits not in the way; exact. None for roadmaps (it depends on when).
+    value_given_up: float | None = None
 
 
 @dataclass(frozen=True)
