@@ -160,6 +160,7 @@ def _totals(plan: Plan) -> Totals:
         else None,
         staff=tuple(ResourceUse.of(team, "team", plan.staff_used.get(team, 0.0), capacity)
                     for team, capacity in plan.teams.items()),
+        breakdown=plan.breakdown,
     )
 
 
