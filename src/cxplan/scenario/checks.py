@@ -309,6 +309,19 @@ class CrossChecks:
                            f"installed criteria: {', '.join(sorted(known))}")
         if crit and all(_prob(v) == 0.0 for v in crit.values()):
             self.error(("criteria",), "all criteria weights are 0: nothing to optimize")
+        if "net_value" in crit and "net_value" in known:
+            if data.get("horizon") is not None:
+                self.error(("criteria", "net_value"),
+                           "net_value weighs a single plan's gain over its value horizon; a "
+                           "roadmap already counts its value period by period",
+                           "use expected_experience for a roadmap (its `horizon` may count "
+                           "value after the last period: `terminal_value`)")
+            elif not isinstance(data.get("economics"), dict):
+                self.error(("criteria", "net_value"),
+                           "net_value needs `economics:`: for how many periods the gain "
+                           "counts, and at what discount rate",
+                           "add for example `economics: {value_horizon: 8, discount_rate: "
+                           "0.02}` (8 periods of the customer counts, 2 % a period)")
 
 
 def _first_clashes(

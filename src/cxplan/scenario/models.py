@@ -175,6 +175,31 @@ class Horizon(Strict):
         return float((1.0 + self.discount_rate) ** -(period - 1))
 
 
+class Economics(Strict):
+    """How long a plan's gain lasts and how later value is weighed: for pay-back, return
+    on cost and the `net_value` criterion (docs/model.md, "Pay-back")."""
+
+    value_horizon: Annotated[int, Field(ge=1, le=1200)]  # periods the gain is counted for
+    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per period
+
+    def annuity(self) -> float:
+        """A = Σ_{k=1..H} (1 + r)^−(k−1): what a gain of 1 a period is worth over the value
+        horizon, the first period undiscounted (as roadmap periods are)."""
+        return float(sum((1.0 + self.discount_rate) ** -k for k in range(self.value_horizon)))
+
+    def payback_periods(self, gain: float, cost: float) -> float | None:
+        """The first period by whose end the discounted gains repay `cost` (0 when it costs
+        nothing), or None when they never do within the value horizon."""
+        if cost <= 0:
+            return 0.0
+        repaid = 0.0
+        for k in range(self.value_horizon):
+            repaid += gain * (1.0 + self.discount_rate) ** -k
+            if repaid >= cost * (1.0 - 1e-12):
+                return float(k + 1)
+        return None
+
+
 @dataclass(frozen=True)
 class PeriodValues:
     """Amounts a roadmap scenario gives per period (lists in the file). The scenario's own
@@ -208,6 +233,7 @@ class Scenario(Strict):
     objective: Objective | None = None  # optional: normalization, lexicographic priorities
     extensions: dict[str, Any] = Field(default_factory=dict)  # plugin sections, by name
     horizon: Horizon | None = None  # optional: plan a roadmap over periods
+    economics: Economics | None = None  # optional: pay-back, return on cost, net_value
 
     _source: str = PrivateAttr(default="<scenario>")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
@@ -329,7 +355,7 @@ class Scenario(Strict):
 
 def _format_keys() -> frozenset[str]:
     models = (Scenario, Touchpoint, TouchpointOverride, Edge, JourneyGraph, Persona, Effect,
-              Improvement, PriorityLevel, Objective, Horizon)
+              Improvement, PriorityLevel, Objective, Horizon, Economics)
     keys = {key for model in models for name, info in model.model_fields.items()
             for key in (name, info.alias) if key}
     return frozenset(keys | {"extends", "remove"})
