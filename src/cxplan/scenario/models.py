@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from cxplan.errors import Problem
+from cxplan.scenario.distributions import DISTRIBUTION_KEYS
+from cxplan.scenario.uncertainty import COMPLETED, Uncertainty, with_values
 
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -239,6 +241,7 @@ class Scenario(Strict):
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
     _extensions: dict[str, Any] = PrivateAttr(default_factory=dict)
     _periods: PeriodValues = PrivateAttr(default_factory=PeriodValues)
+    _uncertainty: Uncertainty = PrivateAttr(default_factory=Uncertainty)
 
     @property
     def title(self) -> str:
@@ -269,6 +272,19 @@ class Scenario(Strict):
     def period_values(self) -> PeriodValues:
         """The amounts given per period (with a horizon); see `PeriodValues`."""
         return self._periods
+
+    @property
+    def uncertainty(self) -> Uncertainty:
+        """The inputs the file gives as distributions (empty: plain numbers); the scenario's
+        own fields hold their means (`cxplan.scenario.uncertainty`)."""
+        return self._uncertainty
+
+    def drawn(self, values: Mapping[tuple[str | int, ...], float]) -> Scenario:
+        """The concrete scenario of one draw: the values at the given locations (as in
+        `uncertainty.locations`) replaced, everything else shared with this one."""
+        copy: Scenario = with_values(self, values)
+        copy.adopt(uncertainty=Uncertainty())
+        return copy
 
     def period_budgets(self) -> list[float] | None:
         """The budget of each period, or None when the budget (if any) is one total."""
@@ -321,10 +337,11 @@ class Scenario(Strict):
     def adopt(
         self, *, source: str | None = None, warnings: Sequence[Problem] | None = None,
         extensions: Mapping[str, Any] | None = None, periods: PeriodValues | None = None,
+        uncertainty: Uncertainty | None = None,
     ) -> None:
         """Record what loading found out about this scenario: the file it was read from,
-        its warnings, the plugins' validated sections and the amounts given per period
-        (`cxplan.load` calls it; a copy keeps them)."""
+        its warnings, the plugins' validated sections, the amounts given per period and
+        the uncertain inputs (`cxplan.load` calls it; a copy keeps them)."""
         if source is not None:
             self._source = source
         if warnings is not None:
@@ -333,6 +350,8 @@ class Scenario(Strict):
             self._extensions = dict(extensions)
         if periods is not None:
             self._periods = periods
+        if uncertainty is not None:
+            self._uncertainty = uncertainty
 
     def with_limits(
         self, budget: float | None = None, teams: dict[str, float] | None = None
@@ -358,7 +377,7 @@ def _format_keys() -> frozenset[str]:
               Improvement, PriorityLevel, Objective, Horizon, Economics)
     keys = {key for model in models for name, info in model.model_fields.items()
             for key in (name, info.alias) if key}
-    return frozenset(keys | {"extends", "remove"})
+    return frozenset(keys | {"extends", "remove", COMPLETED} | DISTRIBUTION_KEYS)
 
 
 # Every key the scenario format itself defines (the rest are ids, team names ... : data).
