@@ -114,6 +114,14 @@ class RobustResult:
                 "cvar": stats.cvar(gains, self.objective.alpha if
                                    self.objective.kind == "cvar" else 1.0)}
 
+    def saved_draws(self) -> dict[str, Any]:
+        """`--save-samples`: every draw's values by location (as error messages name
+        them), with what made them and each draw's optimal plan, so anyone can re-check."""
+        return {"seed": self.seed, "sampler": self.sampler,
+                "draws": [dict(zip(self.locations, row.tolist(), strict=True))
+                          for row in self.draws.values],
+                "optimal": [list(o.selected) for o in self.optima]}
+
     def to_dict(self) -> dict[str, Any]:
         frequency = self.frequency
         regret = self.regret

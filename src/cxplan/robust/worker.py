@@ -26,6 +26,7 @@ from cxplan.scenario.source import Path_
 
 CRITERION = "expected_experience"
 SHORTEST_SOLVE = 0.05  # seconds a draw's solve gets when the command's time is up
+KNOWN_PLANS = 16  # the latest distinct optima a worker tries as the next draw's start
 
 
 @dataclass(frozen=True)
@@ -52,20 +53,28 @@ class DrawOptimum:
 
 
 def solve_batch(batch: Batch, nominal: tuple[str, ...]) -> list[DrawOptimum]:
-    """The optimum of every draw in `batch` (`nominal`: the plan at the means)."""
+    """The optimum of every draw in `batch` (`nominal`: the plan at the means). Each
+    solve starts from the best plan known (the nominal plan and the latest optima) that
+    respects the draw's limits."""
     plugins = get_plugin_manager()
     outcomes: list[DrawOptimum] = []
+    known = [nominal]
     for row in batch.rows:
         began = time.perf_counter()
         scenario = batch.scenario.drawn(dict(zip(batch.locations, row.tolist(), strict=True)))
         prepared = prepare(scenario, plugins=plugins)
-        left = max(batch.deadline - time.time(), SHORTEST_SOLVE)
-        session = prepared.session(SolverOptions(time_limit=left, threads=1))
-        start = list(nominal) if not violations(scenario, nominal) else prepared.first(left / 4)
-        result = prepared.solve(session, start)
-        term = prepared.model.terms[CRITERION]
         journey = prepared.journey
         baseline = journey.evaluate(()).value
+        left = max(batch.deadline - time.time(), SHORTEST_SOLVE)
+        session = prepared.session(SolverOptions(time_limit=left, threads=1,
+                                                 sub_mip_heuristics=False))
+        fitting = [plan for plan in known if not violations(scenario, plan)]
+        start = (list(max(fitting, key=lambda plan: journey.evaluate(plan).value))
+                 if fitting else prepared.first(left / 4))
+        result = prepared.solve(session, start)
+        term = prepared.model.terms[CRITERION]
+        if result.selected not in known:
+            known = [result.selected, *known[:KNOWN_PLANS - 1]]
         evaluation = journey.evaluate(result.selected)
         gain = evaluation.value - baseline
         check_agreement(f"the optimum of draw {batch.first + len(outcomes) + 1}",
