@@ -211,6 +211,9 @@ def robust(
     plugins = plugins or get_plugin_manager()
     objective = parse_objective(objective) if isinstance(objective, str) else objective
     _check(scenario, samples, sampler, time_limit)
+    count = default_workers() if workers is None else workers
+    if count < 1:
+        raise UsageError(f"--workers must be at least 1, got {count}")
     if seed is None:
         seed = int(np.random.default_rng().integers(2**32))
     warnings = list(_warnings(scenario, samples, sampler, objective))
@@ -224,7 +227,6 @@ def robust(
     nominal = nominal_pipeline.plan(result)
     seconds = {"nominal": time.perf_counter() - began}
 
-    count = workers or default_workers()
     with _executor(executor, count) as pool:
         mark = time.perf_counter()
         size = batch_size(samples, count)

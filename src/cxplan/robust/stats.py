@@ -41,6 +41,14 @@ class Share:
         return math.sqrt(p * (1 - p) / self.total) if self.total else 0.0
 
 
+def spread(values: np.ndarray) -> float:
+    """The sample standard deviation; exactly 0 for equal values (numpy's mean of equal
+    numbers may differ from them in the last bit, and the sd with it)."""
+    if len(values) < 2 or np.ptp(values) == 0:
+        return 0.0
+    return float(np.std(values, ddof=1))
+
+
 def mean_interval(values: np.ndarray) -> tuple[float, float, float]:
     """(mean, low, high): the mean with its normal 95 % interval."""
     mean = float(np.mean(values))
@@ -51,7 +59,7 @@ def mean_interval(values: np.ndarray) -> tuple[float, float, float]:
 def standard_error(values: np.ndarray) -> float:
     """Of the mean: sd / √n."""
     n = len(values)
-    return float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    return spread(values) / math.sqrt(n) if n > 1 else 0.0
 
 
 def quantile_error(values: np.ndarray, p: float) -> float:
@@ -82,8 +90,7 @@ def cvar(values: np.ndarray, alpha: float) -> float:
 
 def distribution(values: np.ndarray) -> dict[str, float]:
     """mean, sd and the quantiles of QUANTILES."""
-    result = {"mean": float(np.mean(values)),
-              "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+    result = {"mean": float(np.mean(values)), "sd": spread(values)}
     for name, p in QUANTILES.items():
         result[name] = float(np.quantile(values, p))
     return result
@@ -92,7 +99,7 @@ def distribution(values: np.ndarray) -> dict[str, float]:
 def distribution_errors(values: np.ndarray) -> dict[str, float]:
     """The standard error of each figure of `distribution`."""
     n = len(values)
-    sd = float(np.std(values, ddof=1)) if n > 1 else 0.0
+    sd = spread(values)
     errors = {"mean": standard_error(values),
               "sd": sd / math.sqrt(2 * (n - 1)) if n > 1 else 0.0}
     for name, p in QUANTILES.items():
