@@ -67,10 +67,11 @@ def robust(
             raise UsageError("--workers is for local runs; a Dask cluster has its own")
         loaded = load(scenario)
         check_outputs(report, [save_samples] if save_samples is not None else [])
-        cluster = dask_executor(scheduler) if scheduler else contextlib.nullcontext(None)
-        with cluster as executor:
+        cluster = (dask_executor(scheduler, min(20.0, time_limit)) if scheduler
+                   else contextlib.nullcontext((None, workers)))
+        with cluster as (executor, count):
             result = run_robust(loaded, samples=samples, seed=seed, sampler=sampler,
-                                objective=objective, executor=executor, workers=workers,
+                                objective=objective, executor=executor, workers=count,
                                 time_limit=time_limit)
         written: list[Path] = []
         if save_samples is not None:

@@ -31,7 +31,7 @@ from cxplan.optimizer.pipeline import prepare, solve_pipeline
 from cxplan.optimizer.sequence import needs_sequence
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.robust import stats
-from cxplan.robust.executors import batch_size, default_workers, local_pool, map_batches
+from cxplan.robust.executors import BATCH, default_workers, local_pool, map_batches
 from cxplan.robust.sample_model import Objective, build_seconds, sample_model
 from cxplan.robust.sampling import SAMPLERS, Draws, sample, seeds
 from cxplan.robust.worker import CRITERION, Batch, DrawOptimum, evaluate_batch, solve_batch
@@ -201,9 +201,9 @@ def robust(
     nominal plan's gain and regret, and a robust plan (module docstring).
 
     `executor` runs the draws (any `concurrent.futures.Executor`, e.g. a Dask client's
-    `get_executor()`); without one, a local pool of `workers` processes (default: the
-    cores). `time_limit` bounds the whole run (seconds). `fresh_samples` (default
-    `samples`) draws value the plans out of sample. The same seed gives the same result
+    `get_executor()`; `workers` then only says how many it has); without one, a local
+    pool of `workers` processes (default: the cores). `time_limit` bounds the whole run
+    (seconds). `fresh_samples` (default `samples`) draws value the plans out of sample. The same seed gives the same result
     whatever runs the draws.
     """
     began = time.perf_counter()
@@ -229,7 +229,7 @@ def robust(
 
     with _executor(executor, count) as pool:
         mark = time.perf_counter()
-        size = batch_size(samples, count)
+        size = BATCH
         optima = [o for part in map_batches(pool, solve_batch, _batches(scenario, draws,
                                                                         size, deadline),
                                             nominal.selected) for o in part]
@@ -262,7 +262,7 @@ def robust(
         robust_in_sample=PlanOnDraws(chosen, robust_gains),
         robust_out_of_sample=PlanOnDraws(chosen, out[:, 1]),
         distinct_plans=len({o.selected for o in optima}), warnings=tuple(warnings),
-        seconds=seconds, workers=1 if executor is None and count == 1 else count)
+        seconds=seconds, workers=count)
 
 
 def _check(scenario: Scenario, samples: int, sampler: str, time_limit: float) -> None:

@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 from cxplan.errors import UsageError
 
 T = TypeVar("T")
-BATCHES_PER_WORKER = 4  # enough batches that a slow one does not leave workers idle
-LARGEST_BATCH = 25
+# Draws per batch, the same whatever runs them: a draw's solve starts from the optima found
+# earlier in its batch, and where two plans are optimal (within the gap) the start decides
+# which one HiGHS returns, so batches that depended on the workers would change results.
+BATCH = 8
 
 
 def default_workers() -> int:
@@ -24,10 +26,6 @@ def default_workers() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not on Linux
         return max(os.cpu_count() or 1, 1)
-
-
-def batch_size(count: int, workers: int) -> int:
-    return max(1, min(LARGEST_BATCH, -(-count // (workers * BATCHES_PER_WORKER))))
 
 
 def map_batches(executor: Executor | None, function: Callable[..., T],
@@ -66,18 +64,24 @@ def local_pool(workers: int) -> Iterator[Executor | None]:
 
 
 @contextlib.contextmanager
-def dask_executor(address: str) -> Iterator[Executor]:
+def dask_executor(address: str, wait: float = 20.0) -> Iterator[tuple[Executor, int]]:
     """The executor of the Dask cluster whose scheduler is at `address`
-    (`tcp://HOST:8786`); needs `pip install cxplan[dask]` here and cxplan on the workers."""
+    (`tcp://HOST:8786`), and how many threads its workers have; needs `pip install
+    cxplan[dask]` here and cxplan on the workers. `wait`: seconds to wait for the
+    scheduler to answer."""
     try:
         from distributed import Client
     except ImportError as exc:
         raise UsageError("--scheduler needs Dask: pip install 'cxplan[dask]'") from exc
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout=f"{wait:g}s")
     except OSError as exc:
         raise UsageError(f"no Dask scheduler answered at {address}: {exc}") from exc
     try:
-        yield client.get_executor()
+        threads = sum(client.nthreads().values())
+        if not threads:
+            raise UsageError(f"the Dask scheduler at {address} has no workers: start some "
+                             f"with `dask worker {address}`")
+        yield client.get_executor(), threads
     finally:
         client.close()
