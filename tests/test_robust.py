@@ -256,3 +256,23 @@ def test_other_criteria_are_refused_with_the_reason(minimal_scenario: ScenarioFa
     run: CliRun = run_main("robust", path, "--samples", "4")
     assert run.exit_code == 2
     assert "expected experience gain" in run.stderr
+
+
+def test_the_report_shows_the_verdicts_and_parses_as_strict_html(
+        uncertain_choice: dict[str, Any], write_scenario: ScenarioWriter, tmp_path: Path,
+        run_main: Any) -> None:
+    import html5lib
+
+    path = write_scenario(uncertain_choice)
+    run: CliRun = run_main("robust", path, "--samples", "16", "--seed", "2", "--workers", "1",
+                           "--report", tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    html = next((tmp_path / "out").glob("robust-*.html")).read_text()
+    markdown = next((tmp_path / "out").glob("robust-*.md")).read_text()
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(html)
+    assert "<script" not in html
+    # queue-app and sms each win in some draws: both are bets, neither is for sure
+    assert "**Bets** (in more than 10 % and less than 90 % of them): queue-app, sms" in \
+        markdown.replace("sms, queue-app", "queue-app, sms")
+    assert "**For sure** (in at least 90 % of the draws' optimal plans): nothing" in markdown
+    assert html.count("<rect") == 2 * 12  # a bar per plan and bin

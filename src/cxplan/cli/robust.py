@@ -82,7 +82,7 @@ def robust(
         if report is not None:
             from cxplan.report.robust import write_robust
 
-            written += write_robust(result, loaded, report)
+            written += write_robust(result, report)
         if as_json:
             emit(json.dumps(result.to_dict(), allow_nan=False) + "\n")
         else:

@@ -203,8 +203,8 @@ def robust(
     `executor` runs the draws (any `concurrent.futures.Executor`, e.g. a Dask client's
     `get_executor()`; `workers` then only says how many it has); without one, a local
     pool of `workers` processes (default: the cores). `time_limit` bounds the whole run
-    (seconds). `fresh_samples` (default `samples`) draws value the plans out of sample. The same seed gives the same result
-    whatever runs the draws.
+    (seconds). `fresh_samples` (default `samples`) draws value the plans out of sample.
+    The same seed gives the same result whatever runs the draws.
     """
     began = time.perf_counter()
     deadline = time.time() + time_limit
