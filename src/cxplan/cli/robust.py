@@ -131,3 +131,59 @@ def _print_robust(r: RobustResult, out: Console) -> None:
         low, high = part["ci"]
         out.print(f"  out of sample, {label}: mean {money(part['mean'], cur)} "
                   f"(95 % CI {money(low, cur)} – {money(high, cur)})")
+
+
+@app.command()
+def alternatives(
+    scenario: ScenarioArg,
+    count: Annotated[int, typer.Option("--count", help="How many plans, the best included.")]
+    = 3,
+    within: Annotated[str, typer.Option(
+        "--within", help="Share of the optimum an alternative may give up: 2% or 0.02.")]
+    = "2%",
+    differ: Annotated[int, typer.Option(
+        "--differ", help="Improvements in which each plan differs from every earlier one "
+        "(added or dropped).")] = 1,
+    as_json: JsonOpt = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write an HTML page with the plans side by side to this folder.")]
+    = None,
+    time_limit: Annotated[float, typer.Option(
+        "--time-limit", help="Seconds per solve.")] = 60.0,
+) -> None:
+    """Near-optimal plans that really differ: the best, then the best at a distance from
+    all earlier ones, each proven optimal under that rule."""
+
+    def body() -> None:
+        from cxplan.optimizer.options import SolverOptions
+        from cxplan.whatif.alternatives import alternatives as find
+
+        loaded = load(scenario)
+        check_outputs(report)
+        found = find(loaded, count=count, within=within, differ=differ,
+                     options=SolverOptions(time_limit=time_limit))
+        written: list[Path] = []
+        if report is not None:
+            from cxplan.report.whatif import write_alternatives
+
+            written = write_alternatives(found, report)
+        if as_json:
+            emit(json.dumps(found.to_dict(), allow_nan=False) + "\n")
+        else:
+            out = stdout_console()
+            cur = found.currency
+            out.print(f"{len(found.plans)} plans within {100 * found.within:g} % of the "
+                      f"optimum, each differing from every earlier one in at least "
+                      f"{found.differ} improvement(s) (stopped: {found.stopped})",
+                      markup=False)
+            for k, plan in enumerate(found.plans, start=1):
+                change = "the optimum" if k == 1 else (
+                    "adds " + (", ".join(plan.added) or "nothing") + "; drops "
+                    + (", ".join(plan.dropped) or "nothing"))
+                out.print(f"{k}. gain {money(plan.expected_gain, cur)}, cost "
+                          f"{money(plan.cost, cur)} [{plan.status.value}]: {change}",
+                          markup=False)
+        for path in written:
+            stderr_console().print(f"wrote {path}", markup=False)
+
+    run(body, machine=as_json)
