@@ -14,7 +14,7 @@ import cxplan
 from cxplan.whatif.alternatives import alternatives
 
 from conftest import CliRun, ScenarioWriter
-from random_scenarios import feasible_gains, random_scenario
+from random_scenarios import exact_value, feasible_gains, random_scenario
 
 
 @pytest.mark.parametrize(("seed", "within", "differ"), [
@@ -67,3 +67,24 @@ def test_bad_alternatives_options_are_usage_errors(write_scenario: ScenarioWrite
     run: CliRun = run_main("alternatives", write_scenario(random_scenario(1)), *args)
     assert run.exit_code == 2
     assert "Traceback" not in run.output
+
+
+def test_robust_values_the_alternatives_on_the_fresh_draws(
+        uncertain_choice: dict[str, Any], write_scenario: ScenarioWriter, tmp_path: Path,
+        run_main: Any) -> None:
+    saved = tmp_path / "draws.json"
+    run: CliRun = run_main("robust", write_scenario(uncertain_choice), "--samples", "6",
+                           "--seed", "1", "--workers", "1", "--json", "--alternatives", "1",
+                           "--within", "90%", "--save-samples", saved)
+    assert run.exit_code == 0, run.stderr
+    result = json.loads(run.stdout)
+    (other,) = result["alternatives"]
+    assert set(other["selected"]) | set(result["nominal"]["selected"]) == {"queue-app", "sms"}
+    fresh = json.loads(saved.read_text())["fresh"]
+    gains = []
+    for values in fresh:
+        drawn = json.loads(json.dumps(uncertain_choice))
+        drawn["touchpoints"][1]["failure_probability"] = values[
+            "touchpoints[1].failure_probability"]
+        gains.append(exact_value(drawn, set(other["selected"])) - exact_value(drawn, set()))
+    assert other["out_of_sample"]["mean"] == pytest.approx(sum(gains) / len(gains), rel=1e-9)

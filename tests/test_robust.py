@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import cxplan
-from cxplan.robust.analysis import RobustResult, robust
+from cxplan.robustness.analysis import RobustResult, robust
 
 from conftest import CliRun, ScenarioFactory, ScenarioWriter
 from random_scenarios import brute_force, exact_value, feasible, random_scenario
@@ -173,7 +173,7 @@ def test_the_same_seed_gives_the_same_result_with_any_number_of_workers(
 @pytest.mark.parametrize("sampler", ["lhs", "sobol"])
 def test_quasi_random_samplers_cover_each_axis_evenly(
         minimal_scenario: ScenarioFactory, sampler: str) -> None:
-    from cxplan.robust.sampling import sample, seeds
+    from cxplan.robustness.sampling import sample, seeds
 
     data = minimal_scenario()
     data["touchpoints"][1]["failure_probability"] = {"uniform": [0.0, 0.8]}
@@ -186,7 +186,7 @@ def test_quasi_random_samplers_cover_each_axis_evenly(
 
 def test_a_group_takes_one_quantile_and_a_dirichlet_keeps_its_sum(
         minimal_scenario: ScenarioFactory) -> None:
-    from cxplan.robust.sampling import sample, seeds
+    from cxplan.robustness.sampling import sample, seeds
 
     data = minimal_scenario()
     data["improvements"][0]["effects"][0]["failure_reduction"] = {

@@ -1,4 +1,4 @@
-"""`cxplan robust` (plans under uncertain inputs, cxplan.robust) and `cxplan alternatives`
+"""`cxplan robust` (plans under uncertain inputs, cxplan.robustness) and `cxplan alternatives`
 (near-optimal plans that differ, cxplan.whatif.alternatives)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from cxplan.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cxplan.robust.analysis import RobustResult
+    from cxplan.robustness.analysis import RobustResult
 
 
 @app.command()
@@ -52,6 +52,14 @@ def robust(
         "--report", help="Write HTML and Markdown reports to this folder.")] = None,
     time_limit: Annotated[float, typer.Option(
         "--time-limit", help="Seconds for the whole command.")] = 600.0,
+    alternatives: Annotated[int, typer.Option(
+        "--alternatives", metavar="K", help="Also value K near-optimal alternatives (at the "
+        "means: `cxplan alternatives`) on the fresh draws.")] = 0,
+    within: Annotated[str, typer.Option(
+        "--within", help="With --alternatives: the share of the optimum they may give up.")]
+    = "2%",
+    differ: Annotated[int, typer.Option(
+        "--differ", help="With --alternatives: improvements each differs in.")] = 1,
 ) -> None:
     """How the plan holds when the numbers are off: every draw's optimal plan, the nominal
     plan's gain and regret, and a robust plan."""
@@ -60,19 +68,26 @@ def robust(
         import contextlib
 
         from cxplan.errors import UsageError
-        from cxplan.robust.analysis import robust as run_robust
-        from cxplan.robust.executors import dask_executor
+        from cxplan.robustness.analysis import robust as run_robust
+        from cxplan.robustness.executors import dask_executor
 
         if scheduler is not None and workers is not None:
             raise UsageError("--workers is for local runs; a Dask cluster has its own")
         loaded = load(scenario)
         check_outputs(report, [save_samples] if save_samples is not None else [])
+        compare: list[tuple[str, ...]] = []
+        if alternatives:
+            from cxplan.whatif.alternatives import alternatives as find
+
+            # the first is the nominal plan, valued already
+            found = find(loaded, count=alternatives + 1, within=within, differ=differ)
+            compare = [plan.selected for plan in found.plans[1:]]
         cluster = (dask_executor(scheduler, min(20.0, time_limit)) if scheduler
                    else contextlib.nullcontext((None, workers)))
         with cluster as (executor, count):
             result = run_robust(loaded, samples=samples, seed=seed, sampler=sampler,
                                 objective=objective, executor=executor, workers=count,
-                                time_limit=time_limit)
+                                time_limit=time_limit, compare=compare)
         written: list[Path] = []
         if save_samples is not None:
             from cxplan.files import write_atomic
@@ -126,11 +141,14 @@ def _print_robust(r: RobustResult, out: Console) -> None:
     rob = data["robust"]
     out.print(escape(f"robust plan ({rob['objective']}, {rob['method']}): "
                      + (", ".join(rob["selected"]) or "nothing")))
-    for label, part in (("nominal", data["nominal"]["out_of_sample"]),
-                        ("robust", rob["out_of_sample"])):
+    named = [("nominal", data["nominal"]["out_of_sample"]), ("robust", rob["out_of_sample"])]
+    named += [(f"alternative {k} ({', '.join(alt['selected']) or 'nothing'})",
+               alt["out_of_sample"]) for k, alt in enumerate(data.get("alternatives", []),
+                                                             start=2)]
+    for label, part in named:
         low, high = part["ci"]
-        out.print(f"  out of sample, {label}: mean {money(part['mean'], cur)} "
-                  f"(95 % CI {money(low, cur)} – {money(high, cur)})")
+        out.print(escape(f"  out of sample, {label}: mean {money(part['mean'], cur)} "
+                         f"(95 % CI {money(low, cur)} – {money(high, cur)})"))
 
 
 @app.command()

@@ -14,7 +14,7 @@ import numpy as np
 from cxplan.files import write_atomic
 from cxplan.report.render import render_template
 from cxplan.report.whatif import money
-from cxplan.robust.analysis import RobustResult
+from cxplan.robustness.analysis import RobustResult
 from cxplan.text import slug
 from cxplan.version import __version__
 

@@ -30,11 +30,11 @@ from cxplan.optimizer.options import SolverOptions
 from cxplan.optimizer.pipeline import prepare, solve_pipeline
 from cxplan.optimizer.sequence import needs_sequence
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
-from cxplan.robust import stats
-from cxplan.robust.executors import BATCH, default_workers, local_pool, map_batches
-from cxplan.robust.sample_model import Objective, build_seconds, sample_model
-from cxplan.robust.sampling import SAMPLERS, Draws, sample, seeds
-from cxplan.robust.worker import CRITERION, Batch, DrawOptimum, evaluate_batch, solve_batch
+from cxplan.robustness import stats
+from cxplan.robustness.executors import BATCH, default_workers, local_pool, map_batches
+from cxplan.robustness.sample_model import Objective, build_seconds, sample_model
+from cxplan.robustness.sampling import SAMPLERS, Draws, sample, seeds
+from cxplan.robustness.worker import CRITERION, Batch, DrawOptimum, evaluate_batch, solve_batch
 from cxplan.scenario.models import Scenario
 from cxplan.scenario.source import format_path
 
@@ -73,6 +73,7 @@ class RobustResult:
     improvement_ids: tuple[str, ...]
     locations: tuple[str, ...]
     draws: Draws
+    fresh: Draws
     optima: tuple[DrawOptimum, ...]
     nominal: Plan
     nominal_in_sample: PlanOnDraws
@@ -85,6 +86,7 @@ class RobustResult:
     warnings: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
     workers: int = 1
+    compared: tuple[PlanOnDraws, ...] = ()  # other plans (alternatives), on the fresh draws
 
     @property
     def frequency(self) -> dict[str, stats.Share]:
@@ -116,11 +118,15 @@ class RobustResult:
 
     def saved_draws(self) -> dict[str, Any]:
         """`--save-samples`: every draw's values by location (as error messages name
-        them), with what made them and each draw's optimal plan, so anyone can re-check."""
-        return {"seed": self.seed, "sampler": self.sampler,
-                "draws": [dict(zip(self.locations, row.tolist(), strict=True))
-                          for row in self.draws.values],
-                "optimal": [list(o.selected) for o in self.optima]}
+        them), with what made them and each draw's optimal plan, and the fresh draws the
+        out-of-sample figures come from, so anyone can re-check."""
+        def rows(draws: Draws) -> list[dict[str, float]]:
+            return [dict(zip(self.locations, row.tolist(), strict=True))
+                    for row in draws.values]
+
+        return {"seed": self.seed, "sampler": self.sampler, "draws": rows(self.draws),
+                "optimal": [list(o.selected) for o in self.optima],
+                "fresh": rows(self.fresh)}
 
     def to_dict(self) -> dict[str, Any]:
         frequency = self.frequency
@@ -160,6 +166,10 @@ class RobustResult:
                 "within_1pct": within.standard_error,
                 "robust_in_sample_mean": stats.standard_error(self.robust_in_sample.gains),
             },
+            **({"alternatives": [
+                {"selected": list(plan.selected), "gain": plan.summary(),
+                 "out_of_sample": plan.out_of_sample(self.objective)}
+                for plan in self.compared]} if self.compared else {}),
             "optimal_gain": stats.distribution(self.optimum_gains),
             "distinct_plans": self.distinct_plans,
             "draws_not_proven": sum(1 for o in self.optima if not o.proven),
@@ -196,6 +206,7 @@ def robust(
     time_limit: float = 600.0,
     fresh_samples: int | None = None,
     plugins: CxplanPlugins | None = None,
+    compare: Sequence[Sequence[str]] = (),
 ) -> RobustResult:
     """Monte Carlo over the scenario's distributions: every draw's optimal plan, the
     nominal plan's gain and regret, and a robust plan (module docstring).
@@ -204,7 +215,8 @@ def robust(
     `get_executor()`; `workers` then only says how many it has); without one, a local
     pool of `workers` processes (default: the cores). `time_limit` bounds the whole run
     (seconds). `fresh_samples` (default `samples`) draws value the plans out of sample.
-    The same seed gives the same result whatever runs the draws.
+    The same seed gives the same result whatever runs the draws. `compare`: other plans
+    (e.g. `alternatives(...)`'s selections) to value on the fresh draws too.
     """
     began = time.perf_counter()
     deadline = time.time() + time_limit
@@ -247,7 +259,8 @@ def robust(
             scenario, draws, objective, candidates, in_sample, deadline, plugins)
         seconds["robust_plan"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        plans = [nominal.selected, chosen]
+        others = [_known(scenario, plan) for plan in compare]
+        plans = [nominal.selected, chosen, *others]
         out = _evaluate(pool, scenario, fresh, plans, size, deadline)
         seconds["out_of_sample"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - began
@@ -255,6 +268,7 @@ def robust(
         scenario=scenario.title, samples=samples, seed=seed, sampler=sampler,
         objective=objective, improvement_ids=tuple(scenario.improvement_ids),
         locations=tuple(format_path(loc) for loc in draws.locations), draws=draws,
+        fresh=fresh,
         optima=tuple(optima), nominal=nominal,
         nominal_in_sample=PlanOnDraws(nominal.selected, in_sample[:, 0]),
         nominal_out_of_sample=PlanOnDraws(nominal.selected, out[:, 0]),
@@ -262,7 +276,17 @@ def robust(
         robust_in_sample=PlanOnDraws(chosen, robust_gains),
         robust_out_of_sample=PlanOnDraws(chosen, out[:, 1]),
         distinct_plans=len({o.selected for o in optima}), warnings=tuple(warnings),
-        seconds=seconds, workers=count)
+        seconds=seconds, workers=count,
+        compared=tuple(PlanOnDraws(plan, out[:, 2 + k]) for k, plan in enumerate(others)))
+
+
+def _known(scenario: Scenario, plan: Sequence[str]) -> tuple[str, ...]:
+    """A plan's improvements in the scenario's order; unknown ids are a usage error."""
+    chosen = set(plan)
+    unknown = chosen - set(scenario.improvement_ids)
+    if unknown:
+        raise UsageError(f"unknown improvement(s) to compare: {', '.join(sorted(unknown))}")
+    return tuple(i for i in scenario.improvement_ids if i in chosen)
 
 
 def _check(scenario: Scenario, samples: int, sampler: str, time_limit: float) -> None:
