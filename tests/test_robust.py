@@ -276,3 +276,22 @@ def test_the_report_shows_the_verdicts_and_parses_as_strict_html(
         markdown.replace("sms, queue-app", "queue-app, sms")
     assert "**For sure** (in at least 90 % of the draws' optimal plans): nothing" in markdown
     assert html.count("<rect") == 2 * 12  # a bar per plan and bin
+
+
+def test_without_the_sample_milp_the_best_per_draw_optimum_is_taken(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import cxplan.robustness.analysis as analysis
+
+    monkeypatch.setattr(analysis, "MILP_COLUMNS", 0)  # as if the sample MILP were too large
+    data = with_distributions(6)
+    result, draws = solved(data, samples=6, seed=6, fresh_samples=2)
+    assert result.robust_method == "best_of_draws"
+    scenario = cxplan.load_scenario(data)
+    means = at_values(data, {})
+    for k, imp in enumerate(scenario.improvements):
+        means["improvements"][k]["cost"] = imp.cost
+    plans = {frozenset(o.selected) for o in result.optima} | {
+        frozenset(result.nominal.selected)}
+    best = max(np.mean([gain(d, set(p)) for d in draws]) for p in plans if feasible(means, p))
+    chosen = set(result.robust_in_sample.selected)
+    assert np.mean([gain(d, chosen) for d in draws]) == pytest.approx(best, rel=1e-9)
