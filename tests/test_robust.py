@@ -295,3 +295,21 @@ def test_without_the_sample_milp_the_best_per_draw_optimum_is_taken(
     best = max(np.mean([gain(d, set(p)) for d in draws]) for p in plans if feasible(means, p))
     chosen = set(result.robust_in_sample.selected)
     assert np.mean([gain(d, chosen) for d in draws]) == pytest.approx(best, rel=1e-9)
+
+
+def test_the_plan_report_lists_the_uncertain_inputs_and_their_means(
+        tmp_path: Path, run_main: Any) -> None:
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    run: CliRun = run_main("plan", root / "microfinance-uncertain.yaml", "--report",
+                           tmp_path / "u", "--no-marginals", "--quiet")
+    assert run.exit_code == 0, run.stderr
+    markdown = next((tmp_path / "u").glob("*.md")).read_text()
+    html = next((tmp_path / "u").glob("*.html")).read_text()
+    assert "## Uncertain inputs" in markdown and "<h2>Uncertain inputs</h2>" in html
+    # Markdown-escaped brackets
+    assert "| touchpoints\\[6\\].failure_probability | pert(0.25, 0.35, 0.45) | 0.35 |" \
+        in markdown
+    plain = run_main("plan", root / "microfinance-onboarding.yaml", "--report", tmp_path / "p",
+                     "--no-marginals", "--quiet")
+    assert plain.exit_code == 0
+    assert "Uncertain inputs" not in next((tmp_path / "p").glob("*.md")).read_text()

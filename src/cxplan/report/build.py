@@ -39,6 +39,7 @@ from cxplan.report.view import (
     StageRow,
     Totals,
     TouchpointRow,
+    UncertainInput,
     staff_text,
 )
 from cxplan.scenario.models import Scenario
@@ -106,6 +107,8 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         solve_seconds=plan.solve_seconds,
         nodes=plan.nodes,
         roadmap=build_roadmap(plan, rows) if plan.horizon is not None else None,
+        uncertain=tuple(UncertainInput(place, text, mean)
+                        for place, text, mean in scenario.uncertainty.described()),
     )
 
 

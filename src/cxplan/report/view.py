@@ -382,6 +382,15 @@ class Roadmap:
 
 
 @dataclass(frozen=True)
+class UncertainInput:
+    """A value the scenario gives as a distribution: the plan used its mean."""
+
+    place: str  # as in error messages: `touchpoints[3].failure_probability`
+    distribution: str  # as written: `pert(0.1, 0.2, 0.4)`
+    mean: float
+
+
+@dataclass(frozen=True)
 class ReportView:
     """Everything a report shows, computed; templates only lay it out."""
 
@@ -412,6 +421,7 @@ class ReportView:
     solve_seconds: float
     nodes: int
     roadmap: Roadmap | None = None  # with a horizon: the schedule, periods and charts
+    uncertain: tuple[UncertainInput, ...] = ()  # distributions the plan took the means of
 
 
 # -- the roadmap (plans with a horizon) ---------------------------------------------------
