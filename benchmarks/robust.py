@@ -14,7 +14,9 @@ costs). Each run is `cxplan.robust(...)` with that many samples:
 
 Columns: improvements, mode, workers, samples, seconds in the per-draw phase (every
 draw's exact optimum), draws per second per core in that phase, the end-to-end seconds
-of the whole command (nominal plan, draws, valuation, robust plan, out of sample), the
+of the whole command (nominal plan, draws, valuation, robust plan, out of sample), its
+CPU seconds (this process and the local pool's; not measured on Dask) and draws per CPU
+second (what a quiet core would do: on a shared machine the wall clock says little), the
 robust plan's method, draws not proven optimal, and this process's peak memory (MiB).
 """
 
@@ -94,6 +96,7 @@ def run(size: int, samples: int, workers: int, mode: str, seed: int,
     import cxplan
 
     loaded = scenario(size, seed)
+    cpu_before = _cpu()
     began = time.perf_counter()
     if mode == "dask":
         from distributed import Client
@@ -106,13 +109,29 @@ def run(size: int, samples: int, workers: int, mode: str, seed: int,
         result = cxplan.robust(loaded, samples=samples, seed=seed, workers=workers,
                                time_limit=time_limit)
     total = time.perf_counter() - began
+    cpu = _cpu() - cpu_before
     data = result.to_dict()
     draws = data["seconds"]["draws"]
     return {"size": size, "mode": mode, "workers": workers, "samples": samples,
             "draws_seconds": draws, "per_core": samples / draws / workers,
-            "total_seconds": total, "method": data["robust"]["method"],
+            "total_seconds": total, "cpu_seconds": cpu if mode == "local" else None,
+            "method": data["robust"]["method"],
             "not_proven": data["draws_not_proven"], "seconds": data["seconds"],
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _num(value: float | None, spec: str) -> str:
+    width = int(spec.split(".")[0])
+    return f"{value:{spec}}" if value is not None else "–".rjust(width)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the local pool's workers,
+    reaped when the pool shuts down): on a shared machine, what the run would take of
+    the cores alone."""
+    own, children = (resource.getrusage(resource.RUSAGE_SELF),
+                     resource.getrusage(resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,10 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         for process in processes:
             process.wait(timeout=30)
     print(f"{'size':>6} {'mode':>6} {'workers':>7} {'samples':>7} {'draws s':>8} "
-          f"{'draws/s/core':>12} {'total s':>8} {'robust':>14} {'unproven':>8} {'MiB':>6}")
+          f"{'draws/s/core':>12} {'total s':>8} {'cpu s':>7} {'draws/cpu-s':>11} "
+          f"{'robust':>14} {'unproven':>8} {'MiB':>6}")
     for r in rows:
         print(f"{r['size']:>6} {r['mode']:>6} {r['workers']:>7} {r['samples']:>7} "
               f"{r['draws_seconds']:>8.1f} {r['per_core']:>12.3f} {r['total_seconds']:>8.1f} "
+              f"{_num(r['cpu_seconds'], '7.1f')} "
+              f"{_num(r['cpu_seconds'] and r['samples'] / r['cpu_seconds'], '11.3f')} "
               f"{r['method']:>14} {r['not_proven']:>8} {r['peak_mib']:>6.0f}")
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (shared machine)")
     if args.json:

@@ -313,3 +313,17 @@ def test_the_plan_report_lists_the_uncertain_inputs_and_their_means(
                      "--no-marginals", "--quiet")
     assert plain.exit_code == 0
     assert "Uncertain inputs" not in next((tmp_path / "p").glob("*.md")).read_text()
+
+
+def test_past_the_time_limit_draws_keep_their_best_known_plan_and_say_so(
+        uncertain_choice: dict[str, Any], write_scenario: ScenarioWriter,
+        run_main: Any) -> None:
+    run: CliRun = run_main("robust", write_scenario(uncertain_choice), "--samples", "12",
+                           "--seed", "3", "--workers", "1", "--json", "--time-limit", "0.01")
+    assert run.exit_code == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["draws_not_proven"] == 12
+    assert "12 draws were not solved to proven optimality" in run.stderr
+    # every draw kept the nominal plan, the only one known: no regret is claimed
+    assert result["frequency"] == {i: float(i in result["nominal"]["selected"])
+                                   for i in ("queue-app", "sms")}

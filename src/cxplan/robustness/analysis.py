@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import Counter
@@ -40,6 +41,7 @@ from cxplan.scenario.source import format_path
 
 WITHIN = 0.01  # "within 1 % of the optimum"
 MILP_SHARE = 0.5  # of the time left, what the sample MILP may take (building: a quarter)
+EVALUATION_BATCH = 50
 MILP_COLUMNS = 400_000  # a larger sample MILP is not built (memory; it would not solve)
 
 
@@ -227,6 +229,7 @@ def robust(
     count = default_workers() if workers is None else workers
     if count < 1:
         raise UsageError(f"--workers must be at least 1, got {count}")
+    others = [_known(scenario, plan) for plan in compare]
     if seed is None:
         seed = int(np.random.default_rng().integers(2**32))
     warnings = list(_warnings(scenario, samples, sampler, objective))
@@ -242,9 +245,8 @@ def robust(
 
     with _executor(executor, count) as pool:
         mark = time.perf_counter()
-        size = BATCH
         optima = [o for part in map_batches(pool, solve_batch, _batches(scenario, draws,
-                                                                        size, deadline),
+                                                                        BATCH, deadline),
                                             nominal.selected) for o in part]
         seconds["draws"] = time.perf_counter() - mark
         if any(not o.proven for o in optima):
@@ -253,16 +255,15 @@ def robust(
                             "best found (raise --time-limit)")
         mark = time.perf_counter()
         candidates = _candidates(nominal.selected, optima)
-        in_sample = _evaluate(pool, scenario, draws, candidates, size, deadline)
+        in_sample = _evaluate(pool, scenario, draws, candidates, deadline)
         seconds["evaluate"] = time.perf_counter() - mark
         mark = time.perf_counter()
         chosen, method, status, robust_gains = _robust_plan(
             scenario, draws, objective, candidates, in_sample, deadline, plugins)
         seconds["robust_plan"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        others = [_known(scenario, plan) for plan in compare]
         plans = [nominal.selected, chosen, *others]
-        out = _evaluate(pool, scenario, fresh, plans, size, deadline)
+        out = _evaluate(pool, scenario, fresh, plans, deadline)
         seconds["out_of_sample"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - began
     return RobustResult(
@@ -326,8 +327,6 @@ def _warnings(scenario: Scenario, samples: int, sampler: str,
 
 
 def _executor(executor: Executor | None, workers: int) -> Any:
-    import contextlib
-
     if executor is not None:
         return contextlib.nullcontext(executor)
     return local_pool(workers)
@@ -339,8 +338,11 @@ def _batches(scenario: Scenario, draws: Draws, size: int, deadline: float) -> li
 
 
 def _evaluate(pool: Executor | None, scenario: Scenario, draws: Draws,
-              plans: list[tuple[str, ...]], size: int, deadline: float) -> np.ndarray:
-    parts = map_batches(pool, evaluate_batch, _batches(scenario, draws, size, deadline), plans)
+              plans: list[tuple[str, ...]], deadline: float) -> np.ndarray:
+    """`gains[d, p]`: the exact gain of `plans[p]` in draw d (evaluations only: larger
+    batches than the solves')."""
+    parts = map_batches(pool, evaluate_batch, _batches(scenario, draws, EVALUATION_BATCH,
+                                                       deadline), plans)
     return np.vstack(parts)
 
 
@@ -384,7 +386,7 @@ def _robust_plan(scenario: Scenario, draws: Draws, objective: Objective,
                                           sub_mip_heuristics=False))
     result = model.solve(session, list(candidates[best]))
     found = result.selected
-    exact = _evaluate(None, scenario, draws, [found], len(draws), deadline)[:, 0]
+    exact = _evaluate(None, scenario, draws, [found], deadline)[:, 0]
     check_agreement("the robust plan's objective over the sample",
                     float(result.objective or 0.0), _score(exact, objective),
                     float(np.mean(np.abs(exact))))

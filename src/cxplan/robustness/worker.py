@@ -25,7 +25,7 @@ from cxplan.scenario.models import Scenario
 from cxplan.scenario.source import Path_
 
 CRITERION = "expected_experience"
-SHORTEST_SOLVE = 0.05  # seconds a draw's solve gets when the command's time is up
+MIN_SOLVE = 0.5  # seconds for a draw none of whose known plans fits, after the time limit
 KNOWN_PLANS = 16  # the latest distinct optima a worker tries as the next draw's start
 
 
@@ -55,22 +55,31 @@ class DrawOptimum:
 def solve_batch(batch: Batch, nominal: tuple[str, ...]) -> list[DrawOptimum]:
     """The optimum of every draw in `batch` (`nominal`: the plan at the means). Each
     solve starts from the best plan known (the nominal plan and the latest optima) that
-    respects the draw's limits."""
+    respects the draw's limits. Once the command's time is up, a draw is not solved: its
+    plan is that start, not proven optimal."""
     plugins = get_plugin_manager()
     outcomes: list[DrawOptimum] = []
     known = [nominal]
     for row in batch.rows:
         began = time.perf_counter()
         scenario = batch.scenario.drawn(dict(zip(batch.locations, row.tolist(), strict=True)))
+        left = batch.deadline - time.time()
+        fitting = [plan for plan in known if not violations(scenario, plan)]
+        if left <= 0 and fitting:
+            journey = build_journey(scenario)
+            baseline = journey.evaluate(()).value
+            best = max(fitting, key=lambda plan: journey.evaluate(plan).value)
+            outcomes.append(DrawOptimum(
+                best, journey.evaluate(best).value - baseline, False,
+                journey.evaluate(nominal).value - baseline, time.perf_counter() - began))
+            continue
         prepared = prepare(scenario, plugins=plugins)
         journey = prepared.journey
         baseline = journey.evaluate(()).value
-        left = max(batch.deadline - time.time(), SHORTEST_SOLVE)
-        session = prepared.session(SolverOptions(time_limit=left, threads=1,
+        session = prepared.session(SolverOptions(time_limit=max(left, MIN_SOLVE), threads=1,
                                                  sub_mip_heuristics=False))
-        fitting = [plan for plan in known if not violations(scenario, plan)]
         start = (list(max(fitting, key=lambda plan: journey.evaluate(plan).value))
-                 if fitting else prepared.first(left / 4))
+                 if fitting else prepared.first(max(left, MIN_SOLVE) / 4))
         result = prepared.solve(session, start)
         term = prepared.model.terms[CRITERION]
         if result.selected not in known:
