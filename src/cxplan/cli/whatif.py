@@ -285,7 +285,9 @@ def _print_explanation(e: Explanation, out: Console) -> None:
         say(f"It cannot be {what}: " + "; ".join(e.conflict) + ".")
     elif e.selected:
         say(f"Without it, the best plan ({alt.status}) gains {money(alt.expected_gain, cur)}: "
-            f"{money(e.gain_lost or 0.0, cur)} less (objective {alt.objective:,.2f}).")
+            f"lost without it {money(e.gain_lost or 0.0, cur)} (objective "
+            f"{alt.objective:,.2f}; the plan re-optimized, so this is neither its gain in "
+            "the plan's order nor its Shapley value).")
         say("  replaced by: " + (", ".join(e.comes_in) or "nothing"))
         if e.goes_out:
             say("  also leaving: " + ", ".join(e.goes_out))

@@ -307,7 +307,7 @@ class Journey:
             per_visit = s[idx] * (1.0 - p[idx]) - c[idx] * p[idx]
             pt = chain.reachable_transition_t
             if isinstance(pt, np.ndarray):
-                a = _identity_minus(pt, retention)
+                a = identity_minus(pt, retention)
                 visits[idx] = np.linalg.solve(a, chain.entry[idx])
                 adjoint = np.linalg.solve(a.T, per_visit)
                 pull[idx] = (pt.T @ adjoint) * visits[idx]
@@ -327,7 +327,7 @@ class Journey:
                 if imp not in base}
 
 
-def _identity_minus(pt: FloatArray, retention: FloatArray) -> FloatArray:
+def identity_minus(pt: FloatArray, retention: FloatArray) -> FloatArray:
     """I − Pᵀ diag(retention), without allocating the identity (profiled: ~10 % of a
     greedy start's time went to `np.eye`)."""
     a: FloatArray = pt * -retention[None, :]
@@ -348,7 +348,7 @@ def _evaluate_chain(
         pt = chain.reachable_transition_t
         # v = e + Pᵀ diag(retention) v  on the reachable touchpoints
         if isinstance(pt, np.ndarray):
-            a = _identity_minus(pt, retention)
+            a = identity_minus(pt, retention)
             visits[idx] = np.linalg.solve(a, chain.entry[idx])
         else:
             visits[idx] = spla.spsolve(chain.system(retention), chain.entry[idx])
