@@ -90,7 +90,8 @@ def compare(
             raise UsageError("compare needs at least two scenario files")
         loaded = [load(p) for p in scenarios]  # every file checked before any solve
         check_outputs(report)
-        plans = [optimize(s, options=_options(time_limit, gap)) for s in loaded]
+        plans = [optimize(s, options=_options(time_limit, gap), shapley=False)
+                 for s in loaded]
         comparison = compare_plans(loaded, plans)
         written: list[Path] = []
         if report is not None:
@@ -120,6 +121,8 @@ def _print_comparison(c: Comparison, out: Console) -> None:
     for row in rows:
         table.add_row(escape(row["label"]), *(escape(v) for v in row["values"]))
     out.print(table)
+    for note in c.notes:
+        out.print(escape(note))
 
 
 # -- frontier -----------------------------------------------------------------------------------
