@@ -249,6 +249,18 @@ class Journey:
         raise KeyError(f"no persona {persona!r}; the personas are: "
                        f"{', '.join(c.id for c in self.personas)}")
 
+    def completion_shares(self) -> list[tuple[str, str, float]]:
+        """(persona, touchpoint, share) for every reachable touchpoint whose out-edges sum
+        to more than 0 and less than 1: that share of the customers who carry on after it
+        completes the journey there (docs/model.md) — worth saying, since a modeller who
+        meant "the rest abandon" would otherwise count them as successes."""
+        found = []
+        for chain in self.personas:
+            sums = np.asarray(chain.transition.sum(axis=1)).ravel()
+            for t in np.flatnonzero(chain.reachable & (sums > 0) & (sums < 1.0 - 1e-12)):
+                found.append((chain.id, self.touchpoint_ids[t], float(1.0 - sums[t])))
+        return found
+
     def multipliers(self, selection: Iterable[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per-touchpoint factors (failure, impact, dropout) that a selection applies."""
         n = len(self.touchpoint_ids)
