@@ -188,6 +188,8 @@ def configured_highs(options: SolverOptions, time_limit: float) -> highspy.Highs
     if not options.sub_mip_heuristics:
         for name in ("rins", "rens", "root_reduced_cost"):
             h.setOptionValue(f"mip_heuristic_run_{name}", False)
+    if not options.restarts:
+        h.setOptionValue("mip_allow_restart", False)
     return h
 
 

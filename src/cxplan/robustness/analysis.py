@@ -383,7 +383,7 @@ def _robust_plan(scenario: Scenario, draws: Draws, objective: Objective,
     model = sample_model(scenario, concrete, objective, plugins)
     budget = max(MILP_SHARE * left - (time.time() - began), 0.05)
     session = model.session(SolverOptions(time_limit=budget, threads=1,
-                                          sub_mip_heuristics=False))
+                                          sub_mip_heuristics=False, restarts=False))
     result = model.solve(session, list(candidates[best]))
     found = result.selected
     exact = _evaluate(None, scenario, draws, [found], deadline)[:, 0]

@@ -77,7 +77,7 @@ def solve_batch(batch: Batch, nominal: tuple[str, ...]) -> list[DrawOptimum]:
         journey = prepared.journey
         baseline = journey.evaluate(()).value
         session = prepared.session(SolverOptions(time_limit=max(left, MIN_SOLVE), threads=1,
-                                                 sub_mip_heuristics=False))
+                                                 sub_mip_heuristics=False, restarts=False))
         start = (list(max(fitting, key=lambda plan: journey.evaluate(plan).value))
                  if fitting else prepared.first(max(left, MIN_SOLVE) / 4))
         result = prepared.solve(session, start)
