@@ -25,6 +25,7 @@ import numpy as np
 
 from cxplan.core.evaluation import check_agreement
 from cxplan.core.results import Plan
+from cxplan.core.selection import violations
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
 from cxplan.optimizer.options import SolverOptions
@@ -368,8 +369,6 @@ def _robust_plan(scenario: Scenario, draws: Draws, objective: Objective,
     the MILP's best plan when it stopped at its time with a better one, status
     `time_limit`). The MILP gets MILP_SHARE of the time left, so that the out-of-sample
     valuation still runs."""
-    from cxplan.core.selection import violations
-
     feasible = [k for k, plan in enumerate(candidates) if not violations(scenario, plan)]
     best = max(feasible, key=lambda k: (_score(gains[:, k], objective), -k))
     fallback = (candidates[best], "best_of_draws", "best_of_draws", gains[:, best])
