@@ -327,3 +327,21 @@ def test_past_the_time_limit_draws_keep_their_best_known_plan_and_say_so(
     # every draw kept the nominal plan, the only one known: no regret is claimed
     assert result["frequency"] == {i: float(i in result["nominal"]["selected"])
                                    for i in ("queue-app", "sms")}
+
+
+def test_errors_raised_in_a_worker_come_back_whole() -> None:
+    # A draw's problem (a loop a draw closes, a plugin's failure) is raised in a worker
+    # process and travels back pickled: it must keep its problems and its exit code.
+    import pickle
+
+    from cxplan.errors import InfeasibleError, PluginError, Problem, ScenarioError
+
+    problems = [Problem("s.yaml", "journey.edges[2]", "a loop closes", "hint"),
+                Problem("s.yaml", "touchpoints[0]", "odd", severity="warning")]
+    back = pickle.loads(pickle.dumps(ScenarioError(problems)))
+    assert (back.problems, back.warnings, back.exit_code) == (problems[:1], problems[1:], 2)
+    conflict = pickle.loads(pickle.dumps(InfeasibleError(["budget", "mandatory[a]"])))
+    assert conflict.conflict == ["budget", "mandatory[a]"] and conflict.exit_code == 3
+    plugin = pickle.loads(pickle.dumps(PluginError("nps", "cxplan_criteria", "boom")))
+    assert (str(plugin), plugin.plugin, plugin.exit_code) == (
+        "plugin 'nps', hook cxplan_criteria: boom", "nps", 4)
