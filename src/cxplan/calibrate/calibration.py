@@ -1,0 +1,105 @@
+"""Data files → scenario fragments, with a provenance header: the public entry points of
+`cxplan calibrate` (docs/calibration.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cxplan.calibrate.emit import Document, to_yaml
+from cxplan.calibrate.fragment import Options, journey_fragment
+from cxplan.calibrate.inputs import sha256
+from cxplan.calibrate.log import LogOptions, LogSummary, log_traces
+from cxplan.calibrate.table import Progress, read_table
+from cxplan.calibrate.traces import Counts, Traces, count
+from cxplan.version import __version__
+
+
+@dataclass
+class Calibration:
+    """A calibrated fragment: the document (data and comments), the journeys it came from
+    (None for a survey), and what the reading noted."""
+
+    document: Document
+    traces: Traces | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The fragment as scenario data (distributions as written, for `load_scenario`)."""
+        from cxplan.calibrate.emit import Flow
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Flow):
+                value = value.items
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [plain(v) for v in value]
+            return value
+
+        data: dict[str, Any] = plain(self.document.data)
+        return data
+
+    def counts(self, persona: int | None = None) -> Counts:
+        """The counts behind the fragment (all journeys, or one persona's)."""
+        if self.traces is None:
+            raise ValueError("a survey's calibration has no journeys")
+        return count(self.traces, persona)
+
+    def yaml(self) -> str:
+        """The fragment as YAML, with its header and a comment on every count."""
+        return to_yaml(self.document)
+
+
+def header(command: str, path: str | Path, options: list[str], facts: list[str]) -> list[str]:
+    """The provenance header: what made the fragment, from which file, when."""
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return [
+        f"Calibrated by cxplan {__version__}: cxplan calibrate {command} on {when}",
+        f"source: {Path(path).name} (sha256 {sha256(path)})",
+        "options: " + (" ".join(options) or "(none)"),
+        *facts,
+        "Each number is the observed frequency its comment counts (docs/calibration.md).",
+        "Use it with `extends:` from a scenario that adds impacts, improvements and budget.",
+        "",
+    ]
+
+
+def calibrate_log(path: str | Path, options: LogOptions = LogOptions(), *,
+                  uncertainty: bool = False, delimiter: str | None = None,
+                  progress: Progress | None = None, name: str | None = None,
+                  argv: list[str] | None = None) -> Calibration:
+    """Calibrate a journey from the event log at `path` (CSV or XES)."""
+    shown = name or str(path)
+    if str(path).lower().endswith(".xes"):
+        from cxplan.calibrate.xes import read_xes
+
+        table = read_xes(path, shown, progress=progress)
+    else:
+        columns = list(options.columns())
+        table = read_table(path, shown, columns, require_columns=options.columns(),
+                           delimiter=delimiter, progress=progress)
+    traces, summary = log_traces(table, options)
+    document = journey_fragment(traces, Options(name=f"Calibrated from {Path(path).name}",
+                                                uncertainty=uncertainty))
+    document.header = header("log", path, argv or [], _log_facts(summary, traces))
+    return Calibration(document, traces, summary.warnings())
+
+
+def _log_facts(summary: LogSummary, traces: Traces) -> list[str]:
+    c = count(traces)
+    facts = [f"counts: {summary.events} events in {summary.cases} cases, "
+             f"{summary.activities} activities; kept {summary.kept_events} visits of "
+             f"{len(traces.touchpoints)} touchpoints in {c.cases} journeys, "
+             f"{int(c.completions.sum())} completed"]
+    if summary.dropped_lifecycle:
+        facts.append(f"{summary.dropped_lifecycle} events of other lifecycle transitions "
+                     "left out")
+    if summary.markers:
+        facts.append(f"{summary.markers} failure markers")
+    if summary.merged_repeats:
+        facts.append(f"{summary.merged_repeats} repeated visits merged into the one before")
+    return facts + [f"note: {w}" for w in summary.warnings()]
