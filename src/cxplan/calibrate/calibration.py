@@ -49,6 +49,26 @@ class Calibration:
             raise ValueError("a survey's calibration has no journeys")
         return count(self.traces, persona)
 
+    def summary(self) -> dict[str, Any]:
+        """The counts as data (`calibrate --json`): per touchpoint its visits, starts,
+        completions, abandonments and failures, and every directly-follows count."""
+        out: dict[str, Any] = {"header": [h for h in self.document.header if h],
+                               "warnings": list(self.warnings)}
+        if self.traces is None:
+            return out
+        c = self.counts()
+        ids = [t for t, _ in self.traces.touchpoints]
+        out["cases"] = c.cases
+        out["touchpoints"] = [
+            {"id": t, "name": name, "visits": int(c.occurrences[k]),
+             "starts": int(c.starts[k]), "completions": int(c.completions[k]),
+             "abandonments": int(c.abandonments[k]), "failures": int(c.failures[k]),
+             "failed_abandonments": int(c.failed_abandonments[k])}
+            for k, (t, name) in enumerate(self.traces.touchpoints)]
+        out["follows"] = [{"from": ids[a], "to": ids[b], "count": n}
+                          for (a, b), n in sorted(c.follows.items())]
+        return out
+
     def yaml(self) -> str:
         """The fragment as YAML, with its header and a comment on every count."""
         return to_yaml(self.document)
