@@ -84,7 +84,7 @@ def read_mapping(path: str | Path, name: str | None = None) -> Mapping:
                                  "see docs/calibration.md, \"Mapping activities\"")])
     for key in data:
         if key not in ("touchpoints", "activities", "keep_unmapped"):
-            bad((key,), f"unknown key {shorten(key)!r}"
+            bad((key,), f"unknown key {shorten(key)}"
                 f"{did_you_mean(key, ['touchpoints', 'activities', 'keep_unmapped'])}")
     names: dict[str, str] = {}
     raw_names = data.get("touchpoints") or {}
@@ -113,7 +113,7 @@ def read_mapping(path: str | Path, name: str | None = None) -> Mapping:
         elif not isinstance(target, str) or not ID.match(target) or len(target) > MAX_ID:
             bad(where, "must be a touchpoint id (or ~ to skip the activity)")
         elif names and target not in names:
-            bad(where, f"unknown touchpoint {shorten(target)!r}{did_you_mean(target, names)}",
+            bad(where, f"unknown touchpoint {shorten(target)}{did_you_mean(target, names)}",
                 "map to one of the touchpoints listed under `touchpoints`")
         else:
             activities[str(activity)] = target

@@ -103,16 +103,16 @@ def read_table(path: str | Path, name: str, columns: Sequence[str], *,
             invalid.append(row)
             return "skip"
 
-        reader = pacsv.open_csv(
-            handle,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                             invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in keep}, include_columns=keep,
-                strings_can_be_null=False, quoted_strings_can_be_null=False))
         batches = []
         try:
+            reader = pacsv.open_csv(
+                handle,
+                read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                 invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in keep}, include_columns=keep,
+                    strings_can_be_null=False, quoted_strings_can_be_null=False))
             for batch in reader:
                 batches.append(batch)
                 if progress is not None:
