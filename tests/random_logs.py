@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import random
 from collections import Counter, defaultdict
 from typing import Any
@@ -75,7 +76,7 @@ def independent_counts(rows: list[dict[str, str]], completed: set[str]) -> dict[
         names = [e["activity"] for e in events]
         starts[names[0]] += 1
         ends[names[-1]] += 1
-        follows.update(zip(names, names[1:], strict=False))
+        follows.update(itertools.pairwise(names))
         done += names[-1] in completed
     return {"follows": dict(follows), "starts": dict(starts), "ends": dict(ends),
             "completed": done, "cases": len(traces(rows))}

@@ -20,6 +20,7 @@ from cxplan.calibrate import LogOptions, calibrate_log
 from cxplan.core.importance import importance
 from cxplan.core.journey import build_journey
 from cxplan.load import load_scenario, load_scenario_text
+
 from random_logs import ACTIVITIES, independent_counts, random_log, to_csv, traces
 
 DELIMITERS = [",", ";", "\t", "|"]

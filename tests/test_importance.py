@@ -13,6 +13,7 @@ import pytest
 from cxplan.core.importance import importance
 from cxplan.core.journey import build_journey
 from cxplan.load import load_scenario
+
 from random_scenarios import _persona_data, exact_value, random_scenario
 
 

@@ -6,8 +6,10 @@ scenario data; nothing below it imports it, and it imports only the scenario for
 the basic helpers. Needs the `calibrate` extra (pyarrow, defusedxml).
 """
 
-from cxplan.calibrate.calibration import Calibration, calibrate_log
+from cxplan.calibrate.calibration import Calibration, calibrate_log, calibrate_paths
 from cxplan.calibrate.log import LogOptions
 from cxplan.calibrate.mapping import Mapping, read_mapping
+from cxplan.calibrate.paths import PathOptions
 
-__all__ = ["Calibration", "LogOptions", "Mapping", "calibrate_log", "read_mapping"]
+__all__ = ["Calibration", "LogOptions", "Mapping", "PathOptions", "calibrate_log",
+           "calibrate_paths", "read_mapping"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxplan.calibrate.emit import Document, to_yaml
 from cxplan.calibrate.fragment import Options, journey_fragment
@@ -15,6 +15,9 @@ from cxplan.calibrate.log import LogOptions, LogSummary, log_traces
 from cxplan.calibrate.table import Progress, read_table
 from cxplan.calibrate.traces import Counts, Traces, count
 from cxplan.version import __version__
+
+if TYPE_CHECKING:
+    from cxplan.calibrate.paths import PathOptions
 
 
 @dataclass
@@ -88,12 +91,13 @@ def header(command: str, path: str | Path, options: list[str], facts: list[str])
     ]
 
 
-def calibrate_log(path: str | Path, options: LogOptions = LogOptions(), *,
+def calibrate_log(path: str | Path, options: LogOptions | None = None, *,
                   uncertainty: bool = False, delimiter: str | None = None,
                   progress: Progress | None = None, name: str | None = None,
                   argv: list[str] | None = None) -> Calibration:
     """Calibrate a journey from the event log at `path` (CSV or XES)."""
     shown = name or str(path)
+    options = options or LogOptions()
     if str(path).lower().endswith(".xes"):
         from cxplan.calibrate.xes import read_xes
 
@@ -123,3 +127,30 @@ def _log_facts(summary: LogSummary, traces: Traces) -> list[str]:
     if summary.merged_repeats:
         facts.append(f"{summary.merged_repeats} repeated visits merged into the one before")
     return facts + [f"note: {w}" for w in summary.warnings()]
+
+
+def calibrate_paths(path: str | Path, options: PathOptions | None = None, *,
+                    uncertainty: bool = False, delimiter: str | None = None,
+                    progress: Progress | None = None, name: str | None = None,
+                    argv: list[str] | None = None) -> Calibration:
+    """Calibrate a journey from the aggregated customer paths at `path` (CSV)."""
+    from cxplan.calibrate.paths import PathOptions, path_traces
+
+    options = options or PathOptions()
+    table = read_table(path, name or str(path), list(options.columns()),
+                       require_columns=options.columns(), delimiter=delimiter,
+                       progress=progress)
+    traces, unused = path_traces(table, options)
+    document = journey_fragment(traces, Options(name=f"Calibrated from {Path(path).name}",
+                                                uncertainty=uncertainty))
+    c = count(traces)
+    facts = [f"counts: {table.rows} paths, {c.cases} journeys "
+             f"({int(c.completions.sum())} conversions, {int(c.abandonments.sum())} nulls), "
+             f"{len(traces.touchpoints)} touchpoints"]
+    warnings = []
+    if unused:
+        warnings.append(f"{unused} paths have no conversion and no null and are not counted")
+    if options.merge_repeats:
+        facts.append("repeated touchpoints merged into one visit")
+    document.header = header("paths", path, argv or [], facts + [f"note: {w}" for w in warnings])
+    return Calibration(document, traces, warnings)

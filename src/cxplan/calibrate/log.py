@@ -10,22 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from cxplan.calibrate.inputs import problem
 from cxplan.calibrate.mapping import Mapping, unique_ids
-from cxplan.calibrate.table import Table, require
+from cxplan.calibrate.table import Table, require, row_problems
 from cxplan.calibrate.traces import Traces
-from cxplan.errors import DataError, Problem, UsageError
+from cxplan.errors import DataError, UsageError
 from cxplan.text import did_you_mean
 
 CASE, ACTIVITY, TIMESTAMP = "case:concept:name", "concept:name", "time:timestamp"
 LIFECYCLE = "lifecycle:transition"
 TRUE_WORDS = ("1", "true", "yes", "y", "x", "failed", "fail", "failure")
 FALSE_WORDS = ("", "0", "false", "no", "n", "passed", "pass", "ok")
-MAX_LISTED = 10  # bad rows listed per problem kind
 
 
 @dataclass(frozen=True)
@@ -88,25 +85,6 @@ class LogSummary:
         return notes
 
 
-def _location(table: Table, index: int, column: str) -> tuple[str, int | None]:
-    if table.kind == "row":
-        return f"row {index + 1}, column {column!r}", index + 2
-    return f"event {index + 1}, attribute {column!r}", None
-
-
-def _bad_rows(table: Table, column: str, indices: np.ndarray, message: str,
-              hint: str | None, values: list[Any]) -> list[Problem]:
-    problems = []
-    for k, i in enumerate(indices[:MAX_LISTED]):
-        where, line = _location(table, int(i), column)
-        problems.append(problem(table.name, message.format(value=values[k]), hint,
-                                location=where, line=line))
-    if len(indices) > MAX_LISTED:
-        problems.append(problem(table.name, f"... and {len(indices) - MAX_LISTED} more "
-                                f"such values in column {column!r}"))
-    return problems
-
-
 def parse_timestamps(table: Table, column: str, keep: np.ndarray) -> np.ndarray:
     """Microseconds since 1970 in UTC, for the kept rows; every value that is not a
     timestamp is a problem with its row."""
@@ -134,7 +112,7 @@ def parse_timestamps(table: Table, column: str, keep: np.ndarray) -> np.ndarray:
     if bad.any():
         rows = np.flatnonzero(keep)[bad]
         texts = values.filter(pa.array(bad)).to_pylist()
-        raise DataError(_bad_rows(
+        raise DataError(row_problems(
             table, column, rows, "{value!r} is not a timestamp",
             "write ISO 8601, e.g. 2024-03-01T14:05:00+01:00 (without an offset: UTC)",
             texts))
@@ -151,7 +129,7 @@ def _codes(table: Table, column: str, keep: np.ndarray) -> tuple[np.ndarray, lis
     empty = pc.equal(pc.utf8_trim_whitespace(values), "").to_numpy(zero_copy_only=False)
     if empty.any():
         rows = np.flatnonzero(keep)[empty]
-        raise DataError(_bad_rows(table, column, rows, "empty value{value}",
+        raise DataError(row_problems(table, column, rows, "empty value{value}",
                                   "every event needs a case, an activity and a timestamp",
                                   [""] * len(rows)))
     encoded = values.dictionary_encode()
@@ -172,7 +150,7 @@ def _flags(table: Table, column: str, keep: np.ndarray) -> np.ndarray:
     if neither.any():
         rows = np.flatnonzero(keep)[neither]
         texts = values.filter(pa.array(neither)).to_pylist()
-        raise DataError(_bad_rows(table, column, rows, "{value!r} is neither yes nor no",
+        raise DataError(row_problems(table, column, rows, "{value!r} is neither yes nor no",
                                   "write 1/0, yes/no or true/false", texts))
     return np.asarray(yes, dtype=bool)
 

@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cxplan.errors import DataError, Problem
 from cxplan.scenario.source import read_document

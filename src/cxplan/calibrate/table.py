@@ -21,6 +21,7 @@ from cxplan.errors import DataError, Problem
 from cxplan.text import did_you_mean, shorten
 
 BLOCK_BYTES = 4 << 20  # a line longer than this is refused
+MAX_LISTED = 10  # bad values listed per problem kind
 DELIMITERS = (",", ";", "\t", "|")
 Progress = Callable[[int, int], None]  # (bytes read, bytes in all)
 
@@ -141,3 +142,24 @@ def read_table(path: str | Path, name: str, columns: Sequence[str], *,
     if table.num_rows == 0:
         raise fail(name, "no rows after the header", "export the data again")
     return Table(name, {c: table.column(c) for c in keep}, table.num_rows, header)
+
+
+def _location(table: Table, index: int, column: str) -> tuple[str, int | None]:
+    if table.kind == "row":
+        return f"row {index + 1}, column {column!r}", index + 2
+    return f"event {index + 1}, attribute {column!r}", None
+
+
+def row_problems(table: Table, column: str, indices: Any, message: str,
+                 hint: str | None, values: list[Any]) -> list[Problem]:
+    """A problem for each bad value (the first `MAX_LISTED`; then how many more), with its
+    row (or event), column and line; `message` formats `{value}`."""
+    problems = []
+    for k, i in enumerate(indices[:MAX_LISTED]):
+        where, line = _location(table, int(i), column)
+        problems.append(problem(table.name, message.format(value=values[k]), hint,
+                                location=where, line=line))
+    if len(indices) > MAX_LISTED:
+        problems.append(problem(table.name, f"... and {len(indices) - MAX_LISTED} more "
+                                f"such values in column {column!r}"))
+    return problems

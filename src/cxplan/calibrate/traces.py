@@ -71,7 +71,8 @@ class Counts:
 
 def _ints(values: np.ndarray) -> IntArray:
     # Weights are whole numbers held as floats; sums of them stay exact below 2**53.
-    return np.rint(values).astype(np.int64)
+    whole: IntArray = np.rint(values).astype(np.int64)
+    return whole
 
 
 def count(traces: Traces, persona: int | None = None) -> Counts:
@@ -93,14 +94,14 @@ def count(traces: Traces, persona: int | None = None) -> Counts:
     pairs = tp[:-1][step[:-1]].astype(np.int64) * n + tp[1:][step[:-1]]
     keys, inverse = np.unique(pairs, return_inverse=True)
     pair_counts = np.bincount(inverse, weights=weight[:-1][step[:-1]], minlength=len(keys))
-    follows = {(int(k // n), int(k % n)): int(round(c))
+    follows = {(int(k // n), int(k % n)): round(c)
                for k, c in zip(keys, pair_counts, strict=True)}
     ending_case = case[last]
     ended_failed = failed[last]
     abandoned = traces.abandonments[ending_case]
     return Counts(
-        cases=int(round(float(traces.case_weight[case[first]].sum()))),
-        events=int(round(float(weight.sum()))),
+        cases=round(float(traces.case_weight[case[first]].sum())),
+        events=round(float(weight.sum())),
         occurrences=_ints(np.bincount(tp, weights=weight, minlength=n)),
         starts=_ints(np.bincount(tp[first], weights=weight[first], minlength=n)),
         follows=follows,

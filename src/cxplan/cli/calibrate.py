@@ -197,3 +197,48 @@ def _print_importance(result: Any) -> None:
         table.add_row(escape(t.name), f"{t.reach:.1%}", f"{t.removal_effect:.1%}",
                       f"{t.attributed_completions:,.1f}", f"{t.value_lost:,.0f}")
     out.print(table)
+
+
+@calibrate_app.command("paths")
+def calibrate_paths_command(
+    file: Annotated[Path, typer.Argument(
+        help="Aggregated paths (CSV): path;total_conversions;total_null.",
+        show_default=False)],
+    output: OutputOpt = None,
+    path_column: Annotated[str, typer.Option("--path-column", help="The path column.")]
+    = "path",
+    conversions_column: Annotated[str, typer.Option(
+        "--conversions-column", help="Journeys that converted (completed) after the path.")]
+    = "total_conversions",
+    nulls_column: Annotated[str, typer.Option(
+        "--nulls-column", help="Journeys that ended after the path without converting.")]
+    = "total_null",
+    separator: Annotated[str, typer.Option(
+        "--separator", help="Between the touchpoints of a path (spaces around them are "
+        "trimmed).")] = " > ",
+    merge_repeats: MergeOpt = False,
+    delimiter: DelimiterOpt = None,
+    uncertainty: UncertaintyOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Calibrate the journey from customer paths as marketing analytics export them
+    (ChannelAttribution's format)."""
+
+    def body() -> None:
+        from cxplan.calibrate import PathOptions, calibrate_paths
+        from cxplan.errors import UsageError
+
+        if output is not None:
+            check_outputs(files=[output])
+        if not separator.strip():
+            raise UsageError("--separator must contain more than spaces")
+        options = PathOptions(path=path_column, conversions=conversions_column,
+                              nulls=nulls_column, separator=separator.strip(),
+                              merge_repeats=merge_repeats)
+        with _progress(not as_json) as progress:
+            result = calibrate_paths(file, options, uncertainty=uncertainty,
+                                     delimiter=delimiter, progress=progress,
+                                     argv=sys.argv[2:])
+        _finish(result, output, as_json)
+
+    run(body, machine=as_json)

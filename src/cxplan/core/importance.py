@@ -116,7 +116,8 @@ def _persona_arrays(chain: PersonaChain, mf: np.ndarray, mi: np.ndarray,
     idx = chain.reachable_index
     if not len(idx):
         return _PersonaArrays(0.0, lost, value, reach)
-    p, c, d = chain.failure[idx] * mf[idx], chain.impact[idx] * mi[idx], chain.dropout[idx] * md[idx]
+    p, c = chain.failure[idx] * mf[idx], chain.impact[idx] * mi[idx]
+    d = chain.dropout[idx] * md[idx]
     retention = 1.0 - p * d
     out_sum = np.asarray(chain.transition[idx].sum(axis=1)).ravel()
     complete_after = retention * np.clip(1.0 - out_sum, 0.0, None)
