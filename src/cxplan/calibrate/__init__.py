@@ -6,10 +6,16 @@ scenario data; nothing below it imports it, and it imports only the scenario for
 the basic helpers. Needs the `calibrate` extra (pyarrow, defusedxml).
 """
 
-from cxplan.calibrate.calibration import Calibration, calibrate_log, calibrate_paths
+from cxplan.calibrate.calibration import (
+    Calibration,
+    calibrate_log,
+    calibrate_paths,
+    calibrate_survey,
+)
 from cxplan.calibrate.log import LogOptions
 from cxplan.calibrate.mapping import Mapping, read_mapping
 from cxplan.calibrate.paths import PathOptions
+from cxplan.calibrate.survey import SurveyOptions
 
-__all__ = ["Calibration", "LogOptions", "Mapping", "PathOptions", "calibrate_log",
-           "calibrate_paths", "read_mapping"]
+__all__ = ["Calibration", "LogOptions", "Mapping", "PathOptions", "SurveyOptions",
+           "calibrate_log", "calibrate_paths", "calibrate_survey", "read_mapping"]

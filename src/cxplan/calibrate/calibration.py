@@ -18,6 +18,7 @@ from cxplan.version import __version__
 
 if TYPE_CHECKING:
     from cxplan.calibrate.paths import PathOptions
+    from cxplan.calibrate.survey import SurveyOptions
 
 
 @dataclass
@@ -154,3 +155,23 @@ def calibrate_paths(path: str | Path, options: PathOptions | None = None, *,
         facts.append("repeated touchpoints merged into one visit")
     document.header = header("paths", path, argv or [], facts + [f"note: {w}" for w in warnings])
     return Calibration(document, traces, warnings)
+
+
+def calibrate_survey(path: str | Path, options: SurveyOptions | None = None, *,
+                     uncertainty: bool = False, delimiter: str | None = None,
+                     name: str | None = None, argv: list[str] | None = None) -> Calibration:
+    """Failure rates, NPS groups and impact estimates from the survey answers at `path`."""
+    from cxplan.calibrate.survey import SurveyOptions, survey_fragment
+
+    options = options or SurveyOptions()
+    table = read_table(path, name or str(path), list(options.columns()),
+                       require_columns=options.columns(), delimiter=delimiter)
+    document, warnings, facts = survey_fragment(table, options, uncertainty=uncertainty)
+    assumption = ([f"assumption: one point of score is worth {options.value_per_point:g} "
+                   "per customer (--value-per-point)"]
+                  if options.value_per_point is not None else [])
+    document.header = header("survey", path, argv or [], [
+        f"counts: {facts['answers']} answers from {facts['respondents']} respondents on "
+        f"{facts['touchpoints']} touchpoints", *assumption,
+        *(f"note: {w}" for w in warnings)])
+    return Calibration(document, None, warnings)

@@ -8,19 +8,21 @@ as completed or abandoned (`--completed`). See docs/calibration.md for every opt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from cxplan.calibrate.mapping import Mapping, unique_ids
 from cxplan.calibrate.table import Table, require, row_problems
 from cxplan.calibrate.traces import Traces
-from cxplan.errors import DataError, UsageError
+from cxplan.errors import DataError, Problem, UsageError
 from cxplan.text import did_you_mean
 
 CASE, ACTIVITY, TIMESTAMP = "case:concept:name", "concept:name", "time:timestamp"
 LIFECYCLE = "lifecycle:transition"
+T = TypeVar("T")
 TRUE_WORDS = ("1", "true", "yes", "y", "x", "failed", "fail", "failure")
 FALSE_WORDS = ("", "0", "false", "no", "n", "passed", "pass", "ok")
 
@@ -137,7 +139,7 @@ def _codes(table: Table, column: str, keep: np.ndarray) -> tuple[np.ndarray, lis
             [str(v) for v in encoded.dictionary.to_pylist()])
 
 
-def _flags(table: Table, column: str, keep: np.ndarray) -> np.ndarray:
+def flags(table: Table, column: str, keep: np.ndarray) -> np.ndarray:
     """A yes/no column (TRUE_WORDS / FALSE_WORDS, any case) as booleans."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -174,11 +176,25 @@ def log_traces(table: Table, options: LogOptions) -> tuple[Traces, LogSummary]:
         transition = pc.utf8_lower(table.columns[options.lifecycle_column].combine_chunks())
         keep = pc.equal(transition, options.lifecycle.lower()).to_numpy(zero_copy_only=False)
         summary.dropped_lifecycle = int((~keep).sum())
-    cases, case_names = _codes(table, options.case, keep)
-    activities, activity_names = _codes(table, options.activity, keep)
-    stamps = parse_timestamps(table, options.timestamp, keep)
-    failed = (_flags(table, options.failure_column, keep) if options.failure_column
-              else np.zeros(len(cases), dtype=bool))
+    problems: list[Problem] = []
+
+    def collect(read: Callable[[], T], default: T) -> T:
+        # Every column is read before any problem is raised: all of them at once.
+        try:
+            return read()
+        except DataError as exc:
+            problems.extend(exc.problems)
+            return default
+
+    nothing: tuple[np.ndarray, list[str]] = (np.zeros(0, dtype=np.int64), [])
+    cases, case_names = collect(lambda: _codes(table, options.case, keep), nothing)
+    activities, activity_names = collect(lambda: _codes(table, options.activity, keep),
+                                         nothing)
+    stamps = collect(lambda: parse_timestamps(table, options.timestamp, keep), np.zeros(0))
+    failed = (collect(lambda: flags(table, options.failure_column or "", keep), np.zeros(0))
+              if options.failure_column else np.zeros(len(cases), dtype=bool))
+    if problems:
+        raise DataError(problems)
     summary.cases = len(case_names)
     summary.activities = len(activity_names)
     order = np.lexsort((stamps, cases))  # by case, then time; ties keep file order

@@ -31,8 +31,9 @@ class PathOptions:
                 self.nulls: "--nulls-column"}
 
 
-def _counts(table: Table, column: str) -> np.ndarray:
-    """Whole non-negative numbers (`12`, `12.0`); anything else is a problem with its row."""
+def _counts(table: Table, column: str, problems: list[Problem]) -> np.ndarray:
+    """Whole non-negative numbers (`12`, `12.0`); anything else is added to `problems`,
+    with its row."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -55,9 +56,9 @@ def _counts(table: Table, column: str) -> np.ndarray:
                 bad[k] = True
     if bad.any():
         rows = np.flatnonzero(bad)
-        raise DataError(row_problems(table, column, rows, "{value!r} is not a count",
-                                     "a whole number, 0 or more",
-                                     values.filter(pa.array(bad)).to_pylist()))
+        problems += row_problems(table, column, rows, "{value!r} is not a count",
+                                 "a whole number, 0 or more",
+                                 values.filter(pa.array(bad)).to_pylist())
     counts: np.ndarray = np.asarray(numbers, dtype=float)
     return counts
 
@@ -68,8 +69,9 @@ def path_traces(table: Table, options: PathOptions) -> tuple[Traces, int]:
     import pyarrow.compute as pc
 
     require(table.name, table.available, options.columns())
-    conversions = _counts(table, options.conversions)
-    nulls = _counts(table, options.nulls)
+    problems: list[Problem] = []
+    conversions = _counts(table, options.conversions, problems)
+    nulls = _counts(table, options.nulls, problems)
     paths = table.columns[options.path].combine_chunks()
     steps = pc.split_pattern(paths, options.separator)
     lengths = pc.list_value_length(steps).to_numpy(zero_copy_only=False)
@@ -78,10 +80,11 @@ def path_traces(table: Table, options: PathOptions) -> tuple[Traces, int]:
     empty = pc.equal(channels, "").to_numpy(zero_copy_only=False)
     if empty.any():
         rows = np.unique(row_of[empty])
-        problems: list[Problem] = row_problems(
+        problems += row_problems(
             table, options.path, rows, "an empty touchpoint in the path{value}",
             f"touchpoints are separated by {options.separator.strip()!r} "
             "(--separator names another)", [""] * len(rows))
+    if problems:
         raise DataError(problems)
     encoded = channels.dictionary_encode()
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)

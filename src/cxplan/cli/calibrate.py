@@ -242,3 +242,45 @@ def calibrate_paths_command(
         _finish(result, output, as_json)
 
     run(body, machine=as_json)
+
+
+@calibrate_app.command("survey")
+def calibrate_survey_command(
+    file: Annotated[Path, typer.Argument(
+        help="Survey answers (CSV): respondent, touchpoint, failed (yes/no), score 0-10.",
+        show_default=False)],
+    output: OutputOpt = None,
+    respondent_column: Annotated[str, typer.Option("--respondent-column")] = "respondent",
+    touchpoint_column: Annotated[str, typer.Option("--touchpoint-column")] = "touchpoint",
+    failed_column: Annotated[str, typer.Option("--failed-column")] = "failed",
+    score_column: Annotated[str, typer.Option("--score-column")] = "score",
+    value_per_point: Annotated[float | None, typer.Option(
+        "--value-per-point", help="What one point of score is worth per customer (an "
+        "assumption you state): impact = score drop when the touchpoint fails × this.")]
+    = None,
+    extends: Annotated[str | None, typer.Option(
+        "--extends", help="Write `extends: FILE` (the calibrated journey) at the top.")]
+    = None,
+    delimiter: DelimiterOpt = None,
+    uncertainty: UncertaintyOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Failure rates, NPS groups (the nps extension) and impact estimates per touchpoint
+    from survey answers."""
+
+    def body() -> None:
+        from cxplan.calibrate import SurveyOptions, calibrate_survey
+        from cxplan.scenario.limits import check_amount
+
+        if output is not None:
+            check_outputs(files=[output])
+        if value_per_point is not None:
+            check_amount(value_per_point, "--value-per-point")
+        options = SurveyOptions(respondent=respondent_column, touchpoint=touchpoint_column,
+                                failed=failed_column, score=score_column,
+                                value_per_point=value_per_point, extends=extends)
+        result = calibrate_survey(file, options, uncertainty=uncertainty,
+                                  delimiter=delimiter, argv=sys.argv[2:])
+        _finish(result, output, as_json)
+
+    run(body, machine=as_json)
