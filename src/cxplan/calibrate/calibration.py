@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,7 @@ def header(command: str, path: str | Path, options: list[str], facts: list[str])
     return [
         f"Calibrated by cxplan {__version__}: cxplan calibrate {command} on {when}",
         f"source: {Path(path).name} (sha256 {sha256(path)})",
-        "options: " + (" ".join(options) or "(none)"),
+        "options: " + (shlex.join(options) or "(none)"),
         *facts,
         "Each number is the observed frequency its comment counts (docs/calibration.md).",
         "Use it with `extends:` from a scenario that adds impacts, improvements and budget.",

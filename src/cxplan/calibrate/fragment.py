@@ -159,7 +159,7 @@ class _Builder:
         overrides: dict[str, Any] = {}
         for t in sorted(visited):
             values: dict[str, Any] = {}
-            if self.traces.failures_marked:
+            if self.traces.failures_marked and (c.failures[t] or self.pooled.failures[t]):
                 values["failure_probability"] = _rate(
                     int(c.failures[t]), int(c.occurrences[t]), self.options.uncertainty)
             if c.failed_abandonments[t] or self.pooled.failed_abandonments[t]:
