@@ -331,3 +331,13 @@ def test_a_mapping_merges_activities_and_lists_the_unmapped(run_main: Any, write
         mapping=__import__("cxplan.calibrate", fromlist=["read_mapping"]).read_mapping(mapping)))
     assert counted.summary()["touchpoints"][0]["visits"] == visits
     assert np.isclose(sum(scenario.journey.entry.values()), 1.0)
+
+
+def test_names_that_look_like_yaml_stay_text(write_log: Any) -> None:
+    names = ["yes", "on", "null", "1e5", "017", "{a: 1}", "- x", "# c", "key: value",
+             'quote " and \\ backslash', "red \x1b[31m alert", "Ünïcødé ✓"]
+    rows = [{"case": f"c{k}", "activity": name, "time": "2024-01-01T10:00:00Z"}
+            for k, name in enumerate(names)]
+    scenario = load_scenario_text(calibrate_log(write_log(rows), OPTIONS).yaml())
+    expected = [*names[:10], "red [31m alert", names[11]]
+    assert [t.name for t in scenario.touchpoints] == expected

@@ -98,3 +98,22 @@ def test_importance_json_keys_are_the_contract(run_main: Any, write_scenario: An
     assert list(data)[:2] == ["completion_probability", "touchpoints"]
     assert set(data["touchpoints"][0]) >= {"id", "name", "removal_effect",
                                            "attributed_completions", "value_lost"}
+
+
+def test_the_importance_report_is_valid_html_with_a_bar_per_reached_touchpoint(
+        run_main: Any, tmp_path: Any) -> None:
+    import html5lib
+
+    run = run_main("importance", "scenarios/microfinance-onboarding.yaml", "--report",
+                   tmp_path)
+    assert run.exit_code == 0, run.output
+    [page] = tmp_path.glob("*-importance.html")
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    document = parser.parse(page.read_text(encoding="utf-8"))
+    svg = "{http://www.w3.org/2000/svg}"
+    bars = list(document.iter(f"{svg}rect"))
+    result = importance(build_journey(load_scenario("scenarios/microfinance-onboarding.yaml")))
+    reached = [t for t in result.touchpoints if t.reach > 0]
+    assert len(bars) == len(reached)
+    widths = [float(b.get("width")) for b in bars]
+    assert widths == sorted(widths, reverse=True)  # largest removal effect first

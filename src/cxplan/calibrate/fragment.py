@@ -23,6 +23,7 @@ them).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,15 @@ from cxplan.calibrate.emit import Document, Flow
 from cxplan.calibrate.traces import Counts, Traces, count
 
 ABANDONED = "abandoned"  # the touchpoint of journeys abandoned without a failure
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+MAX_NAME = 200
+
+
+def clean_name(text: str) -> str:
+    """A name from a data file, fit for a scenario: control characters (a terminal escape
+    in an activity's name) become spaces, and it is cut to 200 characters."""
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())
+    return cleaned[:MAX_NAME] or "(unnamed)"
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ class _Builder:
         items: list[Any] = []
         c = self.pooled
         for t, (tp_id, name) in enumerate(self.traces.touchpoints):
-            item: dict[str, Any] = {"id": tp_id, "name": name}
+            item: dict[str, Any] = {"id": tp_id, "name": clean_name(name)}
             note = [_plural(int(c.occurrences[t]), "visit")]
             item["failure_probability"] = _rate(int(c.failures[t]), int(c.occurrences[t]),
                                                 self.options.uncertainty)
@@ -147,7 +157,8 @@ class _Builder:
         persona_id, name = self.traces.personas[k]
         where = ("personas", k)
         c = count(self.traces, k)
-        item: dict[str, Any] = {"id": persona_id, "name": name, "customers": c.cases}
+        item: dict[str, Any] = {"id": persona_id, "name": clean_name(name),
+                                "customers": c.cases}
         self.doc.comments[where] = (f"{_plural(c.cases, 'journey')}, "
                                     f"{int(c.completions.sum())} completed")
         item["entry"] = self.entry(c, (*where, "entry"))
