@@ -70,6 +70,16 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
+def _calibrate(output: Path | None, as_json: bool,
+               make: Callable[[Callable[[int, int], None] | None], Calibration]) -> None:
+    """Check the output, make the fragment (with a progress bar), write or print it."""
+    if output is not None:
+        check_outputs(files=[output])
+    with _progress(not as_json) as progress:
+        result = make(progress)
+    _finish(result, output, as_json)
+
+
 def _finish(result: Calibration, output: Path | None, as_json: bool) -> None:
     err = stderr_console()
     for warning in result.warnings:
@@ -125,19 +135,15 @@ def calibrate_log_command(
     def body() -> None:
         from cxplan.calibrate import LogOptions, calibrate_log, read_mapping
 
-        if output is not None:
-            check_outputs(files=[output])
         options = LogOptions(
             case=case, activity=activity, timestamp=timestamp, lifecycle=lifecycle,
             lifecycle_column=lifecycle_column, completed=_names(completed),
             failed=_names(failed), failure_column=failure_column,
             persona_column=persona_column, merge_repeats=merge_repeats,
             mapping=read_mapping(mapping) if mapping is not None else None)
-        with _progress(not as_json) as progress:
-            result = calibrate_log(file, options, uncertainty=uncertainty,
-                                   delimiter=delimiter, progress=progress,
-                                   argv=sys.argv[2:])
-        _finish(result, output, as_json)
+        _calibrate(output, as_json, lambda progress: calibrate_log(
+            file, options, uncertainty=uncertainty, delimiter=delimiter, progress=progress,
+            argv=sys.argv[2:]))
 
     run(body, machine=as_json)
 
@@ -228,18 +234,14 @@ def calibrate_paths_command(
         from cxplan.calibrate import PathOptions, calibrate_paths
         from cxplan.errors import UsageError
 
-        if output is not None:
-            check_outputs(files=[output])
         if not separator.strip():
             raise UsageError("--separator must contain more than spaces")
         options = PathOptions(path=path_column, conversions=conversions_column,
                               nulls=nulls_column, separator=separator.strip(),
                               merge_repeats=merge_repeats)
-        with _progress(not as_json) as progress:
-            result = calibrate_paths(file, options, uncertainty=uncertainty,
-                                     delimiter=delimiter, progress=progress,
-                                     argv=sys.argv[2:])
-        _finish(result, output, as_json)
+        _calibrate(output, as_json, lambda progress: calibrate_paths(
+            file, options, uncertainty=uncertainty, delimiter=delimiter, progress=progress,
+            argv=sys.argv[2:]))
 
     run(body, machine=as_json)
 
@@ -272,15 +274,12 @@ def calibrate_survey_command(
         from cxplan.calibrate import SurveyOptions, calibrate_survey
         from cxplan.scenario.limits import check_amount
 
-        if output is not None:
-            check_outputs(files=[output])
         if value_per_point is not None:
             check_amount(value_per_point, "--value-per-point")
         options = SurveyOptions(respondent=respondent_column, touchpoint=touchpoint_column,
                                 failed=failed_column, score=score_column,
                                 value_per_point=value_per_point, extends=extends)
-        result = calibrate_survey(file, options, uncertainty=uncertainty,
-                                  delimiter=delimiter, argv=sys.argv[2:])
-        _finish(result, output, as_json)
+        _calibrate(output, as_json, lambda _: calibrate_survey(
+            file, options, uncertainty=uncertainty, delimiter=delimiter, argv=sys.argv[2:]))
 
     run(body, machine=as_json)
