@@ -171,12 +171,14 @@ def test_xes_and_csv_of_one_log_calibrate_alike(write_log: Any, tmp_path: Path) 
     assert by_name(calibrate_log(xes)) == by_name(csv_result)
 
 
-def test_the_counts_equal_pm4py_discover_dfg_when_it_is_installed(write_log: Any) -> None:
+@pytest.mark.parametrize("seed", range(6))
+def test_the_counts_equal_pm4py_discover_dfg_when_it_is_installed(seed: int,
+                                                                write_log: Any) -> None:
     pm4py = pytest.importorskip("pm4py", reason="pm4py (AGPL-3.0) is not a dependency; "
                                 "install it to compare with the reference of the field")
     import pandas as pd
 
-    rows = random_log(11)
+    rows = random_log(seed)
     frame = pd.DataFrame(rows)
     frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
     frame = pm4py.format_dataframe(frame, case_id="case", activity_key="activity",
@@ -341,3 +343,27 @@ def test_names_that_look_like_yaml_stay_text(write_log: Any) -> None:
     scenario = load_scenario_text(calibrate_log(write_log(rows), OPTIONS).yaml())
     expected = [*names[:10], "red [31m alert", names[11]]
     assert [t.name for t in scenario.touchpoints] == expected
+
+
+def test_lifecycle_keeps_one_transition_type_and_progress_is_reported(write_log: Any) -> None:
+    rows = []
+    for k, activity in enumerate(["Apply", "Verify", "Approve"]):
+        for transition in ("start", "COMPLETE"):
+            rows.append({"case": "c1", "activity": activity, "lifecycle:transition": transition,
+                         "time": f"2024-01-01T1{k}:0{int(transition == 'COMPLETE')}:00Z"})
+    seen: list[tuple[int, int]] = []
+    options = LogOptions(case="case", activity="activity", timestamp="time",
+                         lifecycle="complete")
+    result = calibrate_log(write_log(rows), options, progress=lambda d, t: seen.append((d, t)))
+    follows = by_name(result)["follows"]
+    assert follows == {("Apply", "Verify"): 1, ("Verify", "Approve"): 1}
+    assert seen and seen[-1][0] == seen[-1][1]  # the whole file was read
+
+
+def test_an_unknown_completed_activity_is_a_usage_error(run_main: Any, write_log: Any,
+                                                       tmp_path: Path) -> None:
+    run = calibrate(run_main, write_log(random_log(1)), "--completed", "Aprove",
+                    output=tmp_path / "o.yaml")
+    assert run.exit_code == 2
+    assert "--completed: no activity or touchpoint 'Aprove' (did you mean 'Approve'?)" in \
+        run.stderr
