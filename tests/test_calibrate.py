@@ -367,3 +367,25 @@ def test_an_unknown_completed_activity_is_a_usage_error(run_main: Any, write_log
     assert run.exit_code == 2
     assert "--completed: no activity or touchpoint 'Aprove' (did you mean 'Approve'?)" in \
         run.stderr
+
+
+def test_an_excel_export_with_a_byte_order_mark_and_crlf_lines_reads(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfcase:concept:name;concept:name;time:timestamp\r\n"
+                     b"c1;A;2024-01-01T10:00:00\r\nc1;B;2024-01-01T11:00:00\r\n")
+    assert by_name(calibrate_log(path))["follows"] == {("A", "B"): 1}
+
+
+def test_problems_in_several_columns_are_reported_at_once(run_main: Any, write_log: Any,
+                                                         tmp_path: Path) -> None:
+    rows = random_log(1)
+    rows[2]["case"] = " "
+    rows[3]["time"] = "soon"
+    rows[5]["failed"] = "maybe"
+    run = calibrate(run_main, write_log(rows), "--failure-column", "failed",
+                    output=tmp_path / "o.yaml")
+    assert run.exit_code == 2
+    assert "row 3, column 'case': empty value [line 4]" in run.stderr
+    assert "row 4, column 'time': 'soon' is not a timestamp [line 5]" in run.stderr
+    assert "row 6, column 'failed': 'maybe' is neither yes nor no [line 7]" in run.stderr
+    assert "3 problems found; nothing was written." in run.stderr

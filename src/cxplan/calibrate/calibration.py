@@ -7,19 +7,18 @@ import datetime as dt
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cxplan.calibrate.emit import Document, to_yaml
+from cxplan.calibrate.emit import Document, Flow, to_yaml
 from cxplan.calibrate.fragment import Options, journey_fragment
 from cxplan.calibrate.inputs import sha256
 from cxplan.calibrate.log import LogOptions, LogSummary, log_traces
+from cxplan.calibrate.paths import PathOptions, path_traces
+from cxplan.calibrate.survey import SurveyOptions, survey_fragment
 from cxplan.calibrate.table import Progress, read_table
 from cxplan.calibrate.traces import Counts, Traces, count
+from cxplan.calibrate.xes import read_xes
 from cxplan.version import __version__
-
-if TYPE_CHECKING:
-    from cxplan.calibrate.paths import PathOptions
-    from cxplan.calibrate.survey import SurveyOptions
 
 
 @dataclass
@@ -34,7 +33,6 @@ class Calibration:
     @property
     def data(self) -> dict[str, Any]:
         """The fragment as scenario data (distributions as written, for `load_scenario`)."""
-        from cxplan.calibrate.emit import Flow
 
         def plain(value: Any) -> Any:
             if isinstance(value, Flow):
@@ -101,8 +99,6 @@ def calibrate_log(path: str | Path, options: LogOptions | None = None, *,
     shown = name or str(path)
     options = options or LogOptions()
     if str(path).lower().endswith(".xes"):
-        from cxplan.calibrate.xes import read_xes
-
         table = read_xes(path, shown, progress=progress)
     else:
         columns = list(options.columns())
@@ -136,8 +132,6 @@ def calibrate_paths(path: str | Path, options: PathOptions | None = None, *,
                     progress: Progress | None = None, name: str | None = None,
                     argv: list[str] | None = None) -> Calibration:
     """Calibrate a journey from the aggregated customer paths at `path` (CSV)."""
-    from cxplan.calibrate.paths import PathOptions, path_traces
-
     options = options or PathOptions()
     table = read_table(path, name or str(path), list(options.columns()),
                        require_columns=options.columns(), delimiter=delimiter,
@@ -162,8 +156,6 @@ def calibrate_survey(path: str | Path, options: SurveyOptions | None = None, *,
                      uncertainty: bool = False, delimiter: str | None = None,
                      name: str | None = None, argv: list[str] | None = None) -> Calibration:
     """Failure rates, NPS groups and impact estimates from the survey answers at `path`."""
-    from cxplan.calibrate.survey import SurveyOptions, survey_fragment
-
     options = options or SurveyOptions()
     table = read_table(path, name or str(path), list(options.columns()),
                        require_columns=options.columns(), delimiter=delimiter)

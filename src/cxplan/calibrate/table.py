@@ -105,6 +105,8 @@ def read_table(path: str | Path, name: str, columns: Sequence[str], *,
             return "skip"
 
         batches = []
+        if progress is not None:
+            progress(0, size)
         try:
             reader = pacsv.open_csv(
                 handle,

@@ -64,6 +64,8 @@ def read_xes(path: str | Path, name: str, progress: Progress | None = None) -> T
         root: Any = None
         trace: Any = None
         pending: list[dict[str, str]] = []
+        if progress is not None:
+            progress(0, size)
         try:
             for kind, element in iterparse(handle, events=("start", "end"),
                                            forbid_dtd=True, forbid_entities=True,
