@@ -49,7 +49,7 @@ app = typer.Typer(
 
 T = TypeVar("T")
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).",
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML, JSON or .xlsx).",
                                              show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 

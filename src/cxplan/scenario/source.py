@@ -64,6 +64,9 @@ class Document:
     # JSON read by the fast path (`_read_json`) has no lines yet: they are read from this
     # text the first time a problem needs one, so a valid large file never pays for them.
     pending_lines: str | None = field(default=None, repr=False)
+    # For a workbook (`cxplan.scenario.workbook`): the cell each value was read from,
+    # `Effects!C7`; problems name the cell in place of the path.
+    cells: dict[Path_, str] = field(default_factory=dict)
 
     def _source_of(self, path: Path_) -> tuple[Document, Path_] | None:
         """The document (and place in it) that the value at `path` was taken from, when
@@ -84,6 +87,21 @@ class Document:
         if source is None:
             return self.name, path
         return source[0].origin_of(source[1])
+
+    def cell_of(self, path: Path_) -> str | None:
+        """The workbook cell of `path`, or of its nearest ancestor read from a cell; None
+        for a YAML or JSON file."""
+        source = self._source_of(path)
+        if source is not None:
+            return source[0].cell_of(source[1])
+        if not self.cells:
+            return None
+        while True:
+            if path in self.cells:
+                return self.cells[path]
+            if not path:
+                return None
+            path = path[:-1]
 
     def line_of(self, path: Path_) -> int | None:
         """The line of `path`, or of its nearest written ancestor."""
@@ -130,16 +148,9 @@ def max_file_bytes() -> int:
     return value
 
 
-def read_document(
-    path: str | Path, *, name: str | None = None, max_bytes: int | None = None
-) -> Document:
-    """Read and parse `path`; every failure is a ScenarioError naming the file.
-
-    `name` is how problems name the file (default: `path` as given); `max_bytes` is the
-    largest file read (default: `max_file_bytes()`).
-    """
-    name = name or str(path)
-    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
+def read_bytes(path: str | Path, *, name: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file `path` (at most `max_bytes` of them); every failure
+    is a ScenarioError naming the file as `name`."""
     try:
         with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -154,12 +165,26 @@ def read_document(
     except FileNotFoundError:
         raise ScenarioError([_problem(name, "no such file")]) from None
     except NotRegularFile as exc:
-        hint = ("give the path of a .yaml or .json file" if exc.kind == "a folder" else
-                "save the scenario to a file and give that file")
+        hint = ("give the path of a .yaml, .json or .xlsx file" if exc.kind == "a folder"
+                else "save the scenario to a file and give that file")
         raise ScenarioError([_problem(name, f"is {exc.kind}, not a scenario file",
                                       hint=hint)]) from None
     except OSError as exc:
         raise ScenarioError([_problem(name, f"cannot read: {exc.strerror or exc}")]) from None
+    return raw
+
+
+def read_document(
+    path: str | Path, *, name: str | None = None, max_bytes: int | None = None
+) -> Document:
+    """Read and parse `path`; every failure is a ScenarioError naming the file.
+
+    `name` is how problems name the file (default: `path` as given); `max_bytes` is the
+    largest file read (default: `max_file_bytes()`).
+    """
+    name = name or str(path)
+    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
+    raw = read_bytes(path, name=name, max_bytes=max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
