@@ -69,7 +69,7 @@ FRACTION = "probability 0–1"
 MONEY = "currency"
 TOUCHPOINT_VALUES = (
     Column("failure_probability", "fraction", FRACTION,
-           "p_t, the probability that the touchpoint fails", uncertain=True),
+           "p_t", uncertain=True),
     Column("impact", "amount", "currency per failure", "c_t, the loss per failure",
            uncertain=True),
     Column("dropout", "fraction", FRACTION,
@@ -138,8 +138,8 @@ TOUCHPOINTS = Sheet("Touchpoints", "moments where the customer meets the company
       for c in TOUCHPOINT_VALUES),
     Column("moment_of_truth", "bool", "TRUE/FALSE", "a moment that weighs most; counted by "
            "moments_of_truth"),
-    Column("visible", "bool", "TRUE/FALSE", "front stage (the customer sees it) or back "
-           "stage"),
+    Column("visible", "bool", "TRUE/FALSE", "front stage (true: the customer sees it) or "
+           "back stage (false: an invisible process that can still fail)"),
     Column("emotion", "whole", "−5 to 5", "the customer's feeling at this moment; "
            "descriptive only"),
     Column("owner", "text", "—", "who runs the touchpoint; descriptive"),
@@ -155,8 +155,8 @@ ENTRY = Sheet("Entry", "where customers start the journey", (
 EDGES = Sheet("Edges", "where customers go after each touchpoint", (
     PERSONA_COLUMN,
     Column("from", "id", "—", "the touchpoint the customer leaves", True, "Touchpoints"),
-    Column("to", "id", "—", "the touchpoint the customer goes to (empty with a "
-           "dirichlet(α): the journey completed after `from`)", False, "Touchpoints"),
+    Column("to", "id", "—", "the touchpoint the customer goes to; empty with "
+           "dirichlet(α): the journey completed after `from`", False, "Touchpoints"),
     Column("probability", "fraction", FRACTION, "P_tu, for customers who carry on after "
            "`from`", False, uncertain=True),
 ))
@@ -176,7 +176,7 @@ IMPROVEMENTS = Sheet("Improvements", "the candidate improvements", (
            "horizon)"),
     Column("confidence", "fraction", FRACTION, "chance it delivers its effects; used by "
            "risk_adjusted only"),
-    Column("duration", "whole", "periods", "periods of work (roadmaps, quick_wins)"),
+    Column("duration", "whole", "periods", "periods of work (roadmaps, `quick_wins`)"),
     Column("earliest", "whole", "period", "first allowed start period; needs a horizon"),
     Column("latest", "whole", "period", "last allowed start period; needs a horizon"),
     Column("requires", "ids", "ids, comma-separated", "must be funded too (finished before "
@@ -191,12 +191,12 @@ STAFF = Sheet("Staff", "people per team while an improvement is worked on", (
 ))
 EFFECTS = Sheet("Effects", "what each improvement changes (one row per touchpoint)", (
     Column("improvement", "id", "—", "the improvement", True, "Improvements"),
-    Column("touchpoint", "id", "—", "the touchpoint it changes", True, "Touchpoints"),
-    Column("failure_reduction", "fraction", FRACTION, "rf: p_t is multiplied by (1 − rf)",
+    Column("touchpoint", "id", "—", "where the effect acts", True, "Touchpoints"),
+    Column("failure_reduction", "fraction", FRACTION, "p is multiplied by (1 − this)",
            uncertain=True),
-    Column("impact_reduction", "fraction", FRACTION, "ri: c_t is multiplied by (1 − ri)",
+    Column("impact_reduction", "fraction", FRACTION, "c is multiplied by (1 − this)",
            uncertain=True),
-    Column("dropout_reduction", "fraction", FRACTION, "rd: d_t is multiplied by (1 − rd)",
+    Column("dropout_reduction", "fraction", FRACTION, "d is multiplied by (1 − this)",
            uncertain=True),
 ))
 CRITERIA = Sheet("Criteria", "what to optimize, and the weight of each criterion", (

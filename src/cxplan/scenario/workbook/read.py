@@ -65,7 +65,7 @@ def read_workbook(raw: bytes, name: str, *, max_unpacked: int) -> Document:
     known = {s.name for s in L.SHEETS} | {L.README, L.LISTS}
     for sheet_name in formulas.sheetnames:
         if sheet_name not in known:
-            report(f"{sheet_name}!A1", f"unknown sheet '{shorten(sheet_name, 40)}'"
+            report(f"{sheet_name}!A1", f"unknown sheet {shorten(sheet_name, 40)}"
                    f"{did_you_mean(sheet_name, known)}", "sheets: " + ", ".join(
                        s.name for s in L.SHEETS) + " (and README, Lists)")
     for sheet in L.SHEETS:
@@ -76,9 +76,10 @@ def read_workbook(raw: bytes, name: str, *, max_unpacked: int) -> Document:
             report(f"{sheet.name}!A1", f"the workbook has no sheet '{sheet.name}'",
                    "start from `cxplan export` or `cxplan init`, which write every sheet")
     built = from_tables(tables, report)
-    if report.found:
-        raise ScenarioError(report.found)
-    return Document(name=name, data=built.data, cells=built.cells)
+    # The cells' problems are reported with the scenario's own (all at once): the values
+    # of those cells are stand-ins that validation does not report again.
+    return Document(name=name, data=built.data, cells=built.cells, problems=report.found,
+                    unreadable=built.unreadable)
 
 
 def _open(raw: bytes, name: str) -> tuple[Any, Any]:
@@ -123,7 +124,7 @@ class _SheetReader:
             for c, (header, kind) in headers.items():
                 value = self.value(r, c, kind, header)
                 if value is not None:
-                    row[header] = Cell(value, self.ref(r, c))
+                    row[header] = value
             if row and self.has_required(row, r):
                 row[ROW] = Cell(None, self.ref(r, 1))
                 out.append(_with_distributions(row, uncertain, self.report))
@@ -149,7 +150,7 @@ class _SheetReader:
                 kind = "amount"
             if kind is None:
                 self.report(self.ref(L.HEADER_ROW, c), f"unknown column "
-                            f"'{shorten(header, 40)}'{did_you_mean(header, allowed)}",
+                            f"{shorten(header, 40)}{did_you_mean(header, allowed)}",
                             "columns of this sheet: " + ", ".join(
                                 c.header for c in self.sheet.columns))
                 continue
@@ -190,8 +191,9 @@ class _SheetReader:
                         f"fill in {header}, or delete the row")
         return not missing
 
-    def value(self, r: int, c: int, kind: L.Kind, header: str) -> Any:
-        """The typed value of a cell (None when empty or wrong, the latter reported)."""
+    def value(self, r: int, c: int, kind: L.Kind, header: str) -> Cell | None:
+        """The typed value of a cell, None when it is empty (a wrong one is reported, and
+        its cell marked bad)."""
         cell = self.formulas.cell(r, c)
         shown = self.values.cell(r, c).value
         ref = self.ref(r, c)
@@ -200,11 +202,11 @@ class _SheetReader:
                 self.report(ref, f"{header}: a formula without a saved value",
                             "formulas are read as the value Excel saved with them: open "
                             "and save the workbook in Excel, or type the value")
-                return None
+                return _stand_in(kind, ref)
         elif cell.data_type == "e":
             self.report(ref, f"{header}: an error value ({shorten(shown, 20)})",
                         "correct what the cell refers to, or type the value")
-            return None
+            return _stand_in(kind, ref)
         else:
             shown = cell.value
         if shown is None or (isinstance(shown, str) and not shown.strip()):
@@ -212,31 +214,41 @@ class _SheetReader:
         if self.name == "Settings" and header == "value":
             setting = self.formulas.cell(r, 1).value
             kind = L.SETTING_ROWS.get(str(setting), ("text", "", ""))[0]
-        return _typed(shown, kind, header, ref, self.report)
+        typed = _typed(shown, kind, header, ref, self.report)
+        return _stand_in(kind, ref) if typed is _WRONG else Cell(typed, ref)
+
+
+_WRONG = object()  # a cell's value that was reported as wrong
+_STAND_INS: dict[str, Any] = {"fraction": 0.0, "amount": 0.0, "whole": 1, "bool": False,
+                              "ids": [], "json": {}, "text": "", "id": "?"}
+
+
+def _stand_in(kind: L.Kind, ref: str) -> Cell:
+    return Cell(_STAND_INS[kind], ref, bad=True)
 
 
 def _typed(value: Any, kind: L.Kind, header: str, ref: str, report: _Problems) -> Any:
-    def wrong(message: str, hint: str | None = None) -> None:
+    """The cell's value as `kind`, or `_WRONG` after reporting why it is not one."""
+
+    def wrong(message: str, hint: str | None = None) -> Any:
         report(ref, f"{header}: {message}", hint)
+        return _WRONG
 
     if isinstance(value, dt.datetime | dt.date | dt.time | dt.timedelta):
-        wrong(f"a date or time where {'a number' if kind in _NUMBERS else 'text'} belongs",
-              "format the cell as a number (Home → Number format) and type the value")
-        return None
+        belongs = "a number" if kind in _NUMBERS else "text"
+        return wrong(f"a date or time where {belongs} belongs",
+                     "format the cell as a number (Home → Number format) and type the value")
     if isinstance(value, str) and _CONTROL.search(value):
-        wrong("control characters are not allowed in text", "retype the text")
-        return None
+        return wrong("control characters are not allowed in text", "retype the text")
     if kind in _NUMBERS:
         if isinstance(value, bool) or not isinstance(value, int | float):
             looks = isinstance(value, str) and _number(value) is not None
-            wrong(f"expected a number (got {shorten(value)})" + (
-                  ", a number stored as text" if looks else ""),
-                  "convert the cell to a number" if looks else "type a number")
-            return None
+            return wrong(f"expected a number (got {shorten(value)})" + (
+                ", a number stored as text" if looks else ""),
+                "convert the cell to a number" if looks else "type a number")
         if kind == "whole":
             if not float(value).is_integer():
-                wrong(f"expected a whole number (got {value:g})")
-                return None
+                return wrong(f"expected a whole number (got {value:g})")
             return int(value)
         return value
     if kind == "bool":
@@ -247,11 +259,9 @@ def _typed(value: Any, kind: L.Kind, header: str, ref: str, report: _Problems) -
             return True
         if text in ("false", "no"):
             return False
-        wrong(f"expected TRUE or FALSE (got {shorten(value)})")
-        return None
+        return wrong(f"expected TRUE or FALSE (got {shorten(value)})")
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        wrong(f"expected text (got {value})", "type the text; an id is never a fraction")
-        return None
+        return wrong(f"expected text (got {value})", "type the text; an id is never a fraction")
     text = str(int(value)) if isinstance(value, int | float) else value
     if kind == "ids":
         return [part.strip() for part in text.split(",") if part.strip()]
@@ -259,12 +269,10 @@ def _typed(value: Any, kind: L.Kind, header: str, ref: str, report: _Problems) -
         try:
             data = parse_text(text, ref).data
         except ScenarioError as exc:
-            wrong("not valid JSON: " + "; ".join(p.message for p in exc.problems),
-                  'write a JSON object, for example {"normalize": true}')
-            return None
+            return wrong("not valid JSON: " + "; ".join(p.message for p in exc.problems),
+                         'write a JSON object, for example {"normalize": true}')
         if not isinstance(data, dict):
-            wrong("expected a JSON object ({...})")
-            return None
+            return wrong("expected a JSON object ({...})")
         return data
     return text
 

@@ -29,6 +29,7 @@ class Cell:
 
     value: Any
     ref: str
+    bad: bool = False  # its problem is reported; `value` is a stand-in
 
 
 ReadRow = dict[str, Cell]  # header -> cell; `ROW` holds the row's own reference
@@ -136,6 +137,7 @@ class Built:
 
     data: dict[str, Any] = field(default_factory=dict)
     cells: dict[Path_, str] = field(default_factory=dict)
+    unreadable: set[Path_] = field(default_factory=set)  # cells already reported
 
 
 def from_tables(tables: dict[str, list[ReadRow]], report: Report) -> Built:
@@ -153,7 +155,7 @@ def from_tables(tables: dict[str, list[ReadRow]], report: Report) -> Built:
     for row in tables.get("Teams", []):
         name = str(row["team"].value)
         if name in out.data["teams"]:
-            report(row["team"].ref, f"team '{shorten(name, 40)}' is listed twice",
+            report(row["team"].ref, f"team {shorten(name, 40)} is listed twice",
                    "keep one row per team")
         elif "capacity" in row:
             out.data["teams"][name] = _put(out, ("teams", name), row["capacity"])
@@ -179,7 +181,7 @@ def from_tables(tables: dict[str, list[ReadRow]], report: Report) -> Built:
         for row in criteria:
             name = str(row["criterion"].value)
             if name in out.data["criteria"]:
-                report(row["criterion"].ref, f"criterion '{shorten(name, 40)}' is listed "
+                report(row["criterion"].ref, f"criterion {shorten(name, 40)} is listed "
                        "twice", "keep one row per criterion")
             elif "weight" in row:
                 out.data["criteria"][name] = _put(out, ("criteria", name), row["weight"])
@@ -193,6 +195,8 @@ def _first_ref(tables: dict[str, list[ReadRow]], sheet: str) -> str:
 
 def _put(out: Built, path: Path_, cell: Cell) -> Any:
     out.cells[path] = cell.ref
+    if cell.bad:
+        out.unreadable.add(path)
     return cell.value
 
 
@@ -206,7 +210,7 @@ def _settings(rows: list[ReadRow], out: Built, report: Report) -> None:
     for row in rows:
         name = str(row["setting"].value)
         if name not in L.SETTING_ROWS:
-            report(row["setting"].ref, f"unknown setting '{shorten(name, 40)}'"
+            report(row["setting"].ref, f"unknown setting {shorten(name, 40)}"
                    f"{did_you_mean(name, L.SETTING_ROWS)}",
                    "settings: " + ", ".join(L.SETTING_ROWS))
             continue
@@ -242,7 +246,7 @@ def _per_period(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, A
                 columns.setdefault(header, []).append(cell)
     for header, cells in columns.items():
         if len(cells) != len(rows):
-            report(cells[0].ref, f"column '{shorten(header, 40)}' is filled in on "
+            report(cells[0].ref, f"column {shorten(header, 40)} is filled in on "
                    f"{len(cells)} of the {len(rows)} periods", "give a value for every "
                    "period, or none (then the single amount elsewhere counts)")
             continue
@@ -258,7 +262,7 @@ def _per_period(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, A
         elif header.startswith(L.CUSTOMERS_PREFIX):
             who = header[len(L.CUSTOMERS_PREFIX):]
             if who not in personas:
-                report(cells[0].ref, f"no persona '{shorten(who, 40)}' in the Personas "
+                report(cells[0].ref, f"no persona {shorten(who, 40)} in the Personas "
                        f"sheet{did_you_mean(who, personas)}", None)
                 continue
             index = list(personas).index(who)
@@ -269,7 +273,7 @@ def _per_period(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, A
             personas[who]["customers"] = values
             out.cells[("personas", index, "customers")] = cells[0].ref
         else:
-            report(cells[0].ref, f"unknown column '{shorten(header, 40)}'", "columns: "
+            report(cells[0].ref, f"unknown column {shorten(header, 40)}", "columns: "
                    "period, name, budget, 'team NAME' and 'customers PERSONA'")
 
 
@@ -294,7 +298,7 @@ def _owner(who: Cell | None, personas: dict[str, dict[str, Any]], out: Built,
         return out.data["journey"], ("journey",)
     if name not in personas:
         assert who is not None
-        report(who.ref, f"no persona '{shorten(name, 40)}' in the Personas sheet"
+        report(who.ref, f"no persona {shorten(name, 40)} in the Personas sheet"
                f"{did_you_mean(name, personas)}", "leave the cell empty for every persona")
         return None
     index = list(personas).index(name)
@@ -311,7 +315,7 @@ def _entries(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, Any]
         entry = owner.setdefault("entry", {})
         touchpoint = str(row["touchpoint"].value)
         if touchpoint in entry:
-            report(row["touchpoint"].ref, f"touchpoint '{shorten(touchpoint, 40)}' has two "
+            report(row["touchpoint"].ref, f"touchpoint {shorten(touchpoint, 40)} has two "
                    "entry rows" + (" for this persona" if where[0] == "personas" else ""),
                    "keep one row per touchpoint")
             continue
@@ -356,7 +360,7 @@ def _overrides(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, An
         overrides = owner.setdefault("touchpoints", {})
         touchpoint = str(row["touchpoint"].value)
         if touchpoint in overrides:
-            report(row["touchpoint"].ref, f"touchpoint '{shorten(touchpoint, 40)}' has two "
+            report(row["touchpoint"].ref, f"touchpoint {shorten(touchpoint, 40)} has two "
                    "override rows for this persona", "keep one row per persona and touchpoint")
             continue
         headers = [c.header for c in L.TOUCHPOINT_VALUES]
@@ -378,7 +382,7 @@ def _improvements(tables: dict[str, list[ReadRow]], out: Built, report: Report) 
     def owner(row: ReadRow) -> tuple[int, dict[str, Any]] | None:
         name = str(row["improvement"].value)
         if name not in by_id:
-            report(row["improvement"].ref, f"no improvement '{shorten(name, 40)}' in the "
+            report(row["improvement"].ref, f"no improvement {shorten(name, 40)} in the "
                    f"Improvements sheet{did_you_mean(name, by_id)}", None)
             return None
         return by_id[name]
@@ -391,7 +395,7 @@ def _improvements(tables: dict[str, list[ReadRow]], out: Built, report: Report) 
         staff = item.setdefault("staff", {})
         team = str(row["team"].value)
         if team in staff:
-            report(row["team"].ref, f"team '{shorten(team, 40)}' is listed twice for this "
+            report(row["team"].ref, f"team {shorten(team, 40)} is listed twice for this "
                    "improvement", "keep one row per improvement and team")
         elif "people" in row:
             staff[team] = _put(out, ("improvements", i, "staff", team), row["people"])
