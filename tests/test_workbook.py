@@ -369,7 +369,7 @@ def test_a_roadmaps_plan_workbook_has_its_periods(run_main: Run, write_scenario:
     assert run_main("plan", source, "--xlsx", book, "-q").exit_code == 0
     periods = _sheet_rows(book, "Periods")
     assert [p["period"] for p in periods] == [1, 2, 3]
-    assert [p["budget"] for p in periods][0] == 300
+    assert periods[0]["budget"] == 300
     assert {"start", "finish", "when"} <= set(_sheet_rows(book, "Plan")[0])
 
 
