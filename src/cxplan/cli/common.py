@@ -186,6 +186,11 @@ def allow_paths(folders: list[str]) -> None:
     _allowed[:] = folders
 
 
+def allowed_paths() -> tuple[str, ...]:
+    """The folders given with `--allow-path`."""
+    return tuple(_allowed)
+
+
 def load(path: Path) -> Scenario:
     """The scenario at `path`, with the installed plugins and the allowed folders."""
     from cxplan.load import load_scenario
