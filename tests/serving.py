@@ -3,7 +3,6 @@ process, on a free loopback port, waited for until it answers, and stopped after
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import subprocess
@@ -69,14 +68,6 @@ def serving(scenario: Path, *args: str, host: str = "127.0.0.1") -> Iterator[Ser
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def cli_plan(*args: str | Path) -> dict[str, Any]:
-    """`cxplan plan ... --json`, parsed."""
-    done = subprocess.run([str(CXPLAN), "plan", *map(str, args), "--json", "--quiet"],
-                          capture_output=True, text=True, check=True, timeout=300)
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
 
 
 def without_timings(plan: dict[str, Any]) -> dict[str, Any]:
