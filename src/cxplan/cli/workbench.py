@@ -57,3 +57,25 @@ def import_(
         stderr_console().print(f"wrote {output}", markup=False)
 
     run(body)
+
+
+@app.command("init")
+def init(
+    folder: Annotated[Path, typer.Argument(help="The folder to start in (created if "
+                                                "missing).", show_default=False)],
+    example: Annotated[str, typer.Option(
+        "--example", help="Which starter: online-shop or roadmap.")] = "online-shop",
+) -> None:
+    """Start a new client's scenario: a commented YAML file and the same as a workbook."""
+
+    def body() -> None:
+        from cxplan.starters import init_folder
+
+        written = init_folder(folder, example)
+        err = stderr_console()
+        for path in written:
+            err.print(f"wrote {path}", markup=False)
+        err.print(f"next: edit {written[-2].name} (or have the client fill in "
+                  f"{written[-1].name}), then: cxplan plan {written[-2]}", markup=False)
+
+    run(body)
