@@ -46,11 +46,12 @@ def init_folder(folder: Path, example: str = DEFAULT) -> list[Path]:
     if chosen is None:
         raise UsageError(f"no example {example!r}; the examples are: " + ", ".join(
             f"{name} ({e.summary})" for name, e in EXAMPLES.items()))
-    texts = {folder / name: (HERE / source).read_text(encoding="utf-8")
-             for name, source in chosen.files}
+    texts: dict[str | Path, str] = {
+        folder / name: (HERE / source).read_text(encoding="utf-8")
+        for name, source in chosen.files}
     last = folder / chosen.files[-1][0]
     workbook = last.with_suffix(".xlsx")
-    for path in (*texts, workbook):
+    for path in (*map(Path, texts), workbook):
         if path.exists() or path.is_symlink():
             raise OutputError(path, "exists already; init never writes over a file (choose "
                                     "an empty folder)")
@@ -58,5 +59,5 @@ def init_folder(folder: Path, example: str = DEFAULT) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(folder, exc.strerror or str(exc)) from None
-    written = write_atomic(dict[str | Path, str](texts))
+    written = write_atomic(texts)
     return [*written, export_workbook(load_scenario(last), workbook)]
