@@ -17,8 +17,9 @@ import openpyxl
 import pytest
 import yaml
 
+from benchmarks.serving import Server, serving, token_of, without_timings
+
 from conftest import CliRun
-from serving import Server, serving, token_of, without_timings
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON = {"Content-Type": "application/json"}

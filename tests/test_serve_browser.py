@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks.serving import serving
+
 from conftest import CliRun
-from serving import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CXPLAN_CHROMIUM") or next(

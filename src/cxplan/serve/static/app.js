@@ -114,6 +114,7 @@ async function send() {
   if (mine !== asked) return;  // a newer question is on its way
   stopPolling();
   app.setAttribute("aria-busy", "false");
+  app.dataset.answered = String(mine);  // a plan or a message: what the change led to
   if (status === 409 && data.cancelled) { $("status").textContent = "Stopped."; return; }
   if (status !== 200) { showError(data); return; }
   shown = mine;

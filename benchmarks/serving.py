@@ -1,5 +1,6 @@
-"""Starting a real `cxplan serve` for tests, as a user would: the console script in its own
-process, on a free loopback port, waited for until it answers, and stopped after."""
+"""Starting a real `cxplan serve` as a user would, for the tests and the latency benchmark:
+the console script in its own process, on a free loopback port, waited for until it
+answers, and stopped after."""
 
 from __future__ import annotations
 
