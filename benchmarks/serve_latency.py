@@ -10,8 +10,8 @@ request, the solve, the journey map and the drawing.
     .venv/bin/python benchmarks/serve_latency.py                      # bundled examples
     .venv/bin/python benchmarks/serve_latency.py --changes 40 scenarios/restaurant.yaml
 
-Prints one row per scenario: improvements, changes (and how many of them were infeasible,
-answered with their conflict), the first load, p50, p95 and max (s).
+Prints one row per scenario: improvements, changes timed, infeasible changes (answered
+with their conflict, then undone; not timed), the first load, p50, p95 and max (s).
 Needs Chromium (`chromium` on the PATH, or CXPLAN_CHROMIUM) and the dev extra.
 """
 
@@ -48,6 +48,20 @@ def _answered(page: Page) -> int:
     return int(page.evaluate("() => document.getElementById('app').dataset.answered || 0"))
 
 
+def _same(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
+def _make(page: Page, change: tuple[str, str]) -> None:
+    if change[0].startswith("select"):
+        page.select_option(change[0], change[1])
+    else:
+        page.locator(change[0]).fill(change[1])
+
+
 def measure(scenario: Path, changes: int, seed: int, chromium: str) -> dict[str, Any]:
     loaded = load_scenario(scenario)
     rng = random.Random(seed)
@@ -77,16 +91,22 @@ def measure(scenario: Path, changes: int, seed: int, chromium: str) -> dict[str,
             if change in seen:
                 continue
             seen.add(change)
+            undo = page.eval_on_selector(change[0], "el => el.value")
+            if _same(undo, change[1]):
+                continue  # no change: the page asks nothing
             before = _answered(page)
             started = time.perf_counter()
-            if change[0].startswith("select"):
-                page.select_option(change[0], change[1])
-            else:
-                page.locator(change[0]).fill(change[1])
+            _make(page, change)
             _wait_answered(page, before)
-            times.append(time.perf_counter() - started)
-            # an infeasible change answers with its conflict instead of a plan
-            conflicts += page.evaluate("() => 'error' in document.getElementById('app').dataset")
+            elapsed = time.perf_counter() - started
+            if page.evaluate("() => 'error' in document.getElementById('app').dataset"):
+                # infeasible: the page names the conflict; undone, and not timed
+                conflicts += 1
+                before = _answered(page)
+                _make(page, (change[0], undo))
+                _wait_answered(page, before)
+                continue
+            times.append(elapsed)
         browser.close()
     times.sort()
     return {"scenario": scenario.stem, "improvements": len(loaded.improvements),
