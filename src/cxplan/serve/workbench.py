@@ -36,6 +36,7 @@ from cxplan.whatif.live import Question, variant_data, variant_scenario
 
 SAVED_MARK = "# saved by cxplan serve"
 CACHED_ANSWERS = 64  # per browser
+MAX_CLIENTS = 256  # browsers remembered; the longest unseen is forgotten first
 
 
 class Cancelled(Exception):
@@ -69,7 +70,7 @@ class Workbench:
         self.folder = self.base.parent
         self.options = options or SolverOptions()
         self.allow_paths = allow_paths
-        self.clients: dict[str, Client] = {}
+        self.clients: OrderedDict[str, Client] = OrderedDict()
         self._clients_lock = threading.Lock()
         self.scenario()  # a broken scenario is reported before the server starts
 
@@ -81,7 +82,11 @@ class Workbench:
         if key is None:
             return None
         with self._clients_lock:
-            return self.clients.setdefault(key, Client())
+            client = self.clients.setdefault(key, Client())
+            self.clients.move_to_end(key)
+            while len(self.clients) > MAX_CLIENTS:
+                self.clients.popitem(last=False)
+            return client
 
     # -- answering ------------------------------------------------------------------------
 
