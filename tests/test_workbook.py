@@ -378,3 +378,27 @@ def test_plan_xlsx_refuses_another_extension_before_solving(run_main: Run, tmp_p
     result = run_main("plan", RESTAURANT, "--xlsx", tmp_path / "plan.csv")
     assert result.exit_code == 2
     assert "must end in .xlsx" in result.stderr
+
+
+def test_rows_that_repeat_or_name_nothing_are_reported_at_their_cells(
+        minimal_scenario: ScenarioFactory, tmp_path: Path) -> None:
+    data = minimal_scenario(personas=[{"id": "young", "customers": 5}])
+    path = _export(data, tmp_path / "m.xlsx")
+
+    def change(book: Any) -> None:
+        book["Teams"].append(["it", 4])
+        book["Entry"].append(["", "ad", 0.5])
+        book["Entry"].append(["old", "ad", 0.5])
+        book["Staff"].append(["queue-ap", "it", 1])
+        book["Criteria"].append(["expected_experience", 2])
+        book["Criteria"].append(["expected_experience", 3])
+
+    _edit(path, change)
+    found = "\n".join(_problems(path))
+    assert "m.xlsx: Teams!A4: team 'it' is listed twice" in found
+    assert "Entry!B4: entry of touchpoint 'ad' is listed twice" in found
+    assert "Entry!A5: no persona 'old' in the Personas sheet" in found
+    assert "Staff!A4: no improvement 'queue-ap' in the Improvements sheet (did you mean " \
+           "'queue-app'?)" in found
+    assert "Criteria!A4: criterion 'expected_experience' is listed twice" in found
+    assert found.count("\n    hint:") >= 5  # all at once

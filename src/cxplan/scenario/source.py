@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -28,6 +29,7 @@ from cxplan.errors import Problem, ScenarioError, UsageError
 from cxplan.files import NotRegularFile, open_regular
 
 Path_ = tuple[str | int, ...]
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # the default; CXPLAN_MAX_FILE_BYTES overrides it
 MAX_DEPTH = 64
@@ -94,14 +96,7 @@ class Document:
         source = self._source_of(path)
         if source is not None:
             return source[0].cell_of(source[1])
-        if not self.cells:
-            return None
-        while True:
-            if path in self.cells:
-                return self.cells[path]
-            if not path:
-                return None
-            path = path[:-1]
+        return _nearest(self.cells, path)
 
     def line_of(self, path: Path_) -> int | None:
         """The line of `path`, or of its nearest written ancestor."""
@@ -111,12 +106,17 @@ class Document:
         if self.pending_lines is not None:
             self.lines.update(_lines_of(self.pending_lines))
             self.pending_lines = None
-        while True:
-            if path in self.lines:
-                return self.lines[path]
-            if not path:
-                return None
-            path = path[:-1]
+        return _nearest(self.lines, path)
+
+
+def _nearest(found: Mapping[Path_, T], path: Path_) -> T | None:
+    """The value recorded for `path`, or for its nearest ancestor that has one."""
+    while True:
+        if path in found:
+            return found[path]
+        if not path:
+            return None
+        path = path[:-1]
 
 
 def format_path(path: Path_) -> str:

@@ -11,7 +11,7 @@ checks are `cxplan.scenario.workbook.read`'s.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,10 +154,7 @@ def from_tables(tables: dict[str, list[ReadRow]], report: Report) -> Built:
     out.data["teams"] = {}
     for row in tables.get("Teams", []):
         name = str(row["team"].value)
-        if name in out.data["teams"]:
-            report(row["team"].ref, f"team {shorten(name, 40)} is listed twice",
-                   "keep one row per team")
-        elif "capacity" in row:
+        if _first(out.data["teams"], row["team"], "team", "", report) and "capacity" in row:
             out.data["teams"][name] = _put(out, ("teams", name), row["capacity"])
     personas: dict[str, dict[str, Any]] = {}
     for i, row in enumerate(tables.get("Personas", [])):
@@ -180,12 +177,20 @@ def from_tables(tables: dict[str, list[ReadRow]], report: Report) -> Built:
         out.data["criteria"] = {}
         for row in criteria:
             name = str(row["criterion"].value)
-            if name in out.data["criteria"]:
-                report(row["criterion"].ref, f"criterion {shorten(name, 40)} is listed "
-                       "twice", "keep one row per criterion")
-            elif "weight" in row:
+            if _first(out.data["criteria"], row["criterion"], "criterion", "", report) \
+                    and "weight" in row:
                 out.data["criteria"][name] = _put(out, ("criteria", name), row["weight"])
     return out
+
+
+def _first(seen: Container[str], cell: Cell, what: str, where: str, report: Report) -> bool:
+    """Whether the name in `cell` is not in `seen` yet; a second row is reported."""
+    name = str(cell.value)
+    if name in seen:
+        report(cell.ref, f"{what} {shorten(name, 40)} is listed twice{where}",
+               "keep one row for each")
+        return False
+    return True
 
 
 def _first_ref(tables: dict[str, list[ReadRow]], sheet: str) -> str:
@@ -214,8 +219,7 @@ def _settings(rows: list[ReadRow], out: Built, report: Report) -> None:
                    f"{did_you_mean(name, L.SETTING_ROWS)}",
                    "settings: " + ", ".join(L.SETTING_ROWS))
             continue
-        if name in seen:
-            report(row["setting"].ref, f"setting '{name}' is given twice", "keep one row")
+        if not _first(seen, row["setting"], "setting", "", report):
             continue
         seen.add(name)
         if "value" not in row:
@@ -305,19 +309,25 @@ def _owner(who: Cell | None, personas: dict[str, dict[str, Any]], out: Built,
     return personas[name], ("personas", index)
 
 
-def _entries(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, Any]],
-             report: Report) -> None:
+def _owned(rows: list[ReadRow], personas: dict[str, dict[str, Any]], out: Built,
+           report: Report) -> Iterator[tuple[ReadRow, dict[str, Any], Path_]]:
+    """Each row with the journey or persona it is about (rows naming no known persona are
+    reported and skipped)."""
     for row in rows:
         found = _owner(row.get("persona"), personas, out, report)
-        if found is None or "probability" not in row:
+        if found is not None:
+            yield row, *found
+
+
+def _entries(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, Any]],
+             report: Report) -> None:
+    for row, owner, where in _owned(rows, personas, out, report):
+        if "probability" not in row:
             continue
-        owner, where = found
         entry = owner.setdefault("entry", {})
         touchpoint = str(row["touchpoint"].value)
-        if touchpoint in entry:
-            report(row["touchpoint"].ref, f"touchpoint {shorten(touchpoint, 40)} has two "
-                   "entry rows" + (" for this persona" if where[0] == "personas" else ""),
-                   "keep one row per touchpoint")
+        if not _first(entry, row["touchpoint"], "entry of touchpoint",
+                      " for this persona" if where[0] == "personas" else "", report):
             continue
         entry[touchpoint] = _put(out, (*where, "entry", touchpoint), row["probability"])
         out.cells.setdefault((*where, "entry"), row[ROW].ref)
@@ -325,11 +335,7 @@ def _entries(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, Any]
 
 def _edge_rows(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, Any]],
                report: Report) -> None:
-    for row in rows:
-        found = _owner(row.get("persona"), personas, out, report)
-        if found is None:
-            continue
-        owner, where = found
+    for row, owner, where in _owned(rows, personas, out, report):
         if "to" not in row:  # the remainder of a Dirichlet: the journey completed
             completed = owner.setdefault(COMPLETED, {})
             source = str(row["from"].value)
@@ -352,16 +358,11 @@ def _edge_rows(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, An
 
 def _overrides(rows: list[ReadRow], out: Built, personas: dict[str, dict[str, Any]],
                report: Report) -> None:
-    for row in rows:
-        found = _owner(row.get("persona"), personas, out, report)
-        if found is None:
-            continue
-        owner, where = found
+    for row, owner, where in _owned(rows, personas, out, report):
         overrides = owner.setdefault("touchpoints", {})
         touchpoint = str(row["touchpoint"].value)
-        if touchpoint in overrides:
-            report(row["touchpoint"].ref, f"touchpoint {shorten(touchpoint, 40)} has two "
-                   "override rows for this persona", "keep one row per persona and touchpoint")
+        if not _first(overrides, row["touchpoint"], "override of touchpoint",
+                      " for this persona", report):
             continue
         headers = [c.header for c in L.TOUCHPOINT_VALUES]
         overrides[touchpoint] = _record(out, (*where, "touchpoints", touchpoint), row, headers)
@@ -394,10 +395,8 @@ def _improvements(tables: dict[str, list[ReadRow]], out: Built, report: Report) 
         i, item = found
         staff = item.setdefault("staff", {})
         team = str(row["team"].value)
-        if team in staff:
-            report(row["team"].ref, f"team {shorten(team, 40)} is listed twice for this "
-                   "improvement", "keep one row per improvement and team")
-        elif "people" in row:
+        if _first(staff, row["team"], "team", " for this improvement", report) \
+                and "people" in row:
             staff[team] = _put(out, ("improvements", i, "staff", team), row["people"])
     for row in tables.get("Effects", []):
         found = owner(row)
