@@ -403,3 +403,13 @@ def test_rows_that_repeat_or_name_nothing_are_reported_at_their_cells(
            "'queue-app'?)" in found
     assert "Criteria!A4: criterion 'expected_experience' is listed twice" in found
     assert len(problems) == 5  # all at once
+
+
+def test_a_sheet_of_the_clients_own_is_left_alone_with_a_warning(tmp_path: Path) -> None:
+    path = _edit(_export(RESTAURANT, tmp_path / "r.xlsx"),
+                 lambda book: book.create_sheet("Meeting notes").append(["call Anna"]))
+    scenario = load_scenario(path)
+    assert [w.format() for w in scenario.warnings] == [
+        f"{path}: Meeting notes!A1: sheet 'Meeting notes' is not read\n    hint: the sheets "
+        "read are: "
+        + ", ".join(s.name for s in layout.SHEETS) + " (README and Lists explain)"]

@@ -44,8 +44,9 @@ class _Problems:
         self.name = name
         self.found: list[Problem] = []
 
-    def __call__(self, ref: str, message: str, hint: str | None = None) -> None:
-        self.found.append(Problem(self.name, ref, message, hint))
+    def __call__(self, ref: str, message: str, hint: str | None = None,
+                 severity: str = "error") -> None:
+        self.found.append(Problem(self.name, ref, message, hint, severity=severity))
 
 
 def read_workbook(raw: bytes, name: str, *, max_unpacked: int) -> Document:
@@ -65,9 +66,10 @@ def read_workbook(raw: bytes, name: str, *, max_unpacked: int) -> Document:
     known = {s.name for s in L.SHEETS} | {L.README, L.LISTS}
     for sheet_name in formulas.sheetnames:
         if sheet_name not in known:
-            report(f"{sheet_name}!A1", f"unknown sheet {shorten(sheet_name, 40)}"
-                   f"{did_you_mean(sheet_name, known)}", "sheets: " + ", ".join(
-                       s.name for s in L.SHEETS) + " (and README, Lists)")
+            report(f"{sheet_name}!A1", f"sheet {shorten(sheet_name, 40)} is not read"
+                   f"{did_you_mean(sheet_name, known)}", "the sheets read are: " + ", ".join(
+                       s.name for s in L.SHEETS) + " (README and Lists explain)",
+                   severity="warning")
     for sheet in L.SHEETS:
         if sheet.name in formulas.sheetnames:
             tables[sheet.name] = _SheetReader(sheet, formulas[sheet.name],
