@@ -356,7 +356,8 @@ def _print_sensitivity(s: Sensitivity, out: Console) -> None:
     from cxplan.report.whatif import sensitivity_rows
 
     out.print(f"[bold]{escape(s.scenario)}[/bold] — plan unchanged within these ranges "
-              f"({s.solves} solves in {s.seconds:.1f} s; narrowest first)")
+              f"({s.solves} solves in {s.seconds:.1f} s; closest to changing the decision "
+              "first, ranges limited only by budget slack last)")
     table = Table(show_edge=False, header_style="bold")
     for col, justify in (("input", "left"), ("today", "right"), ("lowest", "right"),
                          ("highest", "right"), ("range", "right"), ("beyond", "left")):

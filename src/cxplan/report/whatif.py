@@ -179,6 +179,9 @@ class TornadoBar:
     high_text: str
     kind: str
     title: str
+    # The part of the bar that only budget slack limits (drawn pale, hatched): x, width.
+    slack_x: float = 0.0
+    slack_width: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -218,20 +221,26 @@ def tornado(sensitivity: Sensitivity) -> Tornado:
         open_low = r.low.outside is None
         open_high = r.high.outside is None or not math.isfinite(high) or high > high_end
         x0, x1 = sx(low), sx(high if math.isfinite(high) else high_end)
+        # Budget slack above today's value: that part of the bar is drawn apart.
+        slack_x, slack_width = (sx(0.0), x1 - sx(0.0)) if r.high.budget_slack else (0.0, 0.0)
+        solid_x1 = slack_x if r.high.budget_slack else x1
         label = r.label if len(r.label) <= LABEL_CHARS else r.label[:LABEL_CHARS - 1] + "…"
+        title = f"{r.label}: {percent(low)} … {percent(high)}"
+        if r.high.budget_slack:
+            title += " (above: budget slack, the plan stops fitting the unspent budget)"
         bars.append(TornadoBar(
-            label, TOP + k * TORNADO_ROW, round(x0, 2), round(max(x1 - x0, 1.0), 2),
+            label, TOP + k * TORNADO_ROW, round(x0, 2), round(max(solid_x1 - x0, 1.0), 2),
             open_low, open_high, _value_text(r, r.low.inside, sensitivity.currency),
             _value_text(r, r.high.inside, sensitivity.currency) if math.isfinite(
-                r.high.inside) else "no limit", r.kind,
-            f"{r.label}: {percent(low)} … {percent(high)}"))
+                r.high.inside) else "no limit", r.kind, title,
+            round(slack_x, 2), round(max(slack_width, 0.0), 2)))
     ticks = tuple(Tick(round(sx(t), 2), percent(t)) for t in nice_ticks(low_end, high_end, 6)
                   if low_end <= t <= high_end)
     return Tornado(WIDTH, TOP + len(rows) * TORNADO_ROW + BOTTOM, TORNADO_LABEL,
                    round(sx(0.0), 2), right, TORNADO_ROW, tuple(bars), ticks)
 
 
-def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
+def sensitivity_rows(s: Sensitivity) -> list[dict[str, Any]]:
     rows = []
     for r in s.ranges:
         low, high = r.relative
@@ -242,8 +251,11 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
                 dropped = [i for i in s.plan.selected if i not in side.competitor]
                 change = ", ".join([*(f"+{i}" for i in added), *(f"−{i}" for i in dropped)])
                 beyond.append(f"{name}: {change}")
-            elif side.outside is not None and side is r.high and r.kind == "cost":
-                beyond.append("above: the plan no longer fits the budget")
+            elif side.budget_slack:
+                slack = side.inside - r.base
+                beyond.append(f"{name}: budget slack only ({money(slack, s.currency)} left "
+                              "unspent; beyond it the plan no longer fits, no other plan "
+                              "is better)")
         rows.append({
             "label": r.label, "kind": r.kind.replace("_", " "),
             "now": _value_text(r, r.base, s.currency),
@@ -252,7 +264,7 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
                      if math.isfinite(r.high.inside) else "no limit"),
             "relative": f"{percent(low)} … {percent(high)}",
             "status": f"{r.low.status} / {r.high.status}",
-            "beyond": "; ".join(beyond)})
+            "beyond": "; ".join(beyond), "decides": r.changes_decision})
     return rows
 
 

@@ -5,10 +5,13 @@ Three kinds of input are examined, each in both directions from its current valu
 - the **cost** of each selected improvement. Raising it keeps the plan optimal exactly
   as long as the plan still fits the budget (plans without the improvement do not
   change, plans with it only get dearer), so the upper end is cost + unused budget, with
-  no solve. Lowering it helps only plans that contain the improvement, which is the
-  same as keeping the improvement in and raising the budget by the saving: re-solves in
-  the plan's own session find the cheapest competitor, and the lower end is the cost at
-  which that competitor becomes affordable. Exact, up to the tolerance of the last check.
+  no solve. That end is *budget slack*: past it the plan no longer fits, but no other
+  plan has become better, so such ends are labelled and ranked after the ends where
+  another plan wins (`Range.rank`). Lowering it helps only plans that contain the
+  improvement, which is the same as keeping the improvement in and raising the budget by
+  the saving: re-solves in the plan's own session find the cheapest competitor, and the
+  lower end is the cost at which that competitor becomes affordable. Exact, up to the
+  tolerance of the last check.
 - the **failure reduction** of each selected improvement (all its failure reductions
   scaled by one factor, 1 = as written), and
 - the **failure probability** of the touchpoints whose value the plan changes most (for
@@ -62,13 +65,22 @@ class Side:
     limit: float  # the end of the input's domain in this direction
     competitor: tuple[str, ...] | None  # the better plan beyond `inside`
     status: str  # "exact", "verified", "unchanged to the limit", "time_limit", "unproven"
+    # The end is only where the plan stops fitting the money it leaves unspent (a cost
+    # rising into the budget slack): no better plan is involved, the decision as such holds.
+    budget_slack: bool = False
+
+    @property
+    def changes_decision(self) -> bool:
+        """Beyond this end another plan is better (not merely: this one stops fitting)."""
+        return self.outside is not None and not self.budget_slack
 
     def to_dict(self, base: tuple[str, ...]) -> dict[str, Any]:
         added, dropped = difference(base, self.competitor or base)
         return {"inside": _finite(self.inside), "outside": _finite(self.outside),
                 "limit": _finite(self.limit), "status": self.status,
                 "plan_beyond": list(self.competitor) if self.competitor is not None else None,
-                "added": list(added), "dropped": list(dropped)}
+                "added": list(added), "dropped": list(dropped),
+                "budget_slack": self.budget_slack}
 
 
 def _finite(value: float | None) -> float | None:
@@ -100,12 +112,34 @@ class Range:
         low, high = self.relative
         return high - low
 
+    @property
+    def changes_decision(self) -> bool:
+        """At one end at least, moving the input further makes another plan better."""
+        return self.low.changes_decision or self.high.changes_decision
+
+    @property
+    def decision_distance(self) -> float:
+        """How little the input must move (a share of its value, either way) before
+        another plan is better; infinite when neither end changes the decision."""
+        low, high = self.relative
+        return min([-low] * self.low.changes_decision + [high] * self.high.changes_decision,
+                   default=math.inf)
+
+    @property
+    def rank(self) -> tuple[bool, float, float, str, str]:
+        """The order of the table and the tornado: the inputs closest to changing the
+        decision first; ranges limited only by budget slack (or not at all) after them."""
+        return (not self.changes_decision, self.decision_distance, self.width, self.kind,
+                self.subject)
+
     def to_dict(self, plan: tuple[str, ...]) -> dict[str, Any]:
         low, high = self.relative
         return {"kind": self.kind, "subject": self.subject, "label": self.label,
                 "unit": self.unit, "base": self.base, "values": self.shown,
                 "low": self.low.to_dict(plan), "high": self.high.to_dict(plan),
-                "relative": [_finite(low), _finite(high)]}
+                "relative": [_finite(low), _finite(high)],
+                "changes_decision": self.changes_decision,
+                "decision_distance": _finite(self.decision_distance)}
 
 
 @dataclass(frozen=True)
@@ -113,7 +147,7 @@ class Sensitivity:
     scenario: str
     currency: str | None
     plan: Outcome
-    ranges: tuple[Range, ...]  # most sensitive (narrowest) first
+    ranges: tuple[Range, ...]  # closest to changing the decision first (`Range.rank`)
     tolerance: float
     seconds: float
     solves: int
@@ -339,8 +373,10 @@ class _Search:
                     Side(math.inf, None, math.inf, None, "unchanged to the limit"))
         slack = budget - plan.cost
         step = max(self.tolerance * cost, 1e-9 * max(1.0, budget))
-        # Dearer: the plan stays optimal while it fits, and is infeasible beyond.
-        high = Side(cost + slack, cost + slack + step, math.inf, None, "exact")
+        # Dearer: the plan stays optimal while it fits, and is infeasible beyond: the end is
+        # the budget slack, not a better plan.
+        high = Side(cost + slack, cost + slack + step, math.inf, None, "exact",
+                    budget_slack=True)
         if cost <= 0 or time.perf_counter() > self.deadline:
             status = "unchanged to the limit" if cost <= 0 else "time_limit"
             return Side(0.0 if cost <= 0 else cost, None, 0.0, None, status), high
@@ -451,6 +487,6 @@ def sensitivity(
                 "failure_probability", tp_id, f"failure probability of {tp_id}", "factor",
                 1.0, search.scaled(valuer, 0.0), search.scaled(valuer, 1.0 / highest),
                 {tp_id: scenario.touchpoints[t].failure_probability}))
-    ranges.sort(key=lambda r: (r.width, r.kind, r.subject))
+    ranges.sort(key=lambda r: r.rank)
     return Sensitivity(scenario.title, scenario.currency, plan, tuple(ranges), tolerance,
                        time.perf_counter() - began, search.solves + analysis.solves)
