@@ -266,16 +266,19 @@ def _personas(cal: Calendar, periods: list[PeriodValue]) -> tuple[PersonaResult,
 
 
 def prepare_roadmap(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
-                    lp_within: float | None = None) -> PreparedRoadmap:
+                    lp_within: float | None = None,
+                    room: Scenario | None = None) -> PreparedRoadmap:
     """Build the calendar, the evaluator and the roadmap model for `scenario` (`lp_within`
-    as in `cxplan.api.prepare`)."""
+    as in `cxplan.api.prepare`; `room`: the scenario with the largest limits what-if
+    re-solves will set, see `build_roadmap_model`)."""
     plugins = plugins or get_plugin_manager()
     registered = plugins.criteria()
     criteria = {name: registered[name] for name in scenario.criteria}
     began = time.perf_counter()
     cal = calendar(scenario)
     hooks = [plugins.constraints_for] if plugins.has_constraints() else []
-    model = build_roadmap_model(cal, criteria, extra_constraints=hooks, lp_within=lp_within)
+    model = build_roadmap_model(cal, criteria, extra_constraints=hooks, lp_within=lp_within,
+                                room=calendar(room) if room is not None else None)
     evaluator = ScheduleEvaluator(cal, criteria)
     return PreparedRoadmap(scenario, cal, criteria, model, evaluator,
                            time.perf_counter() - began)
