@@ -123,12 +123,8 @@ def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
     periods = evaluator.periods(schedule)
     totals = evaluator.criterion_totals(schedule)
     for name, term in prepared.model.terms.items():
-        magnitude = sum(
-            p.discount * prepared.criteria[name].magnitude(EvaluationContext(
-                scenario, cal.journey(p.period), p.finished, p.evaluation, p.baseline))
-            for p in periods)
         check_agreement(f"criterion {name!r} over the horizon", result.value_of(term),
-                        totals[name], magnitude)
+                        totals[name], criterion_magnitude(prepared, name, periods))
     criteria = {
         name: CriterionValue(name, float(weight), totals[name], prepared.criteria[name].unit,
                              prepared.criteria[name].description)
@@ -182,6 +178,14 @@ def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
         periods=rows,
         schedule={i: (schedule[i], cal.finish(i, schedule[i])) for i in ordered},
     )
+
+
+def criterion_magnitude(prepared: PreparedRoadmap, name: str,
+                        periods: Sequence[PeriodValue]) -> float:
+    """The scale a criterion's model/evaluator agreement over the horizon is judged by."""
+    return sum(p.discount * prepared.criteria[name].magnitude(EvaluationContext(
+        prepared.scenario, prepared.calendar.journey(p.period), p.finished, p.evaluation,
+        p.baseline)) for p in periods)
 
 
 def _parts(prepared: PreparedRoadmap, schedule: dict[str, int],
