@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 BUILTIN_PLUGINS = (
     "cxplan.criteria.experience",
     "cxplan.criteria.moments",
+    "cxplan.criteria.net_value",
     "cxplan.criteria.quick_wins",
     "cxplan.criteria.risk",
 )
