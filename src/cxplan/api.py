@@ -44,7 +44,7 @@ from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.limits import Amount, apply_limits
 from cxplan.scenario.models import Scenario
 from cxplan.text import did_you_mean
-from cxplan.whatif.marginal import with_marginals
+from cxplan.whatif.marginal import marginal_room, with_marginals
 
 __all__ = ["SelectionValue", "apply_limits", "evaluate", "load_scenario", "optimize",
            "prepare"]
@@ -163,8 +163,8 @@ def optimize(
 
     With a `horizon:` the plan is a roadmap (`cxplan.optimizer.roadmap`): `plan.schedule`
     gives each improvement's start and finish period and `plan.periods` the money, staff
-    and value per period; the gain is the horizon's discounted total. Marginal values are
-    not computed for roadmaps.
+    and value per period; the gain is the horizon's discounted total. Its marginal values
+    raise every period's budget in proportion, and a team by one person in every period.
     """
     began = time.perf_counter()
     options = options or SolverOptions()
@@ -180,7 +180,9 @@ def optimize(
     pipeline: Pipeline
     if scenario.horizon is not None:
         # A roadmap: when to start each improvement (cxplan.optimizer.roadmap).
-        pipeline = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_within)
+        # Marginal values re-solve with raised limits: the model keeps the starts they allow.
+        room = marginal_room(scenario, budget_step) if marginals and not sequence else None
+        pipeline = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_within, room=room)
     else:
         journey = None
         if start and export_lp is None and not sequence:
@@ -204,7 +206,7 @@ def optimize(
         result, session = solve_pipeline(pipeline, options, began, start=start,
                                          progress=progress)
         plan = pipeline.plan(result)
-        if marginals and isinstance(pipeline, Prepared):
+        if marginals:
             plan = with_marginals(pipeline, session, plan, options, budget_step=budget_step)
     plugins.plan_finished(plan, pipeline.scenario)
     return plan

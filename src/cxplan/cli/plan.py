@@ -229,3 +229,6 @@ def _print_roadmap(result: Plan, out: Console) -> None:
     if len(result.criteria) > 1:
         for c in result.criteria.values():
             out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))
+    from cxplan.cli.whatif import print_marginals
+
+    print_marginals(result.marginals, result, out)

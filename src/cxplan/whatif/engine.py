@@ -24,6 +24,7 @@ from typing import Protocol
 
 from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
 from cxplan.core.journey import Journey, build_journey
+from cxplan.core.results import Plan
 from cxplan.core.selection import Limits, Resources, requirement_closure, usage, violations
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
@@ -100,6 +101,14 @@ def moved(before: Outcome, after: Outcome) -> tuple[str, ...]:
         return ()
     return tuple(i for i in after.selected
                  if i in before.schedule and before.schedule[i][0] != after.schedule[i][0])
+
+
+def plan_keys(plan: Plan) -> list[str]:
+    """A plan's decisions as the engine names them (`Outcome.keys`): the ids, or on a
+    roadmap "id@start"."""
+    if plan.horizon is None:
+        return list(plan.selected)
+    return [f"{i}@{plan.schedule[i][0]}" for i in plan.selected]
 
 
 def check_plain_objective(scenario: Scenario) -> None:

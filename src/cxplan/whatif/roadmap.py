@@ -231,9 +231,16 @@ class RoadmapAnalysis(WhatIf):
 
     # -- solving ------------------------------------------------------------------------------
     def _solve(self, start: Sequence[str] | None, time_limit: float | None) -> SolveResult:
-        if any(v and not self.prepared.model.starts[i] for i, v in self.forced.items()):
+        starts = self.prepared.model.starts
+        if any(v and not starts[i] for i, v in self.forced.items()):
             # Forced in, but no start period fits it anywhere: no plan (the conflict says why).
             return SolveResult(Status.INFEASIBLE, (), None, None, None, 0, 0.0, {}, False)
+        if not self.prepared.model.columns:
+            # Nothing can start anywhere (HiGHS calls a model without columns "Empty").
+            if any(imp.mandatory for imp in self.scenario.improvements):
+                return SolveResult(Status.INFEASIBLE, (), None, None, None, 0, 0.0, {}, False)
+            return SolveResult(Status.OPTIMAL, (), self.objective(()), None, 0.0, 0, 0.0, {},
+                               False)
         return super()._solve(start, time_limit)
 
     def _conflict_of(self, scenario: Scenario) -> list[str]:

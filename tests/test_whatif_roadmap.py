@@ -1,0 +1,236 @@
+"""What-ifs on roadmaps: frontier, explain and marginal values are exact.
+
+Every number is checked against the brute force of `random_roadmaps` (every start of every
+improvement enumerated, no cxplan code) applied to the roadmap as the question changes it:
+a budget level scales every period's money in proportion (its total is the level), a
+team's level scales every period's people (its busiest period is the level), an
+improvement forced out is deleted, one forced in is made mandatory, one more person is
+one more in every period.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxplan import load_scenario, optimize
+from cxplan.errors import UsageError
+from cxplan.whatif.explain import explain
+from cxplan.whatif.frontier import frontier, parse_range
+
+from conftest import CliRun
+from random_roadmaps import brute_force_roadmap, random_roadmap
+
+TOLERANCE = 1e-6
+SEEDS = range(0, 48, 3)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
+
+
+def _best(data: dict[str, Any]) -> float | None:
+    found = brute_force_roadmap(data)
+    return None if found is None else found[0]
+
+
+def _budget_at(data: dict[str, Any], level: float) -> dict[str, Any]:
+    """The roadmap with its budget's total over the horizon at `level`."""
+    out = copy.deepcopy(data)
+    budget = out["budget"]
+    if isinstance(budget, list):
+        total = sum(budget)
+        out["budget"] = ([b * level / total for b in budget] if total > 0
+                         else [level / len(budget)] * len(budget))
+    else:
+        out["budget"] = level
+    return out
+
+
+def _team_at(data: dict[str, Any], team: str, level: float) -> dict[str, Any]:
+    """The roadmap with `team`'s busiest period at `level`, the others in proportion."""
+    out = copy.deepcopy(data)
+    capacity = out["teams"][team]
+    if isinstance(capacity, list):
+        top = max(capacity)
+        out["teams"][team] = ([c * level / top for c in capacity] if top > 0
+                              else [level] * len(capacity))
+    else:
+        out["teams"][team] = level
+    return out
+
+
+def _budget_level(data: dict[str, Any]) -> float:
+    budget = data["budget"]
+    return float(sum(budget)) if isinstance(budget, list) else float(budget)
+
+
+def _team_level(data: dict[str, Any], team: str) -> float:
+    capacity = data["teams"][team]
+    return float(max(capacity)) if isinstance(capacity, list) else float(capacity)
+
+
+# -- frontier -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_roadmap_frontier_points_equal_brute_force_of_the_scaled_roadmaps(seed: int) -> None:
+    data = random_roadmap(seed)
+    scenario = load_scenario(data)
+    questions: list[tuple[str, float, Any]] = []
+    if "budget" in data:
+        questions.append(("budget", _budget_level(data),
+                          lambda level: _budget_at(data, level)))
+    for team in ("it", "ops") if "teams" in data else ():
+        if any(i.get("staff", {}).get(team) for i in data["improvements"]):
+            questions.append((f"team:{team}", _team_level(data, team),
+                              lambda level, team=team: _team_at(data, team, level)))
+    if not questions:
+        pytest.skip("this roadmap has no budget and no team any improvement needs")
+    for limit, today, scaled in questions:
+        levels = sorted({today * share for share in (0.4, 0.8, 1.0, 1.5)} | {0.0})
+        try:
+            result = frontier(scenario, limit, levels)
+        except UsageError as exc:  # only a team that can change nothing is refused
+            assert "cannot change the plan" in str(exc) and limit.startswith("team:")
+            assert len({_best(scaled(level)) for level in levels}) == 1
+            continue
+        assert result.today == pytest.approx(today)
+        assert result.periods == data["horizon"]["periods"]
+        for point in result.points:
+            reference = _best(scaled(point.level))
+            if reference is None:
+                assert point.outcome is None and point.conflict, (limit, point.level)
+                continue
+            assert point.outcome is not None, (limit, point.level)
+            assert _close(point.outcome.expected_gain, reference), (limit, point.level)
+            assert point.share == pytest.approx(point.level / today) if today else True
+        # The same levels solved from scratch, one model each, agree.
+        fresh = frontier(scenario, limit, levels, reuse=False)
+        for a, b in zip(result.points, fresh.points, strict=True):
+            assert (a.outcome is None) == (b.outcome is None)
+            if a.outcome is not None and b.outcome is not None:
+                assert _close(a.outcome.expected_gain, b.outcome.expected_gain)
+
+
+def test_a_roadmap_frontier_names_the_moves_and_prints_the_starts(
+        run_main: Callable[..., CliRun], tmp_path: Path) -> None:
+    """Seed 12 (budgets 21.2, 11.9, 15.5 with carry-over): at 140 % of today's total the
+    first quarter's money lets i1 (cost 11) start a quarter earlier, and nothing else
+    changes: a knee that only moves a start."""
+    data = random_roadmap(12)
+    path = tmp_path / "roadmap.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    scenario = load_scenario(data)
+    levels = parse_range("20%:300%:8", scenario.budget, what="--budget")
+    result = frontier(scenario, "budget", levels)
+    (move,) = [p for p in result.points if p.moved]
+    assert move.moved == ("i1",) and not move.added and not move.dropped and move.knee
+    assert move.share == pytest.approx(1.4)
+    before = result.points[result.points.index(move) - 1].outcome
+    assert before is not None and move.outcome is not None
+    assert before.schedule is not None and move.outcome.schedule is not None
+    assert before.schedule["i1"][0] == 2 and move.outcome.schedule["i1"][0] == 1
+    done = run_main("frontier", str(path), "--budget", "20%:300%:8", "--csv")
+    assert done.exit_code == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.endswith(",moved,starts")
+    for row, point in zip(rows, result.points, strict=True):
+        assert point.outcome is not None
+        assert row.endswith(",".join([" ".join(point.moved), " ".join(point.outcome.keys)]))
+    shown = run_main("frontier", str(path), "--budget", "20%:300%:8")
+    assert shown.exit_code == 0, shown.stderr
+    assert "budget over the horizon" in shown.stdout and "~i1" in shown.stdout
+
+
+# -- explain ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_roadmap_explain_forced_in_and_out_equal_brute_force(seed: int) -> None:
+    data = random_roadmap(seed)
+    best = _best(data)
+    if best is None:
+        pytest.skip("no feasible roadmap")
+    scenario = load_scenario(data)
+    for imp in scenario.improvement_ids:
+        e = explain(scenario, imp)
+        assert _close(e.plan.expected_gain, best)
+        changed = copy.deepcopy(data)
+        if e.selected:  # the best roadmap without it (and without what requires it)
+            changed["improvements"] = [i for i in changed["improvements"] if i["id"] != imp]
+        else:  # the best roadmap that schedules it
+            next(i for i in changed["improvements"] if i["id"] == imp)["mandatory"] = True
+        mandatory = any(i["id"] == imp and i.get("mandatory") for i in data["improvements"])
+        reference = None if mandatory else _best(changed)
+        if reference is None:
+            assert e.alternative is None and e.conflict, imp
+            continue
+        assert e.alternative is not None, imp
+        assert _close(e.alternative.expected_gain, reference), imp
+        assert _close(e.gain_lost or 0.0, best - reference), imp
+        assert (imp in e.alternative.selected) != e.selected
+        if not e.selected:
+            assert e.obstacles, imp
+
+
+def test_roadmap_explain_on_the_command_line_gives_starts(
+        run_main: Callable[..., CliRun], tmp_path: Path) -> None:
+    data = random_roadmap(1)
+    path = tmp_path / "roadmap.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    done = run_main("explain", str(path), "i1", "--json")
+    assert done.exit_code == 0, done.stderr
+    found = json.loads(done.stdout)
+    plan, (e,) = found["plan"], found["explanations"]
+    assert set(plan["schedule"]) == set(plan["selected"])
+    assert e["selected"] is False and e["alternative"]["schedule"]["i1"]["start"] >= 1
+    assert "moved" in e and e["obstacles"]
+    text = run_main("explain", str(path), "i1")
+    assert text.exit_code == 0 and "plan: " in text.stdout and "@" in text.stdout
+    every = run_main("explain", str(path), "--all")
+    assert every.exit_code == 0 and len(every.stdout.splitlines()) == len(data["improvements"])
+
+
+# -- marginal values ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_roadmap_marginal_values_equal_brute_force_of_the_raised_roadmaps(seed: int) -> None:
+    data = random_roadmap(seed)
+    best = _best(data)
+    if best is None:
+        pytest.skip("no feasible roadmap")
+    plan = optimize(load_scenario(data), marginals=True)
+    assert plan.marginals is not None
+    for value in plan.marginals.values:
+        if value.limit == "budget":
+            assert value.step == pytest.approx(0.1 * _budget_level(data))
+            raised = _budget_at(data, _budget_level(data) * 1.1)
+        else:
+            team = value.limit.split(":", 1)[1]
+            raised = copy.deepcopy(data)
+            capacity = raised["teams"][team]
+            raised["teams"][team] = ([c + 1 for c in capacity] if isinstance(capacity, list)
+                                     else capacity + 1)
+        reference = _best(raised)
+        if value.status == "unused":  # no improvement that can be scheduled needs the team
+            assert reference is not None and _close(reference, best)
+        assert reference is not None
+        assert _close(value.gain, max(reference - best, 0.0)), value
+        assert value.binding == (reference - best > TOLERANCE * max(1.0, abs(best)))
+
+
+def test_plan_prints_a_roadmaps_marginal_values(run_main: Callable[..., CliRun],
+                                                tmp_path: Path) -> None:
+    data = random_roadmap(1)
+    path = tmp_path / "roadmap.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    done = run_main("plan", str(path))
+    assert done.exit_code == 0, done.stderr
+    assert "10% more budget over the horizon" in done.stdout
+    assert "one more in ops in every period" in done.stdout
+    as_json = json.loads(run_main("plan", str(path), "--json").stdout)
+    assert {v["limit"] for v in as_json["marginal_values"]} == {"budget", "team:it", "team:ops"}
