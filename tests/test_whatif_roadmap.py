@@ -142,9 +142,15 @@ def test_a_roadmap_frontier_names_the_moves_and_prints_the_starts(
     for row, point in zip(rows, result.points, strict=True):
         assert point.outcome is not None
         assert row.endswith(",".join([" ".join(point.moved), " ".join(point.outcome.keys)]))
-    shown = run_main("frontier", str(path), "--budget", "20%:300%:8")
+    shown = run_main("frontier", str(path), "--budget", "20%:300%:8", "--report",
+                     tmp_path / "out")
     assert shown.exit_code == 0, shown.stderr
     assert "budget over the horizon" in shown.stdout and "~i1" in shown.stdout
+    (page,) = (tmp_path / "out").glob("*.html")
+    html = page.read_text(encoding="utf-8")
+    assert "starts (id@period)" in html and "~i1" in html
+    assert "every period&#39;s money in proportion" in html or \
+        "every period's money in proportion" in html
 
 
 # -- explain ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from cxplan.report.scales import nice_ticks
 from cxplan.text import format_money, slug
 from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
-from cxplan.whatif.frontier import Frontier
+from cxplan.whatif.frontier import Frontier, FrontierPoint
 from cxplan.whatif.sensitivity import Range, Sensitivity
 
 WIDTH, HEIGHT = 760, 380
@@ -121,8 +121,7 @@ def frontier_chart(frontier: Frontier) -> LineChart:
         level = money(p.level, frontier.currency) if is_money else amount(p.level)
         title = f"{frontier.label} {level}: objective {p.outcome.objective:,.0f}"
         if p.knee:
-            title += "; plan changes: " + ", ".join(
-                [*(f"+{i}" for i in p.added), *(f"−{i}" for i in p.dropped)])
+            title += "; plan changes: " + ", ".join(plan_changes(p))
         points.append(ChartPoint(round(sx(p.level), 2), round(sy(p.outcome.objective), 2),
                                  p.knee, title))
     fmt = (lambda v: money(v, None)) if is_money else amount
@@ -133,6 +132,12 @@ def frontier_chart(frontier: Frontier) -> LineChart:
         tuple(Tick(round(sy(t), 2), money(t, None)) for t in y_ticks),
         f"{frontier.label} ({frontier.unit})",
         f"objective ({frontier.currency or 'currency'})" if frontier.currency else "objective")
+
+
+def plan_changes(point: FrontierPoint) -> list[str]:
+    """"+added", "−dropped", and on a roadmap "~moved" (starts in another period)."""
+    return [*(f"+{i}" for i in point.added), *(f"−{i}" for i in point.dropped),
+            *(f"~{i}" for i in point.moved)]
 
 
 def render_frontier(frontier: Frontier) -> tuple[str, str]:
@@ -149,8 +154,9 @@ def render_frontier(frontier: Frontier) -> tuple[str, str]:
             "cost": money(o.cost, frontier.currency) if o else "–",
             "per_unit": "–" if p.per_unit is None else f"{p.per_unit:,.4g}",
             "knee": p.knee,
-            "change": " ".join([*(f"+{i}" for i in p.added), *(f"−{i}" for i in p.dropped)]),
+            "change": " ".join(plan_changes(p)),
             "count": len(o.selected) if o else 0,
+            "starts": " ".join(o.keys) if o and o.schedule is not None else "",
             "conflict": "; ".join(p.conflict)})
     svg = _render("whatif_frontier.svg.j2", chart=chart, title=frontier.scenario)
     html = _render("whatif_frontier.html.j2", frontier=frontier, chart=chart, rows=rows,
