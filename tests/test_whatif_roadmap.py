@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from cxplan import load_scenario, optimize
 from cxplan.errors import UsageError
@@ -240,3 +242,37 @@ def test_plan_prints_a_roadmaps_marginal_values(run_main: Callable[..., CliRun],
     assert "one more in ops in every period" in done.stdout
     as_json = json.loads(run_main("plan", str(path), "--json").stdout)
     assert {v["limit"] for v in as_json["marginal_values"]} == {"budget", "team:it", "team:ops"}
+
+
+# -- the bundled roadmap (slow: behind CXPLAN_LARGE) --------------------------------------------
+
+BUNDLED = Path(__file__).resolve().parent.parent / "scenarios" / "microfinance-roadmap.yaml"
+
+
+@pytest.mark.skipif(not os.environ.get("CXPLAN_LARGE"),
+                    reason="minutes of solves of an 8-quarter roadmap: set CXPLAN_LARGE=1 to run")
+def test_the_bundled_roadmaps_frontier_equals_independent_solves_of_the_scaled_files(
+        tmp_path: Path) -> None:
+    """90 % and 110 % of the quarters' money, and 5 and 8 people in IT's busiest quarter,
+    written into the file by hand (every quarter in proportion) and solved afresh."""
+    data = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    data["extends"] = str(BUNDLED.parent / data["extends"])
+    scenario = load_scenario(BUNDLED)
+    today = sum(data["budget"])
+    budget = frontier(scenario, "budget", [0.9 * today, 1.1 * today])
+    team = frontier(scenario, "team:it", [5.0, 8.0])
+    for point in budget.points:
+        changed = {**data, "budget": [b * point.level / today for b in data["budget"]]}
+        _same_as_fresh(point, changed, tmp_path)
+    for point in team.points:
+        changed = {**data, "teams": {**data["teams"],
+                                     "it": [c * point.level / 6 for c in data["teams"]["it"]]}}
+        _same_as_fresh(point, changed, tmp_path)
+
+
+def _same_as_fresh(point: Any, data: dict[str, Any], folder: Path) -> None:
+    path = folder / "changed.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    fresh = optimize(load_scenario(path, allow_paths=[BUNDLED.parent]))
+    assert point.outcome is not None and fresh.status == "optimal"
+    assert _close(point.outcome.expected_gain, fresh.expected_gain), point.level

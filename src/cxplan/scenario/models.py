@@ -165,6 +165,10 @@ class Horizon(Strict):
     names: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = None
     discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per period
     carry_over: bool = False  # unspent money of a per-period budget moves to later periods
+    # The value after the last period (docs/model.md, "Roadmaps"): K more periods of the
+    # roadmap's end state, discounted like periods N+1..N+K, or "perpetuity" (for ever;
+    # needs a discount rate above 0). None: value after the horizon is not counted.
+    terminal_value: Annotated[int, Field(ge=0, le=1200)] | Literal["perpetuity"] | None = None
 
     def period_name(self, period: int) -> str:
         """The name of period `period` (1-based): `names[period-1]`, else "quarter 3"."""
@@ -173,8 +177,30 @@ class Horizon(Strict):
         return f"{self.label} {period}"
 
     def discount(self, period: int) -> float:
-        """The weight of period `period`'s value: 1 / (1 + rate)^(period − 1)."""
+        """The weight of period `period`'s value: 1 / (1 + rate)^(period − 1); past the last
+        period, the weight of all the value after the horizon (`after_horizon`)."""
+        if period > self.periods:
+            return self.after_horizon()
         return float((1.0 + self.discount_rate) ** -(period - 1))
+
+    def after_horizon(self) -> float:
+        """How many (discounted) periods of the end state's value count after the horizon:
+        Σ_{k=1..K} (1 + r)^−(N+k−1) for K periods, (1 + r)^−(N−1) / r for a perpetuity,
+        0 without a terminal value."""
+        n, rate, value = self.periods, self.discount_rate, self.terminal_value
+        if value is None or value == 0:
+            return 0.0
+        if value == "perpetuity":
+            if rate <= 0:
+                raise ValueError("a perpetuity needs a discount rate above 0")
+            return float((1.0 + rate) ** -(n - 1) / rate)
+        return float(sum((1.0 + rate) ** -(n + k - 1) for k in range(1, value + 1)))
+
+    @property
+    def valued(self) -> range:
+        """The periods whose value counts: 1..N, and N+1 standing for all the value after
+        the horizon when a terminal value is counted."""
+        return range(1, self.periods + 1 + (self.after_horizon() > 0))
 
 
 class Economics(Strict):

@@ -204,7 +204,8 @@ def _build(
     durations = {imp.id: imp.duration for imp in scenario.improvements}
     first_payoff = {imp: min(s + durations[imp] for s in by_start) if by_start else None
                     for imp, by_start in starts.items()}
-    active = [t for t in calendar.numbers
+    # (N + 1, when counted, is the value after the horizon: `Calendar.valued`.)
+    active = [t for t in calendar.valued
               if any(f is not None and f <= t for f in first_payoff.values())]
     if blocking is None:
         # as cxplan.optimizer.model.choose_blocking, over all the copies (measured at 1 000 × 8: the
@@ -219,7 +220,7 @@ def _build(
     weights = {name: float(w) for name, w in scenario.criteria.items() if w}
     parts: dict[str, list[tuple[float, pulp.LpAffineExpression]]] = {n: [] for n in weights}
     constants = dict.fromkeys(weights, 0.0)
-    for t in calendar.numbers:
+    for t in calendar.valued:
         journey = calendar.journey(t)
         if t not in active:
             # Nothing can be finished yet: the criteria's values for the empty selection.
