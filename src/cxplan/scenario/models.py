@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from cxplan.errors import Problem
 from cxplan.scenario.distributions import DISTRIBUTION_KEYS
@@ -156,6 +156,16 @@ class Objective(Strict):
     priorities: list[PriorityLevel] | None = Field(default=None, min_length=1)
 
 
+def _terminal_value(value: Any) -> Any:
+    """One message for anything but a whole number of periods or "perpetuity" (the union's
+    branches would each give one)."""
+    if value is None or value == "perpetuity" or (
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1200):
+        return value
+    raise ValueError(f"the value after the horizon is a whole number of periods (0 to 1200) "
+                     f"or perpetuity, not {value!r}")
+
+
 class Horizon(Strict):
     """A roadmap over `periods` periods (quarters, months...): when to start each
     improvement, not only which (see `cxplan.optimizer.roadmap`)."""
@@ -168,7 +178,9 @@ class Horizon(Strict):
     # The value after the last period (docs/model.md, "Roadmaps"): K more periods of the
     # roadmap's end state, discounted like periods N+1..N+K, or "perpetuity" (for ever;
     # needs a discount rate above 0). None: value after the horizon is not counted.
-    terminal_value: Annotated[int, Field(ge=0, le=1200)] | Literal["perpetuity"] | None = None
+    terminal_value: Annotated[
+        Annotated[int, Field(ge=0, le=1200)] | Literal["perpetuity"] | None,
+        BeforeValidator(_terminal_value)] = None
 
     def period_name(self, period: int) -> str:
         """The name of period `period` (1-based): `names[period-1]`, else "quarter 3"."""
