@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -24,9 +25,10 @@ from cxplan import load_scenario, optimize
 from cxplan.errors import UsageError
 from cxplan.whatif.explain import explain
 from cxplan.whatif.frontier import frontier, parse_range
+from cxplan.whatif.sensitivity import sensitivity
 
 from conftest import CliRun
-from random_roadmaps import brute_force_roadmap, random_roadmap
+from random_roadmaps import brute_force_roadmap, random_roadmap, roadmap_feasible, roadmap_gain
 
 TOLERANCE = 1e-6
 SEEDS = range(0, 48, 3)
@@ -242,6 +244,88 @@ def test_plan_prints_a_roadmaps_marginal_values(run_main: Callable[..., CliRun],
     assert "one more in ops in every period" in done.stdout
     as_json = json.loads(run_main("plan", str(path), "--json").stdout)
     assert {v["limit"] for v in as_json["marginal_values"]} == {"budget", "team:it", "team:ops"}
+
+
+# -- sensitivity --------------------------------------------------------------------------------
+
+def _perturbed(data: dict[str, Any], kind: str, subject: str, value: float) -> dict[str, Any]:
+    """The roadmap with one input moved: an improvement's cost to `value`, or its failure
+    reductions (a touchpoint's failure probabilities, overrides included) times `value`,
+    capped at 1."""
+    out = copy.deepcopy(data)
+    if kind == "cost":
+        next(i for i in out["improvements"] if i["id"] == subject)["cost"] = value
+    elif kind == "failure_reduction":
+        for effect in next(i for i in out["improvements"] if i["id"] == subject)["effects"]:
+            effect["failure_reduction"] = min(1.0, effect["failure_reduction"] * value)
+    else:
+        for tp in out["touchpoints"]:
+            if tp["id"] == subject:
+                tp["failure_probability"] = min(1.0, tp["failure_probability"] * value)
+        for persona in out.get("personas") or []:
+            override = (persona.get("touchpoints") or {}).get(subject)
+            if override and "failure_probability" in override:
+                override["failure_probability"] = min(
+                    1.0, override["failure_probability"] * value)
+    return out
+
+
+def _schedule_of(keys: Any) -> dict[str, int]:
+    return {key.rpartition("@")[0]: int(key.rpartition("@")[2]) for key in keys}
+
+
+@pytest.mark.parametrize("seed", [1, 5, 12, 21])
+def test_roadmap_sensitivity_ends_hold_against_brute_force(seed: int) -> None:
+    """At each end found, the schedule is still a best roadmap by brute force; just beyond
+    it, the named competitor is feasible and strictly better (or, for budget slack, the
+    schedule no longer fits)."""
+    data = random_roadmap(seed)
+    result = sensitivity(load_scenario(data), touchpoints=2)
+    plan = _schedule_of(result.plan.keys)
+    assert result.ranges and result.plan.schedule is not None
+    checked = 0
+    for r in result.ranges:
+        for side in (r.low, r.high):
+            if not math.isfinite(side.inside):
+                continue
+            inside = _perturbed(data, r.kind, r.subject, side.inside)
+            best = _best(inside)
+            assert best is not None and roadmap_feasible(inside, plan), (r.label, side)
+            assert _close(roadmap_gain(inside, plan), best), (r.label, side)
+            checked += 1
+            if side.outside is None:
+                continue
+            beyond = _perturbed(data, r.kind, r.subject, side.outside)
+            if side.budget_slack:
+                assert r.kind == "cost" and not roadmap_feasible(beyond, plan)
+                continue
+            assert side.competitor is not None
+            rival = _schedule_of(side.competitor)
+            assert roadmap_feasible(beyond, rival), (r.label, side)
+            assert roadmap_gain(beyond, rival) > roadmap_gain(beyond, plan) + 1e-9, r.label
+    assert checked >= 4
+    assert any(r.kind == "cost" and r.high.budget_slack for r in result.ranges)
+
+
+def test_roadmap_sensitivity_on_the_command_line(
+        run_main: Callable[..., CliRun], tmp_path: Path) -> None:
+    """Seed 12: cheaper, i4 leaves room to start i1 a quarter earlier (a move: i1@2 out,
+    i1@1 in); the page and the JSON show the plan's starts."""
+    data = random_roadmap(12)
+    path = tmp_path / "roadmap.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    done = run_main("sensitivity", str(path), "--touchpoints", "1", "--json")
+    assert done.exit_code == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["plan"]["schedule"]["i1"]["start"] == 2
+    cost = next(r for r in found["ranges"] if r["kind"] == "cost" and r["subject"] == "i4")
+    assert cost["low"]["added"] == ["i1@1"] and cost["low"]["dropped"] == ["i1@2"]
+    assert cost["high"]["budget_slack"] is True
+    shown = run_main("sensitivity", str(path), "--touchpoints", "1", "--report",
+                     tmp_path / "out")
+    assert shown.exit_code == 0, shown.stderr
+    (page,) = (tmp_path / "out").glob("*.html")
+    assert "i1@2" in page.read_text(encoding="utf-8")
 
 
 # -- the bundled roadmap (slow: behind CXPLAN_LARGE) --------------------------------------------

@@ -253,8 +253,10 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, Any]]:
         beyond = []
         for side, name in ((r.low, "below"), (r.high, "above")):
             if side.competitor is not None:
-                added = [i for i in side.competitor if i not in s.plan.selected]
-                dropped = [i for i in s.plan.selected if i not in side.competitor]
+                # plans as `Outcome.keys`: on a roadmap "id@start", so a move shows as
+                # the improvement dropped at one start and added at another
+                added = [i for i in side.competitor if i not in s.plan.keys]
+                dropped = [i for i in s.plan.keys if i not in side.competitor]
                 change = ", ".join([*(f"+{i}" for i in added), *(f"−{i}" for i in dropped)])
                 beyond.append(f"{name}: {change}")
             elif side.budget_slack:
@@ -278,7 +280,7 @@ def render_sensitivity(s: Sensitivity) -> tuple[str, str]:
     chart = tornado(s)
     svg = _render("whatif_tornado.svg.j2", chart=chart, title=s.scenario)
     html = _render("whatif_sensitivity.html.j2", s=s, rows=sensitivity_rows(s), svg=svg,
-                   plan=", ".join(s.plan.selected))
+                   plan=", ".join(s.plan.keys))
     return html, svg
 
 

@@ -31,23 +31,33 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from cxplan.core.evaluation import criterion_values
-from cxplan.core.journey import Journey, build_journey
+from cxplan.core.calendar import Calendar, calendar
+from cxplan.core.schedule import violations as schedule_violations
 from cxplan.core.selection import requirement_closure
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
 from cxplan.optimizer.options import SolverOptions
+from cxplan.optimizer.roadmap.model import schedule_of
 from cxplan.optimizer.session import Session
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
-from cxplan.whatif.engine import Analysis, Outcome, difference, replace_improvements
+from cxplan.whatif.analyses import analysis_for
+from cxplan.whatif.engine import (
+    Analysis,
+    Outcome,
+    Scorer,
+    WhatIf,
+    difference,
+    replace_improvements,
+)
+from cxplan.whatif.roadmap import RoadmapAnalysis
 
 DEFAULT_TOLERANCE = 0.01  # relative to the input's current value
 DEFAULT_TOUCHPOINTS = 5
@@ -155,7 +165,7 @@ class Sensitivity:
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "currency": self.currency,
                 "plan": self.plan.to_dict(), "tolerance": self.tolerance,
-                "ranges": [r.to_dict(self.plan.selected) for r in self.ranges],
+                "ranges": [r.to_dict(self.plan.keys) for r in self.ranges],
                 "seconds": round(self.seconds, 4), "solves": self.solves}
 
 
@@ -172,6 +182,41 @@ def scale_failure_reduction(scenario: Scenario, improvement: str, factor: float)
             imp = imp.model_copy(update={"effects": effects})
         improvements.append(imp)
     return replace_improvements(scenario, improvements)
+
+
+def scale_cost(scenario: Scenario, improvement: str, factor: float) -> Scenario:
+    """`scenario` with the cost of `improvement` multiplied by `factor`."""
+    return replace_improvements(scenario, [
+        imp.model_copy(update={"cost": imp.cost * factor}) if imp.id == improvement else imp
+        for imp in scenario.improvements])
+
+
+def cost_room(cal: Calendar, schedule: Mapping[str, int], improvement: str) -> float:
+    """How much dearer a scheduled improvement may get before its roadmap breaks a money
+    rule (inf: no budget). Its cost is spent evenly over its d periods of work, so c more
+    is c / d more in each: with one total budget, the budget left; per period, d × the
+    least money left in a period of its work; with carry-over, d × the least of (money
+    left up to t) / (its periods of work up to t) over the periods t from its start."""
+    start = schedule[improvement]
+    work = range(start, cal.finish(improvement, start) + 1)
+    d = len(work)
+    if cal.budget is None:
+        if cal.total_budget is None:
+            return math.inf
+        spent = sum(cal.scenario.improvement(i).cost for i in schedule)
+        return max(cal.total_budget - spent, 0.0)
+    spend = [sum(cal.spend(i) for i, s in schedule.items() if cal.working(i, s, t))
+             for t in cal.numbers]
+    if not cal.horizon.carry_over:
+        return max(d * min(cal.budget[t - 1] - spend[t - 1] for t in work), 0.0)
+    room, available, spent, working = math.inf, 0.0, 0.0, 0
+    for t in cal.numbers:
+        available += cal.budget[t - 1]
+        spent += spend[t - 1]
+        working += t in work
+        if working:
+            room = min(room, d * (available - spent) / working)
+    return max(room, 0.0)
 
 
 def scale_failure_probability(scenario: Scenario, touchpoint: str, factor: float) -> Scenario:
@@ -195,41 +240,46 @@ def scale_failure_probability(scenario: Scenario, touchpoint: str, factor: float
 
 
 class _Valuer:
-    """Exact objective values of selections at perturbed inputs (journeys cached)."""
+    """Exact objective values of plans (`Outcome.keys`) at perturbed inputs (scorers
+    cached). With `fits`, a plan that breaks the rules at the input has no value there
+    (-inf): how a cost's range is found on a roadmap."""
 
-    def __init__(self, analysis: Analysis, build: Callable[[float], Scenario]) -> None:
+    def __init__(self, analysis: WhatIf, build: Callable[[float], Scenario],
+                 fits: Callable[[Scenario, Sequence[str]], bool] | None = None) -> None:
         self.analysis = analysis
         self.build = build
-        self.journeys: dict[float, tuple[Scenario, Journey] | None] = {}
+        self.fits = fits
+        self.scorers: dict[float, tuple[Scenario, Scorer] | None] = {}
 
-    def at(self, theta: float) -> tuple[Scenario, Journey] | None:
-        """The perturbed scenario and journey; None where the journey stops being absorbing
-        (a failure probability of 0 can close a loop that only dropout let out of)."""
-        if theta not in self.journeys:
+    def at(self, theta: float) -> tuple[Scenario, Scorer] | None:
+        """The perturbed scenario and its scorer; None where the journey stops being
+        absorbing (a failure probability of 0 can close a loop that only dropout let out
+        of)."""
+        if theta not in self.scorers:
             scenario = self.build(theta)
             try:
-                journey = build_journey(scenario)
-                everything = journey.evaluate(scenario.improvement_ids)
+                scorer = self.analysis.scorer(scenario)
+                everything = scorer.journey.evaluate(scenario.improvement_ids)
                 ok = all(np.all(np.isfinite(p.visits)) and np.all(p.visits >= -1e-9)
                          for p in everything.personas)
             except (np.linalg.LinAlgError, RuntimeError, ValueError):
                 ok = False
-            self.journeys[theta] = (scenario, journey) if ok else None
-        return self.journeys[theta]
+            self.scorers[theta] = (scenario, scorer) if ok else None
+        return self.scorers[theta]
 
-    def value(self, theta: float, selection: Sequence[str]) -> float:
+    def value(self, theta: float, keys: Sequence[str]) -> float:
         found = self.at(theta)
         assert found is not None
-        scenario, journey = found
-        values, _ = criterion_values(scenario, journey, self.analysis.prepared.criteria,
-                                     tuple(selection))
-        return sum(v.weight * v.value for v in values.values())
+        scenario, scorer = found
+        if self.fits is not None and not self.fits(scenario, keys):
+            return -math.inf
+        return scorer.objective(keys)
 
 
 # -- the search -------------------------------------------------------------------------------
 
 class _Search:
-    def __init__(self, analysis: Analysis, plan: Outcome, tolerance: float,
+    def __init__(self, analysis: WhatIf, plan: Outcome, tolerance: float,
                  options: SolverOptions, plugins: CxplanPlugins | None,
                  deadline: float) -> None:
         self.analysis = analysis
@@ -244,7 +294,7 @@ class _Search:
 
     def beaten(self, valuer: _Valuer, theta: float) -> tuple[str, ...] | None:
         """The best known competitor strictly better than the plan at `theta`, if any."""
-        mine = valuer.value(theta, self.plan.selected)
+        mine = valuer.value(theta, self.plan.keys)
         best, found = mine + self.analysis.tolerance(mine), None
         for other in self.pool:
             value = valuer.value(theta, other)
@@ -313,10 +363,11 @@ class _Search:
     def _neighbour(self, valuer: _Valuer, theta: float) -> tuple[str, ...] | None:
         """The best plan one step from ours (add, drop or swap one improvement, with what
         it requires) that beats ours at `theta`; None if none does. Only on small
-        scenarios: the swaps grow with the square of the candidates."""
+        scenarios: the swaps grow with the square of the candidates; not on roadmaps, whose
+        plans are schedules)."""
         analysis = self.analysis
         ids = analysis.scenario.improvement_ids
-        if len(ids) > NEIGHBOUR_LIMIT:
+        if len(ids) > NEIGHBOUR_LIMIT or not isinstance(analysis, Analysis):
             return None
         plan = set(self.plan.selected)
         mine = valuer.value(theta, self.plan.selected)
@@ -353,19 +404,22 @@ class _Search:
             from dataclasses import replace
 
             options = replace(options, time_limit=max(remaining, 0.5))
-        check = Analysis(scenario, options, plugins=self.plugins)
+        check = analysis_for(scenario, options, plugins=self.plugins)
         self.solves += 1
-        found = check.solve(self.plan.selected)
-        mine = check.objective(self.plan.selected)
+        found = check.solve(self.plan.keys)
+        mine = check.objective(self.plan.keys)
         if found.objective > mine + check.tolerance(mine):
-            return found.selected
+            return found.keys
         if not found.status.solved:  # within the requested gap is as good as it was asked
             return "time_limit"
         return None
 
     # -- cost ---------------------------------------------------------------------------------
     def cost(self, improvement: str) -> tuple[Side, Side]:
+        if isinstance(self.analysis, RoadmapAnalysis):
+            return self.roadmap_cost(self.analysis, improvement)
         analysis, plan = self.analysis, self.plan
+        assert isinstance(analysis, Analysis)
         cost = analysis.scenario.improvement(improvement).cost
         budget = analysis.budget
         if budget is None:
@@ -402,6 +456,34 @@ class _Search:
         status = "exact" if result.status.solved else "time_limit"
         return Side(min(outside + step, cost), outside, 0.0, found.selected, status), high
 
+    def roadmap_cost(self, analysis: RoadmapAnalysis, improvement: str) -> tuple[Side, Side]:
+        """A scheduled improvement's cost on a roadmap. Dearer, the schedule stays optimal
+        while it fits (`cost_room`: its money rules, exactly), and past that end it no
+        longer fits: budget slack. Cheaper, other schedules with the improvement may fit
+        and win: searched like a scaled input (`scaled`), each schedule valued only where
+        it fits, every end checked by a solve."""
+        cost = analysis.scenario.improvement(improvement).cost
+        schedule = {i: s for i, (s, _) in (self.plan.schedule or {}).items()}
+        room = cost_room(analysis.calendar, schedule, improvement)
+        step = max(self.tolerance * cost, 1e-9 * max(1.0, cost))
+        high = (Side(math.inf, None, math.inf, None, "unchanged to the limit")
+                if math.isinf(room) else
+                Side(cost + room, cost + room + step, math.inf, None, "exact",
+                     budget_slack=True))
+        if cost <= 0:
+            return Side(0.0, None, 0.0, None, "unchanged to the limit"), high
+        valuer = _Valuer(analysis, partial(scale_cost, analysis.scenario, improvement),
+                         fits=lambda scenario, keys: not schedule_violations(
+                             calendar(scenario), schedule_of(keys)))
+        # Its competitors fit only at a lower cost: they stay out of the shared pool.
+        shared, self.pool = self.pool, {}
+        try:
+            low = self.scaled(valuer, 0.0)
+        finally:
+            self.pool = shared
+        return (Side(low.inside * cost, None if low.outside is None else low.outside * cost,
+                     0.0, low.competitor, low.status), high)
+
     def _time_left(self) -> float:
         return max(0.5, min(self.options.time_limit, self.deadline - time.perf_counter()))
 
@@ -411,6 +493,7 @@ class _Search:
         if self._cheaper is None:
             import pulp
 
+            assert isinstance(self.analysis, Analysis)
             model = self.analysis.prepared.model
             floor = self.plan.objective + self.analysis.tolerance(self.plan.objective)
             # A shallow copy: the extra row and the new objective leave the model as it is.
@@ -422,7 +505,7 @@ class _Search:
         return self._cheaper
 
 
-def _top_touchpoints(analysis: Analysis, plan: Outcome, count: int) -> list[int]:
+def _top_touchpoints(analysis: WhatIf, plan: Outcome, count: int) -> list[int]:
     """Touchpoints whose value the plan changes most (customer-weighted, in currency)."""
     journey = analysis.journey
     before = journey.evaluate(()).weighted("values")
@@ -444,7 +527,7 @@ def sensitivity(
     improvements: Sequence[str] | None = None,
     kinds: Sequence[str] = ("cost", "failure_reduction", "failure_probability"),
     time_budget: float = 600.0,
-    analysis: Analysis | None = None,
+    analysis: WhatIf | None = None,
 ) -> Sensitivity:
     """Ranges for the selected improvements (or `improvements`) and the `touchpoints`
     most affected touchpoints; `options.time_limit` bounds each solve, `time_budget` the
@@ -454,7 +537,7 @@ def sensitivity(
                          f"got {tolerance:g}")
     began = time.perf_counter()
     options = options or SolverOptions()
-    analysis = analysis or Analysis(scenario, options, plugins=plugins)
+    analysis = analysis or analysis_for(scenario, options, plugins=plugins)
     scenario = analysis.scenario
     plan = analysis.optimum()
     chosen = list(improvements) if improvements is not None else list(plan.selected)
