@@ -34,36 +34,28 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
 
 
-def _schedule(plan: Any) -> dict[str, int]:
-    return {imp: start for imp, (start, _) in plan.schedule.items()}
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_the_optimum_with_a_terminal_value_equals_brute_force(seed: int) -> None:
+@pytest.mark.parametrize("seed", range(0, 40, 3))
+def test_the_plan_says_how_much_value_after_the_horizon_counts(seed: int) -> None:
+    """(The optimum itself: tests/test_roadmap.py, against brute force.)"""
     data = random_roadmap_with_terminal(seed)
-    reference = brute_force_roadmap(data)
     scenario = load_scenario(data)
-    if reference is None:
-        with pytest.raises(InfeasibleError):
-            optimize(scenario)
-        return
-    plan = optimize(scenario, marginals=False)
-    assert plan.status == "optimal"
-    assert _close(plan.expected_gain, reference[0]), (_schedule(plan), reference)
-    assert _close(roadmap_gain(data, _schedule(plan)), plan.expected_gain)
+    try:
+        plan = optimize(scenario, marginals=False)
+    except InfeasibleError:
+        pytest.skip("no feasible roadmap")
     horizon = plan.horizon
     assert horizon is not None
     assert horizon["terminal_value"] == data["horizon"]["terminal_value"]
     assert horizon["after_horizon_periods"] == pytest.approx(
         after_horizon_weight(data["horizon"]), rel=1e-12)
-    # The periods' rows are the horizon's; what counts after it closes the total.
-    assert len(plan.periods) == data["horizon"]["periods"]
-    assert _close(plan.periods[-1].cumulative_gain + horizon["after_horizon_gain"],
-                  plan.expected_gain)
+    schedule = {imp: start for imp, (start, _) in plan.schedule.items()}
+    assert _close(horizon["after_horizon_gain"],
+                  roadmap_gain(data, schedule) - roadmap_gain(
+                      {**data, "horizon": {**data["horizon"], "terminal_value": None}},
+                      schedule))
     assert horizon["idle_end_periods"] == []
-    assert _close(sum(i.gain for i in plan.improvements), plan.expected_gain)
     # A schedule of one's own is priced the same way.
-    keys = [f"{i}@{s}" for i, s in _schedule(plan).items()]
+    keys = [f"{i}@{s}" for i, s in schedule.items()]
     assert _close(evaluate(scenario, keys).expected_gain, plan.expected_gain)
 
 

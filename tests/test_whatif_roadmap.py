@@ -43,6 +43,13 @@ def _best(data: dict[str, Any]) -> float | None:
     return None if found is None else found[0]
 
 
+def _best_or_skip(data: dict[str, Any]) -> float:
+    best = _best(data)
+    if best is None:
+        pytest.skip("no feasible roadmap")
+    return best
+
+
 def _budget_at(data: dict[str, Any], level: float) -> dict[str, Any]:
     """The roadmap with its budget's total over the horizon at `level`."""
     out = copy.deepcopy(data)
@@ -162,9 +169,7 @@ def test_a_roadmap_frontier_names_the_moves_and_prints_the_starts(
 @pytest.mark.parametrize("seed", SEEDS)
 def test_roadmap_explain_forced_in_and_out_equal_brute_force(seed: int) -> None:
     data = random_roadmap(seed)
-    best = _best(data)
-    if best is None:
-        pytest.skip("no feasible roadmap")
+    best = _best_or_skip(data)
     scenario = load_scenario(data)
     for imp in scenario.improvement_ids:
         e = explain(scenario, imp)
@@ -210,9 +215,7 @@ def test_roadmap_explain_on_the_command_line_gives_starts(
 @pytest.mark.parametrize("seed", SEEDS)
 def test_roadmap_marginal_values_equal_brute_force_of_the_raised_roadmaps(seed: int) -> None:
     data = random_roadmap(seed)
-    best = _best(data)
-    if best is None:
-        pytest.skip("no feasible roadmap")
+    best = _best_or_skip(data)
     plan = optimize(load_scenario(data), marginals=True)
     assert plan.marginals is not None
     for value in plan.marginals.values:
