@@ -149,13 +149,13 @@ def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | No
         except InfeasibleError as exc:
             # Forcing a left-out improvement in is solved as making it mandatory: that rule
             # is the question asked, not one of the scenario's that conflicts with it.
-            # On a roadmap the rule carries its window "(cost …, no start period …)":
-            # that part is kept.
             forced = f"'{improvement}' is mandatory"
-            conflict = tuple(
-                c if selected or not c.startswith(forced)
-                else f"'{improvement}' {c[len(forced):].strip()}"
-                for c in exc.conflict if selected or c.strip() != forced)
+            conflict = tuple(c for c in exc.conflict if selected or not c.startswith(forced))
+            if not conflict:
+                # The rule alone: on a roadmap it says why, "(cost …, no start period
+                # that finishes in the horizon)"; that part is kept.
+                conflict = tuple(f"'{improvement}' {c[len(forced):].strip()}".strip()
+                                 for c in exc.conflict)
     imp = analysis.scenario.improvement(improvement)
     obstacles = () if selected else obstacles_of(analysis, best, improvement)
     return Explanation(improvement, imp.label, selected, best, alternative, conflict,
