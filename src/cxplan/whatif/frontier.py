@@ -188,8 +188,12 @@ def frontier(
         shared = analysis_for(limited(ordered[-1]), options, plugins=plugins)
         build += time.perf_counter() - tick
         if team is not None and not shared.constrains(limit):
-            raise UsageError(f"no improvement needs staff from team '{team}', so its capacity "
-                             "cannot change the plan")
+            needed = any(imp.staff.get(team) for imp in scenario.improvements)
+            raise UsageError(
+                (f"the improvements that need staff from team '{team}' cannot start in any "
+                 "period of the horizon" if needed else
+                 f"no improvement needs staff from team '{team}'")
+                + ", so its capacity cannot change the plan")
     today = level_of(scenario, limit)
     for level in ordered:
         outcome: Outcome | None = None
