@@ -9,7 +9,7 @@ atomically (`cxplan.files.write_atomic`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from cxplan.files import write_atomic
 from cxplan.report.render import render_template
 from cxplan.report.scales import nice_ticks
+from cxplan.report.textwidth import text_width
 from cxplan.text import format_money, slug
 from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
@@ -83,6 +84,16 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """Today's level on the frontier: a vertical line with its label above the plot."""
+
+    x: float
+    label: str
+    label_x: float
+    anchor: str  # text-anchor of the label: kept inside the chart near its edges
+
+
+@dataclass(frozen=True)
 class LineChart:
     width: int
     height: int
@@ -96,6 +107,11 @@ class LineChart:
     y_ticks: tuple[Tick, ...]
     x_label: str
     y_label: str
+    today: Mark | None = None  # None: no current level, or outside the levels drawn
+
+
+CHART_FONT = 12.0  # px: `svg text` in whatif_base.html.j2
+Y_LABEL_ROOM = 26  # the rotated y-axis title, left of the tick labels
 
 
 def frontier_chart(frontier: Frontier) -> LineChart:
@@ -104,35 +120,64 @@ def frontier_chart(frontier: Frontier) -> LineChart:
     values = [p.outcome.objective for p in feasible if p.outcome is not None]
     x_ticks = nice_ticks(min(levels), max(levels))
     y_ticks = nice_ticks(min(values) if values else 0.0, max(values) if values else 1.0)
+    is_money = frontier.limit == "budget"
+    fmt = (lambda v: money(v, None)) if is_money else amount
+    x_labels = [fmt(t) for t in x_ticks]
+    y_labels = [money(t, None) for t in y_ticks]
+    # room for the longest tick label left of the plot, and half the last one right of it
+    left = math.ceil(Y_LABEL_ROOM + 8 + max(text_width(t, CHART_FONT) for t in y_labels))
+    right = WIDTH - math.ceil(max(RIGHT, text_width(x_labels[-1], CHART_FONT) / 2 + 4))
     x0, x1 = x_ticks[0], x_ticks[-1]
     y0, y1 = y_ticks[0], y_ticks[-1]
-    right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
+    top, bottom = TOP + 16, HEIGHT - BOTTOM  # above the plot: today's label
 
     def sx(v: float) -> float:
-        return LEFT + (v - x0) / ((x1 - x0) or 1.0) * (right - LEFT)
+        return left + (v - x0) / ((x1 - x0) or 1.0) * (right - left)
 
     def sy(v: float) -> float:
-        return bottom - (v - y0) / ((y1 - y0) or 1.0) * (bottom - TOP)
+        return bottom - (v - y0) / ((y1 - y0) or 1.0) * (bottom - top)
 
-    is_money = frontier.limit == "budget"
     points = []
     for p in feasible:
         assert p.outcome is not None
         level = money(p.level, frontier.currency) if is_money else amount(p.level)
         title = f"{frontier.label} {level}: objective {p.outcome.objective:,.0f}"
         if p.knee:
-            title += "; plan changes: " + ", ".join(
-                [*(f"+{i}" for i in p.added), *(f"−{i}" for i in p.dropped)])
+            title += "; plan changes: " + change_text(p.added, p.dropped, frontier.names)
         points.append(ChartPoint(round(sx(p.level), 2), round(sy(p.outcome.objective), 2),
                                  p.knee, title))
-    fmt = (lambda v: money(v, None)) if is_money else amount
     return LineChart(
-        WIDTH, HEIGHT, LEFT, TOP, right, bottom, tuple(points),
+        WIDTH, HEIGHT, left, top, right, bottom, tuple(points),
         " ".join(f"{p.x},{p.y}" for p in points),
-        tuple(Tick(round(sx(t), 2), fmt(t)) for t in x_ticks),
-        tuple(Tick(round(sy(t), 2), money(t, None)) for t in y_ticks),
+        tuple(Tick(round(sx(t), 2), label) for t, label in zip(x_ticks, x_labels, strict=True)),
+        tuple(Tick(round(sy(t), 2), label) for t, label in zip(y_ticks, y_labels, strict=True)),
         f"{frontier.label} ({frontier.unit})",
-        f"objective ({frontier.currency or 'currency'})" if frontier.currency else "objective")
+        f"objective ({frontier.currency or 'currency'})" if frontier.currency else "objective",
+        _today(frontier, sx, x0, x1))
+
+
+def _today(frontier: Frontier, sx: Callable[[float], float], low: float,
+           high: float) -> Mark | None:
+    """The mark of today's level, its label kept inside the chart."""
+    level = frontier.current
+    if level is None or not low <= level <= high:
+        return None
+    shown = (money(level, frontier.currency) if frontier.limit == "budget"
+             else f"{amount(level)} {frontier.unit}")
+    label = f"today: {shown}"
+    x = sx(level)
+    half = text_width(label, CHART_FONT) / 2
+    if x - half < 4:
+        return Mark(round(x, 2), label, round(x - 2, 2), "start")
+    if x + half > WIDTH - 4:
+        return Mark(round(x, 2), label, round(x + 2, 2), "end")
+    return Mark(round(x, 2), label, round(x, 2), "middle")
+
+
+def change_text(added: Sequence[str], dropped: Sequence[str], names: dict[str, str]) -> str:
+    """"+Name, −Name": a change of plan in the improvements' names (ids without one)."""
+    return ", ".join([*(f"+{names.get(i, i)}" for i in added),
+                      *(f"−{names.get(i, i)}" for i in dropped)])
 
 
 def render_frontier(frontier: Frontier) -> tuple[str, str]:
@@ -149,7 +194,7 @@ def render_frontier(frontier: Frontier) -> tuple[str, str]:
             "cost": money(o.cost, frontier.currency) if o else "–",
             "per_unit": "–" if p.per_unit is None else f"{p.per_unit:,.4g}",
             "knee": p.knee,
-            "change": " ".join([*(f"+{i}" for i in p.added), *(f"−{i}" for i in p.dropped)]),
+            "change": change_text(p.added, p.dropped, frontier.names),
             "count": len(o.selected) if o else 0,
             "conflict": "; ".join(p.conflict)})
     svg = _render("whatif_frontier.svg.j2", chart=chart, title=frontier.scenario)

@@ -16,7 +16,7 @@ import csv
 import io
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cxplan.core.status import Status
@@ -62,6 +62,8 @@ class Frontier:
     build_seconds: float  # building the model(s) and session(s)
     seconds: float  # the whole run
     solves: int
+    current: float | None = None  # today's level in the scenario (None: no limit)
+    names: dict[str, str] = field(default_factory=dict)  # improvement id -> display name
 
     @property
     def label(self) -> str:
@@ -80,7 +82,8 @@ class Frontier:
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "limit": self.limit, "currency": self.currency,
                 "points": [p.to_dict() for p in self.points],
-                "knees": [p.level for p in self.knees], "reuse": self.reuse,
+                "knees": [p.level for p in self.knees], "current": self.current,
+                "reuse": self.reuse,
                 "build_seconds": round(self.build_seconds, 4),
                 "seconds": round(self.seconds, 4), "solves": self.solves}
 
@@ -202,8 +205,11 @@ def frontier(
             previous = outcome
     if shared is not None:
         solves = shared.solves
+    current = scenario.budget if team is None else scenario.teams.get(team)
     return Frontier(scenario.title, limit, scenario.currency, tuple(scenario.teams),
-                    tuple(points), reuse, build, time.perf_counter() - began, solves)
+                    tuple(points), reuse, build, time.perf_counter() - began, solves,
+                    None if current is None else float(current),
+                    {imp.id: imp.label for imp in scenario.improvements})
 
 
 def _team(scenario: Scenario, limit: str) -> str | None:
