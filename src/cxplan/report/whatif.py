@@ -17,17 +17,16 @@ from typing import Any
 from cxplan.files import write_atomic
 from cxplan.report.render import render_template
 from cxplan.report.scales import nice_ticks
-from cxplan.report.textwidth import text_width
+from cxplan.report.textwidth import fit_lines, text_width
 from cxplan.text import format_money, slug
 from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
 from cxplan.whatif.frontier import Frontier
-from cxplan.whatif.sensitivity import Range, Sensitivity
+from cxplan.whatif.sensitivity import Range, Sensitivity, Side
 
 WIDTH, HEIGHT = 760, 380
 LEFT, RIGHT, TOP, BOTTOM = 96, 24, 24, 56
-TORNADO_LABEL = 310  # px for the row labels of the tornado chart
-LABEL_CHARS = 46  # longer row labels are shortened (the tooltip has them in full)
+TORNADO_LABEL = 300  # at most this wide, the row labels of the tornado chart (they wrap)
 TORNADO_ROW = 26
 TORNADO_CAP = 2.0  # relative changes beyond +200 % are drawn as open-ended
 
@@ -213,8 +212,19 @@ def write_frontier(frontier: Frontier, folder: str | Path) -> list[Path]:
 # -- sensitivity --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class BarText:
+    """A number written at one end of a tornado bar: outside it where there is room, else
+    inside (white)."""
+
+    x: float
+    text: str
+    anchor: str
+    inside: bool
+
+
+@dataclass(frozen=True)
 class TornadoBar:
-    label: str
+    label: str  # the first line (kept for templates that draw one line)
     y: float
     x: float
     width: float
@@ -224,6 +234,8 @@ class TornadoBar:
     high_text: str
     kind: str
     title: str
+    label_lines: tuple[str, ...] = ()  # the label, wrapped to fit the label column
+    ends: tuple[BarText, ...] = ()  # the range's ends as "−35 %", "+20 %"
 
 
 @dataclass(frozen=True)
@@ -236,6 +248,22 @@ class Tornado:
     row: int
     bars: tuple[TornadoBar, ...]
     ticks: tuple[Tick, ...]
+    caption: tuple[str, ...] = ()  # the axis title, in lines that fit the chart
+    caption_x: float = 0.0
+    axis_y: float = 0.0  # baseline of the tick labels
+
+
+TORNADO_FONT = 12.0  # px of the row labels (`svg text` in whatif_base.html.j2)
+END_FONT = 10.5  # px of the numbers at the bars' ends
+TORNADO_CAPTION = ("change from today's value with the plan unchanged",
+                   "(◂ ▸: to the end of the input's possible values)")
+INPUT_WORDS = {"cost": "cost of", "failure_reduction": "failure reduction of",
+               "failure_probability": "failure probability of"}
+
+
+def range_label(s: Sensitivity, r: Range) -> str:
+    """"cost of Same-day disbursement": what the range is about, by name."""
+    return f"{INPUT_WORDS.get(r.kind, r.kind)} {s.subject_name(r)}"
 
 
 def _value_text(r: Range, value: float, currency: str | None) -> str:
@@ -251,7 +279,15 @@ def tornado(sensitivity: Sensitivity) -> Tornado:
     high_end = min(TORNADO_CAP, max([r.relative[1] for r in rows if math.isfinite(r.relative[1])]
                                     + [0.5]))
     span = high_end - low_end
-    plot_left, right = TORNADO_LABEL, WIDTH - RIGHT
+    labels = [range_label(sensitivity, r) for r in rows]
+    # the label column: as wide as the longest label, up to TORNADO_LABEL; longer labels wrap
+    widest = max((text_width(t, TORNADO_FONT) for t in labels), default=0.0)
+    label_width = math.ceil(min(TORNADO_LABEL, widest) + 12)
+    wrapped = [fit_lines(t, label_width - 12, TORNADO_FONT, lines=2) for t in labels]
+    row = TORNADO_ROW + (12 if any(len(w) > 1 for w in wrapped) else 0)
+    ticks_at = [t for t in nice_ticks(low_end, high_end, 6) if low_end <= t <= high_end]
+    room = text_width(percent(ticks_at[-1]), TORNADO_FONT) / 2 + 4
+    plot_left, right = label_width, WIDTH - max(RIGHT, math.ceil(room))
 
     def sx(v: float) -> float:
         v = max(low_end, min(high_end, v))
@@ -260,20 +296,63 @@ def tornado(sensitivity: Sensitivity) -> Tornado:
     bars = []
     for k, r in enumerate(rows):
         low, high = r.relative
-        open_low = r.low.outside is None
-        open_high = r.high.outside is None or not math.isfinite(high) or high > high_end
+        # an open end: the plan holds to the end of the input's possible values (an end
+        # left unproven by a time limit is not drawn as open)
+        open_low = r.low.status == "unchanged to the limit"
+        open_high = (r.high.status == "unchanged to the limit" or not math.isfinite(high)
+                     or high > high_end)
         x0, x1 = sx(low), sx(high if math.isfinite(high) else high_end)
-        label = r.label if len(r.label) <= LABEL_CHARS else r.label[:LABEL_CHARS - 1] + "…"
+        width = max(x1 - x0, 1.0)
         bars.append(TornadoBar(
-            label, TOP + k * TORNADO_ROW, round(x0, 2), round(max(x1 - x0, 1.0), 2),
+            wrapped[k][0], TOP + k * row, round(x0, 2), round(width, 2),
             open_low, open_high, _value_text(r, r.low.inside, sensitivity.currency),
             _value_text(r, r.high.inside, sensitivity.currency) if math.isfinite(
                 r.high.inside) else "no limit", r.kind,
-            f"{r.label}: {percent(low)} … {percent(high)}"))
-    ticks = tuple(Tick(round(sx(t), 2), percent(t)) for t in nice_ticks(low_end, high_end, 6)
-                  if low_end <= t <= high_end)
-    return Tornado(WIDTH, TOP + len(rows) * TORNADO_ROW + BOTTOM, TORNADO_LABEL,
-                   round(sx(0.0), 2), right, TORNADO_ROW, tuple(bars), ticks)
+            f"{labels[k]}: {percent(low)} … {percent(high)}", wrapped[k],
+            _ends(x0, x0 + width, plot_left, right,
+                  None if open_low else _end_text(r.low, low),
+                  None if open_high else _end_text(r.high, high))))
+    ticks = tuple(Tick(round(sx(t), 2), percent(t)) for t in ticks_at)
+    axis_y = TOP + len(rows) * row + 16
+    caption_x = (plot_left + right) / 2
+    caption: tuple[str, ...] = TORNADO_CAPTION
+    if any(side.status in UNFINISHED for r in rows for side in (r.low, r.high)):
+        caption = (*caption, "?: the search stopped (time budget) before proving this end")
+    if any(text_width(line, TORNADO_FONT) / 2 + 4 > min(caption_x, WIDTH - caption_x)
+           for line in caption):  # centred under the plot it would stick out: centre it
+        caption_x = WIDTH / 2
+    return Tornado(WIDTH, axis_y + 8 + 15 * len(caption), label_width, round(sx(0.0), 2),
+                   right, row, tuple(bars), ticks, caption, round(caption_x, 2), axis_y)
+
+
+UNFINISHED = ("time_limit", "unproven")  # statuses of ends the search could not settle
+
+
+def _end_text(side: Side, relative: float) -> str:
+    """"+20 %"; "+20 % ?" where the search stopped before it could prove that end."""
+    return percent(relative) + (" ?" if side.status in UNFINISHED else "")
+
+
+def _ends(x0: float, x1: float, left: float, right: float, low: str | None,
+          high: str | None) -> tuple[BarText, ...]:
+    """The numbers at the ends of a bar from x0 to x1 in a plot from left to right: outside
+    the bar where they fit, else inside it, else left to the tooltip and the table."""
+    out = []
+    inner = x1 - x0 - 16  # the open-end arrows take about 8 units at each end
+    if low is not None:
+        w = text_width(low, END_FONT)
+        if x0 - 4 - w >= left + 2:
+            out.append(BarText(round(x0 - 4, 2), low, "end", False))
+        elif w <= inner / (2 if high is not None else 1):
+            out.append(BarText(round(x0 + 4, 2), low, "start", True))
+            inner -= w + 8
+    if high is not None:
+        w = text_width(high, END_FONT)
+        if x1 + 4 + w <= right - 2:
+            out.append(BarText(round(x1 + 4, 2), high, "start", False))
+        elif w <= inner:
+            out.append(BarText(round(x1 - 4, 2), high, "end", True))
+    return tuple(out)
 
 
 def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
@@ -285,12 +364,12 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
             if side.competitor is not None:
                 added = [i for i in side.competitor if i not in s.plan.selected]
                 dropped = [i for i in s.plan.selected if i not in side.competitor]
-                change = ", ".join([*(f"+{i}" for i in added), *(f"−{i}" for i in dropped)])
+                change = change_text(added, dropped, s.names.get("improvement", {}))
                 beyond.append(f"{name}: {change}")
             elif side.outside is not None and side is r.high and r.kind == "cost":
                 beyond.append("above: the plan no longer fits the budget")
         rows.append({
-            "label": r.label, "kind": r.kind.replace("_", " "),
+            "label": range_label(s, r), "kind": r.kind.replace("_", " "),
             "now": _value_text(r, r.base, s.currency),
             "low": _value_text(r, r.low.inside, s.currency),
             "high": (_value_text(r, r.high.inside, s.currency)
@@ -304,8 +383,9 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
 def render_sensitivity(s: Sensitivity) -> tuple[str, str]:
     chart = tornado(s)
     svg = _render("whatif_tornado.svg.j2", chart=chart, title=s.scenario)
+    names = s.names.get("improvement", {})
     html = _render("whatif_sensitivity.html.j2", s=s, rows=sensitivity_rows(s), svg=svg,
-                   plan=", ".join(s.plan.selected))
+                   plan=", ".join(names.get(i, i) for i in s.plan.selected))
     return html, svg
 
 
