@@ -167,8 +167,8 @@ def _gantt(plan: Plan, items: Sequence[RoadmapItem], names: Sequence[str],
         # names and owners wrap (up to NAME_LINES lines) instead of being cut; the row grows
         names_lines = fit_lines(item.name, name_width - GAP, NAME_SIZE, lines=NAME_LINES)
         owner_lines = fit_lines(item.owner or "", OWNER_WIDTH, OWNER_SIZE, lines=NAME_LINES)
-        lines = max(len(names_lines), len(owner_lines) if show_owners else 1)
-        height = GANTT_ROW + LINE_HEIGHT * (lines - 1)
+        line_count = max(len(names_lines), len(owner_lines) if show_owners else 1)
+        height = GANTT_ROW + LINE_HEIGHT * (line_count - 1)
         work_x = plot_x + (item.start - 1) * column
         payoff_x = plot_x + item.finish * column
         pays = (f"pays off from {item.pays_off_from}" if item.pays_off_from
