@@ -515,7 +515,7 @@ def _edges(
                           [(nd.x, nd.y, nd.r + (4.0 if nd.moment_of_truth else 0.0))
                            for nd in nodes])
     # below its name, loss and badges: where a step down to a later lane leaves a touchpoint
-    feet = {k: (nd.badges[0].y + BADGE_HEIGHT if nd.badges else nd.loss_y + 3.0) + 3.0
+    feet = {k: (nd.badges[0].y + BADGE_HEIGHT if nd.badges else nd.loss_y + 3.0) + 4.0
             for k, nd in enumerate(nodes)}
     routes = []
     for t, u in pairs:
@@ -523,10 +523,16 @@ def _edges(
         back = (t, u) in loops or step[u][0] < step[t][0]
         routes.append((t, u, back, _route(t, u, centers, radius, feet, obstacles, back)))
     # edge labels last: clear of every text, label and node, and of the other edges
-    taken = [Box(float(x0), float(y0), float(x1), float(y1))
-             for x0, y0, x1, y1 in obstacles.boxes]
-    taken += [Box(nd.x - nd.r - 2, nd.y - nd.r - 2, nd.x + nd.r + 2, nd.y + nd.r + 2)
-              for nd in nodes]
+    taken = [*obstacles.boxes,
+             *(Box(nd.x - nd.r - 2, nd.y - nd.r - 2, nd.x + nd.r + 2, nd.y + nd.r + 2)
+               for nd in nodes)]
+    lines = np.zeros((obstacles.rows, obstacles.cols))  # how many edges run through a cell
+    own_cells = []
+    for *_, route in routes:
+        r, c, inside = obstacles.cells(route.points)
+        cells = np.unique(np.stack([r[inside], c[inside]]), axis=1)
+        lines[cells[0], cells[1]] += 1
+        own_cells.append(cells)
     edges = []
     for k, (t, u, back, route) in enumerate(routes):
         if visits[t] > 0:
@@ -534,8 +540,10 @@ def _edges(
         else:  # nobody gets there with the plan: show the plain average of the personas
             probability = float(np.mean([c.transition[t, u] for c in journey.personas]))
         label = probability_text(probability)
-        others = [r.points for j, (*_, r) in enumerate(routes) if j != k]
-        box = _place_label(label, route.points, taken, others)
+        lines[own_cells[k][0], own_cells[k][1]] -= 1  # its own edge may run under it
+        box = _place_label(label, route.points, np.array(
+            [[b.x0, b.y0, b.x1, b.y1] for b in taken]), lines, obstacles)
+        lines[own_cells[k][0], own_cells[k][1]] += 1
         taken.append(box)
         share = flow[t, u] / top_flow if top_flow > 0 else 0.0
         description = (f"{tps[t].label} → {tps[u].label}: {probability_text(probability)} go on"
@@ -644,26 +652,26 @@ _LABEL_OFFSETS = ((0.0, 0.0), (0.0, -11.0), (0.0, 11.0), (-20.0, 0.0), (20.0, 0.
 EDGE_LABEL_FONT = 10.5
 
 
-def _place_label(text: str, points: np.ndarray, taken: Sequence[Box],
-                 others: Sequence[np.ndarray]) -> Box:
+def _place_label(text: str, points: np.ndarray, taken: np.ndarray, lines: np.ndarray,
+                 obstacles: Obstacles) -> Box:
     """A box for an edge label on its edge (or beside it) that overlaps no text, label or
-    node and no other edge, or else the one that overlaps least."""
+    node (`taken`, rows x0 y0 x1 y1) and no other edge (`lines`: edges per grid cell), or
+    else the one that overlaps least."""
     half_w = text_width(text, EDGE_LABEL_FONT) / 2 + 2
-    above, below = ASCENT * EDGE_LABEL_FONT + 1, DESCENT * EDGE_LABEL_FONT + 1
-    crossing = np.vstack(others) if others else np.zeros((0, 2))
+    half_h = ((ASCENT + DESCENT) * EDGE_LABEL_FONT + 2) / 2
     best: tuple[float, Box] | None = None
     for share in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85, 0.1, 0.9):
         x, y = (float(v) for v in points[min(int(share * len(points)), len(points) - 1)])
         for ox, oy in _LABEL_OFFSETS:
-            # the box is centred on the point; the text's baseline sits `below` above its foot
-            box = Box(x + ox - half_w, y + oy - (above + below) / 2, x + ox + half_w,
-                      y + oy + (above + below) / 2)
+            box = Box(x + ox - half_w, y + oy - half_h, x + ox + half_w, y + oy + half_h)
+            width = np.minimum(box.x1, taken[:, 2]) - np.maximum(box.x0, taken[:, 0])
+            height = np.minimum(box.y1, taken[:, 3]) - np.maximum(box.y0, taken[:, 1])
             # covering a text or a node is far worse than covering another edge
-            overlap = 1000.0 * sum(box.overlap_area(other) for other in taken)
-            if len(crossing):
-                inside = ((crossing[:, 0] > box.x0) & (crossing[:, 0] < box.x1)
-                          & (crossing[:, 1] > box.y0) & (crossing[:, 1] < box.y1))
-                overlap += 20.0 * float(inside.sum())
+            overlap = 1000.0 * float((width.clip(0) * height.clip(0)).sum())
+            r, c, inside = obstacles.cells(np.array([[box.x0, box.y0], [box.x1, box.y1]]))
+            if not inside.all():
+                overlap += 1e9  # out of the map
+            overlap += 20.0 * float(lines[r[0]:r[1] + 1, c[0]:c[1] + 1].sum())
             if overlap == 0:
                 return box
             if best is None or overlap < best[0]:

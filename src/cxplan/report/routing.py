@@ -26,11 +26,16 @@ Point = tuple[float, float]
 Curve = tuple[Point, Point, Point, Point]
 
 CELL = 5.0  # grid step of the router
-WINDOW = 140.0  # the router searches this far around the box of an edge's two ends
+WINDOW = 100.0  # the router searches this far around the box of an edge's two ends
+# cells the router may search per map, over all its edges: a large dense map routes its
+# first edges on the grid and draws the rest as their least crossing curves, in bounded
+# time (a count, not a clock, so the same plan always gives the same map)
+ROUTING_BUDGET = 1_500_000
 CLEARANCE = 2.5  # edges keep this far from texts and other nodes
 CROWDING = 0.6  # extra cost per unit where an earlier edge already runs (spreads edges)
 CORNER = 10.0  # radius of the rounded corners of routed edges
 SPACING = 2.5  # distance between the points sampled along an edge to check it
+NEAR = 12  # up to this many points near an obstacle on the raster are checked exactly
 
 # a straight-ish curve first, then bends of growing size to either side
 BENDS = (0.0, 28.0, -28.0, 56.0, -56.0, 90.0, -90.0, 130.0, -130.0)
@@ -65,42 +70,85 @@ class Route:
 
 
 class Obstacles:
-    """The map's texts (boxes) and nodes (discs) that edges must not cross."""
+    """The map's texts (boxes) and nodes (discs) that edges must not cross, rasterized once
+    on the router's grid (CELL units), with a margin of CLEARANCE: a sampled point or a
+    grid cell is looked up, not tested against every text."""
 
     def __init__(self, width: float, height: float, boxes: Sequence[Box],
                  discs: Sequence[tuple[float, float, float]]) -> None:
         self.width, self.height = width, height
-        self.boxes = np.array([[b.x0, b.y0, b.x1, b.y1] for b in boxes],
-                              dtype=float).reshape(-1, 4)
-        self.discs = np.array(discs, dtype=float).reshape(-1, 3)
-        self.crowd: list[np.ndarray] = []  # points of the edges routed so far
+        self.boxes = list(boxes)
+        self.box_array = np.array([[b.x0, b.y0, b.x1, b.y1] for b in boxes],
+                                  dtype=float).reshape(-1, 4)
+        self.disc_array = np.array(discs, dtype=float).reshape(-1, 3)
+        self.rows, self.cols = math.ceil(height / CELL), math.ceil(width / CELL)
+        self.texts = np.zeros((self.rows, self.cols), dtype=bool)
+        pad = CLEARANCE + CELL / 2  # a cell is taken if its centre is this close
+        for box in boxes:
+            self.texts[self._span(box.y0 - pad, box.y1 + pad, self.rows),
+                       self._span(box.x0 - pad, box.x1 + pad, self.cols)] = True
+        self.disc = np.full((self.rows, self.cols), -1, dtype=int)  # the node a cell is in
+        for k, (cx, cy, r) in enumerate(discs):
+            rows = self._span(cy - r - pad, cy + r + pad, self.rows)
+            cols = self._span(cx - r - pad, cx + r + pad, self.cols)
+            ys = (np.arange(rows.start, rows.stop) + 0.5) * CELL
+            xs = (np.arange(cols.start, cols.stop) + 0.5) * CELL
+            near = (xs[None, :] - cx) ** 2 + (ys[:, None] - cy) ** 2 < (r + pad) ** 2
+            self.disc[rows, cols][near] = k
+        self.crowd = np.zeros((self.rows, self.cols))  # where edges routed so far run
+        self.budget = ROUTING_BUDGET  # grid cells the router may still search
 
-    def hits(self, points: np.ndarray, free: Sequence[int] = (),
-             pad: float = CLEARANCE) -> tuple[int, int]:
-        """(sampled points inside another node, ... inside a text); `free`: the discs of
-        the edge's own ends."""
+    @staticmethod
+    def _span(low: float, high: float, count: int) -> slice:
+        return slice(min(max(int(low // CELL), 0), count), min(max(int(high // CELL) + 1, 0),
+                                                              count))
+
+    def cells(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, columns, inside the map) of the cells the points fall in."""
+        r = np.floor(points[:, 1] / CELL).astype(int)
+        c = np.floor(points[:, 0] / CELL).astype(int)
+        inside = (r >= 0) & (r < self.rows) & (c >= 0) & (c < self.cols)
+        return r.clip(0, self.rows - 1), c.clip(0, self.cols - 1), inside
+
+    def hits(self, points: np.ndarray, ends: Sequence[int] = ()) -> tuple[int, int]:
+        """(sampled points within CLEARANCE of another node, ... of a text, or out of the
+        map); `ends`: the nodes the edge joins. Exact, against the obstacles near the
+        points only."""
+        r, c, inside = self.cells(points)
+        disc = self.disc[r, c]
+        near_node = int(((disc >= 0) & ~np.isin(disc, list(ends)) & inside).sum())
+        near_text = int((self.texts[r, c] | ~inside).sum())
+        if near_node + near_text > NEAR:
+            return near_node, near_text  # the raster's margins are wider, but not that much
+        if near_node + near_text == 0:
+            return 0, 0  # clear within the raster's margins is clear
+        low, high = points.min(axis=0) - CLEARANCE, points.max(axis=0) + CLEARANCE
+        b = self.box_array
+        b = b[(b[:, 0] < high[0]) & (b[:, 2] > low[0]) & (b[:, 1] < high[1]) & (b[:, 3] > low[1])]
         x, y = points[:, 0:1], points[:, 1:2]
-        b = self.boxes
+        pad = CLEARANCE
         in_text = ((x > b[:, 0] - pad) & (x < b[:, 2] + pad)
-                   & (y > b[:, 1] - pad) & (y < b[:, 3] + pad))
-        d = self.discs
-        in_node = (x - d[:, 0]) ** 2 + (y - d[:, 1]) ** 2 < (d[:, 2] + pad) ** 2
-        if free:
-            in_node[:, list(free)] = False
-        return int(in_node.any(axis=1).sum()), int(in_text.any(axis=1).sum())
+                   & (y > b[:, 1] - pad) & (y < b[:, 3] + pad)).any(axis=1)
+        outside = ((points[:, 0] < 0) | (points[:, 0] > self.width) | (points[:, 1] < 0)
+                   | (points[:, 1] > self.height))
+        d = self.disc_array
+        others = np.ones(len(d), dtype=bool)
+        others[list(ends)] = False
+        d = d[others]
+        in_node = ((x - d[:, 0]) ** 2 + (y - d[:, 1]) ** 2 < (d[:, 2] + pad) ** 2).any(axis=1)
+        return int(in_node.sum()), int((in_text | outside).sum())
 
-    def blocked(self, xs: np.ndarray, ys: np.ndarray, free: Sequence[int]) -> np.ndarray:
-        """Grid cells (centres xs × ys) an edge may not enter: in or near a text, or in or
-        near a node other than its own ends."""
-        gx, gy = np.meshgrid(xs, ys)
-        mask = np.zeros(gx.shape, dtype=bool)
-        pad = CLEARANCE + CELL / 2
-        for x0, y0, x1, y1 in self.boxes:
-            mask |= (gx > x0 - pad) & (gx < x1 + pad) & (gy > y0 - pad) & (gy < y1 + pad)
-        for k, (cx, cy, r) in enumerate(self.discs):
-            if k not in free:
-                mask |= (gx - cx) ** 2 + (gy - cy) ** 2 < (r + pad) ** 2
+    def blocked(self, rows: slice, cols: slice, ends: Sequence[int]) -> np.ndarray:
+        """Cells of the window an edge may not enter: near a text, or near a node other
+        than its own ends."""
+        disc = self.disc[rows, cols]
+        mask: np.ndarray = self.texts[rows, cols] | ((disc >= 0) & ~np.isin(disc, list(ends)))
         return mask
+
+    def add(self, points: np.ndarray) -> None:
+        """An edge is drawn here: later edges keep a little away from it."""
+        r, c, inside = self.cells(points)
+        self.crowd[r[inside], c[inside]] = 1.0
 
 
 def route_edge(a: Point, ra: float, b: Point, rb: float, obstacles: Obstacles,
@@ -124,62 +172,53 @@ def route_edge(a: Point, ra: float, b: Point, rb: float, obstacles: Obstacles,
         nodes, texts = obstacles.hits(points, ends)
         found = Route(curve_path(curve), points, routed=False)
         if nodes == texts == 0:
-            obstacles.crowd.append(points)
+            obstacles.add(points)
             return found
         if best is None or (nodes * 4 + texts, bend != 0) < (best[0][0] * 4 + best[0][1], True):
             best = ((nodes, texts), found)
     assert best is not None
     routed = _grid_route(a, ra, b, rb, obstacles, ends)
     chosen = routed if routed is not None else best[1]
-    obstacles.crowd.append(chosen.points)
+    obstacles.add(chosen.points)
     return chosen
 
 
 def _grid_route(a: Point, ra: float, b: Point, rb: float, obstacles: Obstacles,
                 ends: tuple[int, int]) -> Route | None:
-    x_lo = max(0.0, min(a[0], b[0]) - WINDOW)
-    x_hi = min(obstacles.width, max(a[0], b[0]) + WINDOW)
-    y_lo = max(0.0, min(a[1], b[1]) - WINDOW)
-    y_hi = min(obstacles.height, max(a[1], b[1]) + WINDOW)
-    xs = np.arange(x_lo + CELL / 2, x_hi, CELL)
-    ys = np.arange(y_lo + CELL / 2, y_hi, CELL)
-    if len(xs) < 2 or len(ys) < 2:
+    o = obstacles
+    rows = o._span(min(a[1], b[1]) - WINDOW, max(a[1], b[1]) + WINDOW, o.rows)
+    cols = o._span(min(a[0], b[0]) - WINDOW, max(a[0], b[0]) + WINDOW, o.cols)
+    height, width = rows.stop - rows.start, cols.stop - cols.start
+    if height < 2 or width < 2 or height * width > o.budget:
         return None
-    blocked = obstacles.blocked(xs, ys, ends)
-    rows, cols = blocked.shape
+    o.budget -= height * width
+    blocked = o.blocked(rows, cols, ends)
+    x_lo, y_lo = cols.start * CELL, rows.start * CELL
 
     def cell(p: Point) -> tuple[int, int]:
-        return (min(max(int((p[1] - y_lo) // CELL), 0), rows - 1),
-                min(max(int((p[0] - x_lo) // CELL), 0), cols - 1))
+        return (min(max(int((p[1] - y_lo) // CELL), 0), height - 1),
+                min(max(int((p[0] - x_lo) // CELL), 0), width - 1))
 
     start, goal = cell(a), cell(b)
-    blocked[start] = blocked[goal] = False
-    cost = np.ones(blocked.shape)
-    gx, gy = np.meshgrid(xs, ys)
-    for points in obstacles.crowd:  # where earlier edges run, a little dearer
-        inside = ((points[:, 0] >= x_lo) & (points[:, 0] < x_hi)
-                  & (points[:, 1] >= y_lo) & (points[:, 1] < y_hi))
-        if inside.any():
-            r = ((points[inside, 1] - y_lo) // CELL).astype(int).clip(0, rows - 1)
-            c = ((points[inside, 0] - x_lo) // CELL).astype(int).clip(0, cols - 1)
-            cost[r, c] += CROWDING
-    index = np.arange(rows * cols).reshape(rows, cols)
+    for r, c in (start, goal):  # the ends may lie in a margin: let the edge out of it
+        blocked[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = False
+    cost = 1.0 + CROWDING * o.crowd[rows, cols]
+    index = np.arange(height * width).reshape(height, width)
     sources, targets, weights = [], [], []
     for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        r0, r1 = max(0, -di), rows - max(0, di)
-        c0, c1 = max(0, -dj), cols - max(0, dj)
+        r0, r1 = max(0, -di), height - max(0, di)
+        c0, c1 = max(0, -dj), width - max(0, dj)
         here = (slice(r0, r1), slice(c0, c1))
         there = (slice(r0 + di, r1 + di), slice(c0 + dj, c1 + dj))
         ok = ~blocked[here] & ~blocked[there]
-        step = CELL * math.hypot(di, dj)
-        w = (cost[here] + cost[there]) / 2 * step
+        w = (cost[here] + cost[there]) / 2 * CELL * math.hypot(di, dj)
         for u, v in ((index[here][ok], index[there][ok]), (index[there][ok], index[here][ok])):
             sources.append(u)
             targets.append(v)
             weights.append(w[ok])
     graph = csr_matrix((np.concatenate(weights), (np.concatenate(sources),
                                                    np.concatenate(targets))),
-                       shape=(rows * cols, rows * cols))
+                       shape=(height * width, height * width))
     distances, previous = dijkstra(graph, indices=index[start], return_predecessors=True)
     if not math.isfinite(distances[index[goal]]):
         return None
@@ -187,7 +226,8 @@ def _grid_route(a: Point, ra: float, b: Point, rb: float, obstacles: Obstacles,
     while chain[-1] != index[start]:
         chain.append(int(previous[chain[-1]]))
     chain.reverse()
-    cells = [(float(gx.flat[k]), float(gy.flat[k])) for k in chain]
+    cells = [(x_lo + (k % width + 0.5) * CELL, y_lo + (k // width + 0.5) * CELL)
+             for k in chain]
     cells[0], cells[-1] = a, b
     corners = _pull_straight(cells, lambda p, q: _clear(p, q, blocked, x_lo, y_lo))
     # start and end on the nodes' rims
@@ -210,15 +250,14 @@ def _clear(p: Point, q: Point, blocked: np.ndarray, x_lo: float, y_lo: float) ->
 
 
 def _pull_straight(cells: Sequence[Point], clear: Callable[[Point, Point], bool]) -> list[Point]:
-    """The fewest corners: from each corner, the farthest cell still in straight sight."""
+    """Fewer corners: from each corner, on along the cells while the way stays straight and
+    clear."""
     corners = [cells[0]]
     k = 0
     while k < len(cells) - 1:
         far = k + 1
-        for j in range(len(cells) - 1, k + 1, -1):
-            if clear(cells[k], cells[j]):
-                far = j
-                break
+        while far + 1 < len(cells) and clear(cells[k], cells[far + 1]):
+            far += 1
         corners.append(cells[far])
         k = far
     return corners
