@@ -25,7 +25,7 @@ import numpy as np
 from cxplan.core.journey import Evaluation, Journey
 from cxplan.report.routing import Box, Obstacles, Point, Route, curve_path, route_edge, sample_curve
 from cxplan.report.scales import nice_ceiling
-from cxplan.report.textwidth import text_width
+from cxplan.report.textwidth import fit_lines, text_width
 from cxplan.scenario.models import Scenario
 
 NO_STAGE = "(no stage)"
@@ -42,7 +42,8 @@ NODE_TOP = 34.0  # node centre below the lane's top edge
 MAX_RADIUS = 22.0
 MIN_RADIUS = 4.5
 LABEL_CHARS = 24  # characters per label line at the map's font size (about 11 px)
-LABEL_LINES = 2
+LABEL_LINES = 3  # lines of a touchpoint's name before it is shortened with "…"
+NAME_GUTTER = 12.0  # free on each side of a name within its slot
 BADGE_WIDTH = 20.0
 BADGE_HEIGHT = 14.0
 BADGES_SHOWN = 6  # more improvements on one touchpoint are summarised as "+n"
@@ -139,6 +140,7 @@ class MapEdge:
     label_y: float
     back: bool  # goes back to an earlier stage or slot (a loop)
     description: str  # per persona probabilities, for the tooltip
+    routed: bool = False  # drawn round texts and nodes on the router's grid (no clear curve)
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def probability_text(p: float) -> str:
     return "< 0.1 %"
 
 
-def wrap_label(text: str, width: int = LABEL_CHARS, lines: int = LABEL_LINES) -> tuple[str, ...]:
+def wrap_label(text: str, width: int = LABEL_CHARS, lines: int = 2) -> tuple[str, ...]:
     """Word-wrap `text` into at most `lines` lines of `width` characters, ending in "…" if
     it had to be shortened. Words longer than a line are cut."""
     words = text.split()
@@ -401,7 +403,9 @@ def build_map(
         r = (MIN_RADIUS + (MAX_RADIUS - MIN_RADIUS) * math.sqrt(v / top_visits)
              if top_visits > 0 and v > 0 else MIN_RADIUS)
         radius[i] = r
-        lines = wrap_label(tp.label)
+        # narrower than a slot, so neighbours' names never touch and edges pass between
+        lines = fit_lines(tp.label, SLOT_WIDTH - 2 * NAME_GUTTER, NAME_FONT, bold=True,
+                          lines=LABEL_LINES)
         label_y = cy + MAX_RADIUS + 16.0
         loss_y = label_y + 13.5 * len(lines)
         badges = _badges(acting.get(tp.id, []), cx, loss_y + 5.0)
@@ -555,7 +559,7 @@ def _edges(
             width=round(EDGE_MIN_WIDTH + (EDGE_MAX_WIDTH - EDGE_MIN_WIDTH) * share, 2),
             label=label, label_x=round((box.x0 + box.x1) / 2, 1),
             label_y=round(box.y1 - DESCENT * EDGE_LABEL_FONT - 1, 1),
-            back=back, description=description))
+            back=back, description=description, routed=route.routed))
     return tuple(edges)
 
 
