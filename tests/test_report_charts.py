@@ -134,3 +134,18 @@ def test_the_tornado_names_its_rows_and_fits_its_labels() -> None:
                for line in chart.caption)
     html, _ = render_sensitivity(result)
     assert "cost of Redesigned checkout page for mobile phones" in html
+
+
+def test_the_comparison_names_what_a_variant_adds_and_drops() -> None:
+    from cxplan import optimize
+    from cxplan.report.whatif import comparison_rows
+    from cxplan.whatif.compare import compare
+
+    base = load_scenario(two_candidates())
+    cheaper = two_candidates()
+    cheaper["improvements"][0]["cost"] = 20  # 'a' no longer fits: 'b' instead
+    variant = load_scenario(cheaper)
+    _, rows = comparison_rows(compare([base, variant], [optimize(base), optimize(variant)]))
+    values = {r["label"]: r["values"] for r in rows}
+    assert values["added vs first"][1] == "Live chat on the payment step"
+    assert values["dropped vs first"][1] == "Redesigned checkout page for mobile phones"

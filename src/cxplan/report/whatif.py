@@ -425,8 +425,11 @@ def comparison_rows(c: Comparison) -> tuple[list[str], list[dict[str, Any]]]:
         rows.append(row(f"criterion {name}", [
             f"{e.plan.criteria[name].value:,.4g}" if name in e.plan.criteria else "–"
             for e in c.entries]))
-    rows.append(row("added vs first", [", ".join(d.added) or "–" for d in c.differences]))
-    rows.append(row("dropped vs first", [", ".join(d.dropped) or "–" for d in c.differences]))
+    names = {i.id: i.name for e in c.entries for i in e.plan.improvements}
+    rows.append(row("added vs first", [", ".join(names.get(i, i) for i in d.added) or "–"
+                                       for d in c.differences]))
+    rows.append(row("dropped vs first", [", ".join(names.get(i, i) for i in d.dropped) or "–"
+                                         for d in c.differences]))
     return heads, rows
 
 
