@@ -51,7 +51,7 @@ NAMES = [p.stem for p in SCENARIOS]
 # names, so its pages stand for theirs; roadmaps have no what-if pages yet). Sensitivity on
 # microfinance examines only costs, the one kind solved without rebuilding the model (each
 # of the others costs seconds per range), of the funded improvements with the longest names.
-WHATIF_SCENARIOS = ["airline-trip", "microfinance-onboarding", "restaurant"]
+WHATIF_SCENARIOS = ["airline-trip", "microfinance-onboarding", "online-returns", "restaurant"]
 VARIANTS = ["microfinance-onboarding", "microfinance-bigger-budget",
             "microfinance-call-centre-doubts"]
 WHATIF = [*(f"{stem}-{page}" for stem in WHATIF_SCENARIOS for page in ("frontier", "sensitivity")),
