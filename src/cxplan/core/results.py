@@ -335,6 +335,9 @@ class MarginalValue:
     added: tuple[str, ...]  # improvements the raised limit lets in
     dropped: tuple[str, ...]  # ... and those they replace
     binding: bool
+    # When the re-solve stopped before proving its optimum: the most the raised limit can
+    # add (from the solver's bound); `gain` is then the least. None when proven.
+    gain_bound: float | None = None
 
     @property
     def per_unit(self) -> float:
@@ -344,7 +347,8 @@ class MarginalValue:
         return {"limit": self.limit, "capacity": self.capacity, "used": self.used,
                 "slack": self.capacity - self.used, "step": self.step, "gain": self.gain,
                 "per_unit": self.per_unit, "binding": self.binding, "status": self.status,
-                "added": list(self.added), "dropped": list(self.dropped)}
+                "added": list(self.added), "dropped": list(self.dropped),
+                "gain_bound": self.gain_bound}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ more in every period. The roadmap model is then built with room for the raised l
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from cxplan.scenario.models import Scenario
 
 DEFAULT_BUDGET_STEP = "10%"
+MIN_SOLVE = 0.05  # seconds: a re-solve given less than this is not worth starting
 
 
 def parse_step(text: str | float, base: float | None) -> float:
@@ -97,17 +99,27 @@ def _raise(analysis: WhatIf, base: Outcome, limit: str, label: str, capacity: fl
     added, dropped = difference(base.selected, better.selected)
     if tied:
         gain, added, dropped = max(gain, 0.0), (), ()
+    # A re-solve stopped by its time limit proves a range: at least the plan it found, at
+    # most what its bound allows.
+    upper = None
+    if better.status != Status.OPTIMAL and better.bound is not None and math.isfinite(
+            better.bound):
+        upper = max(gain, better.bound - base.objective)
     return MarginalValue(limit, label, capacity, used, step, gain, better.status, added,
-                         dropped, not tied)
+                         dropped, not tied, upper)
 
 
 def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: SolverOptions,
-                   *, budget_step: str | float = DEFAULT_BUDGET_STEP) -> Plan:
+                   *, budget_step: str | float = DEFAULT_BUDGET_STEP,
+                   time_left: float | None = None) -> Plan:
     """`plan` with its marginal values, re-solved in the session that found it (a
     roadmap's model built with `marginal_room`).
 
-    The re-solves share one more time limit: each gets an equal part of it (at least a
-    second); a re-solve stopped by it reports status "time_limit".
+    The re-solves share `time_left` seconds (the command's clock), each an equal part; a
+    re-solve stopped by it reports status "time_limit" and the range its bound proves
+    (`MarginalValue.gain_bound`). Less than `MIN_SOLVE` seconds each: none are computed,
+    and the plan says why. Without `time_left` they share one more time limit (at least a
+    second each).
     """
     analysis: WhatIf
     if isinstance(prepared, PreparedRoadmap):
@@ -118,6 +130,14 @@ def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: So
         analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
     count = (analysis.budget is not None) + sum(
         analysis.constrains(f"team:{t}") for t in analysis.teams)
-    limit = max(1.0, options.time_limit / max(count, 1))
+    if time_left is None:
+        limit = max(1.0, options.time_limit / max(count, 1))
+    else:
+        limit = time_left / max(count, 1)
+        if limit < MIN_SOLVE:
+            return dataclasses.replace(plan, warnings=(*plan.warnings, (
+                f"marginal values were not computed: the time limit left "
+                f"{max(time_left, 0.0):.1f} s for {count} re-solves (raise --time-limit, or "
+                "--no-marginals to skip them)")))
     values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step, time_limit=limit)
     return dataclasses.replace(plan, marginals=values)
