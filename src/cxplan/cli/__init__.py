@@ -9,10 +9,20 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from cxplan.cli import check, plan, plugins, robust, whatif  # noqa: E402  (registers the commands)
+from cxplan.cli import (  # noqa: E402  (registers commands)
+    calibrate,
+    check,
+    plan,
+    plugins,
+    robust,
+    serve,
+    whatif,
+    workbench,
+)
 from cxplan.cli.common import INTERRUPTED, app, say_interrupted  # noqa: E402
 
-__all__ = ["app", "check", "main", "plan", "plugins", "robust", "whatif"]
+__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "robust", "serve",
+           "whatif", "workbench"]
 
 
 def main() -> None:

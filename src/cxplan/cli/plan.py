@@ -51,6 +51,8 @@ def plan(
         "--templates", help="Folder with templates overriding the built-in ones.")] = None,
     lp: Annotated[Path | None, typer.Option(
         "--lp", help="Also write the optimization model to this LP file.")] = None,
+    xlsx: Annotated[Path | None, typer.Option(
+        "--xlsx", help="Also write the plan as an Excel workbook (.xlsx).")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress lines on stderr during long solves.")] = False,
     no_marginals: Annotated[bool, typer.Option(
@@ -66,11 +68,19 @@ def plan(
 
     def body() -> None:
         from cxplan.api import apply_limits, optimize
+        from cxplan.clock import Clock
         from cxplan.optimizer.options import SolverOptions
 
-        loaded = load(scenario)
-        limited = apply_limits(loaded, budget, parse_teams(team or []))
-        targets = [] if lp is None else [lp]
+        # --time-limit is for the whole command: reading the file counts too.
+        clock = Clock(time_limit)
+        with clock.phase("read"):
+            loaded = load(scenario)
+            limited = apply_limits(loaded, budget, parse_teams(team or []))
+        targets = [path for path in (lp, xlsx) if path is not None]
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            from cxplan.errors import UsageError
+
+            raise UsageError(f"--xlsx {xlsx}: the workbook's name must end in .xlsx")
         if report is not None:
             from cxplan.report.write import report_paths
 
@@ -81,14 +91,21 @@ def plan(
                                                     threads=threads),
                               export_lp=lp, progress=progress,
                               marginals=not no_marginals, budget_step=budget_step,
-                              shapley=not no_shapley)
+                              shapley=not no_shapley, clock=clock)
         written: list[Path] = []
         if report is not None:
             from cxplan.report.write import write_reports
 
-            written = write_reports(result, limited, report, templates_dir=templates)
+            with clock.phase("report"):
+                written = write_reports(result, limited, report, templates_dir=templates)
+        if xlsx is not None:
+            from cxplan.report.workbook import write_plan_workbook
+
+            with clock.phase("report"):
+                written.append(write_plan_workbook(result, limited, xlsx))
         if as_json:
-            emit(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+            emit(json.dumps({**result.to_dict(), "timings": clock.summary()},
+                            allow_nan=False) + "\n")
         else:
             _print_plan(result, stdout_console())
         err = stderr_console()
@@ -269,10 +286,18 @@ def _print_roadmap(result: Plan, out: Console) -> None:
     out.print(escape(f"cost {money(result.cost, cur)}{budget} over the horizon"))
     gain = money(result.expected_gain, cur, sign=True)
     discounted = ", discounted" if result.horizon["discount_rate"] else ""
-    out.print(f"expected gain over the horizon [bold]{gain}[/bold]{discounted}")
+    counted = " and after it" if result.horizon.get("after_horizon_periods") else ""
+    out.print(f"expected gain over the horizon{counted} [bold]{gain}[/bold]{discounted}")
+    from cxplan.report.roadmap import after_horizon, plural
+
+    label = str(result.horizon["label"])
+    out.print(escape(after_horizon(result.horizon, label, plural(label), cur)))
     out.print(f"once all work pays off, a {escape(result.horizon['label'])}"
               + _over_customers(result) + ":")
     _print_breakdown(result, out, result.horizon["label"])
     if len(result.criteria) > 1:
         for c in result.criteria.values():
             out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))
+    from cxplan.cli.whatif import print_marginals
+
+    print_marginals(result.marginals, result, out)

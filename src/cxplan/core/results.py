@@ -228,6 +228,8 @@ class Plan:
     # How the improvements' Shapley values were found: {"method": "exact" | "sampled",
     # "orders": sampled orders}; None when they were not computed.
     shapley: dict[str, Any] | None = None
+    # Seconds per phase of the command that made the plan (cxplan.clock), and "total".
+    timings: dict[str, float] = field(default_factory=dict)
     # With `economics:`: value_horizon, discount_rate, their annuity factor, and the whole
     # plan's net_value, return_on_cost and payback_periods (cxplan.core.payback).
     economics: dict[str, float | None] | None = None
@@ -299,6 +301,7 @@ class Plan:
         if breakdown is not None:
             data["breakdown"] = breakdown.to_dict()
         data["shapley"] = self.shapley
+        data["timings"] = dict(self.timings)
         if self.economics is not None:
             data["economics"] = dict(self.economics)
         return data
@@ -332,6 +335,9 @@ class MarginalValue:
     added: tuple[str, ...]  # improvements the raised limit lets in
     dropped: tuple[str, ...]  # ... and those they replace
     binding: bool
+    # When the re-solve stopped before proving its optimum: the most the raised limit can
+    # add (from the solver's bound); `gain` is then the least. None when proven.
+    gain_bound: float | None = None
 
     @property
     def per_unit(self) -> float:
@@ -341,7 +347,8 @@ class MarginalValue:
         return {"limit": self.limit, "capacity": self.capacity, "used": self.used,
                 "slack": self.capacity - self.used, "step": self.step, "gain": self.gain,
                 "per_unit": self.per_unit, "binding": self.binding, "status": self.status,
-                "added": list(self.added), "dropped": list(self.dropped)}
+                "added": list(self.added), "dropped": list(self.dropped),
+                "gain_bound": self.gain_bound}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from cxplan.core.results import Plan
 from cxplan.report.fair import fair_share
@@ -13,6 +14,7 @@ from cxplan.report.journeymap import (
     wrap_label,
 )
 from cxplan.report.scales import nice_ceiling
+from cxplan.report.textwidth import fit_lines
 from cxplan.report.view import (
     CurvePoint,
     CurveTick,
@@ -60,10 +62,16 @@ OWNER_WIDTH = 92.0
 GAP = 8.0
 
 
-NAME_CHAR = 6.2  # average width of a character of an 11 px name (DejaVu/Helvetica-like)
+NAME_SIZE = 11.0  # px of an improvement's name (.gantt-name in report.html.j2)
 
 
-OWNER_CHAR = 5.7  # ... of a 10 px owner
+OWNER_SIZE = 10.0  # ... of an owner
+
+
+NAME_LINES = 3  # lines of a name (or an owner) before it is shortened with "…"
+
+
+LINE_HEIGHT = 13.0  # between the lines of a wrapped name
 
 
 AXIS_CHAR = 6.6  # ... of a 10.5 px period name (digits are wide)
@@ -111,14 +119,6 @@ def period_names(plan: Plan) -> list[str]:
     return names if len(names) == count else [f"{label} {t}" for t in range(1, count + 1)]
 
 
-def _fits(text: str, width: float, char: float) -> str:
-    """`text` shortened with "…" to about `width` units at `char` units per character."""
-    chars = max(int(width // char), 1)
-    if len(text) <= chars:
-        return text
-    return text[: max(chars - 1, 0)].rstrip() + "…"
-
-
 def _axis_labels(
     names: Sequence[str], left: float, column: float
 ) -> list[tuple[tuple[str, ...], float, str]]:
@@ -164,18 +164,22 @@ def _gantt(plan: Plan, items: Sequence[RoadmapItem], names: Sequence[str],
             label_lines=lines, label_x=round(x, 2),
             label_y=GANTT_HEADER - 8.0 - AXIS_LINE * (len(lines) - 1), label_anchor=anchor))
     rows = []
-    for k, item in enumerate(items):
-        y = GANTT_HEADER + k * GANTT_ROW
+    y = GANTT_HEADER
+    for item in items:
+        # names and owners wrap (up to NAME_LINES lines) instead of being cut; the row grows
+        names_lines = fit_lines(item.name, name_width - GAP, NAME_SIZE, lines=NAME_LINES)
+        owner_lines = fit_lines(item.owner or "", OWNER_WIDTH, OWNER_SIZE, lines=NAME_LINES)
+        line_count = max(len(names_lines), len(owner_lines) if show_owners else 1)
+        height = GANTT_ROW + LINE_HEIGHT * (line_count - 1)
         work_x = plot_x + (item.start - 1) * column
         payoff_x = plot_x + item.finish * column
         pays = (f"pays off from {item.pays_off_from}" if item.pays_off_from
                 else "pays off after the horizon")
         rows.append(GanttRow(
             rank=item.rank, id=item.id, name=item.name, owner=item.owner,
-            start=item.start, finish=item.finish, y=y, height=GANTT_ROW, text_y=y + 15.0,
-            label=_fits(item.name, name_width, NAME_CHAR),
-            owner_label=_fits(item.owner or "", OWNER_WIDTH, OWNER_CHAR),
-            bar_y=y + (GANTT_ROW - GANTT_BAR) / 2, bar_height=GANTT_BAR,
+            start=item.start, finish=item.finish, y=y, height=height, text_y=y + 15.0,
+            label=" ".join(names_lines), owner_label=" ".join(owner_lines),
+            bar_y=y + (height - GANTT_BAR) / 2, bar_height=GANTT_BAR,
             work_x=round(work_x + 1.0, 2), work_width=round(item.duration * column - 2.0, 2),
             payoff_x=round(payoff_x, 2),
             payoff_width=round(max((count - item.finish) * column - 1.0, 0.0), 2),
@@ -183,12 +187,14 @@ def _gantt(plan: Plan, items: Sequence[RoadmapItem], names: Sequence[str],
                          + (f" ({item.owner})" if item.owner else "")
                          + f": work {item.when}, {pays}; cost "
                          + format_money(item.cost, plan.currency) + ", gain "
-                         + format_money(item.gain, plan.currency, sign=True))))
+                         + format_money(item.gain, plan.currency, sign=True)),
+            label_lines=names_lines, owner_lines=owner_lines if item.owner else ()))
+        y += height
     summary = (f"Gantt chart of {len(items)} improvements over {count} {label_plural}"
                f" ({names[0]} to {names[-1]}): a dark bar over the {label_plural} of work, "
                f"a light band over the {label_plural} it pays off.")
     return GanttChart(
-        width=CHART_WIDTH, height=GANTT_HEADER + len(items) * GANTT_ROW + 6.0,
+        width=CHART_WIDTH, height=y + 6.0,
         rank_x=RANK_RIGHT, name_x=NAME_LEFT, owner_x=owner_x, plot_x=plot_x,
         plot_width=round(plot_width, 2), header_y=GANTT_HEADER - 8.0, axis_y=GANTT_HEADER,
         show_owners=show_owners, columns=tuple(columns), rows=tuple(rows), summary=summary)
@@ -309,6 +315,7 @@ def build_roadmap(plan: Plan, rows: Sequence[PlanRow] = ()) -> Roadmap:
             cumulative_share=(p.cumulative_gain / plan.expected_gain
                               if plan.expected_gain else 0.0)))
     final = plan.periods[-1]
+    after = after_horizon(plan.horizon, label, plurals, plan.currency)
     return Roadmap(
         period_count=count, label=label, label_plural=plurals, names=tuple(names),
         span=names[0] if count == 1 else f"{names[0]} – {names[-1]}",
@@ -319,4 +326,29 @@ def build_roadmap(plan: Plan, rows: Sequence[PlanRow] = ()) -> Roadmap:
                               else final.baseline_value),
         final_value=plan.evaluation.value if plan.evaluation is not None else final.value,
         gantt=_gantt(plan, items, names, plurals),
-        curve=_curve(plan, periods, label, plurals))
+        curve=_curve(plan, periods, label, plurals),
+        after_horizon=after,
+        after_horizon_gain=float(plan.horizon.get("after_horizon_gain") or 0.0))
+
+
+def after_horizon(horizon: dict[str, Any], label: str, plurals: str,
+                  currency: str | None) -> str:
+    """Whether value after the horizon is counted, in one sentence (a roadmap plan's
+    `horizon`, `cxplan.optimizer.roadmap.pipeline.after_horizon`)."""
+    terminal = horizon.get("terminal_value")
+    gain = format_money(float(horizon.get("after_horizon_gain") or 0.0), currency, sign=True)
+    weight = float(horizon.get("after_horizon_periods") or 0.0)
+    if terminal == "perpetuity":
+        return (f"Value after the horizon is counted for ever (a perpetuity at the discount "
+                f"rate, worth {weight:,.3g} {plurals} of the end state's value): {gain} of "
+                "the gain.")
+    if terminal:
+        return (f"Value after the horizon is counted for {terminal} more "
+                f"{label if terminal == 1 else plurals} of the end state's value, discounted "
+                f"like them: {gain} of the gain.")
+    text = "Value after the horizon is not counted"
+    idle = list(horizon.get("idle_end_periods") or [])
+    if idle:
+        return (text + ", so the last periods start nothing that would pay off later ("
+                + ", ".join(idle) + "); `horizon.terminal_value` counts it.")
+    return text + " (`horizon.terminal_value` would count it)."

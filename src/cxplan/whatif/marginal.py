@@ -5,27 +5,38 @@ for every team it is one more person. Each value is the difference between two e
 evaluations: the best plan with the limit raised by the step (re-solved in the same
 session, starting from the current plan, which stays feasible) minus the current plan.
 A limit *binds* when raising it by its step improves the plan.
+
+On a roadmap the budget's level is its total over the horizon, and a step raises every
+period's money in proportion (`cxplan.whatif.levels`); one more person in a team is one
+more in every period. The roadmap model is then built with room for the raised limits
+(`marginal_room`), so starts that only the raised limits allow are in it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cxplan.core.results import MarginalValue, MarginalValues
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
+from cxplan.optimizer.pipeline import Pipeline, Prepared
+from cxplan.optimizer.roadmap.pipeline import PreparedRoadmap
 from cxplan.scenario.limits import parse_amount
-from cxplan.whatif.engine import Analysis, Outcome, difference
+from cxplan.whatif.engine import Analysis, Outcome, WhatIf, difference, plan_keys
+from cxplan.whatif.levels import extra_staff, with_levels
+from cxplan.whatif.roadmap import RoadmapAnalysis
 
 if TYPE_CHECKING:
     from cxplan.core.results import Plan
     from cxplan.optimizer.options import SolverOptions
-    from cxplan.optimizer.pipeline import Prepared
     from cxplan.optimizer.session import Session
+    from cxplan.scenario.models import Scenario
 
 DEFAULT_BUDGET_STEP = "10%"
+MIN_SOLVE = 0.05  # seconds: a re-solve given less than this is not worth starting
 
 
 def parse_step(text: str | float, base: float | None) -> float:
@@ -36,7 +47,7 @@ def parse_step(text: str | float, base: float | None) -> float:
     return value
 
 
-def marginal_values(analysis: Analysis, plan: Outcome | Sequence[str], *,
+def marginal_values(analysis: WhatIf, plan: Outcome | Sequence[str], *,
                     budget_step: str | float = DEFAULT_BUDGET_STEP,
                     time_limit: float | None = None) -> MarginalValues:
     """Marginal values of the budget and every team for `plan` (the optimum of `analysis`
@@ -44,12 +55,12 @@ def marginal_values(analysis: Analysis, plan: Outcome | Sequence[str], *,
     base = plan if isinstance(plan, Outcome) else analysis.outcome(plan)
     found: list[MarginalValue] = []
     if analysis.budget is not None:
-        step = _budget_step(analysis, budget_step)
+        step = _budget_step(analysis.scenario, budget_step)
         found.append(_raise(analysis, base, "budget", "budget", analysis.budget, base.cost,
                             step, time_limit))
     for team, capacity in analysis.teams.items():
         used = base.staff_used.get(team, 0.0)
-        if analysis.row(f"team:{team}") is None:
+        if not analysis.constrains(f"team:{team}"):
             found.append(MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
                                        0.0, Status.UNUSED, (), (), False))
             continue
@@ -58,42 +69,75 @@ def marginal_values(analysis: Analysis, plan: Outcome | Sequence[str], *,
     return MarginalValues(tuple(found), str(budget_step))
 
 
-def _budget_step(analysis: Analysis, budget_step: str | float) -> float:
-    assert analysis.budget is not None
-    if analysis.budget == 0 and str(budget_step).strip().endswith("%"):
+def _budget_step(scenario: Scenario, budget_step: str | float) -> float:
+    assert scenario.budget is not None
+    if scenario.budget == 0 and str(budget_step).strip().endswith("%"):
         # A share of nothing is nothing: step by the cheapest improvement instead.
-        costs = [i.cost for i in analysis.scenario.improvements if i.cost > 0]
+        costs = [i.cost for i in scenario.improvements if i.cost > 0]
         return min(costs) if costs else 1.0
-    return parse_step(budget_step, analysis.budget)
+    return parse_step(budget_step, scenario.budget)
 
 
-def _raise(analysis: Analysis, base: Outcome, limit: str, label: str, capacity: float,
+def marginal_room(scenario: Scenario, budget_step: str | float = DEFAULT_BUDGET_STEP
+                  ) -> Scenario:
+    """`scenario` with every limit raised by its marginal step: the room a roadmap model
+    needs for the re-solves (`cxplan.optimizer.roadmap.model.possible_starts`)."""
+    room = scenario
+    if scenario.budget is not None:
+        room = with_levels(room, budget=scenario.budget + _budget_step(scenario, budget_step))
+    for team in scenario.teams:
+        room = extra_staff(room, team, 1.0)
+    return room
+
+
+def _raise(analysis: WhatIf, base: Outcome, limit: str, label: str, capacity: float,
            used: float, step: float, time_limit: float | None) -> MarginalValue:
-    if limit == "budget":
-        context = analysis.limits(budget=capacity + step)
-    else:
-        context = analysis.limits(teams={limit.split(":", 1)[1]: capacity + step})
-    with context:
-        better = analysis.solve(base.selected, time_limit=time_limit)
+    with analysis.raised(limit, step):
+        better = analysis.solve(base.keys, time_limit=time_limit)
     gain = better.objective - base.objective
     tied = gain <= analysis.tolerance(base.objective)
     added, dropped = difference(base.selected, better.selected)
     if tied:
         gain, added, dropped = max(gain, 0.0), (), ()
+    # A re-solve stopped by its time limit proves a range: at least the plan it found, at
+    # most what its bound allows.
+    upper = None
+    if better.status != Status.OPTIMAL and better.bound is not None and math.isfinite(
+            better.bound):
+        upper = max(gain, better.bound - base.objective)
     return MarginalValue(limit, label, capacity, used, step, gain, better.status, added,
-                         dropped, not tied)
+                         dropped, not tied, upper)
 
 
-def with_marginals(prepared: Prepared, session: Session, plan: Plan, options: SolverOptions,
-                   *, budget_step: str | float = DEFAULT_BUDGET_STEP) -> Plan:
-    """`plan` with its marginal values, re-solved in the session that found it.
+def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: SolverOptions,
+                   *, budget_step: str | float = DEFAULT_BUDGET_STEP,
+                   time_left: float | None = None) -> Plan:
+    """`plan` with its marginal values, re-solved in the session that found it (a
+    roadmap's model built with `marginal_room`).
 
-    The re-solves share one more time limit: each gets an equal part of it (at least a
-    second); a re-solve stopped by it reports status "time_limit".
+    The re-solves share `time_left` seconds (the command's clock), each an equal part; a
+    re-solve stopped by it reports status "time_limit" and the range its bound proves
+    (`MarginalValue.gain_bound`). Less than `MIN_SOLVE` seconds each: none are computed,
+    and the plan says why. Without `time_left` they share one more time limit (at least a
+    second each).
     """
-    analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
+    analysis: WhatIf
+    if isinstance(prepared, PreparedRoadmap):
+        analysis = RoadmapAnalysis(prepared.scenario, options, prepared=prepared,
+                                   session=session)
+    else:
+        assert isinstance(prepared, Prepared)
+        analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
     count = (analysis.budget is not None) + sum(
-        analysis.row(f"team:{t}") is not None for t in analysis.teams)
-    limit = max(1.0, options.time_limit / max(count, 1))
-    values = marginal_values(analysis, plan.selected, budget_step=budget_step, time_limit=limit)
+        analysis.constrains(f"team:{t}") for t in analysis.teams)
+    if time_left is None:
+        limit = max(1.0, options.time_limit / max(count, 1))
+    else:
+        limit = time_left / max(count, 1)
+        if limit < MIN_SOLVE:
+            return dataclasses.replace(plan, warnings=(*plan.warnings, (
+                f"marginal values were not computed: the time limit left "
+                f"{max(time_left, 0.0):.1f} s for {count} re-solves (raise --time-limit, or "
+                "--no-marginals to skip them)")))
+    values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step, time_limit=limit)
     return dataclasses.replace(plan, marginals=values)
