@@ -51,10 +51,15 @@ class ScenarioError(CxplanError):
         self.problems = [p for p in problems if p.severity == "error"]
         self.warnings = [p for p in problems if p.severity != "error"]
         count = len(self.problems)
+        self._all = problems
         super().__init__(
             f"{count} problem{'s' if count != 1 else ''} in scenario:\n"
             + "\n".join(p.format() for p in self.problems)
         )
+
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[list[Problem]]]:
+        # Raised in a worker process (`cxplan robust`), it travels back pickled.
+        return type(self), (self._all,)
 
 
 class DataError(ScenarioError):
@@ -78,6 +83,9 @@ class InfeasibleError(CxplanError):
 
     exit_code = 3
 
+    def __reduce__(self) -> tuple[type[InfeasibleError], tuple[list[str]]]:
+        return type(self), (self.conflict,)
+
     def __init__(self, conflict: list[str]) -> None:
         self.conflict = conflict
         super().__init__(
@@ -95,7 +103,11 @@ class PluginError(CxplanError):
     def __init__(self, plugin: str, hook: str, message: str) -> None:
         self.plugin = plugin
         self.hook = hook
+        self.message = message
         super().__init__(f"plugin {plugin!r}, hook {hook}: {message}")
+
+    def __reduce__(self) -> tuple[type[PluginError], tuple[str, str, str]]:
+        return type(self), (self.plugin, self.hook, self.message)
 
 
 class OutputError(CxplanError):

@@ -14,14 +14,15 @@ from cxplan.cli import (  # noqa: E402  (registers commands)
     check,
     plan,
     plugins,
+    robust,
     serve,
     whatif,
     workbench,
 )
 from cxplan.cli.common import INTERRUPTED, app, say_interrupted  # noqa: E402
 
-__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "serve", "whatif",
-           "workbench"]
+__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "robust", "serve",
+           "whatif", "workbench"]
 
 
 def main() -> None:
