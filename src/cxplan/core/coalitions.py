@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
-from cxplan.core.journey import Journey, PersonaChain, identity_minus
+from cxplan.core.journey import Journey, PersonaChain
 
 FloatArray = np.ndarray
 BATCH = 2048  # subsets per batched solve: bounds memory at BATCH × k² floats
@@ -89,14 +88,10 @@ class CoalitionValues:
         retention = 1.0 - p * d
         per_visit = s * (1.0 - p) - c * p
         pt = chain.reachable_transition_t
-        if isinstance(pt, np.ndarray):
-            system = identity_minus(pt, retention)
-            visits = np.linalg.solve(system, chain.entry[idx])
-            z = np.linalg.solve(system, pt[:, at]) if len(at) else np.zeros((len(idx), 0))
-        else:
-            lu = spla.splu(chain.system(retention))
-            visits = lu.solve(chain.entry[idx])
-            z = lu.solve(pt[:, at].toarray()) if len(at) else np.zeros((len(idx), 0))
+        factor = chain.factor(retention)
+        visits = factor.solve(chain.entry[idx])
+        columns_at = pt[:, at] if isinstance(pt, np.ndarray) else pt[:, at].toarray()
+        z = factor.solve(columns_at) if len(at) else np.zeros((len(idx), 0))
         return _PersonaUpdate(
             customers=chain.customers, columns=columns, visits=visits[at],
             retention=retention[at], per_visit=per_visit[at], failure=p[at], impact=c[at],
