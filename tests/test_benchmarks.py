@@ -35,3 +35,11 @@ def test_the_extends_chain_benchmark_writes_a_chain_that_loads(tmp_path: Path) -
     variant = load_scenario(last)
     assert variant.name == "variant 3"
     assert len(variant.improvements) == len(base.improvements) - 3
+
+
+def test_the_evaluation_benchmark_times_both_methods_on_a_small_journey() -> None:
+    from benchmarks import evaluation
+
+    rows = evaluation.worker(320, 0.5, repeats=2)
+    assert [row["touchpoints"] for row in rows] == [320, 320]
+    assert rows[0]["reachable"] < 320 and rows[1]["method"] in ("sparse", "dense")
