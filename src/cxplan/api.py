@@ -190,6 +190,7 @@ def optimize(
         journey = None
         if start and export_lp is None and not sequence:
             found = backlog(scenario, plugins)
+            found.deadline = began + options.time_limit
             if not model_fits(found, options.time_limit, plugins, lp_first):
                 plan = start_only(found, options, began)
                 if shapley:
@@ -199,6 +200,8 @@ def optimize(
                 return plan
             journey = found.journey
         pipeline = prepare(scenario, plugins=plugins, journey=journey, lp_within=lp_within)
+    if isinstance(pipeline, Prepared):  # the plan's ordering fits the time limit too
+        pipeline.deadline = began + options.time_limit
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             pipeline.problem.writeLP(str(tmp))

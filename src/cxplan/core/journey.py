@@ -10,6 +10,7 @@ re-checked against it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -262,8 +263,11 @@ class Journey:
         np.multiply.at(md, touchpoint[mask], kd[mask])
         return mf, mi, md
 
-    def evaluate(self, selection: Iterable[str] = ()) -> Evaluation:
-        """Exact expected outcome of selecting `selection` (ids; order does not matter)."""
+    def evaluate(self, selection: Iterable[str] = (), *, remember: bool = True) -> Evaluation:
+        """Exact expected outcome of selecting `selection` (ids; order does not matter).
+
+        Results are cached (within `_cache_limit`); `remember=False` leaves this one out of
+        the cache, for callers that evaluate many selections once each."""
         chosen = frozenset(selection)
         cached = self._cache.get(chosen)
         if cached is not None:
@@ -276,9 +280,19 @@ class Journey:
         outcomes = tuple(_evaluate_chain(c, mf, mi, md) for c in self.personas)
         ordered = tuple(sorted(chosen, key=self._improvement_position.__getitem__))
         result = Evaluation(ordered, outcomes)
-        if len(self._cache) < self._cache_limit:
+        if remember and len(self._cache) < self._cache_limit:
             self._cache[chosen] = result
         return result
+
+    @cached_property
+    def evaluation_seconds(self) -> float:
+        """Wall seconds of one evaluation (measured once, on the empty selection and not
+        the first one, which also analyses the chains): what callers with a time budget
+        plan with."""
+        self.evaluate((), remember=False)
+        began = time.perf_counter()
+        self.evaluate((), remember=False)
+        return time.perf_counter() - began
 
     def visits(self, selection: Iterable[str]) -> list[FloatArray]:
         """Expected visits per persona for a selection."""

@@ -22,7 +22,7 @@ import pulp
 from cxplan.core.criterion import Criterion
 from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
 from cxplan.core.journey import Journey, build_journey
-from cxplan.core.ranking import rank
+from cxplan.core.ranking import ranking
 from cxplan.core.results import ImprovementResult, PersonaResult, Plan
 from cxplan.core.selection import Resources, requirement_closure, usage
 from cxplan.core.shapley import Game, plan_game
@@ -158,6 +158,8 @@ class Backlog:
     journey: Journey
     criteria: dict[str, Criterion]
     build_seconds: float
+    # When the plan's ordering and parts must be done (time.perf_counter()); None: no limit.
+    deadline: float | None = field(default=None, kw_only=True)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -216,7 +218,8 @@ class Backlog:
         gain = evaluation.value - baseline.value
         used = usage(scenario, selected)
         improvements = []
-        for position, (imp_id, part) in enumerate(rank(scenario, journey, selected), start=1):
+        ranked = ranking(scenario, journey, selected, deadline=self.deadline)
+        for position, (imp_id, part) in enumerate(ranked.parts, start=1):
             imp = scenario.improvement(imp_id)
             improvements.append(ImprovementResult(
                 id=imp.id, name=imp.label, owner=imp.owner, cost=imp.cost,
@@ -253,7 +256,8 @@ class Backlog:
             build_seconds=self.build_seconds,
             solve_seconds=result.seconds,
             nodes=result.nodes,
-            warnings=tuple(w.format() for w in scenario.warnings),
+            warnings=(*(w.format() for w in scenario.warnings),
+                      *((ranked.reduced,) if ranked.reduced else ())),
             evaluation=evaluation,
             baseline=baseline,
         )
