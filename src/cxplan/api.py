@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cxplan.core.calendar import calendar
@@ -40,7 +40,12 @@ from cxplan.optimizer.pipeline import (
     start_only,
 )
 from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
-from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
+from cxplan.optimizer.roadmap.pipeline import (
+    prepare_roadmap,
+    roadmap_backlog,
+    roadmap_model_fits,
+    roadmap_start_only,
+)
 from cxplan.optimizer.sequence import needs_sequence, solve_sequence
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.limits import Amount, apply_limits
@@ -185,6 +190,15 @@ def optimize(
     pipeline: Pipeline
     if scenario.horizon is not None:
         # A roadmap: when to start each improvement (cxplan.optimizer.roadmap).
+        if start and export_lp is None:
+            found_roadmap = roadmap_backlog(scenario, plugins)
+            if not roadmap_model_fits(found_roadmap, options.time_limit, plugins, lp_within):
+                plan = roadmap_start_only(found_roadmap, options, began)
+                if shapley:
+                    plan = with_shapley(plan, found_roadmap.game(plan),
+                                        time_budget=shapley_budget(options))
+                plugins.plan_finished(plan, scenario)
+                return plan
         pipeline = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_within)
     else:
         journey = None
@@ -221,6 +235,8 @@ def optimize(
         plan = with_shapley(plan, pipeline.game(plan), time_budget=shapley_budget(options))
         if scenario.economics is not None:
             plan = with_payback(plan, scenario.economics)
+    if options.threads_note:
+        plan = replace(plan, warnings=(*plan.warnings, options.threads_note))
     plugins.plan_finished(plan, pipeline.scenario)
     return plan
 

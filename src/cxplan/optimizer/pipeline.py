@@ -314,14 +314,27 @@ class _Probe:
     """What constraint plugins see when cxplan only asks whether they add anything: the
     scenario, the journey and the decision variables, nothing of the model."""
 
-    def __init__(self, backlog: Backlog) -> None:
-        self.scenario, self.journey = backlog.scenario, backlog.journey
+    def __init__(self, scenario: Scenario, journey: Journey) -> None:
+        self.scenario, self.journey = scenario, journey
         self.problem = pulp.LpProblem("probe", pulp.LpMaximize)
         self.x = {imp: self.problem.add_variable(f"x{k}", 0, 1, pulp.LpBinary)
-                  for k, imp in enumerate(backlog.scenario.improvement_ids)}
+                  for k, imp in enumerate(scenario.improvement_ids)}
 
     def __getattr__(self, name: str) -> object:
         raise _NeedsModel(name)
+
+
+def plugins_add_rows(scenario: Scenario, journey: Journey, plugins: CxplanPlugins) -> bool:
+    """Whether constraint plugins add rows to this scenario's model (or may: one asked for
+    more than the decision variables); such rows can only be kept by building the model."""
+    if not plugins.has_constraints():
+        return False
+    try:
+        return bool(plugins.constraints_for(_Probe(scenario, journey)))
+    except PluginError as exc:
+        if isinstance(exc.__cause__, _NeedsModel):
+            return True
+        raise
 
 
 def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins,
@@ -334,15 +347,7 @@ def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins,
         scenario, journey, lp_blocking_budget(time_limit) if lp_first else None))
     if columns * BUILD_SECONDS_PER_COLUMN <= time_limit / 2:
         return True
-    if plugins.has_constraints():
-        try:
-            if plugins.constraints_for(_Probe(backlog)):
-                return True
-        except PluginError as exc:
-            if isinstance(exc.__cause__, _NeedsModel):
-                return True
-            raise
-    return False
+    return plugins_add_rows(scenario, journey, plugins)
 
 
 def start_only(backlog: Backlog, options: SolverOptions, began: float) -> Plan:
