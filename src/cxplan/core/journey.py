@@ -276,22 +276,25 @@ class Journey:
         unknown = [i for i in chosen if i not in self.effects]
         if unknown:
             raise KeyError(f"unknown improvement(s): {', '.join(sorted(unknown))}")
-        mf, mi, md = self.multipliers(chosen)
-        outcomes = tuple(_evaluate_chain(c, mf, mi, md) for c in self.personas)
-        ordered = tuple(sorted(chosen, key=self._improvement_position.__getitem__))
-        result = Evaluation(ordered, outcomes)
+        result = self._solve(chosen)
         if remember and len(self._cache) < self._cache_limit:
             self._cache[chosen] = result
         return result
+
+    def _solve(self, chosen: frozenset[str]) -> Evaluation:
+        mf, mi, md = self.multipliers(chosen)
+        outcomes = tuple(_evaluate_chain(c, mf, mi, md) for c in self.personas)
+        ordered = tuple(sorted(chosen, key=self._improvement_position.__getitem__))
+        return Evaluation(ordered, outcomes)
 
     @cached_property
     def evaluation_seconds(self) -> float:
         """Wall seconds of one evaluation (measured once, on the empty selection and not
         the first one, which also analyses the chains): what callers with a time budget
         plan with."""
-        self.evaluate((), remember=False)
+        self._solve(frozenset())  # never from the cache
         began = time.perf_counter()
-        self.evaluate((), remember=False)
+        self._solve(frozenset())
         return time.perf_counter() - began
 
     def visits(self, selection: Iterable[str]) -> list[FloatArray]:
