@@ -43,3 +43,10 @@ def test_the_evaluation_benchmark_times_both_methods_on_a_small_journey() -> Non
     rows = evaluation.worker(320, 0.5, repeats=2)
     assert [row["touchpoints"] for row in rows] == [320, 320]
     assert rows[0]["reachable"] < 320 and rows[1]["method"] in ("sparse", "dense")
+
+
+def test_the_attribution_benchmark_ranks_and_shares_a_small_plan() -> None:
+    from benchmarks import evaluation
+
+    rows = evaluation.attribution_worker(100, 0.0, [30], deadline=5.0)
+    assert rows[0]["funded"] >= 30 and rows[0]["shapley"] != ""
