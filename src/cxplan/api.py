@@ -14,7 +14,7 @@ the what-if analyses (`cxplan.whatif`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from cxplan.core.results import Plan
 from cxplan.core.schedule import ScheduleEvaluator
 from cxplan.core.schedule import violations as schedule_violations
 from cxplan.core.selection import usage, violations
-from cxplan.core.shapley import TIME_BUDGET, with_shapley
+from cxplan.core.shapley import TIME_BUDGET, Game, with_shapley
 from cxplan.errors import UsageError
 from cxplan.files import atomic_path
 from cxplan.load import load_scenario
@@ -193,12 +193,8 @@ def optimize(
         if start and export_lp is None:
             found_roadmap = roadmap_backlog(scenario, plugins)
             if not roadmap_model_fits(found_roadmap, options.time_limit, plugins, lp_within):
-                plan = roadmap_start_only(found_roadmap, options, began)
-                if shapley:
-                    plan = with_shapley(plan, found_roadmap.game(plan),
-                                        time_budget=shapley_budget(options))
-                plugins.plan_finished(plan, scenario)
-                return plan
+                return _without_model(roadmap_start_only(found_roadmap, options, began),
+                                      scenario, found_roadmap.game, plugins, options, shapley)
         pipeline = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_within)
     else:
         journey = None
@@ -206,12 +202,8 @@ def optimize(
             found = backlog(scenario, plugins)
             found.deadline = began + options.time_limit
             if not model_fits(found, options.time_limit, plugins, lp_first):
-                plan = start_only(found, options, began)
-                if shapley:
-                    plan = with_shapley(plan, found.game(plan),
-                                        time_budget=shapley_budget(options))
-                plugins.plan_finished(plan, scenario)
-                return plan
+                return _without_model(start_only(found, options, began), scenario,
+                                      found.game, plugins, options, shapley)
             journey = found.journey
         pipeline = prepare(scenario, plugins=plugins, journey=journey, lp_within=lp_within)
     if isinstance(pipeline, Prepared):  # the plan's ordering fits the time limit too
@@ -238,6 +230,16 @@ def optimize(
     if options.threads_note:
         plan = replace(plan, warnings=(*plan.warnings, options.threads_note))
     plugins.plan_finished(plan, pipeline.scenario)
+    return plan
+
+
+def _without_model(plan: Plan, scenario: Scenario, game: Callable[[Plan], Game],
+                   plugins: CxplanPlugins, options: SolverOptions, shapley: bool) -> Plan:
+    """A plan made without a model (too large to build in the time limit), finished as
+    every plan: its Shapley values, then the plugins' hook."""
+    if shapley:
+        plan = with_shapley(plan, game(plan), time_budget=shapley_budget(options))
+    plugins.plan_finished(plan, scenario)
     return plan
 
 
