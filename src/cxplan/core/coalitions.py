@@ -71,19 +71,20 @@ class CoalitionValues:
             raise KeyError(f"unknown improvement(s): {', '.join(sorted(unknown))}")
         touched = sorted({e.touchpoint for p in self.players for e in journey.effects[p]})
         self.affected = np.array(touched, dtype=int)
-        position = {t: j for j, t in enumerate(touched)}
-        shape = (len(self.players), len(touched))
-        # kept shares per player and affected touchpoint: 1 where the player does nothing
+        self.journey = journey
+        self.updates = (len(journey.personas) * woodbury_seconds(len(touched))
+                        <= journey.evaluation_seconds)
+        # kept shares per player and affected touchpoint (1 where the player does nothing):
+        # players × k of them, built only for updates (5 000 × 4 000 would be 480 MB)
+        shape = (len(self.players), len(touched)) if self.updates else (0, 0)
         self._kept = {name: np.ones(shape) for name in ("failure", "impact", "dropout")}
-        for row, player in enumerate(self.players):
+        position = {t: j for j, t in enumerate(touched)}
+        for row, player in enumerate(self.players if self.updates else ()):
             for effect in journey.effects[player]:
                 col = position[effect.touchpoint]
                 self._kept["failure"][row, col] *= 1.0 - effect.failure
                 self._kept["impact"][row, col] *= 1.0 - effect.impact
                 self._kept["dropout"][row, col] *= 1.0 - effect.dropout
-        self.journey = journey
-        self.updates = (len(journey.personas) * woodbury_seconds(len(touched))
-                        <= journey.evaluation_seconds)
         self._personas = [u for chain in journey.personas
                           if (u := self._project(chain)) is not None] if self.updates else []
         self._baseline = journey.evaluate(()).value
