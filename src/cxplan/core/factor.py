@@ -18,8 +18,10 @@ Three ways, chosen once per chain from its shape (none is an approximation):
   of the component graph at a time: after k rounds every component at most k edges from
   a start is final, so `depth` rounds (the longest chain of components) give the exact
   solution, each round two sparse products. B⁻¹ is a few small dense inverses, batched
-  by size. A 5 000-touchpoint journey of 4 000 components, the largest of 19 touchpoints,
-  20 levels deep, solves in about 1 ms instead of 16 ms for a sparse LU;
+  by size. On a 5 000-touchpoint journey of 4 000 components, the largest of 19
+  touchpoints, 20 levels deep, a two-persona evaluation took 3.2 ms instead of 7.5 ms
+  of CPU (15 ms of wall time on the shared machine) with sparse LU; below about 1 000
+  touchpoints sparse LU is as fast, and `rounds_pay` keeps it there;
 - **sparse** LU (SuperLU) otherwise: a component too large to invert densely
   (`MAX_BLOCK`) or a component graph too deep for rounds to pay (`rounds_pay`).
 """
@@ -62,11 +64,11 @@ def identity_minus(pt: FloatArray, retention: FloatArray) -> FloatArray:
 
 
 def rounds_pay(size: int) -> int:
-    """The most levels for which rounds of two sparse products beat a sparse LU of `size`
-    unknowns. Measured on the benchmarks' journeys: a round costs about what a sparse LU
-    spends on 16 unknowns (a 5 000-touchpoint LU took 16 ms, a round of its products
-    50 µs)."""
-    return max(8, size // 16)
+    """The most levels for which rounds beat a sparse LU of `size` unknowns. Measured on
+    the benchmarks' journeys (benchmarks/evaluation.py): a round costs about 30 µs +
+    0.025 µs per unknown, an LU 1.5 µs per unknown; so 17 levels at 500 unknowns, 27 at
+    1 000, 48 at 5 000."""
+    return size // (20 + size // 60)
 
 
 class ChainStructure:
