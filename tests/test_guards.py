@@ -6,7 +6,6 @@ The commands run as users run them, in a fresh process (`python -m cxplan.cli`).
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import resource
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.generate import realistic_scenario
+from benchmarks.guards import many_personas
 from benchmarks.roadmap import roadmap_scenario
 
 MARGIN = 10.0  # seconds for starting Python and importing cxplan on a loaded 2-core machine
@@ -61,12 +60,8 @@ def test_more_threads_than_cores_are_capped_with_a_note(
 
 def test_two_hundred_personas_end_within_the_limit(tmp_path: Path) -> None:
     # each persona is a chain to solve: the ordering after the solve used to take 24 s
-    data = realistic_scenario(200, seed=0, personas=2)
-    kinds = data["personas"]
-    data["personas"] = [dict(copy.deepcopy(kinds[k % 2]), id=f"segment-{k}",
-                             name=f"Segment {k}", customers=100 + 7 * k) for k in range(200)]
     path = tmp_path / "personas.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path.write_text(json.dumps(many_personas(200)), encoding="utf-8")
     wall, plan = run_plan(path, "--time-limit", "6", "--no-marginals")
     assert wall < 6 + MARGIN
     assert plan["selected"] and len(plan["personas"]) == 200
