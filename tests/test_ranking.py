@@ -77,3 +77,16 @@ def test_a_plan_past_its_time_limit_says_its_order_was_simplified(
                            options=SolverOptions(time_limit=5))
     assert any("order was simplified" in w for w in plan.warnings)
     assert sum(i.gain for i in plan.improvements) == pytest.approx(plan.expected_gain)
+
+
+def test_groups_stop_at_the_deadline_when_evaluations_run_slower_than_measured(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the measurement says 400 groups fit; the machine then runs them slower than that
+    scenario, journey, selection = plan_of(1000)
+    journey.evaluate(selection)  # as the plan does before ranking
+    monkeypatch.setattr(Journey, "evaluation_seconds", 1e-9)
+    began = time.perf_counter()
+    found = ranking(scenario, journey, selection, deadline=began + 0.05)
+    assert_a_valid_ranking(scenario, journey, selection, found.parts)
+    assert found.reduced is not None and "consecutive group" in found.reduced
+    assert "exact for 400" not in found.reduced

@@ -96,7 +96,7 @@ def ranking(
         if deadline is None or rescoring * journey.evaluation_seconds <= seconds_left() / 2:
             _rescore(journey, resources, remaining, placed, bundle, position, deadline)
             if len(placed) == len(chosen):
-                return Ranking(_grouped_parts(journey, placed, {}, len(placed)))
+                return Ranking(_grouped_parts(journey, placed, {}, len(placed))[0])
         notes.append("ordered by first-order estimates of each improvement's gain rather "
                      "than by exact re-scoring at every step")
 
@@ -104,15 +104,15 @@ def ranking(
     for imp_id in sorted(remaining, key=lambda i: (-estimate[i] / resources.weight([i]),
                                                    position[i])):
         placed.extend(bundle(imp_id))
-    groups = min(len(placed), EXACT_PARTS_LIMIT)
+    wanted = groups = min(len(placed), EXACT_PARTS_LIMIT)
     if deadline is not None:
-        fitting = max(1, int(seconds_left() / max(journey.evaluation_seconds, 1e-9)))
-        if fitting < groups:
-            groups = fitting
-            notes.append(f"each improvement's part of the gain is exact for {groups} "
-                         f"consecutive group{'s' if groups > 1 else ''} of the order and "
-                         "split within a group by first-order estimates")
-    parts = _grouped_parts(journey, placed, estimate, groups)
+        groups = min(groups, max(1, int(seconds_left() / max(journey.evaluation_seconds,
+                                                              1e-9))))
+    parts, made = _grouped_parts(journey, placed, estimate, groups, deadline)
+    if made < wanted:
+        notes.append(f"each improvement's part of the gain is exact for {made} "
+                     f"consecutive group{'s' if made > 1 else ''} of the order and "
+                     "split within a group by first-order estimates")
     if not notes:
         return Ranking(parts)
     return Ranking(parts, "To fit the time limit the plan's order was simplified: "
@@ -139,15 +139,21 @@ def _rescore(journey: Journey, resources: Resources, remaining: list[str], place
 
 
 def _grouped_parts(
-    journey: Journey, order: list[str], estimate: dict[str, float], groups: int
-) -> list[tuple[str, float]]:
+    journey: Journey, order: list[str], estimate: dict[str, float], groups: int,
+    deadline: float | None = None,
+) -> tuple[list[tuple[str, float]], int]:
     """Parts exact per group of consecutive improvements (`groups` of them, as even as
     can be), split within a group in proportion to the estimates; one improvement per
-    group makes every part exact."""
+    group makes every part exact. Past `deadline` the rest of the order is one last group
+    (its value is the whole selection's, which the plan has evaluated). Returns the parts
+    and the number of groups made."""
     size = -(-len(order) // groups) if order else 1
     parts: list[tuple[str, float]] = []
     current = journey.evaluate(()).value
-    for start in range(0, len(order), size):
+    start, made = 0, 0
+    while start < len(order):
+        if deadline is not None and time.perf_counter() > deadline:
+            size = len(order) - start
         group = order[start:start + size]
         value = journey.evaluate(order[:start + len(group)]).value
         weights = [max(estimate.get(i, 0.0), 0.0) for i in group]
@@ -155,5 +161,5 @@ def _grouped_parts(
         for imp_id, weight in zip(group, weights, strict=True):
             share = weight / total if total > 0 else 1.0 / len(group)
             parts.append((imp_id, (value - current) * share))
-        current = value
-    return parts
+        current, start, made = value, start + len(group), made + 1
+    return parts, made
