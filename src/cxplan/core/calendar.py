@@ -74,8 +74,10 @@ class Calendar:
         return start <= period <= self.finish(improvement, start)
 
     def finished_before(self, schedule: Mapping[str, int], period: int) -> tuple[str, ...]:
-        """The improvements of `schedule` (id → start) that pay off in `period`."""
-        return self.finished_sets(schedule)[period - 1]
+        """The improvements of `schedule` (id → start) that pay off in `period` (also
+        after the horizon: period `periods + 1` is the roadmap's end state)."""
+        return tuple(sorted((i for i, s in schedule.items() if self.finish(i, s) < period),
+                            key=self._position.__getitem__))
 
     def finished_sets(self, schedule: Mapping[str, int]) -> list[tuple[str, ...]]:
         """`finished_before` for every period at once (in scenario order): one pass over
