@@ -121,7 +121,8 @@ def _touchpoint(i: int, slot: _Slot, channel: str, rng: random.Random) -> dict[s
 
 
 def _out_edges(
-    i: int, slot: _Slot, lane_starts: list[int], lengths: list[int], rng: random.Random
+    i: int, slot: _Slot, lane_starts: list[int], lengths: list[int], rng: random.Random,
+    closed: frozenset[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Edges out of touchpoint i: forward in its lane, sometimes back (a cycle) or across."""
     p, length = slot.position, slot.length
@@ -138,7 +139,9 @@ def _out_edges(
     if len(lengths) > 1 and rng.random() < 0.04:
         other = rng.choice([k for k in (slot.lane - 1, slot.lane + 1) if 0 <= k < len(lengths)])
         q = min(lengths[other] - 1, round(p * lengths[other] / length))
-        targets.append((lane_starts[other] + q, rng.uniform(0.05, 0.2)))
+        weight = rng.uniform(0.05, 0.2)
+        if other not in closed:  # nobody switches into a lane no customer enters
+            targets.append((lane_starts[other] + q, weight))
     if not targets:
         return []
     total = rng.uniform(0.7, MAX_OUT_SUM) if forward else rng.uniform(0.05, 0.3)
@@ -175,11 +178,16 @@ def realistic_scenario(
     seed: int = 0,
     shape: str = "realistic",
     personas: int | None = None,
+    unreachable: float = 0.0,
 ) -> dict[str, Any]:
     """A scenario dict (format v1) with `n_improvements` improvements; see the module doc.
 
     `shape` is "realistic" or "dense" (10+ improvements on some touchpoints); `personas`
-    forces the number of personas (default: 2 or 3, drawn from the seed).
+    forces the number of personas (default: 2 or 3, drawn from the seed); `unreachable`
+    is the share of lanes no customer ever reaches (no entry, no edge from another lane
+    into them; their improvements gain nothing), as in backlogs that list touchpoints of
+    channels not yet open. With 0 (the default) the scenario is the same as before the
+    option existed: the lanes to close are drawn from a generator of their own.
     """
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}; use one of {', '.join(SHAPES)}")
@@ -196,8 +204,13 @@ def realistic_scenario(
              for p in range(length)]
     lane_channel = [rng.choice(CHANNELS) for _ in lengths]
     touchpoints = [_touchpoint(i, s, lane_channel[s.lane], rng) for i, s in enumerate(slots)]
+    if not 0.0 <= unreachable < 1.0:
+        raise ValueError("unreachable must be a share of the lanes, at least 0 and below 1")
+    closing = random.Random(f"cxplan-bench-closed:{shape}:{n_improvements}:{seed}")
+    closed = frozenset(closing.sample(range(1, len(lengths)),
+                                      k=min(len(lengths) - 1, round(unreachable * len(lengths)))))
     edges = [e for i, s in enumerate(slots)
-             for e in _out_edges(i, s, lane_starts, lengths, rng)]
+             for e in _out_edges(i, s, lane_starts, lengths, rng, closed)]
     lane_weight = [rng.lognormvariate(0, 0.6) for _ in lengths]
     mid = [start + length // 2 for start, length in zip(lane_starts, lengths, strict=True)]
     weights: dict[int, float] = {}
@@ -207,7 +220,8 @@ def realistic_scenario(
             weights[mid[lane]] = 0.15 * lane_weight[lane]
         else:
             weights[start] = lane_weight[lane]
-    journey = {"entry": _entry(weights), "edges": edges}
+    journey = {"entry": _entry({i: w for i, w in weights.items() if slots[i].lane not in closed}),
+               "edges": edges}
 
     # -- improvements --------------------------------------------------------------------------
     attraction = [rng.lognormvariate(0, 0.4) * (1.3 if tp["moment_of_truth"] else 1.0)
@@ -305,7 +319,9 @@ def realistic_scenario(
         persona_list.append({
             "id": "returning-customers", "name": "Returning customers",
             "customers": round(base_customers * rng.uniform(0.4, 0.6)),
-            "entry": _entry(returning), "touchpoints": overrides,
+            "entry": _entry({i: w for i, w in returning.items()
+                             if slots[i].lane not in closed}),
+            "touchpoints": overrides,
         })
     if n_personas >= 3:
         rerouted = []

@@ -46,3 +46,17 @@ def test_the_calibration_benchmark_counts_its_generated_log(tmp_path: Path) -> N
         result = calibrate.worker(str(tmp_path / name), str(tmp_path / "out.yaml"))
         assert result["events"] == len(columns["case"])
         assert result["cases"] == len(set(columns["case"].tolist()))
+
+def test_the_evaluation_benchmark_times_both_methods_on_a_small_journey() -> None:
+    from benchmarks import evaluation
+
+    rows = evaluation.worker(320, 0.5, repeats=2)
+    assert [row["touchpoints"] for row in rows] == [320, 320]
+    assert rows[0]["reachable"] < 320 and rows[1]["method"] in ("sparse", "dense")
+
+
+def test_the_attribution_benchmark_ranks_and_shares_a_small_plan() -> None:
+    from benchmarks import evaluation
+
+    rows = evaluation.attribution_worker(100, 0.0, [30], deadline=5.0)
+    assert rows[0]["funded"] >= 30 and rows[0]["shapley"] != ""

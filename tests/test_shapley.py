@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ import numpy as np
 import pytest
 
 import cxplan
+from cxplan.core import coalitions, shapley
 from cxplan.core import journey as journey_module
-from cxplan.core import shapley
 from cxplan.core.coalitions import CoalitionValues
 from cxplan.core.journey import build_journey
 from cxplan.errors import InfeasibleError
@@ -56,17 +57,21 @@ def scenario_of(seed: int) -> tuple[dict[str, Any], Scenario]:
 # -- the coalition values: Woodbury updates equal a full solve ----------------------------
 
 
-@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("way", ["dense", "sparse", "evaluations"])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_every_subset_gain_equals_a_full_evaluation(
-        seed: int, sparse: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    if sparse:  # the sparse-LU path of large journeys, on a small one
+        seed: int, way: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if way == "sparse":  # the sparse paths of large journeys, on a small one
         monkeypatch.setattr(journey_module, "DENSE_LIMIT", 0)
+    if way == "evaluations":  # k×k updates costlier than evaluating each subset outright
+        monkeypatch.setattr(coalitions, "woodbury_seconds", lambda k: 1e9)
     _, scenario = scenario_of(seed)
     journey = build_journey(scenario)
     players = scenario.improvement_ids[:7]
     subsets = np.array(list(itertools.product([False, True], repeat=len(players))))
-    got = CoalitionValues(journey, players).gains(subsets)
+    game = CoalitionValues(journey, players)
+    assert game.updates == (way != "evaluations")
+    got = game.gains(subsets)
     base = journey.evaluate(()).value
     for row, value in zip(subsets, got, strict=True):
         chosen = [p for p, member in zip(players, row, strict=True) if member]
@@ -178,6 +183,21 @@ def test_too_costly_values_are_left_out_with_a_warning(
     assert plan.shapley is None
     assert all(i.shapley is None for i in plan.improvements)
     assert any("Shapley values were not computed" in w for w in plan.warnings)
+
+
+def test_thousands_of_funded_improvements_are_declined_at_once_not_after_an_order() -> None:
+    # 1 000 funded on a 2 000-touchpoint journey: an order is 1 001 full evaluations; the
+    # estimate says no before the first one, within a fraction of the budget
+    from benchmarks.generate import realistic_scenario
+
+    scenario = cxplan.load_scenario(realistic_scenario(4000, seed=0, personas=2))
+    journey = build_journey(scenario)
+    funded = scenario.improvement_ids[::4]
+    began = time.perf_counter()
+    game = shapley.plan_game(journey, funded)
+    assert not game.parts[0][1].updates  # k×k updates of ~1 000 touchpoints: too costly
+    assert shapley.shapley_values(game, time_budget=1.0) is None
+    assert time.perf_counter() - began < 1.0
 
 
 # -- in the plan ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ the what-if analyses (`cxplan.whatif`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from cxplan.core.results import Plan
 from cxplan.core.schedule import ScheduleEvaluator
 from cxplan.core.schedule import violations as schedule_violations
 from cxplan.core.selection import usage, violations
-from cxplan.core.shapley import TIME_BUDGET, with_shapley
+from cxplan.core.shapley import TIME_BUDGET, Game, with_shapley
 from cxplan.errors import UsageError
 from cxplan.files import atomic_path
 from cxplan.load import load_scenario
@@ -41,7 +41,12 @@ from cxplan.optimizer.pipeline import (
     start_only,
 )
 from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
-from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
+from cxplan.optimizer.roadmap.pipeline import (
+    prepare_roadmap,
+    roadmap_backlog,
+    roadmap_model_fits,
+    roadmap_start_only,
+)
 from cxplan.optimizer.sequence import needs_sequence, solve_sequence
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.limits import Amount, apply_limits
@@ -195,6 +200,12 @@ def optimize(
     pipeline: Pipeline
     if scenario.horizon is not None:
         # A roadmap: when to start each improvement (cxplan.optimizer.roadmap).
+        if start and export_lp is None:
+            found_roadmap = roadmap_backlog(scenario, plugins)
+            if not roadmap_model_fits(found_roadmap, options.time_limit, plugins, lp_within):
+                return _without_model(roadmap_start_only(found_roadmap, options, began),
+                                      scenario, found_roadmap.game, plugins, options, shapley,
+                                      clock)
         # Marginal values re-solve with raised limits: the model keeps the starts they allow.
         room = marginal_room(scenario, budget_step) if marginals and not sequence else None
         pipeline = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_within, room=room)
@@ -202,17 +213,14 @@ def optimize(
         journey = None
         if start and export_lp is None and not sequence:
             found = backlog(scenario, plugins)
+            found.deadline = began + options.time_limit
             if not model_fits(found, options.time_limit, plugins, lp_first):
-                plan = start_only(found, options, began)
-                if shapley:
-                    with clock.phase("shapley"):
-                        plan = with_shapley(plan, found.game(plan),
-                                            time_budget=shapley_budget(clock))
-                plan = dataclasses.replace(plan, timings=clock.summary())
-                plugins.plan_finished(plan, scenario)
-                return plan
+                return _without_model(start_only(found, options, began), scenario,
+                                      found.game, plugins, options, shapley, clock)
             journey = found.journey
         pipeline = prepare(scenario, plugins=plugins, journey=journey, lp_within=lp_within)
+    if isinstance(pipeline, Prepared):  # the plan's ordering fits the time limit too
+        pipeline.deadline = began + options.time_limit
     if export_lp is not None:
         with atomic_path(export_lp) as tmp:
             pipeline.problem.writeLP(str(tmp))
@@ -243,8 +251,25 @@ def optimize(
             plan = with_shapley(plan, pipeline.game(plan), time_budget=shapley_budget(clock))
         if scenario.economics is not None:
             plan = with_payback(plan, scenario.economics)
+    if options.threads_note:
+        plan = dataclasses.replace(plan, warnings=(*plan.warnings, options.threads_note))
     plan = dataclasses.replace(plan, timings=clock.summary())
     plugins.plan_finished(plan, pipeline.scenario)
+    return plan
+
+
+def _without_model(plan: Plan, scenario: Scenario, game: Callable[[Plan], Game],
+                   plugins: CxplanPlugins, options: SolverOptions, shapley: bool,
+                   clock: Clock) -> Plan:
+    """A plan made without a model (too large to build in the time limit), finished as
+    every plan: its Shapley values, the timings, then the plugins' hook."""
+    if shapley:
+        with clock.phase("shapley"):
+            plan = with_shapley(plan, game(plan), time_budget=shapley_budget(clock))
+    if options.threads_note:
+        plan = dataclasses.replace(plan, warnings=(*plan.warnings, options.threads_note))
+    plan = dataclasses.replace(plan, timings=clock.summary())
+    plugins.plan_finished(plan, scenario)
     return plan
 
 

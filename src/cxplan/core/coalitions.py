@@ -14,6 +14,12 @@ subset's exact value from a k×k system:
 where r = 1 − p'd' is retention, w = s(1 − p') − c'p' the value of one visit and v₀ the
 baseline's visits. This is algebra, not an approximation: tests compare it with
 `Journey.evaluate` on random journeys with loops, dropout and several personas.
+
+The k×k systems pay while k is small. When the players touch so many touchpoints that a
+k×k solve costs more than evaluating the subset outright (`woodbury_seconds` against
+`Journey.evaluation_seconds`: about k > 100 on a 5 000-touchpoint journey, sooner on
+small ones), each subset is evaluated by `Journey.evaluate` instead, and nothing of size
+n×k is built. Subsets are solved in batches of at most `BATCH_BYTES` of k×k systems.
 """
 
 from __future__ import annotations
@@ -22,12 +28,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
-from cxplan.core.journey import Journey, PersonaChain, identity_minus
+from cxplan.core.journey import Journey, PersonaChain
 
 FloatArray = np.ndarray
-BATCH = 2048  # subsets per batched solve: bounds memory at BATCH × k² floats
+BATCH = 2048  # subsets per batched solve at most
+BATCH_BYTES = 64 << 20  # and at most this much memory for their k×k systems
+
+
+def woodbury_seconds(k: int) -> float:
+    """A generous estimate of one subset's k×k update (build and solve, batched), measured
+    on the 2-core machine: 9 µs at k = 32, 30 µs at 64, 0.8 ms at 256."""
+    return 1e-6 + k * k * 1e-8 + k**3 / 3 / 2e9
 
 
 @dataclass(frozen=True)
@@ -59,18 +71,23 @@ class CoalitionValues:
             raise KeyError(f"unknown improvement(s): {', '.join(sorted(unknown))}")
         touched = sorted({e.touchpoint for p in self.players for e in journey.effects[p]})
         self.affected = np.array(touched, dtype=int)
-        position = {t: j for j, t in enumerate(touched)}
-        shape = (len(self.players), len(touched))
-        # kept shares per player and affected touchpoint: 1 where the player does nothing
+        self.journey = journey
+        self.updates = (len(journey.personas) * woodbury_seconds(len(touched))
+                        <= journey.evaluation_seconds)
+        # kept shares per player and affected touchpoint (1 where the player does nothing):
+        # players × k of them, built only for updates (5 000 × 4 000 would be 480 MB)
+        shape = (len(self.players), len(touched)) if self.updates else (0, 0)
         self._kept = {name: np.ones(shape) for name in ("failure", "impact", "dropout")}
-        for row, player in enumerate(self.players):
+        position = {t: j for j, t in enumerate(touched)}
+        for row, player in enumerate(self.players if self.updates else ()):
             for effect in journey.effects[player]:
                 col = position[effect.touchpoint]
                 self._kept["failure"][row, col] *= 1.0 - effect.failure
                 self._kept["impact"][row, col] *= 1.0 - effect.impact
                 self._kept["dropout"][row, col] *= 1.0 - effect.dropout
         self._personas = [u for chain in journey.personas
-                          if (u := self._project(chain)) is not None]
+                          if (u := self._project(chain)) is not None] if self.updates else []
+        self._baseline = journey.evaluate(()).value
 
     @property
     def persona_updates(self) -> tuple[_PersonaUpdate, ...]:
@@ -81,6 +98,13 @@ class CoalitionValues:
     def size(self) -> int:
         """k: how many touchpoints the players affect (each subset solves a k×k system)."""
         return len(self.affected)
+
+    @property
+    def seconds_per_subset(self) -> float:
+        """What one subset's gain costs, about: a low-rank update or a full evaluation."""
+        if self.updates:
+            return len(self._personas) * woodbury_seconds(self.size)
+        return self.journey.evaluation_seconds
 
     def _project(self, chain: PersonaChain) -> _PersonaUpdate | None:
         idx = chain.reachable_index
@@ -94,14 +118,10 @@ class CoalitionValues:
         retention = 1.0 - p * d
         per_visit = s * (1.0 - p) - c * p
         pt = chain.reachable_transition_t
-        if isinstance(pt, np.ndarray):
-            system = identity_minus(pt, retention)
-            visits = np.linalg.solve(system, chain.entry[idx])
-            z = np.linalg.solve(system, pt[:, at]) if len(at) else np.zeros((len(idx), 0))
-        else:
-            lu = spla.splu(chain.system(retention))
-            visits = lu.solve(chain.entry[idx])
-            z = lu.solve(pt[:, at].toarray()) if len(at) else np.zeros((len(idx), 0))
+        factor = chain.factor(retention)
+        visits = factor.solve(chain.entry[idx])
+        columns_at = pt[:, at] if isinstance(pt, np.ndarray) else pt[:, at].toarray()
+        z = factor.solve(columns_at) if len(at) else np.zeros((len(idx), 0))
         return _PersonaUpdate(
             customers=chain.customers, columns=columns, visits=visits[at],
             retention=retention[at], per_visit=per_visit[at], failure=p[at], impact=c[at],
@@ -116,8 +136,14 @@ class CoalitionValues:
             raise ValueError(f"membership must have one column per player "
                              f"({len(self.players)}), got shape {membership.shape}")
         result = np.zeros(len(membership))
-        for start in range(0, len(membership), BATCH):
-            rows = membership[start:start + BATCH]
+        if not self.updates:
+            for row, members in enumerate(membership):
+                chosen = [p for p, member in zip(self.players, members, strict=True) if member]
+                result[row] = self.journey.evaluate(chosen, remember=False).value - self._baseline
+            return result
+        batch = max(1, min(BATCH, BATCH_BYTES // (8 * max(1, self.size) ** 2)))
+        for start in range(0, len(membership), batch):
+            rows = membership[start:start + batch]
             kept = {name: _products(rows, factors) for name, factors in self._kept.items()}
             result[start:start + len(rows)] = sum(
                 (u.customers * self._persona_gain(u, kept) for u in self._personas),

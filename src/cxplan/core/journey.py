@@ -3,12 +3,14 @@
 This is the independent evaluator of the model (docs/model.md): given a selection
 of improvements it computes expected visits, failures, dropouts, losses and
 value by solving the linear system v = e + Pᵀ diag(1 − p'd') v directly
-(dense for small journeys, sparse LU for large ones). The optimizer's answers
-are always re-checked against it.
+(dense LU for small journeys; for large ones forward substitution over the loops'
+components, or sparse LU: `cxplan.core.factor`). The optimizer's answers are always
+re-checked against it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,8 +18,8 @@ from functools import cached_property
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
+from cxplan.core.factor import ChainFactor, ChainStructure
 from cxplan.scenario.models import Persona, Scenario
 
 DENSE_LIMIT = 300  # above this many reachable touchpoints, solve with sparse LU
@@ -103,30 +105,17 @@ class PersonaChain:
         return sub.toarray() if len(idx) <= DENSE_LIMIT else sub.tocsc()
 
     @cached_property
-    def _sparse_pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """CSC structure of I − Pᵀ diag(r), fixed for every selection: (indptr, indices,
-        identity part, Pᵀ part, column of each entry). Only the data changes with r, so
-        each evaluation fills one array instead of building sparse matrices anew."""
-        n = len(self.reachable_index)
-        pt = self.reachable_transition_t
-        assert not isinstance(pt, np.ndarray)
-        pattern = (sp.identity(n, format="csc") + abs(pt)).tocsc()
-        pattern.sort_indices()
-        columns = np.repeat(np.arange(n), np.diff(pattern.indptr))
-        ident = (pattern.indices == columns).astype(float)
-        # place Pᵀ's entries at their positions in the (column-major, sorted) pattern
-        keys = columns.astype(np.int64) * n + pattern.indices
-        coo = pt.tocoo()
-        where = np.searchsorted(keys, coo.col.astype(np.int64) * n + coo.row)
-        trans = np.zeros(len(keys))
-        np.add.at(trans, where, coo.data)
-        return pattern.indptr, pattern.indices, ident, trans, columns
+    def structure(self) -> ChainStructure:
+        """The chain's factorization method and what it needs (`cxplan.core.factor`)."""
+        return ChainStructure(self.reachable_transition_t)
 
     def system(self, retention: np.ndarray) -> sp.csc_matrix:
-        """I − Pᵀ diag(retention) on the reachable touchpoints (sparse journeys)."""
-        indptr, indices, ident, trans, columns = self._sparse_pattern
-        n = len(self.reachable_index)
-        return sp.csc_matrix((ident - trans * retention[columns], indices, indptr), shape=(n, n))
+        """I − Pᵀ diag(retention) on the reachable touchpoints, as a sparse matrix."""
+        return self.structure.system(retention)
+
+    def factor(self, retention: np.ndarray) -> ChainFactor:
+        """I − Pᵀ diag(retention) on the reachable touchpoints, factored."""
+        return self.structure.factor(retention)
 
 
 @dataclass(frozen=True)
@@ -274,22 +263,39 @@ class Journey:
         np.multiply.at(md, touchpoint[mask], kd[mask])
         return mf, mi, md
 
-    def evaluate(self, selection: Iterable[str] = ()) -> Evaluation:
-        """Exact expected outcome of selecting `selection` (ids; order does not matter)."""
+    def evaluate(self, selection: Iterable[str] = (), *, remember: bool = True) -> Evaluation:
+        """Exact expected outcome of selecting `selection` (ids; order does not matter).
+
+        Results are cached (within `_cache_limit`); `remember=False` leaves this one out of
+        the cache, for callers that evaluate many selections once each."""
         chosen = frozenset(selection)
         cached = self._cache.get(chosen)
         if cached is not None:
             return cached
-        unknown = chosen - self.effects.keys()
+        # one lookup per member: a difference with the keys would walk every improvement
+        unknown = [i for i in chosen if i not in self.effects]
         if unknown:
             raise KeyError(f"unknown improvement(s): {', '.join(sorted(unknown))}")
+        result = self._solve(chosen)
+        if remember and len(self._cache) < self._cache_limit:
+            self._cache[chosen] = result
+        return result
+
+    def _solve(self, chosen: frozenset[str]) -> Evaluation:
         mf, mi, md = self.multipliers(chosen)
         outcomes = tuple(_evaluate_chain(c, mf, mi, md) for c in self.personas)
         ordered = tuple(sorted(chosen, key=self._improvement_position.__getitem__))
-        result = Evaluation(ordered, outcomes)
-        if len(self._cache) < self._cache_limit:
-            self._cache[chosen] = result
-        return result
+        return Evaluation(ordered, outcomes)
+
+    @cached_property
+    def evaluation_seconds(self) -> float:
+        """Wall seconds of one evaluation (measured once, on the empty selection and not
+        the first one, which also analyses the chains): what callers with a time budget
+        plan with."""
+        self._solve(frozenset())  # never from the cache
+        began = time.perf_counter()
+        self._solve(frozenset())
+        return time.perf_counter() - began
 
     def visits(self, selection: Iterable[str]) -> list[FloatArray]:
         """Expected visits per persona for a selection."""
@@ -317,17 +323,10 @@ class Journey:
             visits, pull = np.zeros(len(p)), np.zeros(len(p))
             retention = 1.0 - p[idx] * d[idx]
             per_visit = s[idx] * (1.0 - p[idx]) - c[idx] * p[idx]
-            pt = chain.reachable_transition_t
-            if isinstance(pt, np.ndarray):
-                a = identity_minus(pt, retention)
-                visits[idx] = np.linalg.solve(a, chain.entry[idx])
-                adjoint = np.linalg.solve(a.T, per_visit)
-                pull[idx] = (pt.T @ adjoint) * visits[idx]
-            else:
-                a = chain.system(retention)
-                visits[idx] = spla.spsolve(a, chain.entry[idx])
-                adjoint = spla.spsolve(a.T.tocsc(), per_visit)
-                pull[idx] = (pt.T @ adjoint) * visits[idx]
+            factor = chain.factor(retention)
+            visits[idx] = factor.solve(chain.entry[idx])
+            adjoint = factor.solve_transposed(per_visit)
+            pull[idx] = (chain.reachable_transition_t.T @ adjoint) * visits[idx]
             t = touchpoint
             d_pd = p[t] * d[t] * (kf * kd - 1.0)        # change of p'd' (retention = 1 − p'd')
             d_cp = c[t] * p[t] * (kf * ki - 1.0)        # change of the loss per visit
@@ -337,14 +336,6 @@ class Journey:
                                                       minlength=len(self.effects))
         return {imp: float(estimate[k]) for imp, k in self._improvement_position.items()
                 if imp not in base}
-
-
-def identity_minus(pt: FloatArray, retention: FloatArray) -> FloatArray:
-    """I − Pᵀ diag(retention), without allocating the identity (profiled: ~10 % of a
-    greedy start's time went to `np.eye`)."""
-    a: FloatArray = pt * -retention[None, :]
-    a.flat[:: len(retention) + 1] += 1.0
-    return a
 
 
 def _evaluate_chain(
@@ -357,13 +348,8 @@ def _evaluate_chain(
     idx = chain.reachable_index
     if len(idx):
         retention = 1.0 - p[idx] * d[idx]
-        pt = chain.reachable_transition_t
         # v = e + Pᵀ diag(retention) v  on the reachable touchpoints
-        if isinstance(pt, np.ndarray):
-            a = identity_minus(pt, retention)
-            visits[idx] = np.linalg.solve(a, chain.entry[idx])
-        else:
-            visits[idx] = spla.spsolve(chain.system(retention), chain.entry[idx])
+        visits[idx] = chain.factor(retention).solve(chain.entry[idx])
     failures = visits * p
     return PersonaOutcome(
         persona=chain.id,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from cxplan.core.calendar import Calendar
 from cxplan.core.criterion import Criterion, EvaluationContext
 from cxplan.core.journey import Evaluation
@@ -48,7 +50,9 @@ class ScheduleEvaluator:
         self._cache: dict[tuple[int, tuple[str, ...]], PeriodValue] = {}
 
     def period(self, schedule: Mapping[str, int], period: int) -> PeriodValue:
-        finished = self.calendar.finished_before(dict(schedule), period)
+        return self._period(self.calendar.finished_before(schedule, period), period)
+
+    def _period(self, finished: tuple[str, ...], period: int) -> PeriodValue:
         journey = self.calendar.journey(period)
         key = (id(journey), finished)
         hit = self._cache.get(key)
@@ -67,7 +71,8 @@ class ScheduleEvaluator:
     def periods(self, schedule: Mapping[str, int]) -> list[PeriodValue]:
         """Every period whose value counts (`Calendar.valued`): the last one is N + 1, the
         value after the horizon, when a terminal value is counted."""
-        return [self.period(schedule, t) for t in self.calendar.valued]
+        sets = self.calendar.finished_sets(schedule)
+        return [self._period(sets[t - 1], t) for t in self.calendar.valued]
 
     def criterion_totals(self, schedule: Mapping[str, int]) -> dict[str, float]:
         """Σ_t discount_t × criterion value in period t, per criterion."""
@@ -163,10 +168,10 @@ class Room:
         money = False
         if self.money is not None:
             if cal.horizon.carry_over:
-                trial = list(self.money)
-                for t in work:
-                    trial[t - 1] -= cal.spend(imp)
-                money = not _cumulative_ok(trial)
+                # running sums of what is left, less the spend of each period of work so far
+                spent = np.clip(np.arange(1, len(self.money) + 1) - start + 1, 0, len(work))
+                running = np.cumsum(self.money) - cal.spend(imp) * spent
+                money = bool(np.any(running < -TOLERANCE * np.maximum(1.0, np.abs(running))))
             else:
                 money = any(self.money[t - 1] < cal.spend(imp) - _slack(cal.spend(imp))
                             for t in work)
@@ -201,13 +206,3 @@ class Room:
 
 def _slack(amount: float) -> float:
     return TOLERANCE * max(1.0, abs(amount))
-
-
-def _cumulative_ok(money_left: list[float]) -> bool:
-    # With carry-over, what is left of period t moves on: every running sum must stay ≥ 0.
-    running = 0.0
-    for left in money_left:
-        running += left
-        if running < -_slack(running):
-            return False
-    return True

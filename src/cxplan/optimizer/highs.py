@@ -183,7 +183,7 @@ def configured_highs(options: SolverOptions, time_limit: float) -> highspy.Highs
     h.setOptionValue("presolve", "on")
     h.setOptionValue("time_limit", max(time_limit, 0.01))
     h.setOptionValue("random_seed", options.seed)
-    h.setOptionValue("threads", max(1, options.threads))
+    h.setOptionValue("threads", options.solver_threads)
     if options.node_limit is not None:
         h.setOptionValue("mip_max_nodes", options.node_limit)
     if not options.sub_mip_heuristics:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cxplan.errors import UsageError
 
 MAX_TIME_LIMIT = 1e7  # seconds (about 4 months): beyond any meeting, within HiGHS's range
+
+
+def machine_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,21 @@ class SolverOptions:
             raise UsageError(f"threads must be at least 1, got {self.threads!r}")
         if self.node_limit is not None and self.node_limit < 0:
             raise UsageError(f"the node limit must be ≥ 0, got {self.node_limit!r}")
+
+    @property
+    def solver_threads(self) -> int:
+        """The threads HiGHS is given: `threads`, at most the machine's cores (HiGHS starts
+        every thread it is asked for; 100 000 of them never finished a 2 s solve)."""
+        return min(self.threads, machine_cores())
+
+    @property
+    def threads_note(self) -> str | None:
+        """What to tell the user when `threads` was capped, else None."""
+        if self.threads <= self.solver_threads:
+            return None
+        return (f"--threads {self.threads} is more than this machine's "
+                f"{self.solver_threads} core{'s' if self.solver_threads > 1 else ''}: the "
+                f"solver used {self.solver_threads}")
 
 
 @dataclass(frozen=True)

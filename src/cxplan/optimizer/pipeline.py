@@ -22,7 +22,7 @@ import pulp
 from cxplan.core.criterion import Criterion
 from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
 from cxplan.core.journey import Journey, build_journey
-from cxplan.core.ranking import rank
+from cxplan.core.ranking import ranking
 from cxplan.core.results import ImprovementResult, PersonaResult, Plan
 from cxplan.core.selection import Resources, requirement_closure, usage
 from cxplan.core.shapley import Game, plan_game
@@ -158,6 +158,8 @@ class Backlog:
     journey: Journey
     criteria: dict[str, Criterion]
     build_seconds: float
+    # When the plan's ordering and parts must be done (time.perf_counter()); None: no limit.
+    deadline: float | None = field(default=None, kw_only=True)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -216,7 +218,8 @@ class Backlog:
         gain = evaluation.value - baseline.value
         used = usage(scenario, selected)
         improvements = []
-        for position, (imp_id, part) in enumerate(rank(scenario, journey, selected), start=1):
+        ranked = ranking(scenario, journey, selected, deadline=self.deadline)
+        for position, (imp_id, part) in enumerate(ranked.parts, start=1):
             imp = scenario.improvement(imp_id)
             improvements.append(ImprovementResult(
                 id=imp.id, name=imp.label, owner=imp.owner, cost=imp.cost,
@@ -253,7 +256,8 @@ class Backlog:
             build_seconds=self.build_seconds,
             solve_seconds=result.seconds,
             nodes=result.nodes,
-            warnings=tuple(w.format() for w in scenario.warnings),
+            warnings=(*(w.format() for w in scenario.warnings),
+                      *((ranked.reduced,) if ranked.reduced else ())),
             evaluation=evaluation,
             baseline=baseline,
         )
@@ -310,14 +314,27 @@ class _Probe:
     """What constraint plugins see when cxplan only asks whether they add anything: the
     scenario, the journey and the decision variables, nothing of the model."""
 
-    def __init__(self, backlog: Backlog) -> None:
-        self.scenario, self.journey = backlog.scenario, backlog.journey
+    def __init__(self, scenario: Scenario, journey: Journey) -> None:
+        self.scenario, self.journey = scenario, journey
         self.problem = pulp.LpProblem("probe", pulp.LpMaximize)
         self.x = {imp: self.problem.add_variable(f"x{k}", 0, 1, pulp.LpBinary)
-                  for k, imp in enumerate(backlog.scenario.improvement_ids)}
+                  for k, imp in enumerate(scenario.improvement_ids)}
 
     def __getattr__(self, name: str) -> object:
         raise _NeedsModel(name)
+
+
+def plugins_add_rows(scenario: Scenario, journey: Journey, plugins: CxplanPlugins) -> bool:
+    """Whether constraint plugins add rows to this scenario's model (or may: one asked for
+    more than the decision variables); such rows can only be kept by building the model."""
+    if not plugins.has_constraints():
+        return False
+    try:
+        return bool(plugins.constraints_for(_Probe(scenario, journey)))
+    except PluginError as exc:
+        if isinstance(exc.__cause__, _NeedsModel):
+            return True
+        raise
 
 
 def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins,
@@ -330,15 +347,7 @@ def model_fits(backlog: Backlog, time_limit: float, plugins: CxplanPlugins,
         scenario, journey, lp_blocking_budget(time_limit) if lp_first else None))
     if columns * BUILD_SECONDS_PER_COLUMN <= time_limit / 2:
         return True
-    if plugins.has_constraints():
-        try:
-            if plugins.constraints_for(_Probe(backlog)):
-                return True
-        except PluginError as exc:
-            if isinstance(exc.__cause__, _NeedsModel):
-                return True
-            raise
-    return False
+    return plugins_add_rows(scenario, journey, plugins)
 
 
 def start_only(backlog: Backlog, options: SolverOptions, began: float) -> Plan:

@@ -154,6 +154,36 @@ def schedule_of(keys: Iterable[str]) -> dict[str, int]:
     return result
 
 
+def active_periods(calendar: Calendar, starts: Mapping[str, list[int]]) -> list[int]:
+    """The periods in which something can have been finished: each gets a journey copy."""
+    durations = {imp.id: imp.duration for imp in calendar.scenario.improvements}
+    first = [min(s + durations[imp] for s in allowed) for imp, allowed in starts.items()
+             if allowed]
+    # (N + 1, when counted, is the value after the horizon: `Calendar.valued`.)
+    return [t for t in calendar.valued if first and min(first) <= t]
+
+
+def roadmap_blocking(calendar: Calendar, copies: int, lp_within: float | None) -> Blocking:
+    """As `cxplan.optimizer.model.choose_blocking`, over all the copies (measured at
+    1 000 × 8: the tight LP took 26 s for 190 000 columns, and the 60 s LP-first plan was
+    proven within 0.19 % against 0.29 % with the compact hull)."""
+    columns = estimated_columns(calendar.scenario, calendar.journey(1), TIGHT) * max(copies, 1)
+    fits_lp = lp_within is not None and columns * LP_SECONDS_PER_COLUMN <= lp_within
+    return COMPACT if columns > COMPACT_ABOVE and not fits_lp else TIGHT
+
+
+def estimated_roadmap_columns(calendar: Calendar, lp_within: float | None = None) -> int:
+    """Roughly how many columns `build_roadmap_model` would make, without building it: a
+    start per allowed start period, and per active period a "done" per improvement and a
+    copy of the journey's hull (`estimated_columns`, with the blocking it would choose)."""
+    starts = {imp: possible_starts(calendar, imp) for imp in calendar.scenario.improvement_ids}
+    active = active_periods(calendar, starts)
+    per_copy = len(starts) + estimated_columns(
+        calendar.scenario, calendar.journey(1), roadmap_blocking(calendar, len(active),
+                                                                 lp_within))
+    return sum(len(allowed) for allowed in starts.values()) + len(active) * per_copy
+
+
 def build_roadmap_model(
     calendar: Calendar,
     criteria: Mapping[str, Criterion],
@@ -202,18 +232,9 @@ def _build(
 
     # The periods in which something can have been finished get a copy of the journey.
     durations = {imp.id: imp.duration for imp in scenario.improvements}
-    first_payoff = {imp: min(s + durations[imp] for s in by_start) if by_start else None
-                    for imp, by_start in starts.items()}
-    # (N + 1, when counted, is the value after the horizon: `Calendar.valued`.)
-    active = [t for t in calendar.valued
-              if any(f is not None and f <= t for f in first_payoff.values())]
+    active = active_periods(calendar, {imp: list(by_start) for imp, by_start in starts.items()})
     if blocking is None:
-        # as cxplan.optimizer.model.choose_blocking, over all the copies (measured at 1 000 × 8: the
-        # tight LP took 26 s for 190 000 columns, and the 60 s LP-first plan was proven
-        # within 0.19 % against 0.29 % with the compact hull)
-        columns = estimated_columns(scenario, calendar.journey(1), TIGHT) * max(len(active), 1)
-        fits_lp = lp_within is not None and columns * LP_SECONDS_PER_COLUMN <= lp_within
-        blocking = COMPACT if columns > COMPACT_ABOVE and not fits_lp else TIGHT
+        blocking = roadmap_blocking(calendar, len(active), lp_within)
 
     done: dict[int, dict[str, pulp.LpVariable]] = {}
     contexts: dict[int, ModelContext] = {}

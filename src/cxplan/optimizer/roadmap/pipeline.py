@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulp
@@ -23,10 +23,15 @@ from cxplan.core.schedule import PeriodValue, Room, ScheduleEvaluator, exclusion
 from cxplan.core.shapley import Game, roadmap_game
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError
-from cxplan.optimizer.options import ProgressCallback
-from cxplan.optimizer.pipeline import Pipeline
+from cxplan.optimizer.options import ProgressCallback, SolverOptions
+from cxplan.optimizer.pipeline import BUILD_SECONDS_PER_COLUMN, Pipeline, plugins_add_rows
 from cxplan.optimizer.roadmap.infeasible import roadmap_conflict
-from cxplan.optimizer.roadmap.model import RoadmapModel, build_roadmap_model, schedule_of
+from cxplan.optimizer.roadmap.model import (
+    RoadmapModel,
+    build_roadmap_model,
+    estimated_roadmap_columns,
+    schedule_of,
+)
 from cxplan.optimizer.roadmap.start import greedy_schedule
 from cxplan.optimizer.session import Session, SolveResult
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
@@ -39,30 +44,25 @@ def start_keys(schedule: Mapping[str, int]) -> list[str]:
 
 
 @dataclass
-class PreparedRoadmap(Pipeline):
-    """A roadmap scenario ready to solve: calendar, criteria, model and evaluator."""
+class RoadmapBacklog:
+    """A roadmap scenario with its calendar, criteria and exact evaluator: what a schedule
+    is started, evaluated and explained with, without a model."""
 
     scenario: Scenario
     calendar: Calendar
     criteria: dict[str, Criterion]
-    model: RoadmapModel
     evaluator: ScheduleEvaluator
     build_seconds: float
-    # the greedy schedule evaluates every period: it gets less of what the LP left
-    greedy_share_after_lp = 0.1
 
     @property
-    def problem(self) -> pulp.LpProblem:
-        return self.model.problem
-
-    @property
-    def decisions(self) -> dict[str, pulp.LpVariable]:
-        return self.model.columns
+    def weights(self) -> dict[str, float]:
+        """The criteria that count (non-zero weight) and their weights."""
+        return {name: float(w) for name, w in self.scenario.criteria.items() if w}
 
     def estimates(self) -> dict[str, float]:
         """Each improvement's estimated weighted gain per period once finished."""
         journey = self.calendar.journey(self.calendar.periods)
-        weights = self.model.weights
+        weights = self.weights
         if set(weights) == {"expected_experience"}:
             w = weights["expected_experience"]
             return {i: w * g for i, g in journey.first_order_gains().items()}
@@ -81,6 +81,31 @@ class PreparedRoadmap(Pipeline):
         """The greedy schedule (id → start), extending `initial` where it fits."""
         return greedy_schedule(self.calendar, self.evaluator, self.estimates(), time_budget,
                                initial)
+
+    def game(self, plan: Plan) -> Game:
+        """The horizon's discounted gain of any subset of the schedule: each period counts
+        the subset's members that have paid off by then."""
+        schedule = {imp: start for imp, (start, _) in plan.schedule.items()}
+        cal = self.calendar
+        return roadmap_game([(p.discount, cal.journey(p.period), p.finished)
+                             for p in self.evaluator.periods(schedule)], plan.selected)
+
+
+@dataclass
+class PreparedRoadmap(RoadmapBacklog, Pipeline):
+    """A roadmap scenario ready to solve: calendar, criteria, model and evaluator."""
+
+    model: RoadmapModel = field(kw_only=True)
+    # the greedy schedule evaluates every period: it gets less of what the LP left
+    greedy_share_after_lp = 0.1
+
+    @property
+    def problem(self) -> pulp.LpProblem:
+        return self.model.problem
+
+    @property
+    def decisions(self) -> dict[str, pulp.LpVariable]:
+        return self.model.columns
 
     def first(self, time_budget: float, initial: Sequence[str] = ()) -> list[str] | None:
         found = self.start(time_budget, schedule_of(initial))
@@ -116,23 +141,17 @@ class PreparedRoadmap(Pipeline):
 
     def plan(self, result: SolveResult) -> Plan:
         """Re-evaluate the solver's schedule exactly, check agreement, build the Plan."""
-        return roadmap_plan(self, schedule_of(result.selected), result)
-
-    def game(self, plan: Plan) -> Game:
-        """The horizon's discounted gain of any subset of the schedule: each period counts
-        the subset's members that have paid off by then."""
-        schedule = {imp: start for imp, (start, _) in plan.schedule.items()}
-        cal = self.calendar
-        return roadmap_game([(p.discount, cal.journey(p.period), p.finished)
-                             for p in self.evaluator.periods(schedule)], plan.selected)
+        return roadmap_plan(self, schedule_of(result.selected), result, self.model.terms)
 
 
-def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
-                 result: SolveResult) -> Plan:
+def roadmap_plan(prepared: RoadmapBacklog, schedule: dict[str, int], result: SolveResult,
+                 terms: Mapping[str, pulp.LpAffineExpression] | None = None) -> Plan:
+    """The Plan of a schedule, every number from the exact evaluator; the model's `terms`
+    (each criterion's expression, when a model found the schedule) must agree with it."""
     cal, scenario, evaluator = prepared.calendar, prepared.scenario, prepared.evaluator
     periods = evaluator.periods(schedule)
     totals = evaluator.criterion_totals(schedule)
-    for name, term in prepared.model.terms.items():
+    for name, term in (terms or {}).items():
         check_agreement(f"criterion {name!r} over the horizon", result.value_of(term),
                         totals[name], criterion_magnitude(prepared, name, periods))
     criteria = {
@@ -235,7 +254,7 @@ def after_horizon(cal: Calendar, evaluator: ScheduleEvaluator, schedule: Mapping
             "idle_end_periods": idle}
 
 
-def criterion_magnitude(prepared: PreparedRoadmap, name: str,
+def criterion_magnitude(prepared: RoadmapBacklog, name: str,
                         periods: Sequence[PeriodValue]) -> float:
     """The scale a criterion's model/evaluator agreement over the horizon is judged by."""
     return sum(p.discount * prepared.criteria[name].magnitude(EvaluationContext(
@@ -243,7 +262,7 @@ def criterion_magnitude(prepared: PreparedRoadmap, name: str,
         p.baseline)) for p in periods)
 
 
-def _parts(prepared: PreparedRoadmap, schedule: dict[str, int],
+def _parts(prepared: RoadmapBacklog, schedule: dict[str, int],
            ordered: list[str]) -> dict[str, float]:
     """Each improvement's part of the horizon's gain: exact per finishing period (the gain
     added by everything finishing then), split within a period by first-order estimates."""
@@ -339,5 +358,46 @@ def prepare_roadmap(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
     model = build_roadmap_model(cal, criteria, extra_constraints=hooks, lp_within=lp_within,
                                 room=calendar(room) if room is not None else None)
     evaluator = ScheduleEvaluator(cal, criteria)
-    return PreparedRoadmap(scenario, cal, criteria, model, evaluator,
-                           time.perf_counter() - began)
+    return PreparedRoadmap(scenario, cal, criteria, evaluator, time.perf_counter() - began,
+                           model=model)
+
+
+def roadmap_backlog(scenario: Scenario, plugins: CxplanPlugins) -> RoadmapBacklog:
+    """The roadmap's calendar, criteria and evaluator, without a model."""
+    registered = plugins.criteria()
+    began = time.perf_counter()
+    cal = calendar(scenario)
+    criteria = {name: registered[name] for name in scenario.criteria}
+    return RoadmapBacklog(scenario, cal, criteria, ScheduleEvaluator(cal, criteria),
+                          time.perf_counter() - began)
+
+
+def roadmap_model_fits(backlog: RoadmapBacklog, time_limit: float, plugins: CxplanPlugins,
+                       lp_within: float | None = None) -> bool:
+    """Whether the roadmap's model (`estimated_roadmap_columns`) can be built in half the
+    time limit, as for single-period plans (`cxplan.optimizer.pipeline.model_fits`); a
+    constraint plugin's rows can only be kept by the model, so it is built then."""
+    columns = estimated_roadmap_columns(backlog.calendar, lp_within)
+    if columns * BUILD_SECONDS_PER_COLUMN <= time_limit / 2:
+        return True
+    cal = backlog.calendar
+    return plugins_add_rows(backlog.scenario, cal.journey(cal.periods), plugins)
+
+
+def roadmap_start_only(backlog: RoadmapBacklog, options: SolverOptions, began: float) -> Plan:
+    """The greedy schedule as the plan, for a roadmap whose model is too large to build in
+    the time limit (its memory grows with it too: 1 000 improvements × 120 periods took
+    11 GB)."""
+    found = backlog.start(max(0.5, options.time_limit * 0.4))
+    if found is None:
+        raise InfeasibleError(roadmap_conflict(backlog.calendar) or [
+            "the mandatory improvements do not fit the roadmap's limits together"])
+    keys = start_keys(found)
+    result = SolveResult(Status.TIME_LIMIT, tuple(keys), None, None, None, 0,
+                         time.perf_counter() - began, {}, True)
+    plan = roadmap_plan(backlog, found, result)
+    return replace(plan, warnings=(*plan.warnings, (
+        "the roadmap's optimization model would take longer to build than the time limit "
+        "allows (and as much memory): this plan is the greedy schedule (exact values, no "
+        "proven bound); raise --time-limit, or plan fewer periods or improvements, to "
+        "optimize")))
