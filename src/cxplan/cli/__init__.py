@@ -10,7 +10,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from cxplan.cli import check, plan, plugins, whatif  # noqa: E402  (registers the commands)
-from cxplan.cli.common import INTERRUPTED, app, say_interrupted  # noqa: E402
+from cxplan.cli.common import INTERRUPTED, app, fresh_app, say_interrupted  # noqa: E402
 
 __all__ = ["app", "check", "main", "plan", "plugins", "whatif"]
 
@@ -20,9 +20,10 @@ def main() -> None:
     import sys
 
     # Plugins may add commands, so they are loaded before Typer looks the command up.
+    application = fresh_app()
     try:
-        args = plugins.prepare_plugins(app, sys.argv[1:])
+        args = plugins.prepare_plugins(application, sys.argv[1:])
     except KeyboardInterrupt:  # a Ctrl-C while plugins load, before a command runs
         say_interrupted()
         sys.exit(INTERRUPTED)
-    app(args=args)
+    application(args=args)

@@ -23,7 +23,7 @@ from cxplan.core.selection import Limits, Resources, requirement_closure, usage,
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.greedy import greedy_plan
-from cxplan.optimizer.infeasible import minimal_conflict
+from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, minimal_conflict
 from cxplan.optimizer.options import SolverOptions
 from cxplan.optimizer.pipeline import Prepared, prepare
 from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first, solve_from_relaxation
@@ -299,10 +299,15 @@ class Analysis:
             return _requirement_chain(scenario, stuck[0], out)
         # Forced in: the improvement is mandatory for this question.
         improvements = [imp.model_copy(update={"mandatory": True}) if self.forced.get(imp.id)
-                        else imp for imp in scenario.improvements if imp.id not in gone]
-        return minimal_conflict(replace_improvements(scenario, improvements)) or [
-            "the core constraints can be met together, so the conflict involves constraints "
-            "added by plugins: " + ", ".join(self.prepared.model.plugin_constraints)]
+                        else imp for imp in scenario.improvements]
+        found = minimal_conflict(replace_improvements(
+            scenario, [imp for imp in improvements if imp.id not in gone]))
+        if found is not None:
+            return found
+        # The core rules can be met: the plugins' rows take part, on the whole backlog with
+        # the forced-out improvements fixed at 0 (what requires them follows by the rules).
+        return minimal_conflict(replace_improvements(scenario, improvements),
+                                self.prepared.plugin_rows(sorted(out))) or [NO_CONFLICT_FOUND]
 
 
 def _requirement_chain(scenario: Scenario, mandatory: str, out: set[str]) -> list[str]:

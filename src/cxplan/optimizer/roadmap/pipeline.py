@@ -16,11 +16,12 @@ import pulp
 
 from cxplan.core.calendar import Calendar, calendar
 from cxplan.core.criterion import Criterion, EvaluationContext
-from cxplan.core.evaluation import check_agreement, weighted_objective
+from cxplan.core.evaluation import check_criterion, weighted_objective
 from cxplan.core.results import CriterionValue, ImprovementResult, PeriodResult, PersonaResult, Plan
 from cxplan.core.schedule import PeriodValue, ScheduleEvaluator
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError
+from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, PluginRows
 from cxplan.optimizer.options import ProgressCallback
 from cxplan.optimizer.pipeline import Pipeline
 from cxplan.optimizer.roadmap.infeasible import roadmap_conflict
@@ -88,9 +89,9 @@ class PreparedRoadmap(Pipeline):
         return self.model.start_values(schedule_of(keys))
 
     def conflict(self) -> list[str]:
-        return roadmap_conflict(self.calendar) or [
-            "the roadmap's rules can be met together, so the conflict involves "
-            "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)]
+        rows = PluginRows.of(self.model.problem, self.model.plugin_constraints,
+                             self.model.columns)
+        return roadmap_conflict(self.calendar, rows) or [NO_CONFLICT_FOUND]
 
     def solve(self, session: Session, start: Sequence[str] | None,
               time_limit: float | None = None,
@@ -127,8 +128,9 @@ def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
             p.discount * prepared.criteria[name].magnitude(EvaluationContext(
                 scenario, cal.journey(p.period), p.finished, p.evaluation, p.baseline))
             for p in periods)
-        check_agreement(f"criterion {name!r} over the horizon", result.value_of(term),
-                        totals[name], magnitude)
+        check_criterion(prepared.criteria[name], result.value_of(term), totals[name],
+                        magnitude, [f"{i}@{s}" for i, s in schedule.items()],
+                        " over the horizon")
     criteria = {
         name: CriterionValue(name, float(weight), totals[name], prepared.criteria[name].unit,
                              prepared.criteria[name].description)
