@@ -22,11 +22,10 @@ PLANNED_VALUE = 28_400.00
 EXPECTED_GAIN = 2_025.00
 SELECTION = ["guided-form"]
 
+# Every model of the scenario format (each a `Strict` model): a new one is documented too.
 DOCUMENTED_MODELS: list[type[BaseModel]] = [
-    models.Scenario, models.Persona, models.Touchpoint, models.TouchpointOverride,
-    models.JourneyGraph, models.Edge, models.Improvement, models.Effect, models.Horizon,
-    models.Objective, models.PriorityLevel,
-]
+    model for model in vars(models).values()
+    if isinstance(model, type) and issubclass(model, models.Strict) and model is not models.Strict]
 
 
 def section(title: str) -> str:

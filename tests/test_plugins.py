@@ -89,8 +89,8 @@ def plan_with(pm: CxplanPlugins, **changes: Any) -> Plan:
 def test_the_built_in_criteria_are_registered_through_the_hook() -> None:
     pm = CxplanPlugins(load_entry_points=False)
     assert set(BUILTIN_PLUGINS) <= set(pm.plugin_names())
-    assert pm.criteria_names() == ["expected_experience", "moments_of_truth", "quick_wins",
-                                   "risk_adjusted"]
+    assert pm.criteria_names() == ["expected_experience", "moments_of_truth", "net_value",
+                                   "quick_wins", "risk_adjusted"]
     assert pm.criterion_owner("quick_wins") == "cxplan.criteria.quick_wins"
 
 

@@ -238,7 +238,11 @@ def test_the_summary_says_it_is_a_roadmap_with_its_discounted_gain(
     assert "starting in 2027 Q1 with" in what
     assert "over the 8 quarters" in cost and format_money(plan.cost, "USD") in cost
     assert "discounted at 2 % a quarter" in gain
-    assert f"a gain of {format_money(plan.expected_gain, 'USD')}" in gain
+    assert f"the roadmap gains {format_money(plan.expected_gain, 'USD')}" in gain
+    breakdown = plan.breakdown
+    assert breakdown is not None
+    assert (f"Once all its work pays off, in a quarter ({breakdown.customers:,.0f} customers)"
+            f", this avoids {breakdown.failures_avoided:,.0f} of the") in gain
 
 
 def test_the_view_model_carries_the_schedule_and_the_periods(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import typing
 from pathlib import Path
 
@@ -176,7 +177,8 @@ def _view_model_classes() -> dict[str, type]:
         if cls.__name__ in found:
             return
         found[cls.__name__] = cls
-        for hint in typing.get_type_hints(cls, modules).values():
+        own = vars(sys.modules[cls.__module__])  # a class of another layer (core.results)
+        for hint in typing.get_type_hints(cls, {**own, **modules}).values():
             for candidate in _flatten(hint):
                 if dataclasses.is_dataclass(candidate) and isinstance(candidate, type):
                     visit(candidate)

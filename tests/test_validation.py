@@ -1106,7 +1106,7 @@ def test_a_dict_is_named_dict_by_default(minimal_scenario: ScenarioFactory) -> N
         load_scenario(minimal_scenario(budget="x"))
     assert info.value.problems[0].format() == (
         "<dict>: budget: Input should be a valid number (got 'x')\n"
-        "    hint: write the number without quotes")
+        "    hint: write a number, such as 1200 or 0.25")
 
 
 # -- reading files (hardening) -----------------------------------------------------------------

@@ -41,7 +41,7 @@ from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first
 from cxplan.optimizer.roadmap.pipeline import prepare_roadmap
 from cxplan.optimizer.sequence import needs_sequence, solve_sequence
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
-from cxplan.scenario.limits import apply_limits
+from cxplan.scenario.limits import Amount, apply_limits
 from cxplan.scenario.models import Scenario
 from cxplan.text import did_you_mean
 from cxplan.whatif.marginal import with_marginals
@@ -139,8 +139,8 @@ def _evaluate_schedule(scenario: Scenario, items: list[str]) -> SelectionValue:
 def optimize(
     scenario: Scenario,
     *,
-    budget: float | None = None,
-    teams: Mapping[str, float] | None = None,
+    budget: Amount | None = None,
+    teams: Mapping[str, Amount] | None = None,
     options: SolverOptions | None = None,
     plugins: CxplanPlugins | None = None,
     start: bool = True,
@@ -154,7 +154,9 @@ def optimize(
     Raises `InfeasibleError` naming a minimal set of conflicting constraints when no
     selection satisfies them all. `export_lp` writes the model in LP format (variable
     names like `x_queue_app_`: PuLP replaces `-+[] ->/` with `_`). `progress` is called
-    every few seconds during long solves with the incumbent, bound and gap.
+    every few seconds during long solves with the incumbent, bound and gap. `budget` and
+    `teams` replace the scenario's limits (`apply_limits`: a number, or text such as "500k"
+    or "110%").
     `marginals` adds what one more unit of each limit would add (`budget_step` of the
     budget, "10%" or an amount; one person per team), re-solved in the same session
     with at most the time limit again for all of them (`cxplan.whatif.marginal`).

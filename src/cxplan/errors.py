@@ -20,6 +20,10 @@ class Problem:
     hint: str | None = None
     line: int | None = None
     severity: str = "error"  # "error" or "warning"
+    # Warnings that can come by the thousand (an unreachable touchpoint each) name their
+    # kind, in the plural, and what they are about; `grouped_warnings` shows them as one.
+    group: str | None = None
+    subject: str | None = None
 
     def format(self) -> str:
         """`file: location: message`, the contract format, plus line and hint when known."""

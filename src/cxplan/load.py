@@ -20,8 +20,10 @@ from cxplan.errors import ScenarioError
 from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.models import Scenario
 from cxplan.scenario.periods import kept_after_transform
+from cxplan.scenario.problems import grouped_warnings
 from cxplan.scenario.sections import SectionNeed, SectionRules
 from cxplan.scenario.source import Document, parse_text, read_document
+from cxplan.scenario.uncertainty import kept_after_transform as uncertainty_kept
 from cxplan.scenario.validate import check_document
 from cxplan.scenario.variants import resolve_extends
 
@@ -72,13 +74,14 @@ def validate_document(
                              unavailable_criteria=plugins.unavailable_criteria())
     if checked.scenario is not None and checked.journey_sound:
         check_chains(checked.scenario, checked.log)
-    problems = checked.log.in_file_order()
+    problems = grouped_warnings(checked.log.in_file_order())
     if checked.log.errors():
         raise ScenarioError(problems)
     scenario = checked.scenario
     assert scenario is not None
     scenario.adopt(source=doc.name, warnings=[p for p in problems if p.severity != "error"],
-                   extensions=checked.extensions, periods=checked.period_values)
+                   extensions=checked.extensions, periods=checked.period_values,
+                   uncertainty=checked.uncertainty)
     if transform:
         scenario = plugins.transform(scenario, partial(_revalidate, plugins=plugins))
     return scenario
@@ -99,5 +102,6 @@ def _revalidate(scenario: Scenario, *, plugins: CxplanPlugins) -> Scenario:
     # The user's file's warnings, with their lines. The dump holds one number in place of
     # each per-period list: keep the lists the plugin left alone.
     checked.adopt(warnings=scenario.warnings,
-                  periods=kept_after_transform(scenario.period_values, checked))
+                  periods=kept_after_transform(scenario.period_values, checked),
+                  uncertainty=uncertainty_kept(scenario.uncertainty, data))
     return checked

@@ -82,6 +82,31 @@ def format_gap(gap: float) -> str:
     return f"{text} %"
 
 
+_SCALES = {"k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9}
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 25,000 or 1,250,000.50
+
+
+def read_amount(text: str) -> tuple[float, bool] | None:
+    """(number, is_a_percentage) of an amount as people write one: `25000`, `25,000`,
+    `25_000`, `2.5e4`, `500k`, `1.5M`, `2bn`, `110%`; None when it is none of these."""
+    raw = text.strip()
+    body, scale, percent = raw, 1.0, raw.endswith("%")
+    if percent:
+        body = raw[:-1].strip()
+    else:
+        lowered = raw.lower()
+        for suffix in sorted(_SCALES, key=len, reverse=True):
+            if lowered.endswith(suffix) and lowered[:-len(suffix)].strip()[-1:].isdigit():
+                body, scale = raw[:-len(suffix)].strip(), _SCALES[suffix]
+                break
+    if _GROUPED.match(body):
+        body = body.replace(",", "")
+    try:
+        return float(body) * scale, percent  # float() reads 25_000 itself
+    except ValueError:
+        return None
+
+
 def join_words(items: Sequence[str]) -> str:
     """"a", "a and b", "a, b and c"."""
     if len(items) <= 1:

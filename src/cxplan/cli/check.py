@@ -41,9 +41,12 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
                     _problem_dict(p) for p in exc.problems + exc.warnings]}) + "\n")
                 raise typer.Exit(2) from None
             raise
+        means = loaded.uncertainty.described()
         if as_json:
             emit(json.dumps({"valid": True, "problems": [
-                _problem_dict(p) for p in loaded.warnings]}) + "\n")
+                _problem_dict(p) for p in loaded.warnings], **({"means": [
+                    {"location": place, "distribution": text, "mean": mean}
+                    for place, text, mean in means]} if means else {})}) + "\n")
             return
         out = stdout_console()
         for warning in loaded.warnings:
@@ -51,6 +54,12 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
         out.print(f"{scenario}: valid ({len(loaded.touchpoints)} touchpoints, "
                   f"{len(loaded.improvements)} improvements, {len(loaded.persona_list)} "
                   f"persona{'s' if len(loaded.persona_list) != 1 else ''})", markup=False)
+        if means:
+            out.print(f"{len(means)} uncertain input{'s' if len(means) != 1 else ''}; plan, "
+                      "frontier and the other deterministic commands use their means "
+                      "(`cxplan robust` draws them):", markup=False)
+            for place, text, mean in means:
+                out.print(f"  {place}: {text}, mean {mean:.6g}", markup=False)
 
     run(body, machine=as_json)
 

@@ -244,18 +244,18 @@ def check_outputs(folder: Path | None = None, files: Sequence[Path] = ()) -> Non
         check_output(path)
 
 
-def parse_teams(values: list[str]) -> dict[str, float]:
+def parse_teams(values: list[str]) -> dict[str, str]:
+    """`--team NAME=N` options -> {NAME: N as written}; the amounts (`6`, `120%`) are read
+    against the scenario by `apply_limits`."""
     from cxplan.errors import UsageError
 
-    teams: dict[str, float] = {}
+    teams: dict[str, str] = {}
     for item in values:
         name, sep, number = item.partition("=")
-        try:
-            if not sep or not name:
-                raise ValueError
-            teams[name.strip()] = float(number)
-        except ValueError:
-            raise UsageError(f"--team expects NAME=N (for example it=6), got {item!r}") from None
+        if not sep or not name.strip() or not number.strip():
+            raise UsageError(f"--team expects NAME=N (for example it=6 or it=120%), got "
+                             f"{item!r}")
+        teams[name.strip()] = number.strip()
     return teams
 
 

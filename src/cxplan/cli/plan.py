@@ -37,9 +37,11 @@ def plan(
     as_json: JsonOpt = False,
     report: Annotated[Path | None, typer.Option(
         "--report", help="Write HTML and Markdown reports to this folder.")] = None,
-    budget: Annotated[float | None, typer.Option(help="Override the scenario's budget.")] = None,
+    budget: Annotated[str | None, typer.Option(
+        help="Override the scenario's budget: an amount (25000, 25,000, 500k, 1.5M) or a "
+        "share of it (110%).")] = None,
     team: Annotated[list[str] | None, typer.Option(
-        "--team", help="Override a team's capacity, NAME=N (repeatable).")] = None,
+        "--team", help="Override a team's capacity, NAME=N or NAME=120% (repeatable).")] = None,
     time_limit: Annotated[float, typer.Option(
         "--time-limit", help="Seconds; past it the best plan found is returned with its gap.")
     ] = 60.0,
@@ -60,10 +62,11 @@ def plan(
     """Find the optimal set of improvements and print (or write) the plan."""
 
     def body() -> None:
-        from cxplan.api import optimize
+        from cxplan.api import apply_limits, optimize
         from cxplan.optimizer.options import SolverOptions
 
         loaded = load(scenario)
+        limited = apply_limits(loaded, budget, parse_teams(team or []))
         targets = [] if lp is None else [lp]
         if report is not None:
             from cxplan.report.write import report_paths
@@ -71,8 +74,7 @@ def plan(
             targets += report_paths(loaded, report)
         check_outputs(report, targets)
         with solver_progress(not quiet) as progress:
-            result = optimize(loaded, budget=budget, teams=parse_teams(team or []),
-                              options=SolverOptions(time_limit=time_limit, gap=gap,
+            result = optimize(limited, options=SolverOptions(time_limit=time_limit, gap=gap,
                                                     threads=threads),
                               export_lp=lp, progress=progress,
                               marginals=not no_marginals, budget_step=budget_step)
@@ -80,8 +82,7 @@ def plan(
         if report is not None:
             from cxplan.report.write import write_reports
 
-            written = write_reports(result, loaded.with_limits(budget, parse_teams(team or [])),
-                                    report, templates_dir=templates)
+            written = write_reports(result, limited, report, templates_dir=templates)
         if as_json:
             emit(json.dumps(result.to_dict(), allow_nan=False) + "\n")
         else:
@@ -136,14 +137,45 @@ def _print_plan(result: Plan, out: Console) -> None:
     out.print(escape(f"cost {money(result.cost, cur)}{budget}; staff "
               + (", ".join(f"{k} {v:g}/{result.teams[k]:g}" for k, v in result.staff_used.items())
                  or "none")))
-    out.print(f"value {money(result.baseline_value, cur)} -> {money(result.planned_value, cur)}"
-              f"  (expected gain [bold]{money(result.expected_gain, cur)}[/bold])")
+    out.print(f"expected gain [bold]{money(result.expected_gain, cur, sign=True)}[/bold] a "
+              "period" + _over_customers(result))
+    _print_breakdown(result, out, "period")
     if len(result.criteria) > 1:
         for c in result.criteria.values():
             out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))
     from cxplan.cli.whatif import print_marginals
 
     print_marginals(result.marginals, result, out)
+
+
+def _over_customers(result: Plan) -> str:
+    b = result.breakdown
+    return f" (over {b.customers:,.0f} customers)" if b is not None else ""
+
+
+def _print_breakdown(result: Plan, out: Console, period: str) -> None:
+    """What the plan changes in one period: failures, their cost, successful steps, and
+    the net value (which may be negative: it is successes minus the cost of failures)."""
+    from rich.markup import escape
+
+    b = result.breakdown
+    cur = result.currency
+    if b is None:
+        return
+    out.print(escape(f"  failures {b.failures.before:,.0f} -> {b.failures.after:,.0f} "
+                     f"({b.failures_avoided:,.0f} avoided), of which abandon "
+                     f"{b.abandonments.before:,.0f} -> {b.abandonments.after:,.0f}"))
+    out.print(escape(f"  cost of failures {money(b.failure_cost.before, cur)} -> "
+                     f"{money(b.failure_cost.after, cur)} "
+                     f"({money(b.failure_cost.change, cur, sign=True)})"))
+    if b.success_value.before or b.success_value.after:
+        out.print(escape(f"  value of successful steps {money(b.success_value.before, cur)} -> "
+                         f"{money(b.success_value.after, cur)} "
+                         f"({money(b.success_value.change, cur, sign=True)})"))
+    out.print(escape(f"  net value (successes - cost of failures) "
+                     f"{money(b.success_value.before - b.failure_cost.before, cur)} -> "
+                     f"{money(b.success_value.after - b.failure_cost.after, cur)}"
+                     + (f" a {period}" if period else "")))
 
 
 def _print_roadmap(result: Plan, out: Console) -> None:
@@ -188,9 +220,12 @@ def _print_roadmap(result: Plan, out: Console) -> None:
     out.print(per_period)
     budget = f" of {money(result.budget, cur)}" if result.budget is not None else ""
     out.print(escape(f"cost {money(result.cost, cur)}{budget} over the horizon"))
-    out.print(f"value over the horizon {money(result.baseline_value, cur)} -> "
-              f"{money(result.planned_value, cur)}  (expected gain "
-              f"[bold]{money(result.expected_gain, cur)}[/bold], discounted)")
+    gain = money(result.expected_gain, cur, sign=True)
+    discounted = ", discounted" if result.horizon["discount_rate"] else ""
+    out.print(f"expected gain over the horizon [bold]{gain}[/bold]{discounted}")
+    out.print(f"once all work pays off, a {escape(result.horizon['label'])}"
+              + _over_customers(result) + ":")
+    _print_breakdown(result, out, result.horizon["label"])
     if len(result.criteria) > 1:
         for c in result.criteria.values():
             out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))

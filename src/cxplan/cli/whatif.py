@@ -39,9 +39,10 @@ TimeLimitOpt = Annotated[float, typer.Option(
 GapOpt = Annotated[float, typer.Option(help="Relative optimality gap to stop each solve at.")]
 ReportOpt = Annotated[Path | None, typer.Option(
     "--report", help="Write an HTML page (with its chart) to this folder.")]
-BudgetOpt = Annotated[float | None, typer.Option(help="Override the scenario's budget.")]
+BudgetOpt = Annotated[str | None, typer.Option(
+    help="Override the scenario's budget: an amount (25000, 500k, 1.5M) or a share (110%).")]
 TeamOpt = Annotated[list[str] | None, typer.Option(
-    "--team", help="Override a team's capacity, NAME=N (repeatable).")]
+    "--team", help="Override a team's capacity, NAME=N or NAME=120% (repeatable).")]
 
 
 def _options(time_limit: float, gap: float) -> SolverOptions:
@@ -50,7 +51,7 @@ def _options(time_limit: float, gap: float) -> SolverOptions:
     return SolverOptions(time_limit=time_limit, gap=gap)
 
 
-def _limited(path: Path, budget: float | None, team: list[str] | None) -> Scenario:
+def _limited(path: Path, budget: str | None, team: list[str] | None) -> Scenario:
     from cxplan.api import apply_limits
 
     return apply_limits(load(path), budget, parse_teams(team or []))

@@ -125,7 +125,9 @@ class _ChainChecks:
                     self.warning(("touchpoints", touchpoint_index[t.id]),
                                  f"touchpoint '{t.id}' is unreachable from any entry "
                                  "(no customer ever gets there)",
-                                 "add an entry probability or an edge leading to it")
+                                 "add an entry probability or an edge leading to it",
+                                 group="touchpoints are unreachable from any entry (no "
+                                 "customer ever gets there)", subject=t.id)
 
     def _endless(self, where: Path_, stuck: list[str], who: str) -> None:
         self.error(where,

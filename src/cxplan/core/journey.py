@@ -224,9 +224,10 @@ class Journey:
         return (np.array(cols[0], dtype=int), np.array(cols[1], dtype=int),
                 np.array(cols[2]), np.array(cols[3]), np.array(cols[4]))
 
-    def graph(self, persona: int = 0) -> nx.DiGraph:
-        """The persona's journey as a networkx graph with touchpoint attributes."""
-        chain = self.personas[persona]
+    def graph(self, persona: str | int = 0) -> nx.DiGraph:
+        """The persona's journey as a networkx graph with touchpoint attributes. `persona`
+        is the persona's id (as in the scenario), or its position among the personas."""
+        chain = self.persona(persona)
         g: nx.DiGraph = nx.DiGraph()
         for i, tp in enumerate(self.scenario.touchpoints):
             g.add_node(tp.id, name=tp.label, stage=tp.stage, channel=tp.channel,
@@ -237,6 +238,16 @@ class Journey:
         for t, u, prob in zip(coo.row, coo.col, coo.data, strict=True):
             g.add_edge(self.touchpoint_ids[t], self.touchpoint_ids[u], probability=float(prob))
         return g
+
+    def persona(self, persona: str | int) -> PersonaChain:
+        """A persona's chain, by id or by position; a KeyError names the known ids."""
+        if isinstance(persona, int) and not isinstance(persona, bool):
+            return self.personas[persona]
+        for chain in self.personas:
+            if chain.id == persona:
+                return chain
+        raise KeyError(f"no persona {persona!r}; the personas are: "
+                       f"{', '.join(c.id for c in self.personas)}")
 
     def multipliers(self, selection: Iterable[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per-touchpoint factors (failure, impact, dropout) that a selection applies."""

@@ -102,6 +102,69 @@ class PeriodResult:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One quantity before the plan and with it."""
+
+    before: float
+    after: float
+
+    @property
+    def change(self) -> float:
+        return self.after - self.before
+
+    def to_dict(self) -> dict[str, float]:
+        return {"before": self.before, "after": self.after, "change": self.change}
+
+
+@dataclass(frozen=True)
+class ValueBreakdown:
+    """What the plan changes, over all personas' customers of one period (the period the
+    `customers` counts stand for; a roadmap: one period once all its work has paid off).
+    The gain is `success_value.change − failure_cost.change`: the value of passes won, plus
+    the cost of failures avoided. Every figure is positive where the plan helps, whatever
+    the sign of the journey's (net) value."""
+
+    customers: float
+    failures: Change  # expected failures
+    abandonments: Change  # expected customers who abandon after a failure
+    failure_cost: Change  # Σ impact × failures (currency)
+    success_value: Change  # Σ success_value × passes (currency)
+
+    @property
+    def failures_avoided(self) -> float:
+        return -self.failures.change
+
+    @property
+    def failure_cost_avoided(self) -> float:
+        return -self.failure_cost.change
+
+    @property
+    def gain(self) -> float:
+        return self.success_value.change + self.failure_cost_avoided
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"customers": self.customers, "failures": self.failures.to_dict(),
+                "abandonments": self.abandonments.to_dict(),
+                "failure_cost": self.failure_cost.to_dict(),
+                "success_value": self.success_value.to_dict(), "gain": self.gain}
+
+
+def value_breakdown(baseline: Evaluation, planned: Evaluation) -> ValueBreakdown:
+    """The breakdown of a plan's value change, from the two exact evaluations."""
+    def total(evaluation: Evaluation, quantity: str) -> float:
+        return float(sum(p.customers * getattr(p, quantity).sum()
+                         for p in evaluation.personas))
+
+    def change(quantity: str) -> Change:
+        return Change(total(baseline, quantity), total(planned, quantity))
+
+    return ValueBreakdown(
+        customers=float(sum(p.customers for p in planned.personas)),
+        failures=change("failures"), abandonments=change("dropouts"),
+        failure_cost=change("losses"), success_value=change("successes"))
+
+
+@dataclass(frozen=True)
 class PersonaResult:
     id: str
     name: str
@@ -155,6 +218,14 @@ class Plan:
     periods: tuple[PeriodResult, ...] = ()
     schedule: dict[str, tuple[int, int]] = field(default_factory=dict)
 
+    @property
+    def breakdown(self) -> ValueBreakdown | None:
+        """What the plan changes in one period (`ValueBreakdown`); None for a plan that
+        carries no evaluations."""
+        if self.baseline is None or self.evaluation is None:
+            return None
+        return value_breakdown(self.baseline, self.evaluation)
+
     def to_dict(self) -> dict[str, Any]:
         """The `plan --json` object (README: the contract keys first, then the others)."""
         data: dict[str, Any] = {
@@ -205,6 +276,9 @@ class Plan:
             data["periods"] = [p.to_dict() for p in self.periods]
         if self.marginals is not None:
             data.update(self.marginals.to_dict())
+        breakdown = self.breakdown
+        if breakdown is not None:
+            data["breakdown"] = breakdown.to_dict()
         return data
 
 

@@ -134,8 +134,31 @@ def requirement_closure(
         imp = stack.pop()
         if imp not in result:
             result.add(imp)
-            stack.extend(requires[imp])
+            stack.extend(requires.get(imp, ()))
     return result
+
+
+def dependent_closure(scenario: Scenario, ids: Iterable[str]) -> set[str]:
+    """The improvements plus everything that (transitively) requires one of them: what
+    must go when they go."""
+    needed_by: dict[str, list[str]] = {}
+    for imp in scenario.improvements:
+        for required in imp.requires:
+            needed_by.setdefault(required, []).append(imp.id)
+    return requirement_closure(scenario, ids, needed_by)
+
+
+def displaced_by(scenario: Scenario, selected: Iterable[str], entering: Iterable[str]
+                 ) -> set[str]:
+    """What of `selected` must leave for `entering` to come in: the improvements an
+    entering one excludes (or is excluded by), and whatever requires those."""
+    entering = set(entering)
+    chosen = set(selected)
+    clashing = {imp.id for imp in scenario.improvements if imp.id in chosen
+                and (set(imp.excludes) & entering)}
+    clashing |= {other for imp in scenario.improvements if imp.id in entering
+                 for other in imp.excludes if other in chosen}
+    return dependent_closure(scenario, clashing) & chosen
 
 
 class Resources:

@@ -54,6 +54,7 @@ __all__ = [
 BUILTIN_PLUGINS = (
     "cxplan.criteria.experience",
     "cxplan.criteria.moments",
+    "cxplan.criteria.net_value",
     "cxplan.criteria.quick_wins",
     "cxplan.criteria.risk",
 )

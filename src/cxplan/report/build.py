@@ -18,7 +18,7 @@ from cxplan.core.calendar import calendar
 from cxplan.core.journey import Evaluation, Journey, build_journey
 from cxplan.core.results import Plan
 from cxplan.core.schedule import Room
-from cxplan.core.selection import exceeds
+from cxplan.core.selection import displaced_by, exceeds, requirement_closure
 from cxplan.core.status import Status
 from cxplan.report.analysis import assumptions, persona_routes
 from cxplan.report.journeymap import (
@@ -89,7 +89,7 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         candidates=len(scenario.improvements),
         plan=rows,
         ranking_axis=ranking_axis,
-        left_out=_left_out(plan, scenario),
+        left_out=_left_out(plan, scenario, journey, evaluation),
         personas=personas,
         persona_axis=persona_axis,
         stages=stages,
@@ -160,6 +160,7 @@ def _totals(plan: Plan) -> Totals:
         else None,
         staff=tuple(ResourceUse.of(team, "team", plan.staff_used.get(team, 0.0), capacity)
                     for team, capacity in plan.teams.items()),
+        breakdown=plan.breakdown,
     )
 
 
@@ -239,7 +240,8 @@ def _plan_rows(
     return tuple(rows), axis
 
 
-def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
+def _left_out(plan: Plan, scenario: Scenario, journey: Journey,
+              evaluation: Evaluation) -> tuple[LeftOutRow, ...]:
     selected = set(plan.selected)
     excluded_by: dict[str, set[str]] = {}
     for imp in scenario.improvements:
@@ -278,10 +280,37 @@ def _left_out(plan: Plan, scenario: Scenario) -> tuple[LeftOutRow, ...]:
                            else "fits; not chosen within the requested gap"
                            if plan.status == Status.GAP_LIMIT
                            else "fits; not chosen before the time limit")
+        given_up: float | None = None
+        if plan.horizon is None:
+            entering = requirement_closure(scenario, [imp.id]) - selected
+            leaving = displaced_by(scenario, selected, entering)
+            given_up = journey.evaluate(
+                (*(selected - leaving), *entering)).value - evaluation.value
+            outlay = sum(scenario.improvement(i).cost for i in entering)
+            reasons.insert(0, _given_up_text(given_up, outlay, entering - {imp.id}, leaving,
+                                             plan.currency))
         staff = tuple((team, n) for team, n in imp.staff.items() if n)
         rows.append(LeftOutRow(imp.id, imp.label, imp.owner, imp.cost, staff,
-                               staff_text(staff), "; ".join(reasons)))
+                               staff_text(staff), "; ".join(reasons), given_up))
     return tuple(rows)
+
+
+def _given_up_text(value: float, cost: float, with_ids: set[str], instead: set[str],
+                   currency: str | None) -> str:
+    """What funding a left-out improvement would add to the plan (with what it requires,
+    in place of what it excludes): the value given up by leaving it out."""
+    how = []
+    if with_ids:
+        how.append(f"with {', '.join(sorted(with_ids))}, which it requires")
+    if instead:
+        how.append(f"in place of {', '.join(sorted(instead))}")
+    told = f" ({'; '.join(how)})" if how else ""
+    if value < 0:
+        return f"would lower the plan's value by {format_money(-value, currency)}{told}"
+    if value == 0:
+        return f"would add no value to the plan{told}"
+    ratio = f", {value / cost:,.1f}× the cost" if cost > 0 else ""
+    return f"would add {format_money(value, currency)} to the plan's value{told}{ratio}"
 
 
 def _roadmap_misfit(plan: Plan, scenario: Scenario, imp_id: str) -> list[str]:

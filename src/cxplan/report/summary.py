@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cxplan.core.results import Plan
+from cxplan.core.results import Plan, ValueBreakdown
 from cxplan.report.roadmap import period_names, plural
 from cxplan.report.view import PlanRow, Totals
 from cxplan.scenario.models import Scenario
 from cxplan.text import (
     format_amount,
     format_money,
+    format_number,
     format_percent,
     join_words,
 )
@@ -65,14 +66,41 @@ def summary(
     else:
         cost += "."
 
-    gain = (f"This raises the expected experience value from {money(plan.baseline_value)} to "
-            f"{money(plan.planned_value)}, a gain of {money(plan.expected_gain)}")
+    gain = what_changes(totals.breakdown, plan.currency, plan.expected_gain)
     before, after = totals.baseline_abandonment, totals.planned_abandonment
     if totals.customers > 0 and abs(after - before) > ABANDONMENT_SHOWN:
         verb = "lowers" if after < before else "raises"
         gain += (f", and {verb} the share of customers who abandon after a failure from "
                  f"{format_percent(before)} to {format_percent(after)}")
     return what, cost, gain + "."
+
+
+def what_changes(breakdown: ValueBreakdown | None, currency: str | None,
+                 gain: float, period: str = "period") -> str:
+    """The plan's gain said as what it changes in a period, each part positive where the
+    plan helps: failures avoided, their cost, the value of successful steps. Without a
+    breakdown, the gain alone. `period`: what the customer counts are per ("quarter")."""
+    def money(value: float) -> str:
+        return format_money(value, currency)
+
+    if breakdown is None:
+        return f"This gains {money(gain)} of expected experience value"
+    b = breakdown
+    parts = []
+    if b.failures.before > 0:
+        fewer = b.failures_avoided >= 0
+        parts.append(f"{'avoids' if fewer else 'adds'} {format_number(abs(b.failures_avoided))} "
+                     f"of the {format_number(b.failures.before)} expected failures, "
+                     f"{'cutting' if b.failure_cost.change <= 0 else 'raising'} their cost "
+                     f"from {money(b.failure_cost.before)} to {money(b.failure_cost.after)}")
+    if b.success_value.before or b.success_value.after:
+        verb = "raises" if b.success_value.change >= 0 else "lowers"
+        parts.append(f"{verb} the value of successful steps from "
+                     f"{money(b.success_value.before)} to {money(b.success_value.after)}")
+    opening = f"In a {period} ({format_number(b.customers)} customers), this "
+    if not parts:
+        return opening + f"gains {money(gain)} of expected experience value"
+    return opening + ", and ".join(parts) + f": a gain of {money(gain)} a {period}"
 
 
 def roadmap_summary(
@@ -128,9 +156,10 @@ def roadmap_summary(
 
     how = f"discounted at {format_percent(rate, 1).replace('.0 %', ' %')} a {label}" if rate \
         else "not discounted"
-    gain = (f"Over the {over} ({how}), this raises the expected experience value from "
-            f"{money(plan.baseline_value)} to {money(plan.planned_value)}, a gain of "
-            f"{money(plan.expected_gain)}")
+    gain = f"Over the {over} ({how}), the roadmap gains {money(plan.expected_gain)}"
+    if totals.breakdown is not None:
+        once = what_changes(totals.breakdown, plan.currency, totals.breakdown.gain, label)
+        gain += f". Once all its work pays off, {once[0].lower()}{once[1:]}"
     before, after = totals.baseline_abandonment, totals.planned_abandonment
     if totals.customers > 0 and abs(after - before) > ABANDONMENT_SHOWN:
         verb = "lowers" if after < before else "raises"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cxplan.core.results import ValueBreakdown
 from cxplan.core.status import Status
 from cxplan.report.analysis import Assumption, PersonaRoutes
 from cxplan.report.journeymap import (
@@ -71,6 +72,9 @@ class Totals:
     planned_abandonment: float  # ... and with the plan
     budget_use: ResourceUse | None  # None without a budget
     staff: tuple[ResourceUse, ...]  # one per team, in scenario order
+    # What the plan changes in one period (failures, their cost, success value); with a
+    # horizon, in a period once all its work pays off. None for a plan without evaluations.
+    breakdown: ValueBreakdown | None = None
 
     @property
     def resources(self) -> tuple[ResourceUse, ...]:
@@ -115,7 +119,10 @@ class LeftOutRow:
     cost: float
     staff: tuple[tuple[str, float], ...]  # (team, people) with people > 0
     staff_text: str
-    reason: str  # conflicts, missing requirements, resources short, or "not worth it"
+    reason: str  # the value it would add, then what keeps it out
+    # What adding it (with the requirements it needs) to the plan would add to the value,
+    # were the limits not in the way; exact. None for roadmaps (it depends on when).
+    value_given_up: float | None = None
 
 
 @dataclass(frozen=True)

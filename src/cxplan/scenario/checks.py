@@ -18,9 +18,8 @@ import networkx as nx
 from cxplan.scenario.models import DEFAULT_CRITERIA
 from cxplan.scenario.problems import ProblemLog, ProblemSink
 from cxplan.scenario.source import Path_, format_path
+from cxplan.scenario.sums import ROUNDING, exact_sum
 from cxplan.text import did_you_mean
-
-SUM_TOLERANCE = 1e-9
 
 
 def _items(data: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -153,7 +152,8 @@ class CrossChecks:
             self.warning(path, f"{what} '{name}' mixes letters of several scripts "
                          f"({', '.join(sorted(scripts))}): it can look like another name "
                          "and not be it", "write it in one script (ASCII letters are the "
-                         "safest)")
+                         "safest)", group="names mix letters of several scripts",
+                         subject=name)
 
     def _ref(self, path: Path_, value: Any, known: set[str], kind: str) -> str | None:
         ref = _str(value)
@@ -169,8 +169,8 @@ class CrossChecks:
         for key, value in entry.items():
             self._ref((*where, key), key, touchpoints, "touchpoint")
             total += _prob(value) or 0.0
-        if total > 1.0 + SUM_TOLERANCE:
-            self.error(where, f"entry probabilities sum to {total:.6g}, more than 1",
+        if total > 1.0 + ROUNDING:
+            self.error(where, f"entry probabilities sum to {exact_sum(total)}, more than 1",
                        "entry[t] is the share of customers who start at t; the rest never start")
 
     def _edges(
@@ -207,10 +207,10 @@ class CrossChecks:
             sums[src] = sums.get(src, 0.0) + prob
             first.setdefault(src, path)
         for src, total in sums.items():
-            if total > 1.0 + SUM_TOLERANCE:
+            if total > 1.0 + ROUNDING:
                 who = f" for persona '{persona}'" if persona else ""
                 self.error(first[src],
-                           f"edges out of '{src}'{who} sum to {total:.6g}, more than 1",
+                           f"edges out of '{src}'{who} sum to {exact_sum(total)}, more than 1",
                            "the probabilities of going on after a touchpoint add up to at most 1;"
                            " the remainder is 'journey completed'")
 
@@ -330,6 +330,19 @@ class CrossChecks:
                        f"unknown criterion '{key}'{did_you_mean(str(key), known)}", hint)
         if crit and all(_prob(v) == 0.0 for v in crit.values()):
             self.error(("criteria",), "all criteria weights are 0: nothing to optimize")
+        if "net_value" in crit and "net_value" in known:
+            if data.get("horizon") is not None:
+                self.error(("criteria", "net_value"),
+                           "net_value weighs a single plan's gain over its value horizon; a "
+                           "roadmap already counts its value period by period",
+                           "use expected_experience for a roadmap (its `horizon` may count "
+                           "value after the last period: `terminal_value`)")
+            elif not isinstance(data.get("economics"), dict):
+                self.error(("criteria", "net_value"),
+                           "net_value needs `economics:`: for how many periods the gain "
+                           "counts, and at what discount rate",
+                           "add for example `economics: {value_horizon: 8, discount_rate: "
+                           "0.02}` (8 periods of the customer counts, 2 % a period)")
 
 
 def _first_clashes(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from cxplan.scenario import models
 from cxplan.scenario.source import Path_
-from cxplan.text import did_you_mean, shorten
+from cxplan.text import did_you_mean, read_amount, shorten
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -38,6 +38,11 @@ def report_validation_error(log: ProblemLog, exc: ValidationError) -> None:
             msg = f"unknown key '{path[-1]}'{did_you_mean(path[-1], known)}"
             hint = (f"allowed here: {', '.join(known)}" if known
                     else "see the scenario format (docs/model.md)")
+            if str(path[-1]).isdigit() and len(str(path[-1])) == 3:
+                # `{customers: 40,000}`: the comma ended the entry, and `000` became a key
+                hint = ("a comma separates the entries of { }: a thousands separator in a "
+                        "number there (40,000) makes a key of the digits after it; write "
+                        "40000")
             log.error(path, msg, hint)
         elif kind == "missing":
             log.error(path, "required value is missing",
@@ -59,7 +64,7 @@ def type_hint(kind: str, value: Any, ctx: dict[str, Any] | None,
     if kind in number_kinds and isinstance(value, bool):
         return "true/false (also yes/no/on/off in YAML) is not a number here"
     if kind in number_kinds and isinstance(value, str):
-        return "write the number without quotes"
+        return number_text_hint(value, fraction)
     if kind == "int_from_float" or (kind == "int_type" and isinstance(value, float)):
         return "a whole number is needed here"
     if kind == "string_type" and value is not None and not isinstance(value, list | dict):
@@ -83,6 +88,22 @@ def type_hint(kind: str, value: Any, ctx: dict[str, Any] | None,
     if kind == "too_short":
         return "give at least one item"
     return None
+
+
+def number_text_hint(value: str, fraction: bool = False) -> str:
+    """How to write, as a number, text that was meant as one."""
+    read = read_amount(value)
+    if read is None:
+        return "write a number, such as 1200 or 0.25"
+    number, percent = read
+    if percent:
+        return (f"write {value.strip()} as {number / 100:g}" if fraction else
+                "write the amount itself: a percentage of what is not known here")
+    plain = f"{number:.15g}"
+    if plain == value.strip():
+        return "write the number without quotes"
+    return (f"write {plain}: a plain number, without a scale (k, M) or thousands "
+            "separators (YAML reads those as text)")
 
 
 def known_keys(path: Path_) -> list[str]:

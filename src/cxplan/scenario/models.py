@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from cxplan.errors import Problem
+from cxplan.scenario.distributions import DISTRIBUTION_KEYS
+from cxplan.scenario.uncertainty import COMPLETED, Uncertainty, with_values
 
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -176,6 +178,31 @@ class Horizon(Strict):
         return float((1.0 + self.discount_rate) ** -(period - 1))
 
 
+class Economics(Strict):
+    """How long a plan's gain lasts and how later value is weighed: for pay-back, return
+    on cost and the `net_value` criterion (docs/model.md, "Pay-back")."""
+
+    value_horizon: Annotated[int, Field(ge=1, le=1200)]  # periods the gain is counted for
+    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per period
+
+    def annuity(self) -> float:
+        """A = Σ_{k=1..H} (1 + r)^−(k−1): what a gain of 1 a period is worth over the value
+        horizon, the first period undiscounted (as roadmap periods are)."""
+        return float(sum((1.0 + self.discount_rate) ** -k for k in range(self.value_horizon)))
+
+    def payback_periods(self, gain: float, cost: float) -> float | None:
+        """The first period by whose end the discounted gains repay `cost` (0 when it costs
+        nothing), or None when they never do within the value horizon."""
+        if cost <= 0:
+            return 0.0
+        repaid = 0.0
+        for k in range(self.value_horizon):
+            repaid += gain * (1.0 + self.discount_rate) ** -k
+            if repaid >= cost * (1.0 - 1e-12):
+                return float(k + 1)
+        return None
+
+
 @dataclass(frozen=True)
 class PeriodValues:
     """Amounts a roadmap scenario gives per period (lists in the file). The scenario's own
@@ -209,11 +236,13 @@ class Scenario(Strict):
     objective: Objective | None = None  # optional: normalization, lexicographic priorities
     extensions: dict[str, Any] = Field(default_factory=dict)  # plugin sections, by name
     horizon: Horizon | None = None  # optional: plan a roadmap over periods
+    economics: Economics | None = None  # optional: pay-back, return on cost, net_value
 
     _source: str = PrivateAttr(default="<scenario>")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
     _extensions: dict[str, Any] = PrivateAttr(default_factory=dict)
     _periods: PeriodValues = PrivateAttr(default_factory=PeriodValues)
+    _uncertainty: Uncertainty = PrivateAttr(default_factory=Uncertainty)
 
     @property
     def title(self) -> str:
@@ -244,6 +273,19 @@ class Scenario(Strict):
     def period_values(self) -> PeriodValues:
         """The amounts given per period (with a horizon); see `PeriodValues`."""
         return self._periods
+
+    @property
+    def uncertainty(self) -> Uncertainty:
+        """The inputs the file gives as distributions (empty: plain numbers); the scenario's
+        own fields hold their means (`cxplan.scenario.uncertainty`)."""
+        return self._uncertainty
+
+    def drawn(self, values: Mapping[tuple[str | int, ...], float]) -> Scenario:
+        """The concrete scenario of one draw: the values at the given locations (as in
+        `uncertainty.locations`) replaced, everything else shared with this one."""
+        copy: Scenario = with_values(self, values)
+        copy.adopt(uncertainty=Uncertainty())
+        return copy
 
     def period_budgets(self) -> list[float] | None:
         """The budget of each period, or None when the budget (if any) is one total."""
@@ -319,10 +361,11 @@ class Scenario(Strict):
     def adopt(
         self, *, source: str | None = None, warnings: Sequence[Problem] | None = None,
         extensions: Mapping[str, Any] | None = None, periods: PeriodValues | None = None,
+        uncertainty: Uncertainty | None = None,
     ) -> None:
         """Record what loading found out about this scenario: the file it was read from,
-        its warnings, the plugins' validated sections and the amounts given per period
-        (`cxplan.load` calls it; a copy keeps them)."""
+        its warnings, the plugins' validated sections, the amounts given per period and
+        the uncertain inputs (`cxplan.load` calls it; a copy keeps them)."""
         if source is not None:
             self._source = source
         if warnings is not None:
@@ -331,6 +374,8 @@ class Scenario(Strict):
             self._extensions = dict(extensions)
         if periods is not None:
             self._periods = periods
+        if uncertainty is not None:
+            self._uncertainty = uncertainty
 
     def with_limits(
         self, budget: float | None = None, teams: dict[str, float] | None = None
@@ -353,10 +398,10 @@ class Scenario(Strict):
 
 def _format_keys() -> frozenset[str]:
     models = (Scenario, Touchpoint, TouchpointOverride, Edge, JourneyGraph, Persona, Effect,
-              Improvement, PriorityLevel, Objective, Horizon)
+              Improvement, PriorityLevel, Objective, Horizon, Economics)
     keys = {key for model in models for name, info in model.model_fields.items()
             for key in (name, info.alias) if key}
-    return frozenset(keys | {"extends", "remove"})
+    return frozenset(keys | {"extends", "remove", COMPLETED} | DISTRIBUTION_KEYS)
 
 
 # Every key the scenario format itself defines (the rest are ids, team names ... : data).

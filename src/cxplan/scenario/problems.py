@@ -10,7 +10,7 @@ its values quoted, cut short.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from cxplan.errors import Problem
@@ -33,17 +33,21 @@ class ProblemLog:
     def error(self, path: Path_, message: str, hint: str | None = None) -> None:
         self._add(path, message, hint, "error")
 
-    def warning(self, path: Path_, message: str, hint: str | None = None) -> None:
-        self._add(path, message, hint, "warning")
+    def warning(self, path: Path_, message: str, hint: str | None = None, *,
+                group: str | None = None, subject: str | None = None) -> None:
+        """A warning; one of a kind that may repeat names its `group` (a plural
+        description) and `subject` (the id it is about), to be shown grouped."""
+        self._add(path, message, hint, "warning", group, subject)
 
-    def _add(self, path: Path_, message: str, hint: str | None, severity: str) -> None:
+    def _add(self, path: Path_, message: str, hint: str | None, severity: str,
+             group: str | None = None, subject: str | None = None) -> None:
         if any(path[: len(bad)] == bad for bad in self.doc.unreadable):
             return  # already reported by the reader (the data holds a stand-in)
         if severity == "error":
             self.error_paths.append(path)
         file, place = self.doc.origin_of(path)  # a variant's values may come from its base
         problem = Problem(file, format_path(place), message, hint, self.doc.line_of(path),
-                          severity)
+                          severity, group, subject)
         if file != self.doc.name:
             problem = _without_values(problem, place)
         self.problems.append(problem)
@@ -82,3 +86,30 @@ def _without_values(problem: Problem, place: Path_ | None) -> Problem:
                    hint=f"the value is in {problem.file}{where}, which this scenario extends: "
                         "what other files hold is not repeated here; open that file, or "
                         "validate it on its own")
+
+
+GROUPED_FROM = 4  # this many warnings of one kind, or more, are shown as one
+NAMED_IN_GROUP = 5  # how many of their subjects the one warning names
+
+
+def grouped_warnings(problems: Sequence[Problem]) -> list[Problem]:
+    """`problems` with the warnings of one kind (same file and `group`) shown as one when
+    there are many: "4000 touchpoints are unreachable ...: 'a', 'b', ... and 3995 more",
+    at the place of the first. A journey with thousands of unreachable touchpoints then
+    says so in one line, in the terminal and in JSON."""
+    members: dict[tuple[str, str], list[Problem]] = {}
+    for problem in problems:
+        if problem.severity == "warning" and problem.group and problem.subject is not None:
+            members.setdefault((problem.file, problem.group), []).append(problem)
+    result: list[Problem] = []
+    for problem in problems:
+        key = (problem.file, problem.group or "")
+        group = members.get(key) if problem.severity == "warning" else None
+        if group is None or len(group) < GROUPED_FROM:
+            result.append(problem)
+        elif problem is group[0]:
+            named = ", ".join(repr(p.subject) for p in group[:NAMED_IN_GROUP])
+            more = len(group) - NAMED_IN_GROUP
+            result.append(replace(problem, message=f"{len(group)} {problem.group}: {named}"
+                                  + (f" and {more} more" if more > 0 else "")))
+    return result

@@ -5,8 +5,9 @@ them equal). Point an editor at it for completion and checks while writing a sce
 (VS Code's YAML extension: `# yaml-language-server: $schema=<path>` as the first line).
 
 It is derived from the pydantic models (`cxplan.scenario.models`), plus what they do not
-express: amounts per period with a horizon, the short forms of priority levels, and
-`extends`. The schema checks single values and shapes; references between ids, sums of
+express: amounts per period with a horizon, the short forms of priority levels,
+distributions in place of numbers (`cxplan.scenario.distributions`) and `extends`.
+The schema checks single values and shapes; references between ids, sums of
 probabilities and the journey's shape are checked by `cxplan validate`, which also
 reads variant files (`extends`) only after merging them with their base.
 """
@@ -20,7 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from cxplan.scenario.distributions import DIRICHLET, GROUP, KINDS
 from cxplan.scenario.models import Scenario
+from cxplan.scenario.uncertainty import COMPLETED, REDUCTIONS, TOUCHPOINT_FIELDS
 
 SCHEMA_ID = "https://cxplan.example/schema/scenario-v1.json"
 
@@ -39,6 +42,7 @@ def _schema() -> dict[str, Any]:
                                       "money, one number the total over the horizon."}
     props["teams"]["additionalProperties"] = per_period
     defs["Persona"]["properties"]["customers"] = {**per_period, "default": 1}
+    _add_distributions(defs)
     level = copy.deepcopy(defs["PriorityLevel"])
     defs["PriorityLevel"] = {"anyOf": [
         level, {"type": "string", "description": "A single criterion."},
@@ -71,6 +75,65 @@ def _schema() -> dict[str, Any]:
             "if": {"type": "object", "required": ["extends"]},
             "then": {"$ref": "#/$defs/Variant"},
             "else": {"$ref": "#/$defs/Scenario"}}
+
+
+_KIND_TEXT = {
+    "uniform": "Any value from low to high, equally likely.",
+    "triangular": "From low to high, likeliest at the mode (linear density).",
+    "pert": "From low to high, likeliest at the mode (a beta with weight 4 on the mode).",
+    "beta": "A share from 0 to 1 with mean alpha / (alpha + beta) (probabilities only).",
+    "lognormal": "An amount with the given median and 90 % quantile (amounts only).",
+    "normal": "Mean and sd, truncated to the field's range (validate says when it matters).",
+}
+
+
+def _add_distributions(defs: dict[str, Any]) -> None:
+    """Every value that may be uncertain also takes a distribution; an edge's probability
+    also a share of a Dirichlet over its source's out-edges (docs/model.md)."""
+    kinds = {kind: {"type": "array", "items": {"type": "number"}, "minItems": len(names),
+                    "maxItems": len(names),
+                    "description": f"[{', '.join(names)}]. {_KIND_TEXT[kind]}"}
+             for kind, names in KINDS.items()}
+    defs["Distribution"] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {**kinds, GROUP: {
+            "type": "string", "minLength": 1, "maxLength": 200,
+            "description": "Distributions with the same group take one draw together."}},
+        "oneOf": [{"required": [kind]} for kind in KINDS],
+        "description": "An uncertain value: deterministic commands use its mean, "
+                       "`cxplan robust` draws it."}
+    defs["DirichletShare"] = {
+        "type": "object", "additionalProperties": False, "required": [DIRICHLET],
+        "properties": {DIRICHLET: {"type": "number", "exclusiveMinimum": 0}},
+        "description": "This edge's concentration in a Dirichlet over every edge out of "
+                       "its touchpoint (and `completed`): drawn together, their sum stays "
+                       "at most 1."}
+    distribution = {"$ref": "#/$defs/Distribution"}
+
+    def uncertain(prop: dict[str, Any], *extra: dict[str, Any]) -> dict[str, Any]:
+        keep: dict[str, Any] = {k: prop.pop(k) for k in ("title", "default", "description")
+                                if k in prop}
+        options = prop.get("anyOf", [prop])
+        return {**keep, "anyOf": [*options, distribution, *extra]}
+
+    for model, names in (("Touchpoint", TOUCHPOINT_FIELDS), ("TouchpointOverride",
+                                                              TOUCHPOINT_FIELDS),
+                         ("Effect", REDUCTIONS), ("Improvement", ("cost",)),
+                         ("Persona", ("customers",))):
+        props = defs[model]["properties"]
+        for name in names:
+            props[name] = uncertain(props[name])
+    edge = defs["Edge"]["properties"]
+    edge["probability"] = uncertain(edge["probability"], {"$ref": "#/$defs/DirichletShare"})
+    entry = defs["JourneyGraph"]["properties"]["entry"]
+    entry["additionalProperties"] = uncertain(entry["additionalProperties"])
+    persona_entry = defs["Persona"]["properties"]["entry"]["anyOf"][0]
+    persona_entry["additionalProperties"] = uncertain(persona_entry["additionalProperties"])
+    completed = {"type": "object", "additionalProperties": {"$ref": "#/$defs/DirichletShare"},
+                 "description": "Per touchpoint whose out-edges are a Dirichlet: the "
+                                "concentration of 'journey completed' (the remainder)."}
+    defs["JourneyGraph"]["properties"][COMPLETED] = completed
+    defs["Persona"]["properties"][COMPLETED] = copy.deepcopy(completed)
 
 
 def scenario_schema(

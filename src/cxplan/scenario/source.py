@@ -470,6 +470,11 @@ def parse_text(text: str, name: str = "<string>") -> Document:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         what = ", ".join(part for part in (exc.context, exc.problem) if part) or "syntax error"
+        if _tab_at(text, exc.problem_mark):
+            raise ScenarioError([_problem(
+                name, "not valid YAML: a tab where YAML expects spaces (YAML indents with "
+                "spaces only)", hint="replace the tabs at the start of the line (and "
+                "between `-` and what follows) with spaces", line=line)]) from None
         raise ScenarioError([_problem(name, f"not valid YAML: {what}", line=line)]) from None
     except yaml.reader.ReaderError as exc:
         # libyaml counts the position in bytes of UTF-8, PyYAML in characters
@@ -499,6 +504,20 @@ def parse_text(text: str, name: str = "<string>") -> Document:
         raise ScenarioError([_problem(name, "file is empty (it holds no values)",
                                       hint=empty_hint)])
     return doc
+
+
+def _tab_at(text: str, mark: yaml.Mark | None) -> bool:
+    """Whether the YAML error at `mark` is a tab in the line's indentation (or right at the
+    error), where YAML allows spaces only."""
+    if mark is None:
+        return False
+    lines = text.splitlines()
+    if not 0 <= mark.line < len(lines):
+        return False
+    line = lines[mark.line]
+    indentation = re.match(r"[ \t-]*", line)
+    return line[mark.column:mark.column + 1] == "\t" or (
+        indentation is not None and "\t" in indentation.group())
 
 
 class _Builder:

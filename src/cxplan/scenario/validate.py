@@ -22,18 +22,22 @@ from cxplan.scenario.periods import check_schedule_fields, split_period_values
 from cxplan.scenario.problems import ProblemLog
 from cxplan.scenario.sections import SectionRules, check_extensions
 from cxplan.scenario.source import Document
+from cxplan.scenario.sums import scale_rounded_sums
+from cxplan.scenario.uncertainty import Uncertainty, split_uncertain_values
 from cxplan.text import shorten
 
 
 @dataclass
 class CheckedDocument:
     """What checking a document found: the scenario (None if the models refused it), every
-    problem so far, the plugins' validated sections and the amounts given per period."""
+    problem so far, the plugins' validated sections, the amounts given per period and the
+    uncertain inputs."""
 
     scenario: Scenario | None
     log: ProblemLog
     extensions: dict[str, BaseModel]
     period_values: PeriodValues
+    uncertainty: Uncertainty
 
     @property
     def journey_sound(self) -> bool:
@@ -73,6 +77,9 @@ def check_document(
                   "this cxplan reads format version 1: write `cxplan: 1`")
     # Amounts per period (with a horizon) are checked here; the models see one number.
     flat, period_values = split_period_values(data, log.error)
+    # Distributions are checked here too; the models see their means.
+    flat, uncertainty = split_uncertain_values(flat, log.error, log.warning)
+    flat = scale_rounded_sums(flat, log.warning)
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(flat)
@@ -88,4 +95,4 @@ def check_document(
     used = data.get("criteria", DEFAULT_CRITERIA)
     extensions = check_extensions(data, rules, log.error,
                                   used if isinstance(used, dict) else {})
-    return CheckedDocument(scenario, log, extensions, period_values)
+    return CheckedDocument(scenario, log, extensions, period_values, uncertainty)

@@ -13,8 +13,8 @@ it changes. Merge rules, applied recursively:
   improvement's `effects` by `touchpoint`. An item with a known identity merges into
   the base's item (so `{id: chatbot, cost: 50000}` changes only the cost), a new one is
   appended, and `{id: chatbot, remove: true}` removes it;
-- every other value (numbers, text, other lists such as `stages` or `requires`)
-  replaces the base's.
+- every other value (numbers, text, other lists such as `stages` or `requires`, and a
+  distribution such as `{pert: [1, 2, 4]}`) replaces the base's.
 
 A chain (a extends b extends base) merges from the base outwards; a cycle is an error.
 Every merged value remembers the file and place where it was written, so validation
@@ -30,6 +30,7 @@ from typing import Any
 
 from cxplan.errors import Problem, ScenarioError
 from cxplan.files import file_kind
+from cxplan.scenario.distributions import looks_like_distribution
 from cxplan.scenario.source import Document, Path_, format_path, read_document
 from cxplan.text import shorten
 
@@ -191,6 +192,9 @@ class _Merger:
             if not isinstance(base, list):
                 base, bsrc = [], None
             return self.merge_list(base, bsrc, over, osrc, dst, *keyed)
+        if looks_like_distribution(over) and (bsrc is None or not isinstance(base, dict)
+                                              or looks_like_distribution(base)):
+            return self.copy(self.variant, over, osrc, dst)  # a distribution is replaced whole
         if isinstance(over, dict) and (bsrc is None or isinstance(base, dict)):
             base_map = base if bsrc is not None else {}
             if bsrc is not None:

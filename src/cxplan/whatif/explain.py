@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxplan.core.results import Plan
-from cxplan.core.selection import requirement_closure, violations
+from cxplan.core.selection import dependent_closure, requirement_closure, violations
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.options import SolverOptions
 from cxplan.plugins.manager import CxplanPlugins
@@ -110,7 +110,7 @@ def reason_line(e: Explanation) -> str:
             text += f" (and drops {_ids(e.goes_out)})"
         return text
     if e.alternative is None:
-        return "left out: it cannot be funded (" + "; ".join(e.conflict) + ")"
+        return "left out: no plan can include it, because of: " + "; ".join(e.conflict)
     kept = ", ".join(dict.fromkeys(o.name or o.kind for o in e.obstacles))
     text = f"left out: forcing it in loses {money(e.gain_lost or 0.0)}"
     if e.goes_out:
@@ -135,7 +135,11 @@ def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | No
         try:
             alternative = analysis.solve(_start(analysis, best, improvement, selected))
         except InfeasibleError as exc:
-            conflict = tuple(exc.conflict)
+            # Forcing a left-out improvement in is solved as making it mandatory: that rule
+            # is the question asked, not one of the scenario's that conflicts with it.
+            forced = f"'{improvement}' is mandatory"
+            conflict = tuple(c for c in exc.conflict
+                             if selected or not c.startswith(forced))
     imp = analysis.scenario.improvement(improvement)
     obstacles = () if selected else obstacles_of(analysis, best, improvement)
     return Explanation(improvement, imp.label, selected, best, alternative, conflict,
@@ -146,19 +150,9 @@ def _start(analysis: Analysis, best: Outcome, improvement: str,
            selected: bool) -> list[str] | None:
     if selected:
         # The plan without the improvement and whatever needs it stays feasible.
-        needs = _dependents(analysis.scenario, improvement)
+        needs = dependent_closure(analysis.scenario, [improvement])
         return [i for i in best.selected if i not in needs]
     return analysis.repair([improvement, *best.selected])
-
-
-def _dependents(scenario: Scenario, improvement: str) -> set[str]:
-    found = {improvement}
-    while True:
-        more = {i.id for i in scenario.improvements
-                if i.id not in found and set(i.requires) & found}
-        if not more:
-            return found
-        found |= more
 
 
 def obstacles_of(analysis: Analysis, best: Outcome, improvement: str) -> tuple[Obstacle, ...]:
