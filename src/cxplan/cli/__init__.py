@@ -9,10 +9,10 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from cxplan.cli import check, plan, plugins, whatif  # noqa: E402  (registers the commands)
+from cxplan.cli import check, plan, plugins, scaffold, whatif  # noqa: E402  (registers them)
 from cxplan.cli.common import INTERRUPTED, app, fresh_app, say_interrupted  # noqa: E402
 
-__all__ = ["app", "check", "main", "plan", "plugins", "whatif"]
+__all__ = ["app", "check", "main", "plan", "plugins", "scaffold", "whatif"]
 
 
 def main() -> None:
