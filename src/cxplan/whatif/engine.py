@@ -180,6 +180,18 @@ class Analysis:
             self._optimum = None
 
     @contextlib.contextmanager
+    def lifted(self, row: str) -> Iterator[None]:
+        """Solve without the model row `row` (a plugin's constraint) inside the block."""
+        lower, upper = self.session.row_bounds(row)
+        self.session.set_row_bounds(row, -math.inf, math.inf)
+        self._optimum = None
+        try:
+            yield
+        finally:
+            self.session.set_row_bounds(row, lower, upper)
+            self._optimum = None
+
+    @contextlib.contextmanager
     def fixed(self, improvement: str, value: bool) -> Iterator[None]:
         """Solve with `improvement` forced in (True) or out (False) inside the block."""
         previous = self.forced.get(improvement)

@@ -1,15 +1,18 @@
 """Marginal values: what one more unit of each limit would add, and which limits bind.
 
 For the budget the step is a stated share of the budget (default 10 %) or an amount;
-for every team it is one more person. Each value is the difference between two exact
-evaluations: the best plan with the limit raised by the step (re-solved in the same
+for every team it is one more person. A constraint a plugin added is lifted whole: its
+unit is the plugin's, so "one more" may mean nothing. Each value is the difference
+between two exact evaluations: the best plan with the limit raised (re-solved in the same
 session, starting from the current plan, which stays feasible) minus the current plan.
-A limit *binds* when raising it by its step improves the plan.
+A limit *binds* when raising it improves the plan.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -51,11 +54,32 @@ def marginal_values(analysis: Analysis, plan: Outcome | Sequence[str], *,
         used = base.staff_used.get(team, 0.0)
         if analysis.row(f"team:{team}") is None:
             found.append(MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
-                                       0.0, Status.UNUSED, (), (), False))
+                                       0.0, Status.UNUSED, (), (), False, "team"))
             continue
         found.append(_raise(analysis, base, f"team:{team}", f"team '{team}'", capacity, used,
                             1.0, time_limit))
+    model = analysis.prepared.model
+    if model.plugin_constraints:
+        rows = {c.name: c for c in model.problem.constraints()}
+        values = model.context.start_values(base.selected)
+        for name, row in model.plugin_constraints.items():
+            # a variable the plugin made itself has no value at a selection: "used" unknown
+            used = sum(coefficient * values.get(var.name, math.nan)
+                       for var, coefficient in rows[row].items())
+            found.append(_lift(analysis, base, name, row, used, time_limit))
     return MarginalValues(tuple(found), str(budget_step))
+
+
+def _lift(analysis: Analysis, base: Outcome, name: str, row: str, used: float,
+          time_limit: float | None) -> MarginalValue:
+    """A plugin's constraint (`name` as the plugin wrote it, model row `row`) lifted."""
+    lower, upper = analysis.session.row_bounds(row)
+    sense = "=" if lower == upper else "<=" if math.isfinite(upper) else ">="
+    capacity = upper if sense != ">=" else lower
+    with analysis.lifted(row):
+        better = analysis.solve(base.selected, time_limit=time_limit)
+    return _value(analysis, base, better, name, f"constraint '{name}'", capacity, used, 0.0,
+                  kind="plugin", sense=sense)
 
 
 def _budget_step(analysis: Analysis, budget_step: str | float) -> float:
@@ -69,19 +93,28 @@ def _budget_step(analysis: Analysis, budget_step: str | float) -> float:
 
 def _raise(analysis: Analysis, base: Outcome, limit: str, label: str, capacity: float,
            used: float, step: float, time_limit: float | None) -> MarginalValue:
+    context: contextlib.AbstractContextManager[None]
     if limit == "budget":
         context = analysis.limits(budget=capacity + step)
     else:
         context = analysis.limits(teams={limit.split(":", 1)[1]: capacity + step})
     with context:
         better = analysis.solve(base.selected, time_limit=time_limit)
+    return _value(analysis, base, better, limit, label, capacity, used, step,
+                  kind="budget" if limit == "budget" else "team")
+
+
+def _value(analysis: Analysis, base: Outcome, better: Outcome, limit: str, label: str,
+           capacity: float, used: float, step: float, *, kind: str,
+           sense: str = "<=") -> MarginalValue:
+    """The marginal value of a limit, from the plan and the re-solve with it raised."""
     gain = better.objective - base.objective
     tied = gain <= analysis.tolerance(base.objective)
     added, dropped = difference(base.selected, better.selected)
     if tied:
         gain, added, dropped = max(gain, 0.0), (), ()
     return MarginalValue(limit, label, capacity, used, step, gain, better.status, added,
-                         dropped, not tied)
+                         dropped, not tied, kind, sense)
 
 
 def with_marginals(prepared: Prepared, session: Session, plan: Plan, options: SolverOptions,
@@ -93,7 +126,8 @@ def with_marginals(prepared: Prepared, session: Session, plan: Plan, options: So
     """
     analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
     count = (analysis.budget is not None) + sum(
-        analysis.row(f"team:{t}") is not None for t in analysis.teams)
+        analysis.row(f"team:{t}") is not None for t in analysis.teams) + len(
+        prepared.model.plugin_constraints)
     limit = max(1.0, options.time_limit / max(count, 1))
     values = marginal_values(analysis, plan.selected, budget_step=budget_step, time_limit=limit)
     return dataclasses.replace(plan, marginals=values)

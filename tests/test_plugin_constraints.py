@@ -1,5 +1,6 @@
-"""Plugin constraints take part in conflict explanations as the plugin named them, and the
-set named is a true minimal conflict (issue 22, item 6).
+"""Plugin constraints are first-class (issue 22, item 6): named as the plugin wrote them,
+in conflict explanations (a true minimal conflict), and among the marginal values and
+binding constraints of a plan (lifting one, against brute force).
 
 The check is independent of cxplan's filter: every constraint, the core ones read from the
 scenario dict and the plugin's counting rules, becomes a predicate over all 2^n
@@ -21,7 +22,7 @@ import pytest
 from cxplan.plugin_api import InfeasibleError, ModelView, hookimpl, load_scenario, optimize
 from cxplan.testing import plugin_manager
 
-from random_scenarios import random_scenario
+from random_scenarios import feasible_gains, random_scenario
 
 Rule = tuple[str, list[str], int]  # (sense "<=" or ">=", improvements, count)
 
@@ -154,3 +155,32 @@ def test_a_plugin_row_on_the_journey_keeps_the_rows_it_depends_on() -> None:
     with pytest.raises(InfeasibleError) as caught:
         optimize(load_scenario(sc, plugins=manager), plugins=manager)
     assert caught.value.conflict == ["budget of 5", "quality:few-failures[a]"]
+
+
+def test_a_plugin_constraint_s_marginal_value_is_what_lifting_it_adds_by_brute_force() -> None:
+    binding = 0
+    for seed in range(12):
+        sc = random_scenario(seed)
+        sc.pop("personas", None)  # the default criterion's gain: per customer of one persona
+        ids = [i["id"] for i in sc["improvements"]]
+        members = random.Random(seed).sample(ids, 4)
+        rules = {"at-most-one": ("<=", members, 1)}
+        every = feasible_gains(sc)
+        if not every:
+            continue
+        allowed = [gain for gain, chosen in every if len(chosen & set(members)) <= 1]
+        manager = plugin_manager(("rules", CountingRules(rules)))
+        plan = optimize(load_scenario(sc, plugins=manager), plugins=manager, marginals=True)
+        assert plan.marginals is not None
+        (value,) = [v for v in plan.marginals.values if v.kind == "plugin"]
+        assert value.limit == "rules:at-most-one" and value.sense == "<="
+        assert (value.capacity, value.used) == (1, len(set(plan.selected) & set(members)))
+        expected = max(gain for gain, _ in every) - max(allowed)
+        assert value.gain == pytest.approx(expected, rel=1e-6, abs=1e-6), seed
+        assert value.binding == (expected > 1e-6 * max(1.0, max(allowed))), seed
+        data = plan.to_dict()
+        assert ("rules:at-most-one" in data["binding_constraints"]) == value.binding
+        (listed,) = [m for m in data["marginal_values"] if m["kind"] == "plugin"]
+        assert listed["step"] is None and listed["per_unit"] is None
+        binding += value.binding
+    assert binding >= 3  # enough of the rules bind to mean something
