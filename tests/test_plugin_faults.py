@@ -8,6 +8,7 @@ the API version a plugin declares is checked; the old import paths warn.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -316,3 +317,16 @@ def test_python_dash_m_cxplan_runs_the_command_line() -> None:
                             text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("cxplan ")
+
+
+# -- item 5: the public API is enough ----------------------------------------------------------
+
+@pytest.mark.parametrize("plugin", ["cxplan-nps", "cxplan-coverage"])
+def test_the_example_plugins_use_only_the_plugin_api_and_the_testing_kit(plugin: str) -> None:
+    imported = set()
+    for path in (ROOT / "plugins" / plugin).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            imported |= {n for n in names if n == "cxplan" or n.startswith("cxplan.")}
+    assert imported == {"cxplan.plugin_api", "cxplan.testing"}
