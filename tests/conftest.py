@@ -5,16 +5,29 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from cxplan.testing import CliResult
+
 ScenarioFactory = Callable[..., dict[str, Any]]
 ScenarioWriter = Callable[..., Path]
 BundledPlan = Callable[[Path], tuple[Any, Any]]
+
+# a -> b, one improvement each (the plugin tests' scenario): failures at b depend on both.
+TWO_TOUCHPOINTS: dict[str, Any] = {
+    "cxplan": 1, "budget": 10,
+    "touchpoints": [{"id": "a", "failure_probability": 0.5, "impact": 10},
+                    {"id": "b", "failure_probability": 0.5, "impact": 10}],
+    "journey": {"entry": {"a": 1.0}, "edges": [{"from": "a", "to": "b", "probability": 1.0}]},
+    "improvements": [
+        {"id": "fix-a", "cost": 10, "effects": [{"touchpoint": "a", "failure_reduction": 0.6}]},
+        {"id": "fix-b", "cost": 10, "effects": [{"touchpoint": "b", "failure_reduction": 0.5}]},
+    ],
+}
 
 # ad -> branch -> account, one entry; two improvements, one team. Valid, no warnings.
 _MINIMAL: dict[str, Any] = {
@@ -94,17 +107,7 @@ def bundled_plan() -> Callable[[Path], tuple[Any, Any]]:
     return get
 
 
-@dataclass
-class CliRun:
-    """How a run of the command line ended."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+CliRun = CliResult  # how a run of the command line ended (cxplan.testing's)
 
 
 @pytest.fixture

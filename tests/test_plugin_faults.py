@@ -32,21 +32,12 @@ from cxplan.plugin_api import (
 from cxplan.plugins import configure
 from cxplan.testing import plugin_manager
 
-from conftest import CliRun
+from conftest import TWO_TOUCHPOINTS, CliRun
 
 ROOT = Path(__file__).resolve().parents[1]
 NPS_INIT = ROOT / "plugins" / "cxplan-nps" / "src" / "cxplan_nps" / "__init__.py"
 
-SCENARIO: dict[str, Any] = {
-    "cxplan": 1, "budget": 10,
-    "touchpoints": [{"id": "a", "failure_probability": 0.5, "impact": 10},
-                    {"id": "b", "failure_probability": 0.5, "impact": 10}],
-    "journey": {"entry": {"a": 1.0}, "edges": [{"from": "a", "to": "b", "probability": 1.0}]},
-    "improvements": [
-        {"id": "fix-a", "cost": 10, "effects": [{"touchpoint": "a", "failure_reduction": 0.6}]},
-        {"id": "fix-b", "cost": 10, "effects": [{"touchpoint": "b", "failure_reduction": 0.5}]},
-    ],
-}
+SCENARIO: dict[str, Any] = TWO_TOUCHPOINTS
 NPS = {"touchpoints": {"b": {"failed": {"promoters": 0, "passives": 1, "detractors": 9},
                              "passed": {"promoters": 5, "passives": 3, "detractors": 2}}}}
 

@@ -19,16 +19,9 @@ from cxplan.plugin_api import (
 )
 from cxplan.testing import CliRunner, assert_criterion_exact, plugin_manager
 
-SCENARIO: dict[str, Any] = {
-    "cxplan": 1, "budget": 20,
-    "touchpoints": [{"id": "a", "failure_probability": 0.5, "impact": 10},
-                    {"id": "b", "failure_probability": 0.5, "impact": 10}],
-    "journey": {"entry": {"a": 1.0}, "edges": [{"from": "a", "to": "b", "probability": 1.0}]},
-    "improvements": [
-        {"id": "fix-a", "cost": 10, "effects": [{"touchpoint": "a", "failure_reduction": 0.6}]},
-        {"id": "fix-b", "cost": 10, "effects": [{"touchpoint": "b", "failure_reduction": 0.5}]},
-    ],
-}
+from conftest import TWO_TOUCHPOINTS
+
+SCENARIO: dict[str, Any] = {**TWO_TOUCHPOINTS, "budget": 20}  # both fit
 
 
 class FailuresAtB(Criterion):
