@@ -298,7 +298,7 @@ def test_markdown_has_the_roadmap_table(
     markdown = render_markdown(view)
     header, *rows = _table(markdown, "## Roadmap")
     assert header[:7] == ["#", "Improvement", "Id", "Owner", "Start", "Finish", "Pays off from"]
-    assert header[7:] == ["Cost", "Staff", "Gain", "Share"]
+    assert header[7:] == ["Cost", "Staff", "Gain in this order", "Shapley value", "Share"]
     assert len(rows) == len(plan.improvements) + 1  # and the total
     for row, imp in zip(rows, plan.improvements, strict=False):
         start, finish = plan.schedule[imp.id]
@@ -307,7 +307,9 @@ def test_markdown_has_the_roadmap_table(
         assert (row[4], row[5]) == (plan.periods[start - 1].name, plan.periods[finish - 1].name)
         assert row[7] == format_money(imp.cost, "USD")
         assert row[9] == format_money(imp.gain, "USD", sign=True)
+        assert row[10].startswith(format_money(imp.shapley or 0.0, "USD", sign=True))
     assert rows[-1][9] == format_money(plan.expected_gain, "USD", sign=True)
+    assert rows[-1][10] == format_money(plan.expected_gain, "USD", sign=True)
 
 
 def test_markdown_has_the_per_period_table(

@@ -81,3 +81,39 @@ def test_the_schema_accepts_a_roadmap_with_amounts_per_period(
                             personas=[{"id": "p", "customers": [5, 6]}])
     data["improvements"][0].update(earliest=1, latest=2, duration=1)
     assert not list(_validator().iter_errors(data))
+
+
+def _properties(node: Any, path: str = "#") -> list[tuple[str, dict[str, Any]]]:
+    """Every property schema in `node`, with its JSON pointer."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            if isinstance(prop, dict):
+                found.append((f"{path}/properties/{name}", prop))
+        for key, value in node.items():
+            found += _properties(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for k, value in enumerate(node):
+            found += _properties(value, f"{path}/{k}")
+    return found
+
+
+def test_every_field_is_described_for_editors() -> None:
+    """Editors show a field's description on hover: every property has one."""
+    properties = _properties(scenario_schema())
+    assert len(properties) > 80
+    missing = [path for path, prop in properties if not prop.get("description", "").strip()]
+    assert missing == []
+
+
+@pytest.mark.parametrize(("model", "field", "words"), [
+    ("Touchpoint", "success_value", "successful pass"),
+    ("Touchpoint", "emotion", "descriptive only"),
+    ("Touchpoint", "visible", "back stage"),
+    ("Improvement", "confidence", "risk_adjusted"),
+    ("Edge", "probability", "completes the journey"),
+])
+def test_the_fields_new_users_asked_about_say_what_they_mean(
+        model: str, field: str, words: str) -> None:
+    prop = scenario_schema()["$defs"][model]["properties"][field]
+    assert words in " ".join(prop["description"].split())

@@ -254,3 +254,19 @@ def test_the_report_says_what_a_left_out_improvement_would_add(
         alternative.planned_value - plan.planned_value)
     assert booking.reason.startswith("would lower the plan's value by USD 19,668 (in place "
                                      "of guest-newsletter, own-booking-page)")
+
+
+def test_validate_says_where_the_remainder_completes_the_journey(
+        minimal_scenario: Any, write_scenario: Any, run_main: Any) -> None:
+    """Out-probabilities summing below 1 send the rest to 'journey completed'; a modeller
+    who meant 'the rest abandon' learns it from validate, not from an error hint."""
+    data = minimal_scenario()
+    source = data["journey"]["edges"][0]["from"]
+    total = sum(e["probability"] for e in data["journey"]["edges"] if e["from"] == source)
+    run = run_main("validate", write_scenario(data))
+    assert run.exit_code == 0, run.output
+    text = " ".join(run.stdout.split())
+    assert "journey completed after" in text and f"{source} " in text
+    data_json = json.loads(run_main("validate", write_scenario(data), "--json").stdout)
+    shares = {c["touchpoint"]: c["share"] for c in data_json["completion"]}
+    assert shares[source] == pytest.approx(1 - total)

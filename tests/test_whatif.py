@@ -453,7 +453,9 @@ def test_cli_compare_variants(two: Path, tmp_path: Path) -> None:
                                     "against": data["differences"][0]["against"],
                                     "added": ["B"], "dropped": [],
                                     "gain_change": pytest.approx(10),
-                                    "cost_change": pytest.approx(10)}]
+                                    "cost_change": pytest.approx(10),
+                                    "planned_value_change": pytest.approx(10),
+                                    "baseline_change": pytest.approx(0)}]
     assert "more" in invoke("compare", str(two), str(variant)).stdout
 
 

@@ -20,10 +20,12 @@ from pathlib import Path
 
 from cxplan.core.calendar import calendar
 from cxplan.core.journey import Evaluation, build_journey
+from cxplan.core.payback import with_payback
 from cxplan.core.results import Plan
 from cxplan.core.schedule import ScheduleEvaluator
 from cxplan.core.schedule import violations as schedule_violations
 from cxplan.core.selection import usage, violations
+from cxplan.core.shapley import TIME_BUDGET, with_shapley
 from cxplan.errors import UsageError
 from cxplan.files import atomic_path
 from cxplan.load import load_scenario
@@ -148,6 +150,7 @@ def optimize(
     progress: ProgressCallback | None = None,
     marginals: bool = False,
     budget_step: str | float = "10%",
+    shapley: bool = True,
 ) -> Plan:
     """The provably optimal plan (or, past the time limit, the best found with its gap).
 
@@ -160,6 +163,8 @@ def optimize(
     `marginals` adds what one more unit of each limit would add (`budget_step` of the
     budget, "10%" or an amount; one person per team), re-solved in the same session
     with at most the time limit again for all of them (`cxplan.whatif.marginal`).
+    `shapley` adds each funded improvement's Shapley value (its share of the gain that
+    does not depend on the order; `cxplan.core.shapley`), within a few seconds.
 
     With a `horizon:` the plan is a roadmap (`cxplan.optimizer.roadmap`): `plan.schedule`
     gives each improvement's start and finish period and `plan.periods` the money, staff
@@ -187,6 +192,9 @@ def optimize(
             found = backlog(scenario, plugins)
             if not model_fits(found, options.time_limit, plugins, lp_first):
                 plan = start_only(found, options, began)
+                if shapley:
+                    plan = with_shapley(plan, found.game(plan),
+                                        time_budget=shapley_budget(options))
                 plugins.plan_finished(plan, scenario)
                 return plan
             journey = found.journey
@@ -206,5 +214,14 @@ def optimize(
         plan = pipeline.plan(result)
         if marginals and isinstance(pipeline, Prepared):
             plan = with_marginals(pipeline, session, plan, options, budget_step=budget_step)
+    if shapley:
+        plan = with_shapley(plan, pipeline.game(plan), time_budget=shapley_budget(options))
+        if scenario.economics is not None:
+            plan = with_payback(plan, scenario.economics)
     plugins.plan_finished(plan, pipeline.scenario)
     return plan
+
+
+def shapley_budget(options: SolverOptions) -> float:
+    """Seconds for a plan's Shapley values: a twentieth of the time limit, at most 3 s."""
+    return min(TIME_BUDGET, max(0.2, options.time_limit / 20))

@@ -41,10 +41,15 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
                     _problem_dict(p) for p in exc.problems + exc.warnings]}) + "\n")
                 raise typer.Exit(2) from None
             raise
+        from cxplan.core.journey import build_journey
+
         means = loaded.uncertainty.described()
+        completion = build_journey(loaded).completion_shares()
         if as_json:
             emit(json.dumps({"valid": True, "problems": [
-                _problem_dict(p) for p in loaded.warnings], **({"means": [
+                _problem_dict(p) for p in loaded.warnings], "completion": [
+                    {"persona": persona, "touchpoint": tp, "share": share}
+                    for persona, tp, share in completion], **({"means": [
                     {"location": place, "distribution": text, "mean": mean}
                     for place, text, mean in means]} if means else {})}) + "\n")
             return
@@ -54,6 +59,8 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
         out.print(f"{scenario}: valid ({len(loaded.touchpoints)} touchpoints, "
                   f"{len(loaded.improvements)} improvements, {len(loaded.persona_list)} "
                   f"persona{'s' if len(loaded.persona_list) != 1 else ''})", markup=False)
+        if completion:
+            _print_completion(completion, out)
         if means:
             out.print(f"{len(means)} uncertain input{'s' if len(means) != 1 else ''}; plan, "
                       "frontier and the other deterministic commands use their means "
@@ -149,3 +156,21 @@ def _print_selection(value: SelectionValue, scenario: Scenario, out: Console) ->
                      if value.schedule is not None else ""))
     else:
         out.print("[bold]not feasible[/bold]: " + escape("; ".join(value.violations)))
+
+
+def _print_completion(completion: list[tuple[str, str, float]], out: Console) -> None:
+    """Where the out-edges leave a remainder: it counts as completing the journey."""
+    from cxplan.text import format_percent
+
+    shares: dict[str, list[float]] = {}
+    for _, touchpoint, share in completion:
+        shares.setdefault(touchpoint, []).append(share)
+    shown = [f"{tp} {format_percent(min(v))}" + (
+        f"–{format_percent(max(v))}" if max(v) - min(v) > 1e-9 else "")
+        for tp, v in shares.items()]
+    out.print(f"journey completed after {len(shares)} touchpoint"
+              f"{'s' if len(shares) != 1 else ''} for the share no edge takes (of those who "
+              f"carry on): {', '.join(shown[:8])}" + (f" and {len(shown) - 8} more"
+                                                      if len(shown) > 8 else "")
+              + "; give an edge to an abandonment touchpoint if they leave instead",
+              markup=False)

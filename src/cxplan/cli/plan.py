@@ -28,7 +28,7 @@ from cxplan.core.status import Status
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cxplan.core.results import Plan
+    from cxplan.core.results import ImprovementResult, Plan
 
 
 @app.command()
@@ -55,6 +55,9 @@ def plan(
         "--quiet", "-q", help="No progress lines on stderr during long solves.")] = False,
     no_marginals: Annotated[bool, typer.Option(
         "--no-marginals", help="Skip the marginal values (one re-solve per limit).")] = False,
+    no_shapley: Annotated[bool, typer.Option(
+        "--no-shapley", help="Skip the Shapley values (each funded improvement's share "
+        "of the gain, whatever the order).")] = False,
     budget_step: Annotated[str, typer.Option(
         "--budget-step", help="Budget step for its marginal value: a share (10%) or an "
         "amount.")] = "10%",
@@ -77,7 +80,8 @@ def plan(
             result = optimize(limited, options=SolverOptions(time_limit=time_limit, gap=gap,
                                                     threads=threads),
                               export_lp=lp, progress=progress,
-                              marginals=not no_marginals, budget_step=budget_step)
+                              marginals=not no_marginals, budget_step=budget_step,
+                              shapley=not no_shapley)
         written: list[Path] = []
         if report is not None:
             from cxplan.report.write import write_reports
@@ -120,17 +124,19 @@ def _print_plan(result: Plan, out: Console) -> None:
         _print_roadmap(result, out)
         return
     table = Table(show_edge=False, header_style="bold")
+    fair = _fair_columns(result)
     for col, justify in (("#", "right"), ("improvement", "left"), ("owner", "left"),
-                         ("cost", "right"), ("staff", "left"), ("gain", "right"),
-                         ("share", "right")):
+                         ("cost", "right"), ("staff", "left"), ("gain in this order", "right"),
+                         *((name, "right") for name in fair)):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for imp in result.improvements:
         staff = ", ".join(f"{k} {v:g}" for k, v in imp.staff.items()) or "-"
         table.add_row(str(imp.rank), escape(imp.id), escape(imp.owner or "-"),
                       money(imp.cost, cur), escape(staff), money(imp.gain, cur),
-                      f"{100 * imp.share:.1f} %")
+                      *_fair_cells(result, imp))
     if result.improvements:
         out.print(table)
+        _print_fair_note(result, out)
     else:
         out.print("Nothing is worth funding under these constraints.")
     budget = f" of {money(result.budget, cur)}" if result.budget is not None else ""
@@ -146,6 +152,45 @@ def _print_plan(result: Plan, out: Console) -> None:
     from cxplan.cli.whatif import print_marginals
 
     print_marginals(result.marginals, result, out)
+
+
+def _fair_columns(result: Plan) -> tuple[str, ...]:
+    """The columns after "gain in this order": the Shapley value and its share of the gain
+    (or the order's share without one), and pay-back with `economics`."""
+    if result.shapley is None:
+        return ("share",)
+    return ("Shapley value", "share",
+            *(("pays back", "return") if result.economics is not None else ()))
+
+
+def _fair_cells(result: Plan, imp: ImprovementResult) -> tuple[str, ...]:
+    from cxplan.report.fair import fair_share
+
+    fair = fair_share(result, imp)
+    if result.shapley is None or fair is None:
+        return (f"{100 * imp.share:.1f} %",)
+    value = money(fair.value, result.currency)
+    if fair.error is not None:
+        value += f" ± {money(fair.error, None)}"
+    cells: tuple[str, ...] = (value, f"{100 * fair.share:.1f} %")
+    if result.economics is not None:
+        roc = "-" if fair.return_on_cost is None else f"{100 * fair.return_on_cost:+,.0f} %"
+        cells = (*cells, fair.payback or "-", roc)
+    return cells
+
+
+def _print_fair_note(result: Plan, out: Console) -> None:
+    if result.shapley is None:
+        out.print("gain in this order: what each adds after those above it (they add up "
+                  "to the gain)")
+        return
+    how = ("exact" if result.shapley["method"] == "exact"
+           else f"sampled over {result.shapley['orders']:,} orders, ± one standard error")
+    out.print(f"gain in this order: what each adds after those above it; Shapley value: "
+              f"what it adds on average over every order ({how}); both add up to the gain"
+              + ("; pays back: periods until its Shapley value repays its cost; return: "
+                 "(value over the horizon - cost) / cost" if result.economics else ""),
+              markup=False)
 
 
 def _over_customers(result: Plan) -> str:
@@ -193,7 +238,8 @@ def _print_roadmap(result: Plan, out: Console) -> None:
     table = Table(show_edge=False, header_style="bold")
     for col, justify in (("improvement", "left"), ("owner", "left"), ("start", "right"),
                          ("finish", "right"), ("timeline", "left"), ("cost", "right"),
-                         ("gain", "right"), ("share", "right")):
+                         ("gain in this order", "right"),
+                         *((name, "right") for name in _fair_columns(result))):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for imp in result.improvements:
         assert imp.start is not None and imp.finish is not None
@@ -201,9 +247,10 @@ def _print_roadmap(result: Plan, out: Console) -> None:
                        else "─" if p.period > imp.finish else "·" for p in periods)
         table.add_row(escape(imp.id), escape(imp.owner or "-"), periods[imp.start - 1].name,
                       periods[imp.finish - 1].name, line, money(imp.cost, cur),
-                      money(imp.gain, cur), f"{100 * imp.share:.1f} %")
+                      money(imp.gain, cur), *_fair_cells(result, imp))
     if result.improvements:
         out.print(table)
+        _print_fair_note(result, out)
     else:
         out.print("Nothing is worth scheduling under these constraints.")
     per_period = Table(show_edge=False, header_style="bold")

@@ -90,7 +90,8 @@ def compare(
             raise UsageError("compare needs at least two scenario files")
         loaded = [load(p) for p in scenarios]  # every file checked before any solve
         check_outputs(report)
-        plans = [optimize(s, options=_options(time_limit, gap)) for s in loaded]
+        plans = [optimize(s, options=_options(time_limit, gap), shapley=False)
+                 for s in loaded]
         comparison = compare_plans(loaded, plans)
         written: list[Path] = []
         if report is not None:
@@ -120,6 +121,8 @@ def _print_comparison(c: Comparison, out: Console) -> None:
     for row in rows:
         table.add_row(escape(row["label"]), *(escape(v) for v in row["values"]))
     out.print(table)
+    for note in c.notes:
+        out.print(escape(note))
 
 
 # -- frontier -----------------------------------------------------------------------------------
@@ -285,7 +288,9 @@ def _print_explanation(e: Explanation, out: Console) -> None:
         say(f"It cannot be {what}: " + "; ".join(e.conflict) + ".")
     elif e.selected:
         say(f"Without it, the best plan ({alt.status}) gains {money(alt.expected_gain, cur)}: "
-            f"{money(e.gain_lost or 0.0, cur)} less (objective {alt.objective:,.2f}).")
+            f"lost without it {money(e.gain_lost or 0.0, cur)} (objective "
+            f"{alt.objective:,.2f}; the plan re-optimized, so this is neither its gain in "
+            "the plan's order nor its Shapley value).")
         say("  replaced by: " + (", ".join(e.comes_in) or "nothing"))
         if e.goes_out:
             say("  also leaving: " + ", ".join(e.goes_out))

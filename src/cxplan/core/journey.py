@@ -249,6 +249,18 @@ class Journey:
         raise KeyError(f"no persona {persona!r}; the personas are: "
                        f"{', '.join(c.id for c in self.personas)}")
 
+    def completion_shares(self) -> list[tuple[str, str, float]]:
+        """(persona, touchpoint, share) for every reachable touchpoint whose out-edges sum
+        to more than 0 and less than 1: that share of the customers who carry on after it
+        completes the journey there (docs/model.md) — worth saying, since a modeller who
+        meant "the rest abandon" would otherwise count them as successes."""
+        found = []
+        for chain in self.personas:
+            sums = np.asarray(chain.transition.sum(axis=1)).ravel()
+            for t in np.flatnonzero(chain.reachable & (sums > 0) & (sums < 1.0 - 1e-12)):
+                found.append((chain.id, self.touchpoint_ids[t], float(1.0 - sums[t])))
+        return found
+
     def multipliers(self, selection: Iterable[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per-touchpoint factors (failure, impact, dropout) that a selection applies."""
         n = len(self.touchpoint_ids)
@@ -307,7 +319,7 @@ class Journey:
             per_visit = s[idx] * (1.0 - p[idx]) - c[idx] * p[idx]
             pt = chain.reachable_transition_t
             if isinstance(pt, np.ndarray):
-                a = _identity_minus(pt, retention)
+                a = identity_minus(pt, retention)
                 visits[idx] = np.linalg.solve(a, chain.entry[idx])
                 adjoint = np.linalg.solve(a.T, per_visit)
                 pull[idx] = (pt.T @ adjoint) * visits[idx]
@@ -327,7 +339,7 @@ class Journey:
                 if imp not in base}
 
 
-def _identity_minus(pt: FloatArray, retention: FloatArray) -> FloatArray:
+def identity_minus(pt: FloatArray, retention: FloatArray) -> FloatArray:
     """I − Pᵀ diag(retention), without allocating the identity (profiled: ~10 % of a
     greedy start's time went to `np.eye`)."""
     a: FloatArray = pt * -retention[None, :]
@@ -348,7 +360,7 @@ def _evaluate_chain(
         pt = chain.reachable_transition_t
         # v = e + Pᵀ diag(retention) v  on the reachable touchpoints
         if isinstance(pt, np.ndarray):
-            a = _identity_minus(pt, retention)
+            a = identity_minus(pt, retention)
             visits[idx] = np.linalg.solve(a, chain.entry[idx])
         else:
             visits[idx] = spla.spsolve(chain.system(retention), chain.entry[idx])

@@ -59,6 +59,14 @@ class ImprovementResult:
     share: float  # gain / total expected gain
     start: int | None = None  # with a horizon: the first period of work
     finish: int | None = None  # with a horizon: the last period of work (pays off after it)
+    # Its fair share of the gain, independent of the order (cxplan.core.shapley); None
+    # when not computed. shapley_error: the standard error when the value was sampled.
+    shapley: float | None = None
+    shapley_error: float | None = None
+    # With `economics:` (cxplan.core.payback): the period by whose end its Shapley value
+    # has repaid its cost (None: not within the value horizon), and its return on cost.
+    payback_periods: float | None = None
+    return_on_cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,12 @@ class Plan:
     horizon: dict[str, Any] | None = None
     periods: tuple[PeriodResult, ...] = ()
     schedule: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # How the improvements' Shapley values were found: {"method": "exact" | "sampled",
+    # "orders": sampled orders}; None when they were not computed.
+    shapley: dict[str, Any] | None = None
+    # With `economics:`: value_horizon, discount_rate, their annuity factor, and the whole
+    # plan's net_value, return_on_cost and payback_periods (cxplan.core.payback).
+    economics: dict[str, float | None] | None = None
 
     @property
     def breakdown(self) -> ValueBreakdown | None:
@@ -247,7 +261,12 @@ class Plan:
             "improvements": [
                 {"id": i.id, "name": i.name, "owner": i.owner, "cost": i.cost,
                  "staff": {k: _number(v) for k, v in i.staff.items()}, "rank": i.rank,
-                 "gain": i.gain, "share": i.share}
+                 "gain": i.gain, "share": i.share, "shapley": i.shapley,
+                 **({"shapley_error": i.shapley_error} if i.shapley_error is not None
+                    else {}),
+                 **({"payback_periods": i.payback_periods,
+                     "return_on_cost": i.return_on_cost} if self.economics is not None
+                    else {})}
                 for i in self.improvements
             ],
             "personas": [
@@ -279,6 +298,9 @@ class Plan:
         breakdown = self.breakdown
         if breakdown is not None:
             data["breakdown"] = breakdown.to_dict()
+        data["shapley"] = self.shapley
+        if self.economics is not None:
+            data["economics"] = dict(self.economics)
         return data
 
 

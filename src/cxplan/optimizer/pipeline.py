@@ -25,6 +25,7 @@ from cxplan.core.journey import Journey, build_journey
 from cxplan.core.ranking import rank
 from cxplan.core.results import ImprovementResult, PersonaResult, Plan
 from cxplan.core.selection import Resources, requirement_closure, usage
+from cxplan.core.shapley import Game, plan_game
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, PluginError
 from cxplan.optimizer.greedy import batched_greedy, greedy_plan
@@ -87,6 +88,10 @@ class Pipeline(ABC):
     @abstractmethod
     def plan(self, result: SolveResult) -> Plan:
         """Re-evaluate a solver result exactly, check agreement, build the Plan."""
+
+    @abstractmethod
+    def game(self, plan: Plan) -> Game:
+        """The coalition game of a plan's gain, for its Shapley values."""
 
     def session(self, options: SolverOptions) -> Session:
         return Session(self.problem, self.decisions, options)
@@ -164,6 +169,10 @@ class Backlog:
         values, _ = criterion_values(self.scenario, self.journey, self.criteria,
                                      tuple(selection))
         return weighted_objective(values)
+
+    def game(self, plan: Plan) -> Game:
+        """The gain of any subset of the plan's selection (`cxplan.core.shapley`)."""
+        return plan_game(self.journey, plan.selected)
 
     def greedy(self, time_budget: float, initial: Sequence[str] = ()) -> list[str] | None:
         """A feasible start by lazy greedy (None if the mandatory set is infeasible).

@@ -21,6 +21,7 @@ from cxplan.core.schedule import Room
 from cxplan.core.selection import displaced_by, exceeds, requirement_closure
 from cxplan.core.status import Status
 from cxplan.report.analysis import assumptions, persona_routes
+from cxplan.report.fair import economics_text, fair_method, fair_share
 from cxplan.report.journeymap import (
     NO_STAGE,
     build_map,
@@ -106,6 +107,8 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         solve_seconds=plan.solve_seconds,
         nodes=plan.nodes,
         roadmap=build_roadmap(plan, rows) if plan.horizon is not None else None,
+        fair_method=fair_method(plan),
+        economics=economics_text(plan),
     )
 
 
@@ -236,7 +239,8 @@ def _plan_rows(
             reason=_reason(plan, scenario, imp.id, imp.gain, imp.cost,
                            needed_by.get(imp.id, [])),
             share_bar=bars[k], cost_bar=bars[len(ordered) + k],
-            start=imp.start, finish=imp.finish, when=when(plan, imp.start, imp.finish)))
+            start=imp.start, finish=imp.finish, when=when(plan, imp.start, imp.finish),
+            fair=fair_share(plan, imp)))
     return tuple(rows), axis
 
 

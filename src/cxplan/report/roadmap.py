@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 from cxplan.core.results import Plan
+from cxplan.report.fair import fair_share
 from cxplan.report.journeymap import (
     compact_number,
     wrap_label,
@@ -283,7 +284,8 @@ def build_roadmap(plan: Plan, rows: Sequence[PlanRow] = ()) -> Roadmap:
             start_name=names[start - 1], finish_name=names[finish - 1],
             duration=finish - start + 1,
             pays_off_from=names[finish] if finish < count else None,
-            when=when(plan, start, finish), gain=imp.gain, share=imp.share))
+            when=when(plan, start, finish), gain=imp.gain, share=imp.share,
+            fair=fair_share(plan, imp)))
     by_id = {i.id: i for i in items}
     teams = tuple(plan.teams)
     periods = []

@@ -83,6 +83,19 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class FairShare:
+    """An improvement's Shapley value: what it adds on average over every order in which
+    the funded improvements could be added (these add up to the gain, like the gains in
+    the plan's order)."""
+
+    value: float
+    share: float  # value / expected gain
+    error: float | None  # standard error when sampled; None when exact
+    payback: str | None  # with `economics:`: "3 periods", "beyond the horizon"; else None
+    return_on_cost: float | None  # with `economics:`: (value over the horizon − cost) / cost
+
+
+@dataclass(frozen=True)
 class PlanRow:
     """One funded improvement, in rank order (quick wins first)."""
 
@@ -107,6 +120,7 @@ class PlanRow:
     start: int | None = None  # with a horizon: first period of work
     finish: int | None = None  # with a horizon: last period of work
     when: str = ""  # with a horizon: "2027 Q2" or "2027 Q2 – 2027 Q3"; "" without
+    fair: FairShare | None = None  # its Shapley value; None when not computed
 
 
 @dataclass(frozen=True)
@@ -219,6 +233,7 @@ class RoadmapItem:
     when: str  # "2027 Q2" or "2027 Q2 – 2027 Q3"
     gain: float  # its part of the horizon's discounted gain (the items sum to the total)
     share: float  # gain / expected gain
+    fair: FairShare | None = None  # its Shapley value; None when not computed
 
 
 @dataclass(frozen=True)
@@ -412,6 +427,10 @@ class ReportView:
     solve_seconds: float
     nodes: int
     roadmap: Roadmap | None = None  # with a horizon: the schedule, periods and charts
+    # How the Shapley values were found ("exact", "sampled over 400 orders"); None: not
+    # computed. With `economics:`, the value horizon in words ("12 periods, 5 % discount").
+    fair_method: str | None = None
+    economics: str | None = None
 
 
 # -- the roadmap (plans with a horizon) ---------------------------------------------------

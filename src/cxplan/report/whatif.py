@@ -273,20 +273,26 @@ def write_sensitivity(s: Sensitivity, folder: str | Path) -> list[Path]:
 # -- comparison ---------------------------------------------------------------------------------
 
 def comparison_rows(c: Comparison) -> tuple[list[str], list[dict[str, Any]]]:
-    """Column headers (one per scenario) and rows of formatted values."""
-    shorts = [e.short for e in c.entries]
-    heads = shorts if len(set(shorts)) == len(shorts) else [e.title for e in c.entries]
+    """Column headers (the scenarios' names) and rows of formatted values."""
+    heads = [e.title for e in c.entries]
     currency = c.entries[0].plan.currency if c.entries else None
 
     def row(label: str, values: Sequence[str]) -> dict[str, Any]:
         return {"label": label, "values": list(values)}
 
+    def change(value: float, first: bool) -> str:
+        return "–" if first else format_money(value, currency, sign=True)
+
+    differences = c.differences
     rows = [
-        row("scenario", [e.title for e in c.entries]),
-        row("file", [e.source for e in c.entries]),
+        row("file", [e.file or "–" for e in c.entries]),
         row("status", [e.plan.status for e in c.entries]),
-        row("expected gain", [money(e.plan.expected_gain, currency) for e in c.entries]),
-        row("objective", [money(e.plan.objective, None) for e in c.entries]),
+        row("baseline value", [money(e.plan.baseline_value, currency) for e in c.entries]),
+        row("planned value", [money(e.plan.planned_value, currency) for e in c.entries]),
+        row("expected gain", [format_money(e.plan.expected_gain, currency, sign=True)
+                              for e in c.entries]),
+        *([row("objective", [money(e.plan.objective, None) for e in c.entries])]
+          if c.objective_differs else []),
         row("cost", [money(e.plan.cost, currency) for e in c.entries]),
         row("budget", [money(e.plan.budget, currency) if e.plan.budget is not None
                        else "no limit" for e in c.entries]),
@@ -300,8 +306,14 @@ def comparison_rows(c: Comparison) -> tuple[list[str], list[dict[str, Any]]]:
         rows.append(row(f"criterion {name}", [
             f"{e.plan.criteria[name].value:,.4g}" if name in e.plan.criteria else "–"
             for e in c.entries]))
-    rows.append(row("added vs first", [", ".join(d.added) or "–" for d in c.differences]))
-    rows.append(row("dropped vs first", [", ".join(d.dropped) or "–" for d in c.differences]))
+    rows.append(row("planned value vs first", [change(d.planned_value_change, k == 0)
+                                               for k, d in enumerate(differences)]))
+    rows.append(row("gain vs first", [change(d.gain_change, k == 0)
+                                      for k, d in enumerate(differences)]))
+    rows.append(row("cost vs first", [change(d.cost_change, k == 0)
+                                      for k, d in enumerate(differences)]))
+    rows.append(row("added vs first", [", ".join(d.added) or "–" for d in differences]))
+    rows.append(row("dropped vs first", [", ".join(d.dropped) or "–" for d in differences]))
     return heads, rows
 
 
@@ -312,7 +324,7 @@ def render_comparison(c: Comparison) -> str:
         0.0, 100.0 * e.plan.expected_gain / best),
         "text": money(e.plan.expected_gain, e.plan.currency)} for e in c.entries]
     return _render("whatif_compare.html.j2", heads=heads, rows=rows, bars=bars,
-                   title=" vs ".join(heads))
+                   title=" vs ".join(heads), notes=c.notes)
 
 
 def write_comparison(c: Comparison, folder: str | Path) -> list[Path]:

@@ -33,24 +33,41 @@ class Strict(BaseModel):
 
     # Fields are read only under the names the file format uses: an edge is written with
     # `from`/`to`, and its Python names `source`/`target` are unknown keys in a file.
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True,
+                              use_attribute_docstrings=True)
 
 
 class Touchpoint(Strict):
     """A moment where the customer meets the company; it fails with some probability."""
 
     id: Id
+    """The touchpoint's id: unique among touchpoints; what edges, effects and personas refer
+    to."""
     name: str | None = None
+    """Display name (default: the id)."""
     stage: str | None = None
+    """Journey stage (awareness, purchase, ...); one of `stages` when those are given. Reports
+    group by it."""
     channel: str | None = None
+    """Channel (web, branch, phone, ...): the journey map's lanes."""
     failure_probability: Probability
+    """p: probability (0-1) that a visit here fails."""
     impact: NonNegative
+    """c: loss per failure, in the scenario's currency."""
     dropout: Probability = 0.0
+    """d: probability (0-1) that a customer abandons the journey after a failure here. Default
+    0."""
     success_value: NonNegative = 0.0
+    """s: value of a successful pass, in currency per pass. Default 0."""
     moment_of_truth: bool = False
+    """A moment that weighs most; counted by the `moments_of_truth` criterion."""
     visible: bool = True
+    """Front stage (true: the customer sees it) or back stage (false: an invisible process that
+    can still fail)."""
     emotion: Annotated[int, Field(ge=-5, le=5)] | None = None
+    """The customer's feeling here, -5 to 5; descriptive only (not used by the optimizer)."""
     owner: str | None = None
+    """Who runs the touchpoint; descriptive."""
 
     @property
     def label(self) -> str:
@@ -61,17 +78,26 @@ class TouchpointOverride(Strict):
     """Per-persona replacement of a touchpoint's model parameters."""
 
     failure_probability: Probability | None = None
+    """p for this persona (default: the touchpoint's)."""
     impact: NonNegative | None = None
+    """c, loss per failure, for this persona (default: the touchpoint's)."""
     dropout: Probability | None = None
+    """d, probability of abandoning after a failure, for this persona (default: the
+    touchpoint's)."""
     success_value: NonNegative | None = None
+    """s, value of a successful pass, for this persona (default: the touchpoint's)."""
 
 
 class Edge(Strict):
     """After `source`, the customer goes on to `target` with `probability`."""
 
     source: Id = Field(alias="from")
+    """The touchpoint the customer leaves."""
     target: Id = Field(alias="to")
+    """The touchpoint the customer goes to (may be the same one: a repeat)."""
     probability: Probability
+    """P: probability (0-1) of this step for customers who carry on after `from`; what the
+    out-edges of a touchpoint leave to 1 completes the journey."""
 
 
 class JourneyGraph(Strict):
@@ -80,18 +106,29 @@ class JourneyGraph(Strict):
 
     model_config = ConfigDict(title="Journey")  # its name in the scenario format
     entry: dict[str, Probability]
+    """Touchpoint -> probability that a customer starts there (sum at most 1; the rest never
+    start)."""
     edges: list[Edge] = Field(default_factory=list)
+    """Where customers go after each touchpoint; out-probabilities per touchpoint sum to at
+    most 1, the remainder completes the journey."""
 
 
 class Persona(Strict):
     """A customer segment: its own weight and, optionally, its own journey numbers."""
 
     id: Id
+    """The persona's id, unique among personas."""
     name: str | None = None
+    """Display name (default: the id)."""
     customers: NonNegative = 1.0
+    """N: customers of this persona going through the journey (per period in a roadmap).
+    Default 1."""
     entry: dict[str, Probability] | None = None
+    """Replaces the journey's entry probabilities for this persona."""
     edges: list[Edge] | None = None
+    """Replaces all outgoing edges of every touchpoint named as `from` here, for this persona."""
     touchpoints: dict[str, TouchpointOverride] | None = None
+    """This persona's own numbers for some touchpoints (touchpoint id -> override)."""
 
     @property
     def label(self) -> str:
@@ -102,27 +139,46 @@ class Effect(Strict):
     """What an improvement does to one touchpoint (each reduction multiplies)."""
 
     touchpoint: Id
+    """The touchpoint the effect acts on."""
     failure_reduction: Probability = 0.0
+    """Share (0-1) taken off the failure probability: p becomes p x (1 - this)."""
     impact_reduction: Probability = 0.0
+    """Share (0-1) taken off the loss per failure: c becomes c x (1 - this)."""
     dropout_reduction: Probability = 0.0
+    """Share (0-1) taken off the dropout: d becomes d x (1 - this)."""
 
 
 class Improvement(Strict):
     """A candidate change that costs money and staff and reduces failures, impact or dropout."""
 
     id: Id
+    """The improvement's id, unique among improvements."""
     name: str | None = None
+    """Display name (default: the id)."""
     cost: NonNegative
+    """One-off cost in currency, counted against the budget (spread over its periods of work in
+    a roadmap)."""
     staff: dict[str, NonNegative] = Field(default_factory=dict)
+    """People per team while it is worked on (team -> people), counted against `teams`."""
     effects: list[Effect] = Field(min_length=1)
+    """What it changes, one effect per touchpoint."""
     requires: list[Id] = Field(default_factory=list)
+    """Improvements that must be funded too (finished before this one starts, in a roadmap)."""
     excludes: list[Id] = Field(default_factory=list)
+    """Improvements never funded together with this one."""
     mandatory: bool = False
+    """Must be funded (scheduled within the horizon, in a roadmap)."""
     owner: str | None = None
+    """Who is accountable for it."""
     confidence: Probability | None = None
+    """Chance (0-1) that it delivers its effects; used by the `risk_adjusted` criterion only
+    (default: counts as 1)."""
     duration: Annotated[int, Field(ge=1, le=1000)] = 1
+    """Periods of work (roadmaps, `quick_wins`). Default 1."""
     earliest: Annotated[int, Field(ge=1, le=1000)] | None = None  # first allowed start period
+    """First allowed start period (needs a horizon)."""
     latest: Annotated[int, Field(ge=1, le=1000)] | None = None  # last allowed start period
+    """Last allowed start period (needs a horizon)."""
 
     @property
     def label(self) -> str:
@@ -134,7 +190,9 @@ class PriorityLevel(Strict):
     lose at most `tolerance` × |their optimum| when later levels are optimized."""
 
     criteria: list[Id] = Field(min_length=1)
+    """The criteria of this level, blended by their weights."""
     tolerance: Probability = 0.0
+    """Share (0-1) of this level's optimum that later levels may take."""
 
     @model_validator(mode="before")
     @classmethod
@@ -154,7 +212,9 @@ class Objective(Strict):
     """How the weighted criteria combine (see docs/plugins.md, "Normalization and priorities")."""
 
     normalize: bool = False
+    """Divide each criterion by its ideal (best feasible) value before weighting."""
     priorities: list[PriorityLevel] | None = Field(default=None, min_length=1)
+    """Lexicographic levels of criteria, most important first."""
 
 
 class Horizon(Strict):
@@ -162,10 +222,15 @@ class Horizon(Strict):
     improvement, not only which (see `cxplan.optimizer.roadmap`)."""
 
     periods: Annotated[int, Field(ge=1, le=120)]
+    """N: the number of periods of the roadmap (1-120)."""
     label: Annotated[str, Field(min_length=1, max_length=40)] = "period"
+    """What a period is called (\"quarter\": periods are then \"quarter 1\", ...)."""
     names: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = None
+    """Each period's own name (\"2027 Q1\", ...), one per period, all different."""
     discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per period
+    """Per period: period t's value counts 1 / (1 + rate)^(t - 1). Default 0."""
     carry_over: bool = False  # unspent money of a per-period budget moves to later periods
+    """Money a period does not spend stays available in later periods."""
 
     def period_name(self, period: int) -> str:
         """The name of period `period` (1-based): `names[period-1]`, else "quarter 3"."""
@@ -183,7 +248,10 @@ class Economics(Strict):
     on cost and the `net_value` criterion (docs/model.md, "Pay-back")."""
 
     value_horizon: Annotated[int, Field(ge=1, le=1200)]  # periods the gain is counted for
+    """H: for how many periods a plan's gain is counted (pay-back, return on cost,
+    `net_value`)."""
     discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per period
+    """r, per period: period k's value counts 1 / (1 + r)^(k - 1). Default 0."""
 
     def annuity(self) -> float:
         """A = Σ_{k=1..H} (1 + r)^−(k−1): what a gain of 1 a period is worth over the value
@@ -223,20 +291,35 @@ class Scenario(Strict):
     """A validated scenario (format version 1). Build it with `cxplan.load_scenario`."""
 
     cxplan: Literal[1]
+    """Format version: 1."""
     name: str | None = None
+    """The scenario's title in plans and reports (default: the file's name)."""
     currency: str | None = None
+    """Label of the unit of every amount (USD, kUSD, ...); nothing is converted."""
     stages: list[Id] | None = None
+    """Ordered journey stages; when given, every touchpoint's `stage` must be one of them."""
     budget: NonNegative | None = None
+    """Money available (default: no limit)."""
     teams: dict[str, NonNegative] = Field(default_factory=dict)
+    """Staff capacity per team, in people."""
     personas: list[Persona] | None = None
+    """Customer segments (default: one persona `all` with 1 customer)."""
     touchpoints: list[Touchpoint] = Field(min_length=1)
+    """The touchpoints (at least one)."""
     journey: JourneyGraph
+    """Where customers start and where they go after each touchpoint."""
     improvements: list[Improvement] = Field(default_factory=list)
+    """The candidate improvements."""
     criteria: dict[str, Weight] = Field(default_factory=lambda: dict(DEFAULT_CRITERIA))
+    """What to optimize: criterion -> weight (default: expected_experience 1)."""
     objective: Objective | None = None  # optional: normalization, lexicographic priorities
+    """How the weighted criteria combine: normalization, lexicographic priorities."""
     extensions: dict[str, Any] = Field(default_factory=dict)  # plugin sections, by name
+    """Plugins' own sections (section -> data), each validated by its plugin."""
     horizon: Horizon | None = None  # optional: plan a roadmap over periods
+    """Plan a roadmap over periods: when to start each improvement, not only which."""
     economics: Economics | None = None  # optional: pay-back, return on cost, net_value
+    """How long a gain counts and at what discount: pay-back, return on cost, `net_value`."""
 
     _source: str = PrivateAttr(default="<scenario>")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)

@@ -54,12 +54,16 @@ def _schema() -> dict[str, Any]:
                        "only what differs (merged by id; `remove: true` drops an item)."}
     # A variant gives only what differs: its items are partial, merged by id with the
     # base's, and the merged scenario is checked in full by `cxplan validate`.
-    partial_item = {"type": "object", "required": ["id"],
-                    "properties": {"id": {"type": "string"}, "remove": {"type": "boolean"}}}
+    partial_item = {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "string", "description": "The base's item to change (or a new one)."},
+        "remove": {"type": "boolean", "description": "true: drop the base's item."}}}
     variant_props = {**copy.deepcopy(props), "extends": extends,
-                     "journey": {"type": "object"}}
+                     "journey": {"type": "object", "description": "What differs from the "
+                                 "base's journey (edges merged by from and to)."}}
     for key in ("touchpoints", "improvements", "personas"):
-        variant_props[key] = {"type": "array", "items": partial_item}
+        variant_props[key] = {"type": "array", "items": partial_item,
+                              "description": f"The {key} that differ from the base's, "
+                                             "merged by id."}
     variant = {"type": "object", "additionalProperties": False, "required": ["extends"],
                "properties": variant_props,
                "description": "A variant of another scenario (`extends`)."}
@@ -104,7 +108,9 @@ def _add_distributions(defs: dict[str, Any]) -> None:
                        "`cxplan robust` draws it."}
     defs["DirichletShare"] = {
         "type": "object", "additionalProperties": False, "required": [DIRICHLET],
-        "properties": {DIRICHLET: {"type": "number", "exclusiveMinimum": 0}},
+        "properties": {DIRICHLET: {"type": "number", "exclusiveMinimum": 0,
+                                   "description": "α: the larger, the surer (the mean "
+                                                  "share is α over the sum of the α's)."}},
         "description": "This edge's concentration in a Dirichlet over every edge out of "
                        "its touchpoint (and `completed`): drawn together, their sum stays "
                        "at most 1."}

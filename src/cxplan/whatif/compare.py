@@ -2,7 +2,10 @@
 
 Each scenario is optimized on its own (`cxplan.optimize`); improvements are matched by
 id, so the comparison says which ones each variant adds to or drops from the first
-scenario's plan.
+scenario's plan. A variant that changes the journey itself (a failure probability, the
+customers) changes its baseline too, so its gain is measured from another starting point:
+the planned value is what compares across variants, and the comparison says so when the
+gain and the planned value point different ways.
 """
 
 from __future__ import annotations
@@ -14,21 +17,29 @@ from typing import Any
 
 from cxplan.core.results import Plan
 from cxplan.scenario.models import Scenario
+from cxplan.text import format_money
 from cxplan.whatif.engine import difference
+
+SAME = 1e-9  # relative: differences smaller than this are no difference
 
 
 @dataclass(frozen=True)
 class Entry:
     source: str  # where the scenario was read from
-    title: str
+    title: str  # its name (with its file's name when another scenario has the same name)
     plan: Plan
 
     @property
     def short(self) -> str:
-        """A column heading: the file name without folder and extension (or the title)."""
+        """For file names: the file name without folder and extension (or the title)."""
         if self.source.startswith("<"):
             return self.title
         return Path(self.source).stem
+
+    @property
+    def file(self) -> str:
+        """The file's name without its folders ("" for a scenario built in memory)."""
+        return "" if self.source.startswith("<") else Path(self.source).name
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,8 @@ class Difference:
     dropped: tuple[str, ...]
     gain_change: float  # expected gain minus the first plan's
     cost_change: float
+    planned_value_change: float  # planned value minus the first plan's
+    baseline_change: float  # baseline value minus the first plan's (the journey changed)
 
 
 @dataclass(frozen=True)
@@ -54,8 +67,39 @@ class Comparison:
             added, dropped = difference(first.selected, e.plan.selected)
             found.append(Difference(e.title, added, dropped,
                                     e.plan.expected_gain - first.expected_gain,
-                                    e.plan.cost - first.cost))
+                                    e.plan.cost - first.cost,
+                                    e.plan.planned_value - first.planned_value,
+                                    e.plan.baseline_value - first.baseline_value))
         return tuple(found)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Where the gain and the planned value of a variant point different ways (its
+        baseline changed): a sentence each, saying which to read."""
+        first = self.entries[0]
+        found = []
+        for e, d in zip(self.entries[1:], self.differences[1:], strict=True):
+            scale = max(1.0, abs(first.plan.planned_value), abs(e.plan.planned_value))
+            gain, value = d.gain_change, d.planned_value_change
+            if abs(gain) <= SAME * scale or abs(value) <= SAME * scale or (gain > 0) == (
+                    value > 0):
+                continue
+            cur = e.plan.currency
+            found.append(
+                f"{e.title} gains {'more' if gain > 0 else 'less'} than {first.title} "
+                f"({format_money(gain, cur, sign=True)}) but ends with a "
+                f"{'higher' if value > 0 else 'lower'} planned value "
+                f"({format_money(value, cur, sign=True)}): its journey starts from a baseline "
+                f"{format_money(abs(d.baseline_change), cur)} "
+                f"{'higher' if d.baseline_change > 0 else 'lower'}, so compare the planned "
+                "values.")
+        return tuple(found)
+
+    @property
+    def objective_differs(self) -> bool:
+        """Whether any plan's objective is not its expected gain (other criteria count)."""
+        return any(abs(e.plan.objective - e.plan.expected_gain)
+                   > SAME * max(1.0, abs(e.plan.expected_gain)) for e in self.entries)
 
     @property
     def teams(self) -> tuple[str, ...]:
@@ -68,20 +112,23 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "scenarios": [{"source": e.source, **e.plan.to_dict()} for e in self.entries],
+            "scenarios": [{"source": e.source, "name": e.title, **e.plan.to_dict()}
+                          for e in self.entries],
             "differences": [
                 {"scenario": d.title, "against": self.entries[0].title, "added": list(d.added),
                  "dropped": list(d.dropped), "gain_change": d.gain_change,
-                 "cost_change": d.cost_change}
+                 "cost_change": d.cost_change, "planned_value_change": d.planned_value_change,
+                 "baseline_change": d.baseline_change}
                 for d in self.differences[1:]],
+            "notes": list(self.notes),
         }
 
 
 def compare(scenarios: Sequence[Scenario], plans: Sequence[Plan]) -> Comparison:
     """Put already solved plans side by side (in the order given; the first is the base)."""
     titles = [s.title for s in scenarios]
-    # Variants often keep their base's name: tell them apart by file.
-    unique = [t if titles.count(t) == 1 else f"{t} ({s.source})"
+    # Variants often keep their base's name: tell them apart by file name.
+    unique = [t if titles.count(t) == 1 else f"{t} ({Path(s.source).name})"
               for t, s in zip(titles, scenarios, strict=True)]
     return Comparison(tuple(Entry(s.source, t, p)
                             for s, t, p in zip(scenarios, unique, plans, strict=True)))

@@ -103,7 +103,8 @@ def reason_line(e: Explanation) -> str:
     if e.selected:
         if e.alternative is None:
             return "in the plan: it cannot be left out (" + "; ".join(e.conflict) + ")"
-        text = f"in the plan: without it the best plan gains {money(e.gain_lost or 0.0)} less"
+        text = (f"in the plan: lost without it {money(e.gain_lost or 0.0)} (the best plan "
+                "without it gains that much less)")
         if e.comes_in:
             text += f" (replaced by {_ids(e.comes_in)})"
         elif e.goes_out:

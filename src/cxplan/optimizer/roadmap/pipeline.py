@@ -19,6 +19,7 @@ from cxplan.core.criterion import Criterion, EvaluationContext
 from cxplan.core.evaluation import check_criterion, weighted_objective
 from cxplan.core.results import CriterionValue, ImprovementResult, PeriodResult, PersonaResult, Plan
 from cxplan.core.schedule import PeriodValue, ScheduleEvaluator
+from cxplan.core.shapley import Game, roadmap_game
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError
 from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, PluginRows
@@ -116,6 +117,14 @@ class PreparedRoadmap(Pipeline):
     def plan(self, result: SolveResult) -> Plan:
         """Re-evaluate the solver's schedule exactly, check agreement, build the Plan."""
         return roadmap_plan(self, schedule_of(result.selected), result)
+
+    def game(self, plan: Plan) -> Game:
+        """The horizon's discounted gain of any subset of the schedule: each period counts
+        the subset's members that have paid off by then."""
+        schedule = {imp: start for imp, (start, _) in plan.schedule.items()}
+        cal = self.calendar
+        return roadmap_game([(p.discount, cal.journey(p.period), p.finished)
+                             for p in self.evaluator.periods(schedule)], plan.selected)
 
 
 def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
