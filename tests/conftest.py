@@ -29,6 +29,25 @@ TWO_TOUCHPOINTS: dict[str, Any] = {
     ],
 }
 
+def two_fixes(**horizon: Any) -> dict[str, Any]:
+    """Two independent touchpoints, one person who can work on one fix at a time: a big
+    fix that takes two periods (gain 2.2 per period once done) and a quick one (gain 1)."""
+    return {
+        "cxplan": 1,
+        "horizon": {"periods": 6, **horizon},
+        "teams": {"crew": 1},
+        "touchpoints": [{"id": "a", "failure_probability": 1.0, "impact": 4.4},
+                        {"id": "b", "failure_probability": 1.0, "impact": 2.0}],
+        "journey": {"entry": {"a": 0.5, "b": 0.5}},
+        "improvements": [
+            {"id": "big", "cost": 0, "staff": {"crew": 1}, "duration": 2,
+             "effects": [{"touchpoint": "a", "impact_reduction": 1.0}]},
+            {"id": "quick", "cost": 0, "staff": {"crew": 1}, "duration": 1,
+             "effects": [{"touchpoint": "b", "impact_reduction": 1.0}]},
+        ],
+    }
+
+
 # ad -> branch -> account, one entry; two improvements, one team. Valid, no warnings.
 _MINIMAL: dict[str, Any] = {
     "cxplan": 1,

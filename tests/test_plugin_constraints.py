@@ -22,6 +22,7 @@ import pytest
 from cxplan.plugin_api import InfeasibleError, ModelView, hookimpl, load_scenario, optimize
 from cxplan.testing import plugin_manager
 
+from conftest import two_fixes
 from random_scenarios import feasible_gains, random_scenario
 
 Rule = tuple[str, list[str], int]  # (sense "<=" or ">=", improvements, count)
@@ -189,18 +190,7 @@ def test_a_plugin_constraint_s_marginal_value_is_what_lifting_it_adds_by_brute_f
 def test_on_a_roadmap_the_conflict_names_the_plugin_row_with_the_roadmap_rules() -> None:
     # One person, two periods: the two-period fix and the quick one cannot both be done,
     # which the plugin's rule demands. Dropping any one of the three removes the conflict.
-    sc: dict[str, Any] = {
-        "cxplan": 1, "horizon": {"periods": 2}, "teams": {"crew": 1},
-        "touchpoints": [{"id": "a", "failure_probability": 1.0, "impact": 4.4},
-                        {"id": "b", "failure_probability": 1.0, "impact": 2.0}],
-        "journey": {"entry": {"a": 0.5, "b": 0.5}},
-        "improvements": [
-            {"id": "big", "cost": 0, "staff": {"crew": 1}, "duration": 2,
-             "effects": [{"touchpoint": "a", "impact_reduction": 1.0}]},
-            {"id": "quick", "cost": 0, "staff": {"crew": 1}, "duration": 1,
-             "effects": [{"touchpoint": "b", "impact_reduction": 1.0}]},
-        ],
-    }
+    sc = two_fixes(periods=2)
     manager = plugin_manager(("rules", CountingRules({"both": (">=", ["big", "quick"], 2)})))
     with pytest.raises(InfeasibleError) as caught:
         optimize(load_scenario(sc, plugins=manager), plugins=manager)
