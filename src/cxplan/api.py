@@ -13,11 +13,12 @@ the what-if analyses (`cxplan.whatif`).
 
 from __future__ import annotations
 
-import time
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cxplan.clock import Clock
 from cxplan.core.calendar import calendar
 from cxplan.core.journey import Evaluation, build_journey
 from cxplan.core.payback import with_payback
@@ -151,6 +152,7 @@ def optimize(
     marginals: bool = False,
     budget_step: str | float = "10%",
     shapley: bool = True,
+    clock: Clock | None = None,
 ) -> Plan:
     """The provably optimal plan (or, past the time limit, the best found with its gap).
 
@@ -165,14 +167,22 @@ def optimize(
     with at most the time limit again for all of them (`cxplan.whatif.marginal`).
     `shapley` adds each funded improvement's Shapley value (its share of the gain that
     does not depend on the order; `cxplan.core.shapley`), within a few seconds.
+    `clock` (`cxplan.clock.Clock`) is the command's clock when the time limit should count
+    from earlier than this call (reading the file, say); `plan.timings` gives the seconds
+    of each phase.
 
     With a `horizon:` the plan is a roadmap (`cxplan.optimizer.roadmap`): `plan.schedule`
     gives each improvement's start and finish period and `plan.periods` the money, staff
     and value per period; the gain is the horizon's discounted total. Marginal values are
     not computed for roadmaps.
     """
-    began = time.perf_counter()
     options = options or SolverOptions()
+    if clock is None:
+        clock = Clock(options.time_limit)
+    else:
+        options = dataclasses.replace(options, time_limit=clock.limit)
+    began = clock.began
+    before = clock.elapsed  # seconds the command spent before this call (reading the file)
     plugins = plugins or get_plugin_manager()
     scenario = apply_limits(scenario, budget, teams)
     sequence = needs_sequence(scenario.objective)
@@ -193,8 +203,10 @@ def optimize(
             if not model_fits(found, options.time_limit, plugins, lp_first):
                 plan = start_only(found, options, began)
                 if shapley:
-                    plan = with_shapley(plan, found.game(plan),
-                                        time_budget=shapley_budget(options))
+                    with clock.phase("shapley"):
+                        plan = with_shapley(plan, found.game(plan),
+                                            time_budget=shapley_budget(clock))
+                plan = dataclasses.replace(plan, timings=clock.summary())
                 plugins.plan_finished(plan, scenario)
                 return plan
             journey = found.journey
@@ -207,21 +219,32 @@ def optimize(
         # Normalized weights or lexicographic priorities: several solves (optimizer.sequence).
         result, outcome = solve_sequence(pipeline, options, use_start=start, began=began,
                                          progress=progress)
-        plan = outcome.apply(pipeline.plan(result))
+        clock.record("solve", clock.elapsed - sum(clock.timings.values()))
+        with clock.phase("plan"):
+            plan = outcome.apply(pipeline.plan(result))
     else:
         result, session = solve_pipeline(pipeline, options, began, start=start,
                                          progress=progress)
-        plan = pipeline.plan(result)
+        # build_seconds counts from the clock's start: what came before is not building.
+        clock.record("build", max(0.0, pipeline.build_seconds - before))
+        clock.record("solve", result.seconds)
+        with clock.phase("plan"):
+            plan = pipeline.plan(result)
         if marginals and isinstance(pipeline, Prepared):
-            plan = with_marginals(pipeline, session, plan, options, budget_step=budget_step)
+            with clock.phase("marginal_values"):
+                plan = with_marginals(pipeline, session, plan, options,
+                                      budget_step=budget_step)
     if shapley:
-        plan = with_shapley(plan, pipeline.game(plan), time_budget=shapley_budget(options))
+        with clock.phase("shapley"):
+            plan = with_shapley(plan, pipeline.game(plan), time_budget=shapley_budget(clock))
         if scenario.economics is not None:
             plan = with_payback(plan, scenario.economics)
+    plan = dataclasses.replace(plan, timings=clock.summary())
     plugins.plan_finished(plan, pipeline.scenario)
     return plan
 
 
-def shapley_budget(options: SolverOptions) -> float:
-    """Seconds for a plan's Shapley values: a twentieth of the time limit, at most 3 s."""
-    return min(TIME_BUDGET, max(0.2, options.time_limit / 20))
+def shapley_budget(clock: Clock) -> float:
+    """Seconds for a plan's Shapley values: a twentieth of the time limit, at most 3 s, and
+    never more than what the limit has left (then none, with a warning)."""
+    return max(0.0, min(TIME_BUDGET, clock.limit / 20, clock.left - clock.limit / 50))

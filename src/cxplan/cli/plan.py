@@ -66,10 +66,14 @@ def plan(
 
     def body() -> None:
         from cxplan.api import apply_limits, optimize
+        from cxplan.clock import Clock
         from cxplan.optimizer.options import SolverOptions
 
-        loaded = load(scenario)
-        limited = apply_limits(loaded, budget, parse_teams(team or []))
+        # --time-limit is for the whole command: reading the file counts too.
+        clock = Clock(time_limit)
+        with clock.phase("read"):
+            loaded = load(scenario)
+            limited = apply_limits(loaded, budget, parse_teams(team or []))
         targets = [] if lp is None else [lp]
         if report is not None:
             from cxplan.report.write import report_paths
@@ -81,14 +85,16 @@ def plan(
                                                     threads=threads),
                               export_lp=lp, progress=progress,
                               marginals=not no_marginals, budget_step=budget_step,
-                              shapley=not no_shapley)
+                              shapley=not no_shapley, clock=clock)
         written: list[Path] = []
         if report is not None:
             from cxplan.report.write import write_reports
 
-            written = write_reports(result, limited, report, templates_dir=templates)
+            with clock.phase("report"):
+                written = write_reports(result, limited, report, templates_dir=templates)
         if as_json:
-            emit(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+            emit(json.dumps({**result.to_dict(), "timings": clock.summary()},
+                            allow_nan=False) + "\n")
         else:
             _print_plan(result, stdout_console())
         err = stderr_console()

@@ -73,6 +73,11 @@ class CoalitionValues:
                           if (u := self._project(chain)) is not None]
 
     @property
+    def persona_updates(self) -> tuple[_PersonaUpdate, ...]:
+        """Each persona's projected baseline (those who reach an affected touchpoint)."""
+        return tuple(self._personas)
+
+    @property
     def size(self) -> int:
         """k: how many touchpoints the players affect (each subset solves a k×k system)."""
         return len(self.affected)

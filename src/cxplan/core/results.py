@@ -228,6 +228,8 @@ class Plan:
     # How the improvements' Shapley values were found: {"method": "exact" | "sampled",
     # "orders": sampled orders}; None when they were not computed.
     shapley: dict[str, Any] | None = None
+    # Seconds per phase of the command that made the plan (cxplan.clock), and "total".
+    timings: dict[str, float] = field(default_factory=dict)
     # With `economics:`: value_horizon, discount_rate, their annuity factor, and the whole
     # plan's net_value, return_on_cost and payback_periods (cxplan.core.payback).
     economics: dict[str, float | None] | None = None
@@ -299,6 +301,7 @@ class Plan:
         if breakdown is not None:
             data["breakdown"] = breakdown.to_dict()
         data["shapley"] = self.shapley
+        data["timings"] = dict(self.timings)
         if self.economics is not None:
             data["economics"] = dict(self.economics)
         return data

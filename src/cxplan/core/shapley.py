@@ -7,7 +7,8 @@ in which the funded improvements could be added (the value of a coalition is the
 gain of that subset, the plan's constraints ignored), so it does not depend on the
 listing, and the values still add up to the plan's gain.
 
-Exact (every subset, `CoalitionValues`) up to `EXACT_LIMIT` funded improvements. Above,
+Exact (every subset, `CoalitionValues`) up to `EXACT_LIMIT` funded improvements when
+every subset fits in the time budget (timed on a probe of random subsets). Otherwise
 orders are sampled — each with its reverse, which halves the error of improvements that
 compete — until the time budget or `MAX_ORDERS`; each value then carries its standard
 error, and the values still add up to the gain exactly (each order's parts do). A plan
@@ -32,7 +33,11 @@ EXACT_LIMIT = 16  # funded improvements up to which every subset may be evaluate
 MAX_ORDERS = 2000  # sampled orders at most (pairs of an order and its reverse)
 MIN_ORDERS = 20  # fewer sampled orders than this in the time budget: not worth showing
 TIME_BUDGET = 3.0  # seconds for the values of one plan, by default
-EXACT_WORK = 2e8  # above this estimated work (Σ k³ per subset × subsets), sample instead
+PROBE = 256  # subsets timed to decide between exact values and sampling
+# Subset work (Σk³) a second surely allows on a laptop core, loaded (measured: about 2e8
+# when idle): below it, exact values need no timing, so small plans are always exact.
+SURE_WORK_PER_SECOND = 1e8
+OVERHEAD = 20  # a lone subset may take this many times its share of an order's batch
 
 FloatArray = np.ndarray
 
@@ -68,9 +73,16 @@ class Game:
         return total
 
     @property
-    def cost_per_subset(self) -> float:
-        """A rough count of the floating-point work of one subset (k³ per persona system)."""
-        return float(sum(max(1, game.size) ** 3 for _, game in self.parts)) or 1.0
+    def work_per_subset(self) -> float:
+        """The floating-point work of one subset, roughly: k³ per persona system."""
+        return float(sum(len(p.columns) ** 3 for _, game in self.parts
+                         for p in game.persona_updates)) or 1.0
+
+    def seconds(self, membership: np.ndarray) -> float:
+        """How long the gains of these subsets take here."""
+        began = time.perf_counter()
+        self.gains(membership)
+        return time.perf_counter() - began
 
 
 def shapley_values(game: Game, *, time_budget: float = TIME_BUDGET,
@@ -80,9 +92,19 @@ def shapley_values(game: Game, *, time_budget: float = TIME_BUDGET,
     n = len(game.players)
     if n == 0:
         return ShapleyValues({}, "exact", 0)
-    if n <= EXACT_LIMIT and (1 << n) * game.cost_per_subset <= EXACT_WORK:
-        return ShapleyValues(_exact(game), "exact", 0)
-    return _sampled(game, time_budget, seed)
+    rng = np.random.default_rng(seed)
+    if n <= EXACT_LIMIT and (1 << n) * game.work_per_subset <= SURE_WORK_PER_SECOND * time_budget:
+        return ShapleyValues(_exact(game), "exact", 0)  # well within any budget
+    if n <= EXACT_LIMIT:
+        probe = min(PROBE, 1 << n)
+        per_subset = game.seconds(rng.random((probe, n)) < 0.5) / probe
+        if (1 << n) * per_subset <= time_budget:
+            return ShapleyValues(_exact(game), "exact", 0)
+    # One subset alone costs more than its share of a batch: allow for that before giving
+    # up, and let the first sampled orders decide.
+    if game.seconds(rng.random((1, n)) < 0.5) * (n + 1) * MIN_ORDERS > OVERHEAD * time_budget:
+        return None
+    return _sampled(game, time_budget, rng)
 
 
 def _exact(game: Game) -> dict[str, float]:
@@ -102,9 +124,9 @@ def _exact(game: Game) -> dict[str, float]:
     return values
 
 
-def _sampled(game: Game, time_budget: float, seed: int) -> ShapleyValues | None:
+def _sampled(game: Game, time_budget: float,
+             rng: np.random.Generator) -> ShapleyValues | None:
     n = len(game.players)
-    rng = np.random.default_rng(seed)
     prefixes = np.tri(n + 1, n, -1, dtype=bool)  # row k: the first k players of an order
     total, squares = np.zeros(n), np.zeros(n)
     pairs = 0
@@ -123,7 +145,7 @@ def _sampled(game: Game, time_budget: float, seed: int) -> ShapleyValues | None:
         pairs += 1
         elapsed = time.perf_counter() - began
         if pairs == 1 and elapsed * MIN_ORDERS / 2 > time_budget:
-            return None  # too costly: MIN_ORDERS orders would take well beyond the budget
+            return None  # MIN_ORDERS orders would not fit
         if elapsed >= time_budget:
             break
     if 2 * pairs < MIN_ORDERS:

@@ -1,0 +1,68 @@
+"""One clock for a whole command: the time limit counts from the command's start, and
+each phase records how long it took.
+
+`--time-limit` is a promise about the command, not about the solver: reading,
+validation, building, solving, marginal values, ranking, Shapley values and the report
+share it. Each phase asks the clock what is left and reduces its work (or skips it, with
+a warning) rather than run past the limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+# The command may end this late: the larger of 5 % of the limit and 2 s (small limits
+# cannot be cut finer than a process start and a report).
+OVERRUN_SHARE = 0.05
+OVERRUN_SECONDS = 2.0
+
+
+@dataclass
+class Clock:
+    """The time limit of one command (`limit` seconds from `began`, a
+    `time.perf_counter()` value) and the seconds each phase took."""
+
+    limit: float
+    began: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.began
+
+    @property
+    def left(self) -> float:
+        """Seconds left before the limit (0 once it has passed)."""
+        return max(0.0, self.limit - self.elapsed)
+
+    @property
+    def deadline(self) -> float:
+        """The limit as a `time.perf_counter()` value."""
+        return self.began + self.limit
+
+    @property
+    def allowed(self) -> float:
+        """The limit with the overrun a command may take (`OVERRUN_SHARE`, at least
+        `OVERRUN_SECONDS`)."""
+        return self.limit + max(OVERRUN_SHARE * self.limit, OVERRUN_SECONDS)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a phase (added to what earlier phases of that name took)."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - began
+
+    def record(self, name: str, seconds: float) -> None:
+        """Add a phase timed elsewhere."""
+        self.timings[name] = self.timings.get(name, 0.0) + seconds
+
+    def summary(self) -> dict[str, float]:
+        """Each phase's seconds and the total so far, rounded to the millisecond."""
+        return {**{k: round(v, 3) for k, v in self.timings.items()},
+                "total": round(self.elapsed, 3)}

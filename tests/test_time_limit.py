@@ -1,0 +1,82 @@
+"""--time-limit is a promise about the whole command.
+
+Reading, building, solving, marginal values, ranking, Shapley values and the report
+share one clock (`cxplan.clock.Clock`): a slow phase leaves less to the later ones, which
+reduce their work or skip it with a warning, and the command ends within the limit plus
+5 % (at least 2 s), with an honest status.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxplan.clock import Clock
+
+ROOT = Path(__file__).parents[1]
+RESTAURANT = ROOT / "scenarios" / "restaurant.yaml"
+
+
+def test_plan_json_gives_the_seconds_of_every_phase(run_main: Any, tmp_path: Path) -> None:
+    run = run_main("plan", RESTAURANT, "--json", "--report", tmp_path / "out")
+    assert run.exit_code == 0, run.output
+    timings = json.loads(run.stdout)["timings"]
+    for phase in ("read", "build", "solve", "plan", "marginal_values", "shapley", "report",
+                  "total"):
+        assert timings[phase] >= 0, phase
+    phases = sum(v for k, v in timings.items() if k != "total")
+    assert phases <= timings["total"] + 1e-3
+
+
+def test_a_slow_read_leaves_less_time_to_the_rest(
+        run_main: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cxplan.cli.plan as plan_command
+
+    load = plan_command.load
+
+    def slow_load(path: Any) -> Any:
+        time.sleep(2.0)
+        return load(path)
+
+    monkeypatch.setattr(plan_command, "load", slow_load)
+    began = time.perf_counter()
+    run = run_main("plan", RESTAURANT, "--json", "--time-limit", "3", "--no-marginals")
+    wall = time.perf_counter() - began
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.stdout)
+    assert data["timings"]["read"] >= 2.0
+    assert wall <= Clock(3).allowed
+
+
+def test_shapley_values_are_skipped_with_a_warning_when_no_time_is_left(
+        run_main: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cxplan.cli.plan as plan_command
+
+    load = plan_command.load
+
+    def slow_load(path: Any) -> Any:
+        time.sleep(3.2)
+        return load(path)
+
+    monkeypatch.setattr(plan_command, "load", slow_load)
+    run = run_main("plan", RESTAURANT, "--json", "--time-limit", "3", "--no-marginals")
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.stdout)
+    assert data["shapley"] is None
+    assert any("Shapley values were not computed" in w for w in data["warnings"])
+
+
+def test_the_clock_counts_phases_and_what_is_left() -> None:
+    clock = Clock(10.0, began=time.perf_counter() - 4.0)
+    assert 5.9 < clock.left <= 6.0
+    with clock.phase("work"):
+        time.sleep(0.01)
+    with clock.phase("work"):
+        time.sleep(0.01)
+    assert clock.timings["work"] >= 0.02
+    assert Clock(10).allowed == 12.0 and Clock(100).allowed == 105.0
+    assert Clock(1.0, began=time.perf_counter() - 5).left == 0.0
