@@ -35,3 +35,14 @@ def test_the_extends_chain_benchmark_writes_a_chain_that_loads(tmp_path: Path) -
     variant = load_scenario(last)
     assert variant.name == "variant 3"
     assert len(variant.improvements) == len(base.improvements) - 3
+
+
+def test_the_calibration_benchmark_counts_its_generated_log(tmp_path: Path) -> None:
+    from benchmarks import calibrate
+
+    columns = calibrate.make_log(2000)
+    for write, name in ((calibrate.write_csv, "log.csv"), (calibrate.write_xes, "log.xes")):
+        write(columns, tmp_path / name)
+        result = calibrate.worker(str(tmp_path / name), str(tmp_path / "out.yaml"))
+        assert result["events"] == len(columns["case"])
+        assert result["cases"] == len(set(columns["case"].tolist()))

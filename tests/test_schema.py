@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from cxplan.scenario.schema import scenario_schema
 from conftest import ScenarioFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))
+# Scenarios and variants (a file that starts a scenario or extends one); not the other data
+# bundled beside them (the calibration example's activity mapping).
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml")
+                   if re.search(r"^(cxplan|extends):", p.read_text(encoding="utf-8"), re.M))
 
 
 def _validator() -> jsonschema.Draft202012Validator:

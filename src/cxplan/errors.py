@@ -57,6 +57,15 @@ class ScenarioError(CxplanError):
         )
 
 
+class DataError(ScenarioError):
+    """A data file given to `cxplan calibrate` (an event log, a path or survey export, an
+    activity mapping) is unusable: every problem found, each with file, row and column."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.args = ("\n".join(p.format() for p in self.problems),)
+
+
 class UsageError(CxplanError, ValueError):
     """A command-line or API argument is wrong (unknown team, unknown improvement, a number
     that is not finite, ...). Also a ValueError, as Python's own argument errors are."""

@@ -9,10 +9,17 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from cxplan.cli import check, plan, plugins, scaffold, whatif  # noqa: E402  (registers them)
+from cxplan.cli import (  # noqa: E402  (registers the commands)
+    calibrate,
+    check,
+    plan,
+    plugins,
+    scaffold,
+    whatif,
+)
 from cxplan.cli.common import INTERRUPTED, app, fresh_app, say_interrupted  # noqa: E402
 
-__all__ = ["app", "check", "main", "plan", "plugins", "scaffold", "whatif"]
+__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "scaffold", "whatif"]
 
 
 def main() -> None:
