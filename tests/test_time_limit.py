@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,26 @@ def test_plan_json_gives_the_seconds_of_every_phase(run_main: Any, tmp_path: Pat
     assert phases <= timings["total"] + 1e-3
 
 
-def test_a_slow_read_leaves_less_time_to_the_rest(
-        run_main: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def slow_read(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """`slow_read(seconds)`: reading the scenario in `cxplan plan` takes that long more."""
     import cxplan.cli.plan as plan_command
 
     load = plan_command.load
 
-    def slow_load(path: Any) -> Any:
-        time.sleep(2.0)
-        return load(path)
+    def slow(seconds: float) -> None:
+        def slow_load(path: Any) -> Any:
+            time.sleep(seconds)
+            return load(path)
 
-    monkeypatch.setattr(plan_command, "load", slow_load)
+        monkeypatch.setattr(plan_command, "load", slow_load)
+
+    return slow
+
+
+def test_a_slow_read_leaves_less_time_to_the_rest(
+        run_main: Any, slow_read: Callable[[float], None]) -> None:
+    slow_read(2.0)
     began = time.perf_counter()
     run = run_main("plan", RESTAURANT, "--json", "--time-limit", "3", "--no-marginals")
     wall = time.perf_counter() - began
@@ -53,16 +63,8 @@ def test_a_slow_read_leaves_less_time_to_the_rest(
 
 
 def test_shapley_values_are_skipped_with_a_warning_when_no_time_is_left(
-        run_main: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cxplan.cli.plan as plan_command
-
-    load = plan_command.load
-
-    def slow_load(path: Any) -> Any:
-        time.sleep(3.2)
-        return load(path)
-
-    monkeypatch.setattr(plan_command, "load", slow_load)
+        run_main: Any, slow_read: Callable[[float], None]) -> None:
+    slow_read(3.2)
     run = run_main("plan", RESTAURANT, "--json", "--time-limit", "3", "--no-marginals")
     assert run.exit_code == 0, run.output
     data = json.loads(run.stdout)

@@ -21,8 +21,9 @@ from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.models import Scenario
 from cxplan.scenario.periods import kept_after_transform
 from cxplan.scenario.problems import grouped_warnings
+from cxplan.scenario.reader import read_scenario_file
 from cxplan.scenario.sections import SectionNeed, SectionRules
-from cxplan.scenario.source import Document, parse_text, read_document
+from cxplan.scenario.source import Document, parse_text
 from cxplan.scenario.uncertainty import kept_after_transform as uncertainty_kept
 from cxplan.scenario.validate import check_document
 from cxplan.scenario.variants import resolve_extends
@@ -49,7 +50,7 @@ def load_scenario(
         doc = resolve_extends(Document(name=name or "<dict>", data=dict(source)),
                               allowed=allow_paths)
     else:
-        doc = resolve_extends(read_document(source, name=name), source, allowed=allow_paths)
+        doc = resolve_extends(read_scenario_file(source, name=name), source, allowed=allow_paths)
     return validate_document(doc, criteria=criteria, plugins=plugins)
 
 

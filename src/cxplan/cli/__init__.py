@@ -15,11 +15,14 @@ from cxplan.cli import (  # noqa: E402  (registers the commands)
     plan,
     plugins,
     scaffold,
+    serve,
     whatif,
+    workbench,
 )
 from cxplan.cli.common import INTERRUPTED, app, fresh_app, say_interrupted  # noqa: E402
 
-__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "scaffold", "whatif"]
+__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "scaffold", "serve",
+           "whatif", "workbench"]
 
 
 def main() -> None:

@@ -61,7 +61,8 @@ def fresh_app() -> typer.Typer:
     clone.registered_groups = list(app.registered_groups)
     return clone
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).",
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML, JSON or .xlsx).",
                                              show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
@@ -223,6 +224,11 @@ _allowed: list[str] = []  # --allow-path: folders a scenario's `extends` may als
 def allow_paths(folders: list[str]) -> None:
     """Folders besides a scenario's own that its `extends` may read (`--allow-path`)."""
     _allowed[:] = folders
+
+
+def allowed_paths() -> tuple[str, ...]:
+    """The folders given with `--allow-path`."""
+    return tuple(_allowed)
 
 
 def load(path: Path) -> Scenario:

@@ -51,6 +51,8 @@ def plan(
         "--templates", help="Folder with templates overriding the built-in ones.")] = None,
     lp: Annotated[Path | None, typer.Option(
         "--lp", help="Also write the optimization model to this LP file.")] = None,
+    xlsx: Annotated[Path | None, typer.Option(
+        "--xlsx", help="Also write the plan as an Excel workbook (.xlsx).")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress lines on stderr during long solves.")] = False,
     no_marginals: Annotated[bool, typer.Option(
@@ -74,7 +76,11 @@ def plan(
         with clock.phase("read"):
             loaded = load(scenario)
             limited = apply_limits(loaded, budget, parse_teams(team or []))
-        targets = [] if lp is None else [lp]
+        targets = [path for path in (lp, xlsx) if path is not None]
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            from cxplan.errors import UsageError
+
+            raise UsageError(f"--xlsx {xlsx}: the workbook's name must end in .xlsx")
         if report is not None:
             from cxplan.report.write import report_paths
 
@@ -92,6 +98,11 @@ def plan(
 
             with clock.phase("report"):
                 written = write_reports(result, limited, report, templates_dir=templates)
+        if xlsx is not None:
+            from cxplan.report.workbook import write_plan_workbook
+
+            with clock.phase("report"):
+                written.append(write_plan_workbook(result, limited, xlsx))
         if as_json:
             emit(json.dumps({**result.to_dict(), "timings": clock.summary()},
                             allow_nan=False) + "\n")

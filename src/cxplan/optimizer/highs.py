@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -194,6 +195,22 @@ _INTERRUPTS = ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt")
 PROGRESS_EVERY = 2.0  # seconds between progress reports
 
 
+_stop = threading.local()  # this thread's stop flag (`stop_when`)
+
+
+@contextlib.contextmanager
+def stop_when(flag: threading.Event) -> Iterator[None]:
+    """Inside the block, every solve this thread runs stops as soon as `flag` is set (as at
+    its time limit): a live what-if page cancels an older solve when a newer question
+    comes, or when the user presses Stop."""
+    previous = getattr(_stop, "flag", None)
+    _stop.flag = flag
+    try:
+        yield
+    finally:
+        _stop.flag = previous
+
+
 def run(h: highspy.Highs, start: np.ndarray | None, deadline: float, began: float,
         progress: ProgressCallback | None = None) -> None:
     """Run HiGHS from a complete start (if any) until done or `deadline` (wall clock)."""
@@ -210,11 +227,12 @@ def watch(
 ) -> Iterator[None]:
     """Stop HiGHS at `deadline` (wall clock) and report progress while it runs."""
     last = [began]  # the first report comes after PROGRESS_EVERY seconds, not at once
+    flag: threading.Event | None = getattr(_stop, "flag", None)
 
     def stop_at_deadline(event: Any) -> None:
         # Set the flag both ways: HiGHS keeps it between runs, so an interrupted solve
         # otherwise interrupts the next run of the same instance at its first check.
-        event.interrupt(time.perf_counter() > deadline)
+        event.interrupt(time.perf_counter() > deadline or (flag is not None and flag.is_set()))
 
     def report(event: Any) -> None:
         now = time.perf_counter()

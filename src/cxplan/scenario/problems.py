@@ -46,7 +46,13 @@ class ProblemLog:
         if severity == "error":
             self.error_paths.append(path)
         file, place = self.doc.origin_of(path)  # a variant's values may come from its base
-        problem = Problem(file, format_path(place), message, hint, self.doc.line_of(path),
+        cell = self.doc.cell_of(path)
+        location = format_path(place)
+        if cell is not None:  # read from a workbook: the cell, and the field's name
+            field = next((p for p in reversed(place) if isinstance(p, str) and p in FORMAT_KEYS),
+                         "")
+            location, message = cell, f"{field}: {message}" if field else message
+        problem = Problem(file, location, message, hint, self.doc.line_of(path),
                           severity, group, subject)
         if file != self.doc.name:
             problem = _without_values(problem, place)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -28,6 +29,7 @@ from cxplan.errors import Problem, ScenarioError, UsageError
 from cxplan.files import NotRegularFile, open_regular
 
 Path_ = tuple[str | int, ...]
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # the default; CXPLAN_MAX_FILE_BYTES overrides it
 MAX_DEPTH = 64
@@ -64,6 +66,9 @@ class Document:
     # JSON read by the fast path (`_read_json`) has no lines yet: they are read from this
     # text the first time a problem needs one, so a valid large file never pays for them.
     pending_lines: str | None = field(default=None, repr=False)
+    # For a workbook (`cxplan.scenario.workbook`): the cell each value was read from,
+    # `Effects!C7`; problems name the cell in place of the path.
+    cells: dict[Path_, str] = field(default_factory=dict)
 
     def _source_of(self, path: Path_) -> tuple[Document, Path_] | None:
         """The document (and place in it) that the value at `path` was taken from, when
@@ -85,6 +90,14 @@ class Document:
             return self.name, path
         return source[0].origin_of(source[1])
 
+    def cell_of(self, path: Path_) -> str | None:
+        """The workbook cell of `path`, or of its nearest ancestor read from a cell; None
+        for a YAML or JSON file."""
+        source = self._source_of(path)
+        if source is not None:
+            return source[0].cell_of(source[1])
+        return _nearest(self.cells, path)
+
     def line_of(self, path: Path_) -> int | None:
         """The line of `path`, or of its nearest written ancestor."""
         source = self._source_of(path)
@@ -93,12 +106,17 @@ class Document:
         if self.pending_lines is not None:
             self.lines.update(_lines_of(self.pending_lines))
             self.pending_lines = None
-        while True:
-            if path in self.lines:
-                return self.lines[path]
-            if not path:
-                return None
-            path = path[:-1]
+        return _nearest(self.lines, path)
+
+
+def _nearest(found: Mapping[Path_, T], path: Path_) -> T | None:
+    """The value recorded for `path`, or for its nearest ancestor that has one."""
+    while True:
+        if path in found:
+            return found[path]
+        if not path:
+            return None
+        path = path[:-1]
 
 
 def format_path(path: Path_) -> str:
@@ -130,16 +148,9 @@ def max_file_bytes() -> int:
     return value
 
 
-def read_document(
-    path: str | Path, *, name: str | None = None, max_bytes: int | None = None
-) -> Document:
-    """Read and parse `path`; every failure is a ScenarioError naming the file.
-
-    `name` is how problems name the file (default: `path` as given); `max_bytes` is the
-    largest file read (default: `max_file_bytes()`).
-    """
-    name = name or str(path)
-    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
+def read_bytes(path: str | Path, *, name: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file `path` (at most `max_bytes` of them); every failure
+    is a ScenarioError naming the file as `name`."""
     try:
         with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -154,12 +165,26 @@ def read_document(
     except FileNotFoundError:
         raise ScenarioError([_problem(name, "no such file")]) from None
     except NotRegularFile as exc:
-        hint = ("give the path of a .yaml or .json file" if exc.kind == "a folder" else
-                "save the scenario to a file and give that file")
+        hint = ("give the path of a .yaml, .json or .xlsx file" if exc.kind == "a folder"
+                else "save the scenario to a file and give that file")
         raise ScenarioError([_problem(name, f"is {exc.kind}, not a scenario file",
                                       hint=hint)]) from None
     except OSError as exc:
         raise ScenarioError([_problem(name, f"cannot read: {exc.strerror or exc}")]) from None
+    return raw
+
+
+def read_document(
+    path: str | Path, *, name: str | None = None, max_bytes: int | None = None
+) -> Document:
+    """Read and parse `path`; every failure is a ScenarioError naming the file.
+
+    `name` is how problems name the file (default: `path` as given); `max_bytes` is the
+    largest file read (default: `max_file_bytes()`).
+    """
+    name = name or str(path)
+    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
+    raw = read_bytes(path, name=name, max_bytes=max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -31,7 +31,8 @@ from typing import Any
 from cxplan.errors import Problem, ScenarioError
 from cxplan.files import file_kind
 from cxplan.scenario.distributions import looks_like_distribution
-from cxplan.scenario.source import Document, Path_, format_path, read_document
+from cxplan.scenario.reader import read_scenario_file
+from cxplan.scenario.source import Document, Path_, format_path
 from cxplan.text import shorten
 
 EXTENDS = "extends"
@@ -131,7 +132,7 @@ def resolve_extends(doc: Document, path: str | Path | None = None, *,
     if len(chain) >= MAX_CHAIN:
         raise ScenarioError([_problem(doc, (EXTENDS,),
                                       f"extends chain longer than {MAX_CHAIN} files")])
-    base = read_document(real, name=spelled)
+    base = read_scenario_file(real, name=spelled)
     base = resolve_extends(base, real, _chain=(*chain, real), _roots=roots, _shown_as=spelled)
     if not isinstance(base.data, dict):
         raise ScenarioError([_problem(base, (), "the base scenario is not a mapping of keys "
