@@ -2,6 +2,12 @@
 
     .venv/bin/python benchmarks/frontier.py [--sizes 100,1000] [--points 10]
         [--time-limit 20] [--seed 0] [--json out.json]
+    .venv/bin/python benchmarks/frontier.py --scenario scenarios/microfinance-roadmap.yaml
+        [--points 5]
+
+`--scenario` takes a scenario file instead of generated sizes: a roadmap's budget
+level is its total over the horizon, every period scaled in proportion
+(`cxplan.whatif.levels`).
 
 For each size, a budget frontier from 60 % to 140 % of the generated scenario's budget
 is computed twice, each in a fresh subprocess with BLAS pinned to one thread:
@@ -34,13 +40,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def worker(size: int, points: int, time_limit: float, seed: int, reuse: bool) -> dict[str, Any]:
+def worker(size: int | str, points: int, time_limit: float, seed: int,
+           reuse: bool) -> dict[str, Any]:
+    import resource
+
     from benchmarks.generate import realistic_scenario
     from cxplan import load_scenario
     from cxplan.optimizer.options import SolverOptions
     from cxplan.whatif.frontier import frontier
 
-    scenario = load_scenario(realistic_scenario(size, seed=seed))
+    scenario = load_scenario(realistic_scenario(size, seed=seed) if isinstance(size, int)
+                             else size)
     assert scenario.budget is not None
     levels = [scenario.budget * (0.6 + 0.8 * k / max(points - 1, 1)) for k in range(points)]
     began = time.perf_counter()
@@ -57,6 +67,9 @@ def worker(size: int, points: int, time_limit: float, seed: int, reuse: bool) ->
         "objective_sum": sum(o.objective for o in outcomes),
         "objectives": [o.objective for o in outcomes],
         "statuses": [o.status for o in outcomes],
+        "improvements": len(scenario.improvements),
+        "periods": scenario.horizon.periods if scenario.horizon is not None else 1,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
@@ -67,16 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-limit", type=float, default=20.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--scenario", metavar="FILE", help="a scenario file instead of --sizes")
     p.add_argument("--worker", nargs=2, metavar=("SIZE", "REUSE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        size, reuse = int(args.worker[0]), args.worker[1] == "1"
+        given, reuse = args.worker[0], args.worker[1] == "1"
+        size: int | str = int(given) if given.isdigit() else given
         print(json.dumps(worker(size, args.points, args.time_limit, args.seed, reuse)))
         return 0
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = [args.scenario] if args.scenario else [s.strip() for s in args.sizes.split(",")]
+    for size in sizes:
         for reuse in (True, False):
             out = subprocess.run(
                 [sys.executable, __file__, "--worker", str(size), "1" if reuse else "0",
@@ -85,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
                 env=env, check=True, capture_output=True, text=True)
             row = json.loads(out.stdout)
             rows.append(row)
-            print(f"size {size:5d} {'reuse  ' if reuse else 'rebuild'}: {row['seconds']:7.1f} s "
+            print(f"{row['improvements']:5d} improvements × {row['periods']} period(s) "
+                  f"{'reuse  ' if reuse else 'rebuild'}: {row['seconds']:7.1f} s "
                   f"(build {row['build_seconds']:5.1f} s), {row['optimal']}/{args.points} "
                   f"optimal, mean gap of the others {row['mean_gap_of_others']:.2e}, "
-                  f"objective sum {row['objective_sum']:,.0f}", flush=True)
+                  f"objective sum {row['objective_sum']:,.0f}, peak {row['peak_mib']:.0f} MiB",
+                  flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 0

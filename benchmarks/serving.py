@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 CXPLAN = Path(sys.executable).parent / "cxplan"
-TIMINGS = ("build_seconds", "solve_seconds")
+TIMINGS = ("build_seconds", "solve_seconds", "timings")
 
 
 @dataclass

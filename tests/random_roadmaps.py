@@ -103,8 +103,35 @@ def _customers(sc: dict[str, Any], periods: int) -> list[list[float]]:
     return out
 
 
+def random_roadmap_with_terminal(seed: int) -> dict[str, Any]:
+    """`random_roadmap(seed)` counting value after the horizon: 1–6 more periods, or a
+    perpetuity (with a discount rate of 5–30 % then)."""
+    rng = random.Random(20_000 + seed)
+    data = random_roadmap(seed)
+    if rng.random() < 0.4:
+        data["horizon"]["terminal_value"] = "perpetuity"
+        if not data["horizon"]["discount_rate"]:
+            data["horizon"]["discount_rate"] = rng.choice([0.05, 0.3])
+    else:
+        data["horizon"]["terminal_value"] = rng.randint(1, 6)
+    return data
+
+
+def after_horizon_weight(horizon: dict[str, Any]) -> float:
+    """Periods of value after the horizon, each discounted as period N + k would be:
+    K of them, or for ever (a geometric series: its sum in closed form)."""
+    periods, rate = horizon["periods"], horizon.get("discount_rate", 0.0)
+    terminal = horizon.get("terminal_value")
+    if not terminal:
+        return 0.0
+    if terminal == "perpetuity":
+        return (1 + rate) ** -periods / (1 - 1 / (1 + rate))
+    return sum((1 + rate) ** -(periods + k - 1) for k in range(1, terminal + 1))
+
+
 def roadmap_gain(sc: dict[str, Any], schedule: Schedule, values: Any = None) -> float:
-    """Σ_t (1 + r)^−(t−1) Σ_q N_qt (E_q(finished before t) − E_q(∅))."""
+    """Σ_t (1 + r)^−(t−1) Σ_q N_qt (E_q(finished before t) − E_q(∅)), plus, with a
+    terminal value, its weight × Σ_q N_qN (E_q(finished by N) − E_q(∅))."""
     horizon = sc["horizon"]
     periods, rate = horizon["periods"], horizon.get("discount_rate", 0.0)
     values = values or _values(sc)
@@ -112,11 +139,12 @@ def roadmap_gain(sc: dict[str, Any], schedule: Schedule, values: Any = None) -> 
     customers = _customers(sc, periods)
     base = values(frozenset())
     total = 0.0
-    for t in range(1, periods + 1):
+    for t in range(1, periods + 2):
+        weight = (1 + rate) ** -(t - 1) if t <= periods else after_horizon_weight(horizon)
         done = frozenset(i for i, s in schedule.items() if s + imps[i].get("duration", 1) - 1 < t)
         now = values(done)
-        total += (1 + rate) ** -(t - 1) * sum(
-            customers[q][t - 1] * (now[q] - base[q]) for q in range(len(base)))
+        total += weight * sum(customers[q][min(t, periods) - 1] * (now[q] - base[q])
+                              for q in range(len(base)))
     return total
 
 

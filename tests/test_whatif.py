@@ -400,6 +400,66 @@ def test_without_a_budget_costs_cannot_change_the_plan() -> None:
     assert all(r.low.inside == 0 and r.high.outside is None for r in result.ranges)
 
 
+def slack_and_choice() -> dict[str, Any]:
+    """A (gain 10) and B (gain 7.5) are funded, cost 10 each, with 0.5 of the budget of
+    20.5 left unspent; C (gain 6, cost 10.4) excludes B and replaces it as soon as B's
+    gain falls below 6: B's failure reduction (and t2's failure probability) may fall by
+    only 20 % before the decision changes. The costs may rise by only 5 % (0.5) before
+    the plan stops fitting — budget slack, no other plan is better there — and falling
+    they change nothing (nothing else fits beside A and B)."""
+    def tp(ident: str) -> dict[str, Any]:
+        return {"id": ident, "failure_probability": 0.5, "impact": 100}
+
+    def imp(ident: str, cost: float, touchpoint: str, reduction: float,
+            **more: Any) -> dict[str, Any]:
+        return {"id": ident, "cost": cost, **more,
+                "effects": [{"touchpoint": touchpoint, "failure_reduction": reduction}]}
+
+    return {"cxplan": 1, "budget": 20.5, "touchpoints": [tp("t1"), tp("t2"), tp("t3")],
+            "journey": {"entry": {"t1": 1 / 3, "t2": 1 / 3, "t3": 1 / 3}},
+            "improvements": [imp("A", 10, "t1", 0.6), imp("B", 10, "t2", 0.45),
+                             imp("C", 10.4, "t3", 0.36, excludes=["B"])]}
+
+
+def test_budget_slack_is_labelled_and_ranked_after_what_changes_the_decision(
+        tmp_path: Path) -> None:
+    scenario = load_scenario(slack_and_choice())
+    result = sensitivity(scenario, tolerance=0.01, touchpoints=2)
+    assert set(result.plan.selected) == {"A", "B"}
+    ranges = {(r.kind, r.subject): r for r in result.ranges}
+    for imp in ("A", "B"):
+        cost = ranges["cost", imp]
+        assert cost.high.budget_slack and cost.high.inside == pytest.approx(10.5)
+        assert not cost.low.budget_slack and cost.low.outside is None
+        assert not cost.changes_decision
+    deciding = ranges["failure_reduction", "B"]
+    assert deciding.changes_decision and deciding.low.competitor == ("A", "C")
+    assert deciding.decision_distance == pytest.approx(0.2, abs=0.011)
+    # The 5 % of slack used to put the costs first (narrowest); what changes the decision
+    # comes first now, and every range that does comes before every one that does not.
+    assert {(r.kind, r.subject) for r in result.ranges[:2]} == {
+        ("failure_reduction", "B"), ("failure_probability", "t2")}
+    decides = [r.changes_decision for r in result.ranges]
+    assert decides == sorted(decides, reverse=True) and decides.count(False) >= 3
+    data = json.loads(json.dumps(result.to_dict()))
+    by_subject = {(r["kind"], r["subject"]): r for r in data["ranges"]}
+    assert by_subject["cost", "A"]["high"]["budget_slack"] is True
+    assert by_subject["cost", "A"]["changes_decision"] is False
+    assert by_subject["failure_reduction", "B"]["low"]["budget_slack"] is False
+    assert by_subject["failure_reduction", "B"]["decision_distance"] == pytest.approx(
+        0.2, abs=0.011)
+    html, svg = render_sensitivity(result)
+    tree = ET.fromstring(svg)
+    hatched = [e for e in tree.iter("{http://www.w3.org/2000/svg}rect")
+               if e.get("class") == "budget-slack"]
+    assert len(hatched) == 2
+    assert "budget slack only" in html and 'class="slack"' in html
+    path = tmp_path / "slack.yaml"
+    path.write_text(yaml.safe_dump(slack_and_choice()), encoding="utf-8")
+    text = invoke("sensitivity", str(path), "--touchpoints", "2", "--improvement", "A").stdout
+    assert "budget slack only" in text and "no longer fits the budget" not in text
+
+
 # -- output -------------------------------------------------------------------------------------
 
 def test_pages_escape_what_the_scenario_says_and_charts_are_valid_svg() -> None:

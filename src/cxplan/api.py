@@ -47,7 +47,7 @@ from cxplan.plugins.manager import CxplanPlugins, get_plugin_manager
 from cxplan.scenario.limits import Amount, apply_limits
 from cxplan.scenario.models import Scenario
 from cxplan.text import did_you_mean
-from cxplan.whatif.marginal import with_marginals
+from cxplan.whatif.marginal import marginal_room, with_marginals
 
 __all__ = ["SelectionValue", "apply_limits", "evaluate", "load_scenario", "optimize",
            "prepare"]
@@ -173,8 +173,8 @@ def optimize(
 
     With a `horizon:` the plan is a roadmap (`cxplan.optimizer.roadmap`): `plan.schedule`
     gives each improvement's start and finish period and `plan.periods` the money, staff
-    and value per period; the gain is the horizon's discounted total. Marginal values are
-    not computed for roadmaps.
+    and value per period; the gain is the horizon's discounted total. Its marginal values
+    raise every period's budget in proportion, and a team by one person in every period.
     """
     options = options or SolverOptions()
     if clock is None:
@@ -195,7 +195,9 @@ def optimize(
     pipeline: Pipeline
     if scenario.horizon is not None:
         # A roadmap: when to start each improvement (cxplan.optimizer.roadmap).
-        pipeline = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_within)
+        # Marginal values re-solve with raised limits: the model keeps the starts they allow.
+        room = marginal_room(scenario, budget_step) if marginals and not sequence else None
+        pipeline = prepare_roadmap(scenario, plugins=plugins, lp_within=lp_within, room=room)
     else:
         journey = None
         if start and export_lp is None and not sequence:
@@ -230,7 +232,7 @@ def optimize(
         clock.record("solve", result.seconds)
         with clock.phase("plan"):
             plan = pipeline.plan(result)
-        if marginals and isinstance(pipeline, Prepared):
+        if marginals:
             with clock.phase("marginal_values"):
                 plan = with_marginals(pipeline, session, plan, options,
                                       budget_step=budget_step)

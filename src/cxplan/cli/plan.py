@@ -286,10 +286,18 @@ def _print_roadmap(result: Plan, out: Console) -> None:
     out.print(escape(f"cost {money(result.cost, cur)}{budget} over the horizon"))
     gain = money(result.expected_gain, cur, sign=True)
     discounted = ", discounted" if result.horizon["discount_rate"] else ""
-    out.print(f"expected gain over the horizon [bold]{gain}[/bold]{discounted}")
+    counted = " and after it" if result.horizon.get("after_horizon_periods") else ""
+    out.print(f"expected gain over the horizon{counted} [bold]{gain}[/bold]{discounted}")
+    from cxplan.report.roadmap import after_horizon, plural
+
+    label = str(result.horizon["label"])
+    out.print(escape(after_horizon(result.horizon, label, plural(label), cur)))
     out.print(f"once all work pays off, a {escape(result.horizon['label'])}"
               + _over_customers(result) + ":")
     _print_breakdown(result, out, result.horizon["label"])
     if len(result.criteria) > 1:
         for c in result.criteria.values():
             out.print(escape(f"  {c.name} (weight {c.weight:g}): {c.value:,.4g} {c.unit}"))
+    from cxplan.cli.whatif import print_marginals
+
+    print_marginals(result.marginals, result, out)

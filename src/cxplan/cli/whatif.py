@@ -214,7 +214,9 @@ def _print_frontier(f: Frontier, out: Console) -> None:
     for p in f.points:
         o = p.outcome
         level = money(p.level, cur) if is_money else f"{p.level:g}"
-        change = " ".join([*(f"+{i}" for i in p.added), *(f"-{i}" for i in p.dropped)])
+        # ~id: on a roadmap, an improvement that starts in another period than before
+        change = " ".join([*(f"+{i}" for i in p.added), *(f"-{i}" for i in p.dropped),
+                           *(f"~{i}" for i in p.moved)])
         table.add_row(level, f"{o.objective:,.0f}" if o else "-",
                       money(o.cost, cur) if o else "-",
                       "-" if p.per_unit is None else f"{p.per_unit:,.4g}",
@@ -222,6 +224,9 @@ def _print_frontier(f: Frontier, out: Console) -> None:
                       escape(change if o else "; ".join(p.conflict)),
                       style="bold" if p.knee else None)
     out.print(table)
+    if f.periods:
+        out.print(f"each level scales every period's {'money' if is_money else 'people'} in "
+                  "proportion; +added -dropped ~starts in another period", markup=False)
 
 
 # -- explain ------------------------------------------------------------------------------------
@@ -243,7 +248,7 @@ def explain(
 
     def body() -> None:
         from cxplan.errors import UsageError
-        from cxplan.whatif.engine import Analysis
+        from cxplan.whatif.analyses import analysis_for
         from cxplan.whatif.explain import explain as explain_one
 
         loaded = _limited(scenario, budget, team)
@@ -252,7 +257,7 @@ def explain(
             raise UsageError("name an improvement to explain (or give --all)")
         if explain_all and improvements:
             raise UsageError("give improvement ids or --all, not both")
-        analysis = Analysis(loaded, _options(time_limit, gap))
+        analysis = analysis_for(loaded, _options(time_limit, gap))
         for imp in wanted:  # a typo is reported before any solve
             if imp not in set(loaded.improvement_ids):
                 explain_one(loaded, imp, analysis=analysis)
@@ -300,11 +305,14 @@ def _print_explanation(e: Explanation, out: Console) -> None:
         say("  it displaces: " + (", ".join(e.goes_out) or "nothing"))
         if e.comes_in:
             say("  and brings in: " + ", ".join(e.comes_in))
+    if e.moves:
+        say("  starting in another period: " + ", ".join(e.moves))
     for o in e.obstacles:
         say(f"  kept out by {o.name or o.kind}: {o.detail}")
-    say(f"plan: {', '.join(e.plan.selected) or 'nothing'}")
+    # On a roadmap each id comes with its start period (id@period).
+    say(f"plan: {', '.join(e.plan.keys) or 'nothing'}")
     if alt is not None:
-        say(f"alternative: {', '.join(alt.selected) or 'nothing'}")
+        say(f"alternative: {', '.join(alt.keys) or 'nothing'}")
 
 
 # -- sensitivity --------------------------------------------------------------------------------
@@ -362,7 +370,8 @@ def _print_sensitivity(s: Sensitivity, out: Console) -> None:
     from cxplan.report.whatif import sensitivity_rows
 
     out.print(f"[bold]{escape(s.scenario)}[/bold] — plan unchanged within these ranges "
-              f"({s.solves} solves in {s.seconds:.1f} s; narrowest first)")
+              f"({s.solves} solves in {s.seconds:.1f} s; closest to changing the decision "
+              "first, ranges limited only by budget slack last)")
     table = Table(show_edge=False, header_style="bold")
     for col, justify in (("input", "left"), ("today", "right"), ("lowest", "right"),
                          ("highest", "right"), ("range", "right"), ("beyond", "left")):
@@ -380,11 +389,16 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
     if values is None or not values.values:
         return
     cur = plan.currency
+    # A roadmap's budget step raises every period's money in proportion (its total is
+    # the level); a team's person is one more in every period.
+    horizon = " over the horizon" if plan.horizon is not None else ""
+    every = " in every period" if plan.horizon is not None else ""
     parts = []
     for v in values.values:
         if v.limit == "budget":
-            step = (f"{values.budget_step} more budget" if values.budget_step.endswith("%")
-                    else f"{money(v.step, cur)} more budget")
+            step = (f"{values.budget_step} more budget{horizon}"
+                    if values.budget_step.endswith("%")
+                    else f"{money(v.step, cur)} more budget{horizon}")
             part = f"{step} ({money(v.step, cur, sign=True)}): {money(v.gain, cur, sign=True)}"
             if v.gain > 0:
                 part += f" ({v.per_unit:,.3g} per {cur or 'unit'})"
@@ -393,7 +407,7 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
         elif v.status == Status.UNUSED:
             part = f"one more in {v.limit[5:]}: no improvement needs this team"
         else:
-            part = f"one more in {v.limit[5:]}: {money(v.gain, cur, sign=True)}"
+            part = f"one more in {v.limit[5:]}{every}: {money(v.gain, cur, sign=True)}"
         if v.status in (Status.TIME_LIMIT, Status.GAP_LIMIT):
             part += " (at least; the re-solve stopped early)"
         parts.append(part)

@@ -82,8 +82,16 @@ class Calendar:
         imp = self.scenario.improvement(improvement)
         return imp.cost / imp.duration
 
+    @property
+    def valued(self) -> range:
+        """The periods whose value counts: 1..N, and N+1 for the value after the horizon
+        (`Horizon.terminal_value`: the end state, the last period's customers, weighted by
+        `discount(N + 1)`) when one is counted."""
+        return self.horizon.valued
+
     def customers(self, persona: Persona, period: int) -> float:
-        return self.scenario.period_customers(persona)[period - 1]
+        """Customers in `period` (after the horizon: as in the last period)."""
+        return self.scenario.period_customers(persona)[min(period, self.periods) - 1]
 
     @cached_property
     def _journeys(self) -> dict[tuple[float, ...], Journey]:

@@ -65,7 +65,9 @@ class ScheduleEvaluator:
                            hit.evaluation, hit.baseline)
 
     def periods(self, schedule: Mapping[str, int]) -> list[PeriodValue]:
-        return [self.period(schedule, t) for t in self.calendar.numbers]
+        """Every period whose value counts (`Calendar.valued`): the last one is N + 1, the
+        value after the horizon, when a terminal value is counted."""
+        return [self.period(schedule, t) for t in self.calendar.valued]
 
     def criterion_totals(self, schedule: Mapping[str, int]) -> dict[str, float]:
         """Σ_t discount_t × criterion value in period t, per criterion."""

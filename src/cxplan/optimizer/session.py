@@ -117,6 +117,12 @@ class Session:
         index = self.compiled.rows[row]
         return float(self.row_lower[index]), float(self.row_upper[index])
 
+    def set_row_lower(self, row: str, value: float) -> None:
+        """Change the lower bound of a row, by its model name (`-inf`: none)."""
+        index = self.compiled.rows[row]
+        self.row_lower[index] = float(value)
+        self.highs.changeRowBounds(index, float(value), float(self.row_upper[index]))
+
     def set_objective(self, cost: np.ndarray, offset: float) -> None:
         """Replace the objective: every column's coefficient, and the constant."""
         self.cost = np.array(cost, dtype=float)

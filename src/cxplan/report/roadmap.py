@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from cxplan.core.results import Plan
 from cxplan.report.fair import fair_share
@@ -309,6 +310,7 @@ def build_roadmap(plan: Plan, rows: Sequence[PlanRow] = ()) -> Roadmap:
             cumulative_share=(p.cumulative_gain / plan.expected_gain
                               if plan.expected_gain else 0.0)))
     final = plan.periods[-1]
+    after = after_horizon(plan.horizon, label, plurals, plan.currency)
     return Roadmap(
         period_count=count, label=label, label_plural=plurals, names=tuple(names),
         span=names[0] if count == 1 else f"{names[0]} – {names[-1]}",
@@ -319,4 +321,29 @@ def build_roadmap(plan: Plan, rows: Sequence[PlanRow] = ()) -> Roadmap:
                               else final.baseline_value),
         final_value=plan.evaluation.value if plan.evaluation is not None else final.value,
         gantt=_gantt(plan, items, names, plurals),
-        curve=_curve(plan, periods, label, plurals))
+        curve=_curve(plan, periods, label, plurals),
+        after_horizon=after,
+        after_horizon_gain=float(plan.horizon.get("after_horizon_gain") or 0.0))
+
+
+def after_horizon(horizon: dict[str, Any], label: str, plurals: str,
+                  currency: str | None) -> str:
+    """Whether value after the horizon is counted, in one sentence (a roadmap plan's
+    `horizon`, `cxplan.optimizer.roadmap.pipeline.after_horizon`)."""
+    terminal = horizon.get("terminal_value")
+    gain = format_money(float(horizon.get("after_horizon_gain") or 0.0), currency, sign=True)
+    weight = float(horizon.get("after_horizon_periods") or 0.0)
+    if terminal == "perpetuity":
+        return (f"Value after the horizon is counted for ever (a perpetuity at the discount "
+                f"rate, worth {weight:,.3g} {plurals} of the end state's value): {gain} of "
+                "the gain.")
+    if terminal:
+        return (f"Value after the horizon is counted for {terminal} more "
+                f"{label if terminal == 1 else plurals} of the end state's value, discounted "
+                f"like them: {gain} of the gain.")
+    text = "Value after the horizon is not counted"
+    idle = list(horizon.get("idle_end_periods") or [])
+    if idle:
+        return (text + ", so the last periods start nothing that would pay off later ("
+                + ", ".join(idle) + "); `horizon.terminal_value` counts it.")
+    return text + " (`horizon.terminal_value` would count it)."

@@ -394,6 +394,10 @@ class Roadmap:
     final_value: float  # ... once the whole roadmap is done (the journey map's state)
     gantt: GanttChart
     curve: ValueCurve
+    # Whether value after the horizon is counted (horizon.terminal_value), in a sentence,
+    # and the discounted gain it adds (0 when not counted).
+    after_horizon: str = ""
+    after_horizon_gain: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from cxplan.report.scales import nice_ticks
 from cxplan.text import format_money, slug
 from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
-from cxplan.whatif.frontier import Frontier
+from cxplan.whatif.frontier import Frontier, FrontierPoint
 from cxplan.whatif.sensitivity import Range, Sensitivity
 
 WIDTH, HEIGHT = 760, 380
@@ -121,8 +121,7 @@ def frontier_chart(frontier: Frontier) -> LineChart:
         level = money(p.level, frontier.currency) if is_money else amount(p.level)
         title = f"{frontier.label} {level}: objective {p.outcome.objective:,.0f}"
         if p.knee:
-            title += "; plan changes: " + ", ".join(
-                [*(f"+{i}" for i in p.added), *(f"−{i}" for i in p.dropped)])
+            title += "; plan changes: " + ", ".join(plan_changes(p))
         points.append(ChartPoint(round(sx(p.level), 2), round(sy(p.outcome.objective), 2),
                                  p.knee, title))
     fmt = (lambda v: money(v, None)) if is_money else amount
@@ -133,6 +132,12 @@ def frontier_chart(frontier: Frontier) -> LineChart:
         tuple(Tick(round(sy(t), 2), money(t, None)) for t in y_ticks),
         f"{frontier.label} ({frontier.unit})",
         f"objective ({frontier.currency or 'currency'})" if frontier.currency else "objective")
+
+
+def plan_changes(point: FrontierPoint) -> list[str]:
+    """"+added", "−dropped", and on a roadmap "~moved" (starts in another period)."""
+    return [*(f"+{i}" for i in point.added), *(f"−{i}" for i in point.dropped),
+            *(f"~{i}" for i in point.moved)]
 
 
 def render_frontier(frontier: Frontier) -> tuple[str, str]:
@@ -149,8 +154,9 @@ def render_frontier(frontier: Frontier) -> tuple[str, str]:
             "cost": money(o.cost, frontier.currency) if o else "–",
             "per_unit": "–" if p.per_unit is None else f"{p.per_unit:,.4g}",
             "knee": p.knee,
-            "change": " ".join([*(f"+{i}" for i in p.added), *(f"−{i}" for i in p.dropped)]),
+            "change": " ".join(plan_changes(p)),
             "count": len(o.selected) if o else 0,
+            "starts": " ".join(o.keys) if o and o.schedule is not None else "",
             "conflict": "; ".join(p.conflict)})
     svg = _render("whatif_frontier.svg.j2", chart=chart, title=frontier.scenario)
     html = _render("whatif_frontier.html.j2", frontier=frontier, chart=chart, rows=rows,
@@ -179,6 +185,9 @@ class TornadoBar:
     high_text: str
     kind: str
     title: str
+    # The part of the bar that only budget slack limits (drawn pale, hatched): x, width.
+    slack_x: float = 0.0
+    slack_width: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -218,32 +227,43 @@ def tornado(sensitivity: Sensitivity) -> Tornado:
         open_low = r.low.outside is None
         open_high = r.high.outside is None or not math.isfinite(high) or high > high_end
         x0, x1 = sx(low), sx(high if math.isfinite(high) else high_end)
+        # Budget slack above today's value: that part of the bar is drawn apart.
+        slack_x, slack_width = (sx(0.0), x1 - sx(0.0)) if r.high.budget_slack else (0.0, 0.0)
+        solid_x1 = slack_x if r.high.budget_slack else x1
         label = r.label if len(r.label) <= LABEL_CHARS else r.label[:LABEL_CHARS - 1] + "…"
+        title = f"{r.label}: {percent(low)} … {percent(high)}"
+        if r.high.budget_slack:
+            title += " (above: budget slack, the plan stops fitting the unspent budget)"
         bars.append(TornadoBar(
-            label, TOP + k * TORNADO_ROW, round(x0, 2), round(max(x1 - x0, 1.0), 2),
+            label, TOP + k * TORNADO_ROW, round(x0, 2), round(max(solid_x1 - x0, 1.0), 2),
             open_low, open_high, _value_text(r, r.low.inside, sensitivity.currency),
             _value_text(r, r.high.inside, sensitivity.currency) if math.isfinite(
-                r.high.inside) else "no limit", r.kind,
-            f"{r.label}: {percent(low)} … {percent(high)}"))
+                r.high.inside) else "no limit", r.kind, title,
+            round(slack_x, 2), round(max(slack_width, 0.0), 2)))
     ticks = tuple(Tick(round(sx(t), 2), percent(t)) for t in nice_ticks(low_end, high_end, 6)
                   if low_end <= t <= high_end)
     return Tornado(WIDTH, TOP + len(rows) * TORNADO_ROW + BOTTOM, TORNADO_LABEL,
                    round(sx(0.0), 2), right, TORNADO_ROW, tuple(bars), ticks)
 
 
-def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
+def sensitivity_rows(s: Sensitivity) -> list[dict[str, Any]]:
     rows = []
     for r in s.ranges:
         low, high = r.relative
         beyond = []
         for side, name in ((r.low, "below"), (r.high, "above")):
             if side.competitor is not None:
-                added = [i for i in side.competitor if i not in s.plan.selected]
-                dropped = [i for i in s.plan.selected if i not in side.competitor]
+                # plans as `Outcome.keys`: on a roadmap "id@start", so a move shows as
+                # the improvement dropped at one start and added at another
+                added = [i for i in side.competitor if i not in s.plan.keys]
+                dropped = [i for i in s.plan.keys if i not in side.competitor]
                 change = ", ".join([*(f"+{i}" for i in added), *(f"−{i}" for i in dropped)])
                 beyond.append(f"{name}: {change}")
-            elif side.outside is not None and side is r.high and r.kind == "cost":
-                beyond.append("above: the plan no longer fits the budget")
+            elif side.budget_slack:
+                slack = side.inside - r.base
+                beyond.append(f"{name}: budget slack only ({money(slack, s.currency)} left "
+                              "unspent; beyond it the plan no longer fits, no other plan "
+                              "is better)")
         rows.append({
             "label": r.label, "kind": r.kind.replace("_", " "),
             "now": _value_text(r, r.base, s.currency),
@@ -252,7 +272,7 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, str]]:
                      if math.isfinite(r.high.inside) else "no limit"),
             "relative": f"{percent(low)} … {percent(high)}",
             "status": f"{r.low.status} / {r.high.status}",
-            "beyond": "; ".join(beyond)})
+            "beyond": "; ".join(beyond), "decides": r.changes_decision})
     return rows
 
 
@@ -260,7 +280,7 @@ def render_sensitivity(s: Sensitivity) -> tuple[str, str]:
     chart = tornado(s)
     svg = _render("whatif_tornado.svg.j2", chart=chart, title=s.scenario)
     html = _render("whatif_sensitivity.html.j2", s=s, rows=sensitivity_rows(s), svg=svg,
-                   plan=", ".join(s.plan.selected))
+                   plan=", ".join(s.plan.keys))
     return html, svg
 
 

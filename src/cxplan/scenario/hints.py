@@ -50,6 +50,10 @@ def report_validation_error(log: ProblemLog, exc: ValidationError) -> None:
                        if path == ("cxplan",) else None)
         elif kind == "literal_error" and path == ("cxplan",):
             continue  # reported by validate_document
+        elif kind == "value_error":  # a field's own check: its message says it all
+            log.error(path, err["msg"].removeprefix("Value error, "),
+                      "for example `terminal_value: 8` (periods) or `terminal_value: "
+                      "perpetuity`" if path[-1:] == ("terminal_value",) else None)
         elif kind in ("string_pattern_mismatch", "string_too_short"):
             log.error(path, "an id must not be empty or start or end with a space" + got)
         else:

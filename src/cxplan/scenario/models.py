@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import PurePath
 from typing import Annotated, Any, Literal, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from cxplan.errors import Problem
 from cxplan.scenario.distributions import DISTRIBUTION_KEYS
@@ -217,6 +217,16 @@ class Objective(Strict):
     """Lexicographic levels of criteria, most important first."""
 
 
+def _terminal_value(value: Any) -> Any:
+    """One message for anything but a whole number of periods or "perpetuity" (the union's
+    branches would each give one)."""
+    if value is None or value == "perpetuity" or (
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1200):
+        return value
+    raise ValueError(f"the value after the horizon is a whole number of periods (0 to 1200) "
+                     f"or perpetuity, not {value!r}")
+
+
 class Horizon(Strict):
     """A roadmap over `periods` periods (quarters, months...): when to start each
     improvement, not only which (see `cxplan.optimizer.roadmap`)."""
@@ -231,6 +241,12 @@ class Horizon(Strict):
     """Per period: period t's value counts 1 / (1 + rate)^(t - 1). Default 0."""
     carry_over: bool = False  # unspent money of a per-period budget moves to later periods
     """Money a period does not spend stays available in later periods."""
+    terminal_value: Annotated[
+        Annotated[int, Field(ge=0, le=1200)] | Literal["perpetuity"] | None,
+        BeforeValidator(_terminal_value)] = None
+    """Value after the last period: K more periods of the roadmap's end state (everything
+    finished by period N, with period N's customers), discounted like periods N+1 ... N+K,
+    or "perpetuity" (for ever; needs a discount rate above 0). Default: not counted."""
 
     def period_name(self, period: int) -> str:
         """The name of period `period` (1-based): `names[period-1]`, else "quarter 3"."""
@@ -239,8 +255,30 @@ class Horizon(Strict):
         return f"{self.label} {period}"
 
     def discount(self, period: int) -> float:
-        """The weight of period `period`'s value: 1 / (1 + rate)^(period − 1)."""
+        """The weight of period `period`'s value: 1 / (1 + rate)^(period − 1); past the last
+        period, the weight of all the value after the horizon (`after_horizon`)."""
+        if period > self.periods:
+            return self.after_horizon()
         return float((1.0 + self.discount_rate) ** -(period - 1))
+
+    def after_horizon(self) -> float:
+        """How many (discounted) periods of the end state's value count after the horizon:
+        Σ_{k=1..K} (1 + r)^−(N+k−1) for K periods, (1 + r)^−(N−1) / r for a perpetuity,
+        0 without a terminal value."""
+        n, rate, value = self.periods, self.discount_rate, self.terminal_value
+        if value is None or value == 0:
+            return 0.0
+        if value == "perpetuity":
+            if rate <= 0:
+                raise ValueError("a perpetuity needs a discount rate above 0")
+            return float((1.0 + rate) ** -(n - 1) / rate)
+        return float(sum((1.0 + rate) ** -(n + k - 1) for k in range(1, value + 1)))
+
+    @property
+    def valued(self) -> range:
+        """The periods whose value counts: 1..N, and N+1 standing for all the value after
+        the horizon when a terminal value is counted."""
+        return range(1, self.periods + 1 + (self.after_horizon() > 0))
 
 
 class Economics(Strict):

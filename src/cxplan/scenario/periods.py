@@ -131,6 +131,14 @@ def check_schedule_fields(data: dict[str, Any], report: ProblemSink, warn: Probl
             if isinstance(name, str) and name in names[:i]:
                 report(("horizon", "names", i), f"period name '{name}' is used twice",
                        "every period needs its own name")
+    terminal = horizon.get("terminal_value") if isinstance(horizon, dict) else None
+    if terminal == "perpetuity" and not (
+            isinstance(horizon, dict) and isinstance(horizon.get("discount_rate"), int | float)
+            and horizon["discount_rate"] > 0):
+        report(("horizon", "terminal_value"), "a perpetuity counts the end state's value for "
+               "ever, which is finite only with a discount rate above 0",
+               "add `discount_rate` (per period, e.g. 0.02) to the horizon, or count a number "
+               "of periods after it: `terminal_value: 8`")
     if periods == 1:
         warn(("horizon", "periods"), "with one period nothing pays off within the horizon: "
              "an improvement pays off from the period after it finishes", None)

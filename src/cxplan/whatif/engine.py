@@ -1,11 +1,13 @@
 """One built model, solved many times: the engine behind every what-if question.
 
-`Analysis` prepares a scenario once (journey, criteria, the hull MILP, one HiGHS
-session) and answers "what is the best plan if ..." by changing right-hand sides
-(budget, team capacities) or fixing improvements in or out, then solving again from a
-feasible start. Every number it returns comes from the exact evaluator applied to the
-selection the solver found, like a Plan's; the solver's own objective is only used to
-check agreement and for its bound.
+A `WhatIf` prepares a scenario once (criteria, the exact MILP, one HiGHS session) and
+answers "what is the best plan if ..." by changing right-hand sides (budget, team
+capacities) or fixing improvements in or out, then solving again from a feasible start.
+Every number it returns comes from the exact evaluator applied to the plan the solver
+found, like a Plan's; the solver's own objective is only used to check agreement and
+for its bound. `Analysis` is the single-period kind (a plan is a selection);
+`cxplan.whatif.roadmap.RoadmapAnalysis` the roadmap kind (a plan is a schedule, its
+decisions "id@start"); `cxplan.whatif.analyses.analysis_for` picks the right one.
 """
 
 from __future__ import annotations
@@ -14,19 +16,25 @@ import contextlib
 import itertools
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
-from cxplan.core.journey import Journey
+from cxplan.core.journey import Journey, build_journey
+from cxplan.core.results import Plan
 from cxplan.core.selection import Limits, Resources, requirement_closure, usage, violations
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.greedy import greedy_plan
 from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, minimal_conflict
+from cxplan.optimizer.model import Model
 from cxplan.optimizer.options import SolverOptions
-from cxplan.optimizer.pipeline import Prepared, prepare
+from cxplan.optimizer.pipeline import Backlog, Pipeline, Prepared, prepare
 from cxplan.optimizer.relaxation import lp_blocking_budget, relaxation_first, solve_from_relaxation
+from cxplan.optimizer.roadmap.model import RoadmapModel
 from cxplan.optimizer.sequence import needs_sequence
 from cxplan.optimizer.session import Session, SolveResult
 from cxplan.plugins.manager import CxplanPlugins
@@ -48,15 +56,30 @@ class Outcome:
     gap: float | None
     bound: float | None  # the solver's proven upper bound on the objective
     seconds: float
+    # A roadmap's plan: each selected improvement's (start, finish) period. Its gain and
+    # objective are then the horizon's discounted totals, its staff the busiest period's.
+    schedule: dict[str, tuple[int, int]] | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The plan as the solver's decisions: the ids, or on a roadmap "id@start" (as
+        `cxplan evaluate --select` takes them)."""
+        if self.schedule is None:
+            return self.selected
+        return tuple(f"{i}@{self.schedule[i][0]}" for i in self.selected)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "selected": list(self.selected), "objective": self.objective,
             "expected_gain": self.expected_gain, "cost": self.cost,
             "staff_used": dict(self.staff_used), "status": self.status,
             "gap": _finite(self.gap), "bound": _finite(self.bound),
             "solve_seconds": round(self.seconds, 4),
         }
+        if self.schedule is not None:
+            data["schedule"] = {i: {"start": start, "finish": finish}
+                                for i, (start, finish) in self.schedule.items()}
+        return data
 
 
 def _finite(value: float | None) -> float | None:
@@ -71,44 +94,237 @@ def difference(before: Iterable[str], after: Iterable[str]) -> tuple[tuple[str, 
             tuple(i for i in old if i not in set(new)))
 
 
+def moved(before: Outcome, after: Outcome) -> tuple[str, ...]:
+    """The improvements of both roadmaps that start in another period in `after` (in
+    `after`'s order; none for single-period plans)."""
+    if before.schedule is None or after.schedule is None:
+        return ()
+    return tuple(i for i in after.selected
+                 if i in before.schedule and before.schedule[i][0] != after.schedule[i][0])
+
+
+def plan_keys(plan: Plan) -> list[str]:
+    """A plan's decisions as the engine names them (`Outcome.keys`): the ids, or on a
+    roadmap "id@start"."""
+    if plan.horizon is None:
+        return list(plan.selected)
+    return [f"{i}@{plan.schedule[i][0]}" for i in plan.selected]
+
+
 def check_plain_objective(scenario: Scenario) -> None:
     """What-if re-solves optimize one weighted objective; sequences of solves are not
     re-run per question."""
-    if getattr(scenario, "horizon", None) is not None:
-        raise UsageError("what-if analysis (frontier, explain, sensitivity) works on "
-                         "single-period plans; this scenario has a horizon (a roadmap). "
-                         "Compare roadmap variants with `cxplan compare`, or remove "
-                         "`horizon:` to analyse the selection alone")
     if needs_sequence(getattr(scenario, "objective", None)):
         raise UsageError("what-if analysis (frontier, explain, sensitivity, marginal values) "
                          "supports scenarios with a plain weighted objective; this one asks "
                          "for normalized weights or priorities (`objective:`)")
 
 
-class Analysis:
+def lp_within(scenario: Scenario, options: SolverOptions) -> float | None:
+    """The seconds an LP-first solve gives the LP (`cxplan.api.prepare`), or None."""
+    if relaxation_first(options, len(scenario.improvements)):
+        return lp_blocking_budget(options.time_limit)
+    return None
+
+
+class Scorer(Protocol):
+    """Exact values of plans in one scenario (perturbed inputs, for sensitivity)."""
+
+    @property
+    def journey(self) -> Journey: ...
+
+    def objective(self, keys: Iterable[str]) -> float: ...
+
+
+class WhatIf(ABC):
     """A scenario prepared once for many related solves.
 
-    The limits and fixes set through `limits()` and `fixed()` apply to every `solve()` made
-    inside the `with` block and are undone when it ends.
+    The limits and fixes set through `limits()`, `raised()` and `fixed()` apply to every
+    `solve()` made inside the `with` block and are undone when it ends. A plan is named by
+    its decisions (`Outcome.keys`): improvement ids, or "id@start" on a roadmap.
     """
 
-    def __init__(self, scenario: Scenario, options: SolverOptions | None = None, *,
-                 plugins: CxplanPlugins | None = None,
-                 prepared: Prepared | None = None, session: Session | None = None) -> None:
-        check_plain_objective(scenario)
-        self.options = options or SolverOptions()
-        lp_first = relaxation_first(self.options, len(scenario.improvements))
-        self.prepared = prepared or prepare(
-            scenario, plugins=plugins,
-            lp_within=lp_blocking_budget(self.options.time_limit) if lp_first else None)
-        self.scenario = self.prepared.scenario
-        self.session = session or self.prepared.session(self.options)
-        self.resources = Resources(self.scenario)
+    def __init__(self, prepared: Pipeline, options: SolverOptions,
+                 session: Session | None) -> None:
+        self.options = options
+        self.prepared = prepared
+        self.scenario = prepared.scenario
+        self.session = session or prepared.session(options)
+        # Today's levels (see `cxplan.whatif.levels`): the budget (a roadmap's total over
+        # the horizon) and each team (a roadmap's busiest period).
         self.budget: float | None = self.scenario.budget
         self.teams: dict[str, float] = dict(self.scenario.teams)
         self.forced: dict[str, bool] = {}
         self.solves = 0
         self._optimum: Outcome | None = None
+
+    # -- exact values -------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def journey(self) -> Journey:
+        """The journey (a roadmap's: with its last period's customers)."""
+
+    @abstractmethod
+    def objective(self, keys: Iterable[str]) -> float:
+        """The exact weighted objective of a plan."""
+
+    @abstractmethod
+    def outcome(self, keys: Sequence[str], result: SolveResult | None = None) -> Outcome:
+        """A plan evaluated exactly (with the solver's status, gap and bound if given)."""
+
+    @abstractmethod
+    def scorer(self, scenario: Scenario) -> Scorer:
+        """Exact values of this analysis's plans in `scenario` (same improvements and
+        horizon, other numbers)."""
+
+    def tolerance(self, value: float) -> float:
+        """Objective differences below this are ties (the solver's gap is 1e-6 relative)."""
+        return VALUE_TOLERANCE * max(1.0, abs(value))
+
+    # -- limits and fixes ---------------------------------------------------------------------
+    @abstractmethod
+    def constrains(self, limit: str) -> bool:
+        """Whether "budget" or "team:<name>" is a row of the model (a team no improvement
+        needs constrains nothing)."""
+
+    @abstractmethod
+    def limits(self, budget: float | None = None,
+               teams: Mapping[str, float] | None = None) -> AbstractContextManager[None]:
+        """Solve with the budget and/or team capacities at other levels inside the block."""
+
+    def raised(self, limit: str, step: float) -> AbstractContextManager[None]:
+        """Solve with one limit raised by `step` inside the block (a marginal value)."""
+        if limit == "budget":
+            assert self.budget is not None
+            return self.limits(budget=self.budget + step)
+        team = limit.split(":", 1)[1]
+        return self.limits(teams={team: self.teams[team] + step})
+
+    @abstractmethod
+    def limited_scenario(self) -> Scenario:
+        """The scenario with the current limits (for starts and conflicts)."""
+
+    @abstractmethod
+    def _fix(self, improvement: str, value: bool | None) -> None:
+        """Force an improvement in or out in the session, or free it (None)."""
+
+    @contextlib.contextmanager
+    def fixed(self, improvement: str, value: bool) -> Iterator[None]:
+        """Solve with `improvement` forced in (True) or out (False) inside the block."""
+        previous = self.forced.get(improvement)
+        self._fix(improvement, value)
+        self.forced[improvement] = value
+        self._optimum = None
+        try:
+            yield
+        finally:
+            self._fix(improvement, previous)
+            if previous is None:
+                self.forced.pop(improvement, None)
+            else:
+                self.forced[improvement] = previous
+            self._optimum = None
+
+    # -- feasibility and starts ---------------------------------------------------------------
+    @abstractmethod
+    def fits(self, keys: Iterable[str]) -> bool:
+        """Whether a plan meets the current limits, fixes and the core rules."""
+
+    @abstractmethod
+    def repair(self, preferred: Sequence[str]) -> list[str] | None:
+        """A feasible start close to `preferred` (None: the forced and mandatory
+        improvements cannot be had together)."""
+
+    @abstractmethod
+    def greedy(self, time_budget: float = 2.0) -> list[str] | None:
+        """A greedy start under the current limits (None when improvements are forced in
+        or out: `repair` handles those)."""
+
+    # -- solving ------------------------------------------------------------------------------
+    def solve(self, start: Sequence[str] | None = None, *,
+              time_limit: float | None = None) -> Outcome:
+        """The best plan under the current limits and fixes.
+
+        `start` must be feasible there to be used (an infeasible one is repaired or
+        dropped). Raises `InfeasibleError` naming the conflict when there is no plan.
+        """
+        if start is not None and not self.fits(start):
+            start = self.repair(start)
+        result = self._solve(start, time_limit)
+        self.solves += 1
+        if result.status == Status.INFEASIBLE:
+            raise InfeasibleError(self._conflict())
+        return self.outcome(result.selected, result)
+
+    def _solve(self, start: Sequence[str] | None, time_limit: float | None) -> SolveResult:
+        start_values = self.prepared.start_values
+        if start is not None and relaxation_first(self.options,
+                                                   len(self.scenario.improvements)):
+            # The LP of the changed model bounds the answer at once; often the start
+            # (the plan before the change) or its LP neighbourhood is already within the
+            # gap, and the full search is skipped.
+            limit = self.options.time_limit if time_limit is None else time_limit
+            deadline = time.perf_counter() + limit
+            found = solve_from_relaxation(self.session, deadline,
+                                          lambda initial, seconds: start, start_values)
+            if found is not None:
+                return found
+            # the LP took its share of the limit: the search gets what is left of it
+            time_limit = max(deadline - time.perf_counter(), 0.05)
+        values = start_values(start) if start is not None else None
+        return self.session.solve(start, values, time_limit=time_limit)
+
+    def optimum(self) -> Outcome:
+        """The best plan under the current limits and fixes (cached until they change)."""
+        if self._optimum is None:
+            start = self.greedy() if not self.forced else self.repair([])
+            self._optimum = self.solve(start)
+        return self._optimum
+
+    @abstractmethod
+    def _conflict_of(self, scenario: Scenario) -> list[str]:
+        """A minimal set of conflicting rules of `scenario` (or, when its core rules do not
+        conflict, the plugins' constraints)."""
+
+    def _conflict(self) -> list[str]:
+        scenario = self.limited_scenario()
+        out = {i for i, v in self.forced.items() if not v}
+        # Forced out: the improvement and everything that (transitively) requires it are
+        # gone; a mandatory one among them is the conflict.
+        gone = set(out)
+        while True:
+            more = {imp.id for imp in scenario.improvements
+                    if imp.id not in gone and set(imp.requires) & gone}
+            if not more:
+                break
+            gone |= more
+        stuck = [imp.id for imp in scenario.improvements if imp.mandatory and imp.id in gone]
+        if stuck:
+            return _requirement_chain(scenario, stuck[0], out)
+        # Forced in: the improvement is mandatory for this question.
+        improvements = [imp.model_copy(update={
+            "mandatory": imp.mandatory or bool(self.forced.get(imp.id)),
+            "excludes": [e for e in imp.excludes if e not in gone]})
+            for imp in scenario.improvements if imp.id not in gone]
+        return self._conflict_of(replace_improvements(scenario, improvements))
+
+
+class Analysis(WhatIf):
+    """A single-period scenario prepared once for many related solves (a plan is a
+    selection of improvement ids)."""
+
+    def __init__(self, scenario: Scenario, options: SolverOptions | None = None, *,
+                 plugins: CxplanPlugins | None = None,
+                 prepared: Prepared | None = None, session: Session | None = None) -> None:
+        if getattr(scenario, "horizon", None) is not None:
+            raise UsageError("this scenario has a horizon (a roadmap): analyse it with "
+                             "cxplan.whatif.analyses.analysis_for (a RoadmapAnalysis)")
+        check_plain_objective(scenario)
+        options = options or SolverOptions()
+        self.prepared: Prepared = prepared or prepare(
+            scenario, plugins=plugins, lp_within=lp_within(scenario, options))
+        super().__init__(self.prepared, options, session)
+        self.resources = Resources(self.scenario)
 
     # -- exact values -------------------------------------------------------------------------
     @property
@@ -118,6 +334,9 @@ class Analysis:
     def objective(self, selection: Iterable[str]) -> float:
         """The exact weighted objective of a selection."""
         return self.prepared.objective(selection)
+
+    def scorer(self, scenario: Scenario) -> Scorer:
+        return Backlog(scenario, build_journey(scenario), self.prepared.criteria, 0.0)
 
     def outcome(self, selection: Sequence[str], result: SolveResult | None = None) -> Outcome:
         """A selection evaluated exactly (with the solver's status, gap and bound if given)."""
@@ -139,14 +358,13 @@ class Analysis:
             bound=result.bound if result is not None else None,
             seconds=result.seconds if result is not None else 0.0)
 
-    def tolerance(self, value: float) -> float:
-        """Objective differences below this are ties (the solver's gap is 1e-6 relative)."""
-        return VALUE_TOLERANCE * max(1.0, abs(value))
-
     # -- limits and fixes ---------------------------------------------------------------------
     def row(self, limit: str) -> str | None:
         """The model row of "budget" or "team:<name>" (None: the limit constrains nothing)."""
         return self.prepared.model.limit_rows.get(limit)
+
+    def constrains(self, limit: str) -> bool:
+        return self.row(limit) is not None
 
     @contextlib.contextmanager
     def limits(self, budget: float | None = None,
@@ -191,22 +409,8 @@ class Analysis:
             self.session.set_row_bounds(row, lower, upper)
             self._optimum = None
 
-    @contextlib.contextmanager
-    def fixed(self, improvement: str, value: bool) -> Iterator[None]:
-        """Solve with `improvement` forced in (True) or out (False) inside the block."""
-        previous = self.forced.get(improvement)
+    def _fix(self, improvement: str, value: bool | None) -> None:
         self.session.fix(improvement, value)
-        self.forced[improvement] = value
-        self._optimum = None
-        try:
-            yield
-        finally:
-            self.session.fix(improvement, previous)
-            if previous is None:
-                self.forced.pop(improvement, None)
-            else:
-                self.forced[improvement] = previous
-            self._optimum = None
 
     def limited_scenario(self) -> Scenario:
         """The scenario with the current limits (for the greedy start and conflicts)."""
@@ -253,73 +457,24 @@ class Analysis:
         return greedy_plan(self.limited_scenario(), lambda sel: self.objective(sel),
                            time_budget=time_budget)
 
-    # -- solving ------------------------------------------------------------------------------
-    def solve(self, start: Sequence[str] | None = None, *,
-              time_limit: float | None = None) -> Outcome:
-        """The best plan under the current limits and fixes.
-
-        `start` must be feasible there to be used (an infeasible one is repaired or
-        dropped). Raises `InfeasibleError` naming the conflict when there is no plan.
-        """
-        if start is not None and not self.fits(start):
-            start = self.repair(start)
-        result = self._solve(start, time_limit)
-        self.solves += 1
-        if result.status == Status.INFEASIBLE:
-            raise InfeasibleError(self._conflict())
-        return self.outcome(result.selected, result)
-
-    def _solve(self, start: Sequence[str] | None, time_limit: float | None) -> SolveResult:
-        start_values = self.prepared.model.context.start_values
-        if start is not None and relaxation_first(self.options,
-                                                   len(self.scenario.improvements)):
-            # The LP of the changed model bounds the answer at once; often the start
-            # (the plan before the change) or its LP neighbourhood is already within the
-            # gap, and the full search is skipped.
-            limit = self.options.time_limit if time_limit is None else time_limit
-            deadline = time.perf_counter() + limit
-            found = solve_from_relaxation(self.session, deadline,
-                                          lambda initial, seconds: start, start_values)
-            if found is not None:
-                return found
-            # the LP took its share of the limit: the search gets what is left of it
-            time_limit = max(deadline - time.perf_counter(), 0.05)
-        values = start_values(start) if start is not None else None
-        return self.session.solve(start, values, time_limit=time_limit)
-
-    def optimum(self) -> Outcome:
-        """The best plan under the current limits and fixes (cached until they change)."""
-        if self._optimum is None:
-            start = self.greedy() if not self.forced else self.repair([])
-            self._optimum = self.solve(start)
-        return self._optimum
-
-    def _conflict(self) -> list[str]:
-        scenario = self.limited_scenario()
-        out = {i for i, v in self.forced.items() if not v}
-        # Forced out: the improvement and everything that (transitively) requires it are
-        # gone; a mandatory one among them is the conflict.
-        gone = set(out)
-        while True:
-            more = {imp.id for imp in scenario.improvements
-                    if imp.id not in gone and set(imp.requires) & gone}
-            if not more:
-                break
-            gone |= more
-        stuck = [imp.id for imp in scenario.improvements if imp.mandatory and imp.id in gone]
-        if stuck:
-            return _requirement_chain(scenario, stuck[0], out)
-        # Forced in: the improvement is mandatory for this question.
-        improvements = [imp.model_copy(update={"mandatory": True}) if self.forced.get(imp.id)
-                        else imp for imp in scenario.improvements]
-        found = minimal_conflict(replace_improvements(
-            scenario, [imp for imp in improvements if imp.id not in gone]))
+    def _conflict_of(self, scenario: Scenario) -> list[str]:
+        found = minimal_conflict(scenario)
         if found is not None:
             return found
-        # The core rules can be met: the plugins' rows take part, on the whole backlog with
-        # the forced-out improvements fixed at 0 (what requires them follows by the rules).
-        return minimal_conflict(replace_improvements(scenario, improvements),
-                                self.prepared.plugin_rows(sorted(out))) or [NO_CONFLICT_FOUND]
+        # The core rules can be met: the plugins' rows take part. They are written on the
+        # whole backlog, so the improvements gone from `scenario` are fixed at 0 there.
+        full = self.limited_scenario()
+        present = {imp.id: imp for imp in scenario.improvements}
+        gone = [imp.id for imp in full.improvements if imp.id not in present]
+        improvements = [present.get(imp.id, imp) for imp in full.improvements]
+        return minimal_conflict(replace_improvements(full, improvements),
+                                self.prepared.plugin_rows(gone)) or [NO_CONFLICT_FOUND]
+
+
+def plugins_conflict(model: Model | RoadmapModel) -> str:
+    """The conflict when the core rules can be met together."""
+    return ("the core constraints can be met together, so the conflict involves constraints "
+            "added by plugins: " + ", ".join(model.plugin_constraints))
 
 
 def _requirement_chain(scenario: Scenario, mandatory: str, out: set[str]) -> list[str]:

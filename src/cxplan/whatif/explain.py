@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxplan.core.results import Plan
+from cxplan.core.schedule import Room
 from cxplan.core.selection import dependent_closure, requirement_closure, violations
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.options import SolverOptions
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
 from cxplan.text import did_you_mean, format_money
-from cxplan.whatif.engine import Analysis, Outcome, difference
+from cxplan.whatif.analyses import analysis_for
+from cxplan.whatif.engine import Analysis, Outcome, WhatIf, difference, moved, plan_keys
+from cxplan.whatif.roadmap import RoadmapAnalysis
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,12 @@ class Explanation:
         return tuple(i for i in dropped if i != self.improvement)
 
     @property
+    def moves(self) -> tuple[str, ...]:
+        """On a roadmap: the improvements of both plans that start in another period in
+        the alternative."""
+        return moved(self.plan, self.alternative) if self.alternative is not None else ()
+
+    @property
     def line(self) -> str:
         """The reason in one line, for tables and reports."""
         return reason_line(self)
@@ -86,7 +95,8 @@ class Explanation:
             "plan": self.plan.to_dict(),
             "alternative": self.alternative.to_dict() if self.alternative else None,
             "gain_lost": self.gain_lost, "comes_in": list(self.comes_in),
-            "goes_out": list(self.goes_out), "conflict": list(self.conflict),
+            "goes_out": list(self.goes_out), "moved": list(self.moves),
+            "conflict": list(self.conflict),
             "obstacles": [o.to_dict() for o in self.obstacles], "reason": self.line,
         }
 
@@ -120,14 +130,15 @@ def reason_line(e: Explanation) -> str:
 
 
 def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | None = None,
-            plugins: CxplanPlugins | None = None, analysis: Analysis | None = None,
+            plugins: CxplanPlugins | None = None, analysis: WhatIf | None = None,
             plan: Outcome | None = None) -> Explanation:
     """Explain `improvement`'s place in the optimal plan (solved here unless `plan` is
-    given, which must then be the optimum of `analysis`)."""
+    given, which must then be the optimum of `analysis`). On a roadmap the alternatives
+    are schedules: forced in, the improvement starts in whichever period is best."""
     if improvement not in set(scenario.improvement_ids):
         raise UsageError(f"unknown improvement '{improvement}'"
                          f"{did_you_mean(improvement, scenario.improvement_ids)}")
-    analysis = analysis or Analysis(scenario, options, plugins=plugins)
+    analysis = analysis or analysis_for(scenario, options, plugins=plugins)
     best = plan or analysis.optimum()
     selected = improvement in best.selected
     alternative: Outcome | None = None
@@ -139,25 +150,34 @@ def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | No
             # Forcing a left-out improvement in is solved as making it mandatory: that rule
             # is the question asked, not one of the scenario's that conflicts with it.
             forced = f"'{improvement}' is mandatory"
-            conflict = tuple(c for c in exc.conflict
-                             if selected or not c.startswith(forced))
+            conflict = tuple(c for c in exc.conflict if selected or not c.startswith(forced))
+            if not conflict:
+                # The rule alone: on a roadmap it says why, "(cost …, no start period
+                # that finishes in the horizon)"; that part is kept.
+                conflict = tuple(f"'{improvement}' {c[len(forced):].strip()}".strip()
+                                 for c in exc.conflict)
     imp = analysis.scenario.improvement(improvement)
     obstacles = () if selected else obstacles_of(analysis, best, improvement)
     return Explanation(improvement, imp.label, selected, best, alternative, conflict,
                        obstacles, analysis.scenario.currency)
 
 
-def _start(analysis: Analysis, best: Outcome, improvement: str,
+def _start(analysis: WhatIf, best: Outcome, improvement: str,
            selected: bool) -> list[str] | None:
     if selected:
         # The plan without the improvement and whatever needs it stays feasible.
         needs = dependent_closure(analysis.scenario, [improvement])
-        return [i for i in best.selected if i not in needs]
-    return analysis.repair([improvement, *best.selected])
+        return [k for i, k in zip(best.selected, best.keys, strict=True) if i not in needs]
+    # Forced in, the improvement (with what it requires) comes first, then the plan's.
+    return analysis.repair(list(best.keys))
 
 
-def obstacles_of(analysis: Analysis, best: Outcome, improvement: str) -> tuple[Obstacle, ...]:
-    """The constraints that the plan plus `improvement` (with its requirements) breaks."""
+def obstacles_of(analysis: WhatIf, best: Outcome, improvement: str) -> tuple[Obstacle, ...]:
+    """The constraints that the plan plus `improvement` (with its requirements) breaks
+    (on a roadmap: in every period it could start in, `roadmap_obstacles`)."""
+    if isinstance(analysis, RoadmapAnalysis):
+        return roadmap_obstacles(analysis, best, improvement)
+    assert isinstance(analysis, Analysis)
     scenario = analysis.scenario
     currency = scenario.currency
     entering = requirement_closure(scenario, [improvement])
@@ -202,6 +222,78 @@ def obstacles_of(analysis: Analysis, best: Outcome, improvement: str) -> tuple[O
     return tuple(found)
 
 
+def roadmap_obstacles(analysis: RoadmapAnalysis, best: Outcome,
+                      improvement: str) -> tuple[Obstacle, ...]:
+    """What keeps `improvement` out of a roadmap: the plan's exclusions and missing
+    requirements, and for each period it could start in, what that start lacks next to
+    the plan's schedule (money, a team's people, a requirement finished in time). When
+    some start lacks nothing, the value of adding it there (as for a single period)."""
+    scenario, cal = analysis.scenario, analysis.calendar
+    currency = scenario.currency
+    imp = scenario.improvement(improvement)
+    schedule = {i: s for i, (s, _) in (best.schedule or {}).items()}
+    found: list[Obstacle] = []
+    for other in imp.excludes + [i.id for i in scenario.improvements
+                                 if improvement in i.excludes]:
+        if other in schedule:
+            kind = "mandatory" if scenario.improvement(other).mandatory else "exclusion"
+            found.append(Obstacle(kind, f"it excludes '{other}', which is in the plan"
+                                  + (" (mandatory)" if kind == "mandatory" else "")))
+    missing = [r for r in imp.requires if r not in schedule]
+    if missing:
+        found.append(Obstacle("requirement", f"it requires {_ids(missing)}, not in the plan"))
+    starts = cal.starts[improvement]
+    if not starts:
+        found.append(Obstacle("timing", f"it takes {imp.duration} periods and cannot be "
+                              "scheduled within the horizon's window for it"))
+    if found:
+        return tuple(dict.fromkeys(found))
+    room = Room(cal)
+    for i, s in schedule.items():
+        room.take(i, s)
+    money: list[int] = []
+    teams: dict[str, list[int]] = {}
+    late: list[int] = []
+    free: list[int] = []
+    for start in starts:
+        short = room.shortfall(improvement, start)
+        too_late = any(cal.finish(r, schedule[r]) >= start for r in imp.requires)
+        if short.money:
+            money.append(start)
+        for team in short.teams:
+            teams.setdefault(team, []).append(start)
+        if too_late:
+            late.append(start)
+        if not short and not too_late:
+            free.append(start)
+    if free:
+        value = max(analysis.objective([*best.keys, f"{improvement}@{s}"])
+                    for s in free) - best.objective
+        if value > analysis.tolerance(best.objective):
+            return (Obstacle("plugin", "a constraint added by a plugin"),)
+        return (Obstacle("value", f"it fits beside the plan (starting in period "
+                         f"{_periods(free)}), but adding it changes the value by at most "
+                         f"{format_money(value, currency)}"),)
+    if money:
+        found.append(Obstacle("budget", f"the plan leaves too little money for its "
+                              f"{format_money(cal.spend(improvement), currency)} per period "
+                              f"of work if it starts in period {_periods(money)}", "budget"))
+    for team, blocked in teams.items():
+        need = imp.staff.get(team, 0.0)
+        found.append(Obstacle("team", f"it needs {need:g} staff, too many beside the plan if "
+                              f"it starts in period {_periods(blocked)}", f"team {team}"))
+    if late:
+        found.append(Obstacle("requirement", "what it requires is not finished in time if it "
+                              f"starts in period {_periods(late)}"))
+    return tuple(found)
+
+
+def _periods(numbers: Sequence[int]) -> str:
+    """"3", "2 or 4", "1, 2 or 3"."""
+    text = [str(n) for n in numbers]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " or " + text[-1]
+
+
 def explain_all(scenario: Scenario, plan: Plan | None = None, *,
                 options: SolverOptions | None = None, plugins: CxplanPlugins | None = None,
                 time_budget: float = 30.0,
@@ -210,13 +302,13 @@ def explain_all(scenario: Scenario, plan: Plan | None = None, *,
 
     With `plan`, the plan's selection is taken as the optimum (no first solve).
     """
-    analysis = Analysis(scenario, options, plugins=plugins)
-    best = analysis.outcome(plan.selected) if plan is not None else analysis.optimum()
+    analysis = analysis_for(scenario, options, plugins=plugins)
+    best = analysis.outcome(plan_keys(plan)) if plan is not None else analysis.optimum()
     wanted = list(only) if only is not None else scenario.improvement_ids
     return _explain_many(analysis, best, wanted, time.perf_counter() + time_budget)
 
 
-def _explain_many(analysis: Analysis, best: Outcome, wanted: Sequence[str],
+def _explain_many(analysis: WhatIf, best: Outcome, wanted: Sequence[str],
                   deadline: float) -> dict[str, Explanation | None]:
     return {imp: explain(analysis.scenario, imp, analysis=analysis, plan=best)
             if time.perf_counter() < deadline else None for imp in wanted}
@@ -233,8 +325,8 @@ def one_line_reasons(plan: Plan, scenario: Scenario, *, time_budget: float = 20.
     for), marked "(not re-solved)".
     """
     options = options or SolverOptions(time_limit=max(1.0, time_budget / 4))
-    analysis = Analysis(scenario, options, plugins=plugins)
-    best = analysis.outcome(plan.selected)
+    analysis = analysis_for(scenario, options, plugins=plugins)
+    best = analysis.outcome(plan_keys(plan))
     explained = _explain_many(analysis, best, scenario.improvement_ids,
                               time.perf_counter() + time_budget)
     reasons: dict[str, str] = {}

@@ -7,7 +7,12 @@ the MIP start. `reuse=False` builds and solves every level from scratch instead 
 `optimize` at each level would do), for comparison and as a check.
 
 Between consecutive levels the frontier reports the marginal gain per unit of the
-limit, and a *knee* wherever the plan changes (which improvements come in and go out).
+limit, and a *knee* wherever the plan changes (which improvements come in and go out;
+on a roadmap also which start in another period).
+
+On a roadmap a level scales every period's money (or people) in proportion: the
+budget's level is its total over the horizon, a team's its busiest period's capacity
+(`cxplan.whatif.levels`).
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.options import SolverOptions
 from cxplan.plugins.manager import CxplanPlugins
-from cxplan.scenario.limits import apply_limits, parse_amount
+from cxplan.scenario.limits import parse_amount
 from cxplan.scenario.models import Scenario
-from cxplan.whatif.engine import Analysis, Outcome, difference
+from cxplan.whatif.analyses import analysis_for
+from cxplan.whatif.engine import Outcome, WhatIf, difference, moved
+from cxplan.whatif.levels import level_of, with_levels
 
 MAX_POINTS = 1000
 
@@ -38,17 +45,19 @@ class FrontierPoint:
     per_unit: float | None  # objective gained per unit of the limit since the previous point
     added: tuple[str, ...]  # improvements the plan gains since the previous point
     dropped: tuple[str, ...]  # ... and those it drops
+    moved: tuple[str, ...] = ()  # a roadmap's improvements that start in another period
+    share: float | None = None  # the level ÷ today's (None: no level today)
 
     @property
     def knee(self) -> bool:
         """The plan changes here (compared with the previous point)."""
-        return bool(self.added or self.dropped)
+        return bool(self.added or self.dropped or self.moved)
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "feasible": self.outcome is not None,
                 **(self.outcome.to_dict() if self.outcome else {"conflict": list(self.conflict)}),
                 "per_unit": self.per_unit, "knee": self.knee, "added": list(self.added),
-                "dropped": list(self.dropped)}
+                "dropped": list(self.dropped), "moved": list(self.moved), "share": self.share}
 
 
 @dataclass(frozen=True)
@@ -62,10 +71,15 @@ class Frontier:
     build_seconds: float  # building the model(s) and session(s)
     seconds: float  # the whole run
     solves: int
+    today: float | None = None  # the scenario's own level of the limit
+    periods: int | None = None  # a roadmap's: every level scales each period's amount
 
     @property
     def label(self) -> str:
-        return "budget" if self.limit == "budget" else f"team '{self.limit.split(':', 1)[1]}'"
+        if self.limit == "budget":
+            return "budget over the horizon" if self.periods else "budget"
+        team = f"team '{self.limit.split(':', 1)[1]}'"
+        return f"{team} (busiest period)" if self.periods else team
 
     @property
     def unit(self) -> str:
@@ -82,14 +96,17 @@ class Frontier:
                 "points": [p.to_dict() for p in self.points],
                 "knees": [p.level for p in self.knees], "reuse": self.reuse,
                 "build_seconds": round(self.build_seconds, 4),
-                "seconds": round(self.seconds, 4), "solves": self.solves}
+                "seconds": round(self.seconds, 4), "solves": self.solves,
+                "today": self.today, "periods": self.periods}
 
     def to_csv(self) -> str:
+        """One row per level; a roadmap's rows end with the moves and the starts
+        ("id@period", as `cxplan evaluate --select` takes them)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["level", "status", "objective", "expected_gain", "cost",
                          *(f"staff_{t}" for t in self.teams), "per_unit", "knee", "added",
-                         "dropped", "selected"])
+                         "dropped", "selected", *(("moved", "starts") if self.periods else ())])
         for p in self.points:
             o = p.outcome
             writer.writerow([
@@ -98,7 +115,8 @@ class Frontier:
                 _num(o.cost) if o else "",
                 *((_num(o.staff_used.get(t, 0.0)) if o else "") for t in self.teams),
                 "" if p.per_unit is None else _num(p.per_unit), int(p.knee),
-                " ".join(p.added), " ".join(p.dropped), " ".join(o.selected) if o else ""])
+                " ".join(p.added), " ".join(p.dropped), " ".join(o.selected) if o else "",
+                *((" ".join(p.moved), " ".join(o.keys) if o else "") if self.periods else ())])
         return out.getvalue()
 
 
@@ -140,7 +158,8 @@ def frontier(
     reuse: bool = True,
     progress: Callable[[FrontierPoint], None] | None = None,
 ) -> Frontier:
-    """The best plan at every level of `limit` ("budget" or "team:<name>").
+    """The best plan at every level of `limit` ("budget" or "team:<name>"; on a roadmap
+    the level scales every period's amount, `cxplan.whatif.levels`).
 
     `options.time_limit` applies to each point's solve. Levels where no plan meets the
     constraints (a budget below the mandatory improvements' cost) are reported with the
@@ -155,21 +174,27 @@ def frontier(
 
     def limited(level: float) -> Scenario:
         if team is None:
-            return apply_limits(scenario, budget=level)
-        return apply_limits(scenario, teams={team: level})
+            return with_levels(scenario, budget=level)
+        return with_levels(scenario, teams={team: level})
 
     points: list[FrontierPoint] = []
     previous: Outcome | None = None
     build = 0.0
     solves = 0
-    shared: Analysis | None = None
+    shared: WhatIf | None = None
     if reuse:
         tick = time.perf_counter()
-        shared = Analysis(limited(ordered[-1]), options, plugins=plugins)
+        # Built at the highest level: every lower one only tightens its rows.
+        shared = analysis_for(limited(ordered[-1]), options, plugins=plugins)
         build += time.perf_counter() - tick
-        if team is not None and shared.row(limit) is None:
-            raise UsageError(f"no improvement needs staff from team '{team}', so its capacity "
-                             "cannot change the plan")
+        if team is not None and not shared.constrains(limit):
+            needed = any(imp.staff.get(team) for imp in scenario.improvements)
+            raise UsageError(
+                (f"the improvements that need staff from team '{team}' cannot start in any "
+                 "period of the horizon" if needed else
+                 f"no improvement needs staff from team '{team}'")
+                + ", so its capacity cannot change the plan")
+    today = level_of(scenario, limit)
     for level in ordered:
         outcome: Outcome | None = None
         conflict: tuple[str, ...] = ()
@@ -177,11 +202,11 @@ def frontier(
             if shared is not None:
                 changes = ({"budget": level} if team is None else {"teams": {team: level}})
                 with shared.limits(**changes):  # type: ignore[arg-type]
-                    start = previous.selected if previous is not None else shared.greedy()
+                    start = previous.keys if previous is not None else shared.greedy()
                     outcome = shared.solve(start)
             else:
                 tick = time.perf_counter()
-                fresh = Analysis(limited(level), options, plugins=plugins)
+                fresh = analysis_for(limited(level), options, plugins=plugins)
                 build += time.perf_counter() - tick
                 outcome = fresh.optimum()
                 solves += fresh.solves
@@ -190,11 +215,14 @@ def frontier(
         per_unit: float | None = None
         added: tuple[str, ...] = ()
         dropped: tuple[str, ...] = ()
+        shifted: tuple[str, ...] = ()
         if outcome is not None and previous is not None:
             last = next(p.level for p in reversed(points) if p.outcome is previous)
             per_unit = (outcome.objective - previous.objective) / (level - last)
             added, dropped = difference(previous.selected, outcome.selected)
-        point = FrontierPoint(level, outcome, conflict, per_unit, added, dropped)
+            shifted = moved(previous, outcome)
+        point = FrontierPoint(level, outcome, conflict, per_unit, added, dropped, shifted,
+                              level / today if today else None)
         points.append(point)
         if progress is not None:
             progress(point)
@@ -203,7 +231,8 @@ def frontier(
     if shared is not None:
         solves = shared.solves
     return Frontier(scenario.title, limit, scenario.currency, tuple(scenario.teams),
-                    tuple(points), reuse, build, time.perf_counter() - began, solves)
+                    tuple(points), reuse, build, time.perf_counter() - began, solves, today,
+                    scenario.horizon.periods if scenario.horizon is not None else None)
 
 
 def _team(scenario: Scenario, limit: str) -> str | None:

@@ -6,11 +6,15 @@ unit is the plugin's, so "one more" may mean nothing. Each value is the differen
 between two exact evaluations: the best plan with the limit raised (re-solved in the same
 session, starting from the current plan, which stays feasible) minus the current plan.
 A limit *binds* when raising it improves the plan.
+
+On a roadmap the budget's level is its total over the horizon, and a step raises every
+period's money in proportion (`cxplan.whatif.levels`); one more person in a team is one
+more in every period. The roadmap model is then built with room for the raised limits
+(`marginal_room`), so starts that only the raised limits allow are in it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -19,14 +23,19 @@ from typing import TYPE_CHECKING
 from cxplan.core.results import MarginalValue, MarginalValues
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
+from cxplan.optimizer.model import Model
+from cxplan.optimizer.pipeline import Pipeline, Prepared
+from cxplan.optimizer.roadmap.pipeline import PreparedRoadmap
 from cxplan.scenario.limits import parse_amount
-from cxplan.whatif.engine import Analysis, Outcome, difference
+from cxplan.whatif.engine import Analysis, Outcome, WhatIf, difference, plan_keys
+from cxplan.whatif.levels import extra_staff, with_levels
+from cxplan.whatif.roadmap import RoadmapAnalysis
 
 if TYPE_CHECKING:
     from cxplan.core.results import Plan
     from cxplan.optimizer.options import SolverOptions
-    from cxplan.optimizer.pipeline import Prepared
     from cxplan.optimizer.session import Session
+    from cxplan.scenario.models import Scenario
 
 DEFAULT_BUDGET_STEP = "10%"
 
@@ -39,7 +48,7 @@ def parse_step(text: str | float, base: float | None) -> float:
     return value
 
 
-def marginal_values(analysis: Analysis, plan: Outcome | Sequence[str], *,
+def marginal_values(analysis: WhatIf, plan: Outcome | Sequence[str], *,
                     budget_step: str | float = DEFAULT_BUDGET_STEP,
                     time_limit: float | None = None) -> MarginalValues:
     """Marginal values of the budget and every team for `plan` (the optimum of `analysis`
@@ -47,19 +56,21 @@ def marginal_values(analysis: Analysis, plan: Outcome | Sequence[str], *,
     base = plan if isinstance(plan, Outcome) else analysis.outcome(plan)
     found: list[MarginalValue] = []
     if analysis.budget is not None:
-        step = _budget_step(analysis, budget_step)
+        step = _budget_step(analysis.scenario, budget_step)
         found.append(_raise(analysis, base, "budget", "budget", analysis.budget, base.cost,
                             step, time_limit))
     for team, capacity in analysis.teams.items():
         used = base.staff_used.get(team, 0.0)
-        if analysis.row(f"team:{team}") is None:
+        if not analysis.constrains(f"team:{team}"):
             found.append(MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
                                        0.0, Status.UNUSED, (), (), False, "team"))
             continue
         found.append(_raise(analysis, base, f"team:{team}", f"team '{team}'", capacity, used,
                             1.0, time_limit))
-    model = analysis.prepared.model
-    if model.plugin_constraints:
+    # A plugin's constraints, lifted (single-period plans: a roadmap's plugin rows are on
+    # its end state and not valued here).
+    model = analysis.prepared.model if isinstance(analysis, Analysis) else None
+    if isinstance(analysis, Analysis) and isinstance(model, Model) and model.plugin_constraints:
         rows = {c.name: c for c in model.problem.constraints()}
         values = model.context.start_values(base.selected)
         for name, row in model.plugin_constraints.items():
@@ -82,29 +93,36 @@ def _lift(analysis: Analysis, base: Outcome, name: str, row: str, used: float,
                   kind="plugin", sense=sense)
 
 
-def _budget_step(analysis: Analysis, budget_step: str | float) -> float:
-    assert analysis.budget is not None
-    if analysis.budget == 0 and str(budget_step).strip().endswith("%"):
+def _budget_step(scenario: Scenario, budget_step: str | float) -> float:
+    assert scenario.budget is not None
+    if scenario.budget == 0 and str(budget_step).strip().endswith("%"):
         # A share of nothing is nothing: step by the cheapest improvement instead.
-        costs = [i.cost for i in analysis.scenario.improvements if i.cost > 0]
+        costs = [i.cost for i in scenario.improvements if i.cost > 0]
         return min(costs) if costs else 1.0
-    return parse_step(budget_step, analysis.budget)
+    return parse_step(budget_step, scenario.budget)
 
 
-def _raise(analysis: Analysis, base: Outcome, limit: str, label: str, capacity: float,
+def marginal_room(scenario: Scenario, budget_step: str | float = DEFAULT_BUDGET_STEP
+                  ) -> Scenario:
+    """`scenario` with every limit raised by its marginal step: the room a roadmap model
+    needs for the re-solves (`cxplan.optimizer.roadmap.model.possible_starts`)."""
+    room = scenario
+    if scenario.budget is not None:
+        room = with_levels(room, budget=scenario.budget + _budget_step(scenario, budget_step))
+    for team in scenario.teams:
+        room = extra_staff(room, team, 1.0)
+    return room
+
+
+def _raise(analysis: WhatIf, base: Outcome, limit: str, label: str, capacity: float,
            used: float, step: float, time_limit: float | None) -> MarginalValue:
-    context: contextlib.AbstractContextManager[None]
-    if limit == "budget":
-        context = analysis.limits(budget=capacity + step)
-    else:
-        context = analysis.limits(teams={limit.split(":", 1)[1]: capacity + step})
-    with context:
-        better = analysis.solve(base.selected, time_limit=time_limit)
+    with analysis.raised(limit, step):
+        better = analysis.solve(base.keys, time_limit=time_limit)
     return _value(analysis, base, better, limit, label, capacity, used, step,
                   kind="budget" if limit == "budget" else "team")
 
 
-def _value(analysis: Analysis, base: Outcome, better: Outcome, limit: str, label: str,
+def _value(analysis: WhatIf, base: Outcome, better: Outcome, limit: str, label: str,
            capacity: float, used: float, step: float, *, kind: str,
            sense: str = "<=") -> MarginalValue:
     """The marginal value of a limit, from the plan and the re-solve with it raised."""
@@ -117,17 +135,24 @@ def _value(analysis: Analysis, base: Outcome, better: Outcome, limit: str, label
                          dropped, not tied, kind, sense)
 
 
-def with_marginals(prepared: Prepared, session: Session, plan: Plan, options: SolverOptions,
+def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: SolverOptions,
                    *, budget_step: str | float = DEFAULT_BUDGET_STEP) -> Plan:
-    """`plan` with its marginal values, re-solved in the session that found it.
+    """`plan` with its marginal values, re-solved in the session that found it (a
+    roadmap's model built with `marginal_room`).
 
     The re-solves share one more time limit: each gets an equal part of it (at least a
     second); a re-solve stopped by it reports status "time_limit".
     """
-    analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
+    analysis: WhatIf
+    if isinstance(prepared, PreparedRoadmap):
+        analysis = RoadmapAnalysis(prepared.scenario, options, prepared=prepared,
+                                   session=session)
+    else:
+        assert isinstance(prepared, Prepared)
+        analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
     count = (analysis.budget is not None) + sum(
-        analysis.row(f"team:{t}") is not None for t in analysis.teams) + len(
-        prepared.model.plugin_constraints)
+        analysis.constrains(f"team:{t}") for t in analysis.teams) + (
+        len(prepared.model.plugin_constraints) if isinstance(analysis, Analysis) else 0)
     limit = max(1.0, options.time_limit / max(count, 1))
-    values = marginal_values(analysis, plan.selected, budget_step=budget_step, time_limit=limit)
+    values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step, time_limit=limit)
     return dataclasses.replace(plan, marginals=values)

@@ -5,10 +5,13 @@ Three kinds of input are examined, each in both directions from its current valu
 - the **cost** of each selected improvement. Raising it keeps the plan optimal exactly
   as long as the plan still fits the budget (plans without the improvement do not
   change, plans with it only get dearer), so the upper end is cost + unused budget, with
-  no solve. Lowering it helps only plans that contain the improvement, which is the
-  same as keeping the improvement in and raising the budget by the saving: re-solves in
-  the plan's own session find the cheapest competitor, and the lower end is the cost at
-  which that competitor becomes affordable. Exact, up to the tolerance of the last check.
+  no solve. That end is *budget slack*: past it the plan no longer fits, but no other
+  plan has become better, so such ends are labelled and ranked after the ends where
+  another plan wins (`Range.rank`). Lowering it helps only plans that contain the
+  improvement, which is the same as keeping the improvement in and raising the budget by
+  the saving: re-solves in the plan's own session find the cheapest competitor, and the
+  lower end is the cost at which that competitor becomes affordable. Exact, up to the
+  tolerance of the last check.
 - the **failure reduction** of each selected improvement (all its failure reductions
   scaled by one factor, 1 = as written), and
 - the **failure probability** of the touchpoints whose value the plan changes most (for
@@ -28,23 +31,33 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from cxplan.core.evaluation import criterion_values
-from cxplan.core.journey import Journey, build_journey
+from cxplan.core.calendar import Calendar, calendar
+from cxplan.core.schedule import violations as schedule_violations
 from cxplan.core.selection import requirement_closure
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
 from cxplan.optimizer.options import SolverOptions
+from cxplan.optimizer.roadmap.model import schedule_of
 from cxplan.optimizer.session import Session
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
-from cxplan.whatif.engine import Analysis, Outcome, difference, replace_improvements
+from cxplan.whatif.analyses import analysis_for
+from cxplan.whatif.engine import (
+    Analysis,
+    Outcome,
+    Scorer,
+    WhatIf,
+    difference,
+    replace_improvements,
+)
+from cxplan.whatif.roadmap import RoadmapAnalysis
 
 DEFAULT_TOLERANCE = 0.01  # relative to the input's current value
 DEFAULT_TOUCHPOINTS = 5
@@ -62,13 +75,22 @@ class Side:
     limit: float  # the end of the input's domain in this direction
     competitor: tuple[str, ...] | None  # the better plan beyond `inside`
     status: str  # "exact", "verified", "unchanged to the limit", "time_limit", "unproven"
+    # The end is only where the plan stops fitting the money it leaves unspent (a cost
+    # rising into the budget slack): no better plan is involved, the decision as such holds.
+    budget_slack: bool = False
+
+    @property
+    def changes_decision(self) -> bool:
+        """Beyond this end another plan is better (not merely: this one stops fitting)."""
+        return self.outside is not None and not self.budget_slack
 
     def to_dict(self, base: tuple[str, ...]) -> dict[str, Any]:
         added, dropped = difference(base, self.competitor or base)
         return {"inside": _finite(self.inside), "outside": _finite(self.outside),
                 "limit": _finite(self.limit), "status": self.status,
                 "plan_beyond": list(self.competitor) if self.competitor is not None else None,
-                "added": list(added), "dropped": list(dropped)}
+                "added": list(added), "dropped": list(dropped),
+                "budget_slack": self.budget_slack}
 
 
 def _finite(value: float | None) -> float | None:
@@ -100,12 +122,34 @@ class Range:
         low, high = self.relative
         return high - low
 
+    @property
+    def changes_decision(self) -> bool:
+        """At one end at least, moving the input further makes another plan better."""
+        return self.low.changes_decision or self.high.changes_decision
+
+    @property
+    def decision_distance(self) -> float:
+        """How little the input must move (a share of its value, either way) before
+        another plan is better; infinite when neither end changes the decision."""
+        low, high = self.relative
+        return min([-low] * self.low.changes_decision + [high] * self.high.changes_decision,
+                   default=math.inf)
+
+    @property
+    def rank(self) -> tuple[bool, float, float, str, str]:
+        """The order of the table and the tornado: the inputs closest to changing the
+        decision first; ranges limited only by budget slack (or not at all) after them."""
+        return (not self.changes_decision, self.decision_distance, self.width, self.kind,
+                self.subject)
+
     def to_dict(self, plan: tuple[str, ...]) -> dict[str, Any]:
         low, high = self.relative
         return {"kind": self.kind, "subject": self.subject, "label": self.label,
                 "unit": self.unit, "base": self.base, "values": self.shown,
                 "low": self.low.to_dict(plan), "high": self.high.to_dict(plan),
-                "relative": [_finite(low), _finite(high)]}
+                "relative": [_finite(low), _finite(high)],
+                "changes_decision": self.changes_decision,
+                "decision_distance": _finite(self.decision_distance)}
 
 
 @dataclass(frozen=True)
@@ -113,7 +157,7 @@ class Sensitivity:
     scenario: str
     currency: str | None
     plan: Outcome
-    ranges: tuple[Range, ...]  # most sensitive (narrowest) first
+    ranges: tuple[Range, ...]  # closest to changing the decision first (`Range.rank`)
     tolerance: float
     seconds: float
     solves: int
@@ -121,7 +165,7 @@ class Sensitivity:
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "currency": self.currency,
                 "plan": self.plan.to_dict(), "tolerance": self.tolerance,
-                "ranges": [r.to_dict(self.plan.selected) for r in self.ranges],
+                "ranges": [r.to_dict(self.plan.keys) for r in self.ranges],
                 "seconds": round(self.seconds, 4), "solves": self.solves}
 
 
@@ -138,6 +182,41 @@ def scale_failure_reduction(scenario: Scenario, improvement: str, factor: float)
             imp = imp.model_copy(update={"effects": effects})
         improvements.append(imp)
     return replace_improvements(scenario, improvements)
+
+
+def scale_cost(scenario: Scenario, improvement: str, factor: float) -> Scenario:
+    """`scenario` with the cost of `improvement` multiplied by `factor`."""
+    return replace_improvements(scenario, [
+        imp.model_copy(update={"cost": imp.cost * factor}) if imp.id == improvement else imp
+        for imp in scenario.improvements])
+
+
+def cost_room(cal: Calendar, schedule: Mapping[str, int], improvement: str) -> float:
+    """How much dearer a scheduled improvement may get before its roadmap breaks a money
+    rule (inf: no budget). Its cost is spent evenly over its d periods of work, so c more
+    is c / d more in each: with one total budget, the budget left; per period, d × the
+    least money left in a period of its work; with carry-over, d × the least of (money
+    left up to t) / (its periods of work up to t) over the periods t from its start."""
+    start = schedule[improvement]
+    work = range(start, cal.finish(improvement, start) + 1)
+    d = len(work)
+    if cal.budget is None:
+        if cal.total_budget is None:
+            return math.inf
+        spent = sum(cal.scenario.improvement(i).cost for i in schedule)
+        return max(cal.total_budget - spent, 0.0)
+    spend = [sum(cal.spend(i) for i, s in schedule.items() if cal.working(i, s, t))
+             for t in cal.numbers]
+    if not cal.horizon.carry_over:
+        return max(d * min(cal.budget[t - 1] - spend[t - 1] for t in work), 0.0)
+    room, available, spent, working = math.inf, 0.0, 0.0, 0
+    for t in cal.numbers:
+        available += cal.budget[t - 1]
+        spent += spend[t - 1]
+        working += t in work
+        if working:
+            room = min(room, d * (available - spent) / working)
+    return max(room, 0.0)
 
 
 def scale_failure_probability(scenario: Scenario, touchpoint: str, factor: float) -> Scenario:
@@ -161,41 +240,46 @@ def scale_failure_probability(scenario: Scenario, touchpoint: str, factor: float
 
 
 class _Valuer:
-    """Exact objective values of selections at perturbed inputs (journeys cached)."""
+    """Exact objective values of plans (`Outcome.keys`) at perturbed inputs (scorers
+    cached). With `fits`, a plan that breaks the rules at the input has no value there
+    (-inf): how a cost's range is found on a roadmap."""
 
-    def __init__(self, analysis: Analysis, build: Callable[[float], Scenario]) -> None:
+    def __init__(self, analysis: WhatIf, build: Callable[[float], Scenario],
+                 fits: Callable[[Scenario, Sequence[str]], bool] | None = None) -> None:
         self.analysis = analysis
         self.build = build
-        self.journeys: dict[float, tuple[Scenario, Journey] | None] = {}
+        self.fits = fits
+        self.scorers: dict[float, tuple[Scenario, Scorer] | None] = {}
 
-    def at(self, theta: float) -> tuple[Scenario, Journey] | None:
-        """The perturbed scenario and journey; None where the journey stops being absorbing
-        (a failure probability of 0 can close a loop that only dropout let out of)."""
-        if theta not in self.journeys:
+    def at(self, theta: float) -> tuple[Scenario, Scorer] | None:
+        """The perturbed scenario and its scorer; None where the journey stops being
+        absorbing (a failure probability of 0 can close a loop that only dropout let out
+        of)."""
+        if theta not in self.scorers:
             scenario = self.build(theta)
             try:
-                journey = build_journey(scenario)
-                everything = journey.evaluate(scenario.improvement_ids)
+                scorer = self.analysis.scorer(scenario)
+                everything = scorer.journey.evaluate(scenario.improvement_ids)
                 ok = all(np.all(np.isfinite(p.visits)) and np.all(p.visits >= -1e-9)
                          for p in everything.personas)
             except (np.linalg.LinAlgError, RuntimeError, ValueError):
                 ok = False
-            self.journeys[theta] = (scenario, journey) if ok else None
-        return self.journeys[theta]
+            self.scorers[theta] = (scenario, scorer) if ok else None
+        return self.scorers[theta]
 
-    def value(self, theta: float, selection: Sequence[str]) -> float:
+    def value(self, theta: float, keys: Sequence[str]) -> float:
         found = self.at(theta)
         assert found is not None
-        scenario, journey = found
-        values, _ = criterion_values(scenario, journey, self.analysis.prepared.criteria,
-                                     tuple(selection))
-        return sum(v.weight * v.value for v in values.values())
+        scenario, scorer = found
+        if self.fits is not None and not self.fits(scenario, keys):
+            return -math.inf
+        return scorer.objective(keys)
 
 
 # -- the search -------------------------------------------------------------------------------
 
 class _Search:
-    def __init__(self, analysis: Analysis, plan: Outcome, tolerance: float,
+    def __init__(self, analysis: WhatIf, plan: Outcome, tolerance: float,
                  options: SolverOptions, plugins: CxplanPlugins | None,
                  deadline: float) -> None:
         self.analysis = analysis
@@ -210,7 +294,7 @@ class _Search:
 
     def beaten(self, valuer: _Valuer, theta: float) -> tuple[str, ...] | None:
         """The best known competitor strictly better than the plan at `theta`, if any."""
-        mine = valuer.value(theta, self.plan.selected)
+        mine = valuer.value(theta, self.plan.keys)
         best, found = mine + self.analysis.tolerance(mine), None
         for other in self.pool:
             value = valuer.value(theta, other)
@@ -279,10 +363,11 @@ class _Search:
     def _neighbour(self, valuer: _Valuer, theta: float) -> tuple[str, ...] | None:
         """The best plan one step from ours (add, drop or swap one improvement, with what
         it requires) that beats ours at `theta`; None if none does. Only on small
-        scenarios: the swaps grow with the square of the candidates."""
+        scenarios: the swaps grow with the square of the candidates; not on roadmaps, whose
+        plans are schedules)."""
         analysis = self.analysis
         ids = analysis.scenario.improvement_ids
-        if len(ids) > NEIGHBOUR_LIMIT:
+        if len(ids) > NEIGHBOUR_LIMIT or not isinstance(analysis, Analysis):
             return None
         plan = set(self.plan.selected)
         mine = valuer.value(theta, self.plan.selected)
@@ -319,19 +404,22 @@ class _Search:
             from dataclasses import replace
 
             options = replace(options, time_limit=max(remaining, 0.5))
-        check = Analysis(scenario, options, plugins=self.plugins)
+        check = analysis_for(scenario, options, plugins=self.plugins)
         self.solves += 1
-        found = check.solve(self.plan.selected)
-        mine = check.objective(self.plan.selected)
+        found = check.solve(self.plan.keys)
+        mine = check.objective(self.plan.keys)
         if found.objective > mine + check.tolerance(mine):
-            return found.selected
+            return found.keys
         if not found.status.solved:  # within the requested gap is as good as it was asked
             return "time_limit"
         return None
 
     # -- cost ---------------------------------------------------------------------------------
     def cost(self, improvement: str) -> tuple[Side, Side]:
+        if isinstance(self.analysis, RoadmapAnalysis):
+            return self.roadmap_cost(self.analysis, improvement)
         analysis, plan = self.analysis, self.plan
+        assert isinstance(analysis, Analysis)
         cost = analysis.scenario.improvement(improvement).cost
         budget = analysis.budget
         if budget is None:
@@ -339,8 +427,10 @@ class _Search:
                     Side(math.inf, None, math.inf, None, "unchanged to the limit"))
         slack = budget - plan.cost
         step = max(self.tolerance * cost, 1e-9 * max(1.0, budget))
-        # Dearer: the plan stays optimal while it fits, and is infeasible beyond.
-        high = Side(cost + slack, cost + slack + step, math.inf, None, "exact")
+        # Dearer: the plan stays optimal while it fits, and is infeasible beyond: the end is
+        # the budget slack, not a better plan.
+        high = Side(cost + slack, cost + slack + step, math.inf, None, "exact",
+                    budget_slack=True)
         if cost <= 0 or time.perf_counter() > self.deadline:
             status = "unchanged to the limit" if cost <= 0 else "time_limit"
             return Side(0.0 if cost <= 0 else cost, None, 0.0, None, status), high
@@ -366,6 +456,34 @@ class _Search:
         status = "exact" if result.status.solved else "time_limit"
         return Side(min(outside + step, cost), outside, 0.0, found.selected, status), high
 
+    def roadmap_cost(self, analysis: RoadmapAnalysis, improvement: str) -> tuple[Side, Side]:
+        """A scheduled improvement's cost on a roadmap. Dearer, the schedule stays optimal
+        while it fits (`cost_room`: its money rules, exactly), and past that end it no
+        longer fits: budget slack. Cheaper, other schedules with the improvement may fit
+        and win: searched like a scaled input (`scaled`), each schedule valued only where
+        it fits, every end checked by a solve."""
+        cost = analysis.scenario.improvement(improvement).cost
+        schedule = {i: s for i, (s, _) in (self.plan.schedule or {}).items()}
+        room = cost_room(analysis.calendar, schedule, improvement)
+        step = max(self.tolerance * cost, 1e-9 * max(1.0, cost))
+        high = (Side(math.inf, None, math.inf, None, "unchanged to the limit")
+                if math.isinf(room) else
+                Side(cost + room, cost + room + step, math.inf, None, "exact",
+                     budget_slack=True))
+        if cost <= 0:
+            return Side(0.0, None, 0.0, None, "unchanged to the limit"), high
+        valuer = _Valuer(analysis, partial(scale_cost, analysis.scenario, improvement),
+                         fits=lambda scenario, keys: not schedule_violations(
+                             calendar(scenario), schedule_of(keys)))
+        # Its competitors fit only at a lower cost: they stay out of the shared pool.
+        shared, self.pool = self.pool, {}
+        try:
+            low = self.scaled(valuer, 0.0)
+        finally:
+            self.pool = shared
+        return (Side(low.inside * cost, None if low.outside is None else low.outside * cost,
+                     0.0, low.competitor, low.status), high)
+
     def _time_left(self) -> float:
         return max(0.5, min(self.options.time_limit, self.deadline - time.perf_counter()))
 
@@ -375,6 +493,7 @@ class _Search:
         if self._cheaper is None:
             import pulp
 
+            assert isinstance(self.analysis, Analysis)
             model = self.analysis.prepared.model
             floor = self.plan.objective + self.analysis.tolerance(self.plan.objective)
             # A shallow copy: the extra row and the new objective leave the model as it is.
@@ -386,7 +505,7 @@ class _Search:
         return self._cheaper
 
 
-def _top_touchpoints(analysis: Analysis, plan: Outcome, count: int) -> list[int]:
+def _top_touchpoints(analysis: WhatIf, plan: Outcome, count: int) -> list[int]:
     """Touchpoints whose value the plan changes most (customer-weighted, in currency)."""
     journey = analysis.journey
     before = journey.evaluate(()).weighted("values")
@@ -408,7 +527,7 @@ def sensitivity(
     improvements: Sequence[str] | None = None,
     kinds: Sequence[str] = ("cost", "failure_reduction", "failure_probability"),
     time_budget: float = 600.0,
-    analysis: Analysis | None = None,
+    analysis: WhatIf | None = None,
 ) -> Sensitivity:
     """Ranges for the selected improvements (or `improvements`) and the `touchpoints`
     most affected touchpoints; `options.time_limit` bounds each solve, `time_budget` the
@@ -418,7 +537,7 @@ def sensitivity(
                          f"got {tolerance:g}")
     began = time.perf_counter()
     options = options or SolverOptions()
-    analysis = analysis or Analysis(scenario, options, plugins=plugins)
+    analysis = analysis or analysis_for(scenario, options, plugins=plugins)
     scenario = analysis.scenario
     plan = analysis.optimum()
     chosen = list(improvements) if improvements is not None else list(plan.selected)
@@ -451,6 +570,6 @@ def sensitivity(
                 "failure_probability", tp_id, f"failure probability of {tp_id}", "factor",
                 1.0, search.scaled(valuer, 0.0), search.scaled(valuer, 1.0 / highest),
                 {tp_id: scenario.touchpoints[t].failure_probability}))
-    ranges.sort(key=lambda r: (r.width, r.kind, r.subject))
+    ranges.sort(key=lambda r: r.rank)
     return Sensitivity(scenario.title, scenario.currency, plan, tuple(ranges), tolerance,
                        time.perf_counter() - began, search.solves + analysis.solves)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import pulp
 
@@ -43,6 +43,34 @@ _SAFE_ID = re.compile(r"[\w.\-]+")
 TOLERANCE = 1e-9  # relative slack when deciding that an improvement cannot fit a period
 
 
+@dataclass(frozen=True)
+class LimitRow:
+    """A row of the money or staff rules, for what-if re-solves that change its bound."""
+
+    name: str  # the row's name in the model
+    limit: str  # "budget" or "team:<name>"
+    period: int | None  # its period (None: the budget's total over the horizon)
+    whole: bool = False  # whole staff numbers only: the capacity is rounded down
+
+
+def limit_bound(calendar: Calendar, row: LimitRow) -> float:
+    """The right-hand side of a money or staff row under `calendar`'s limits: what the
+    model is built with, and what a what-if sets when the limits change."""
+    if row.limit == "budget":
+        if row.period is None:
+            assert calendar.total_budget is not None
+            return float(calendar.total_budget)
+        assert calendar.budget is not None
+        if calendar.horizon.carry_over:  # what is available up to the period
+            return float(sum(calendar.budget[:row.period]))
+        return float(calendar.budget[row.period - 1])
+    assert row.period is not None
+    capacity = calendar.capacity[row.limit.split(":", 1)[1]][row.period - 1]
+    # Whole people: a capacity of 3.5 holds 3 (a valid cut, and a tighter relaxation:
+    # measured 5.5 % → 3.6 % root gap on generated roadmaps).
+    return float(math.floor(capacity + 1e-9)) if row.whole else float(capacity)
+
+
 @dataclass
 class RoadmapModel:
     """The built roadmap MILP."""
@@ -57,6 +85,8 @@ class RoadmapModel:
     plugin_constraints: dict[str, str]  # the name the plugin gave -> row name
     blocking: Blocking
     scheduled: dict[str, pulp.LpVariable]  # improvement → 1 if scheduled (for plugins)
+    limit_rows: tuple[LimitRow, ...] = ()  # the money and staff rows
+    once_rows: dict[str, str] = field(default_factory=dict)  # improvement → "at most once"
 
     @property
     def columns(self) -> dict[str, pulp.LpVariable]:
@@ -96,7 +126,8 @@ class _EndState:
 def possible_starts(calendar: Calendar, improvement: str) -> list[int]:
     """The starts in the improvement's window whose periods of work each have room for it
     alone (staff, and money where a period's budget is its own): the others can never be
-    taken, and leaving them out tightens the relaxation."""
+    taken, and leaving them out tightens the relaxation. (A model that what-ifs re-solve
+    with larger limits is built with those: `build_roadmap_model(room=...)`.)"""
     imp = calendar.scenario.improvement(improvement)
     spend = calendar.spend(improvement)
     money = calendar.budget if not calendar.horizon.carry_over else None
@@ -130,16 +161,20 @@ def build_roadmap_model(
     extra_constraints: Iterable[object] = (),
     blocking: Blocking | None = None,
     lp_within: float | None = None,
+    room: Calendar | None = None,
 ) -> RoadmapModel:
     """Build the roadmap MILP (see the module docstring); `lp_within` as in
-    `cxplan.optimizer.model.build_model`."""
+    `cxplan.optimizer.model.build_model`. `room`, the same roadmap with larger limits,
+    keeps the starts that fit those (for what-if re-solves that raise the limits up to
+    them); the rows hold `calendar`'s limits."""
     with paused_gc():  # one pause for all copies (cxplan.linear.paused_gc)
-        return _build(calendar, criteria, extra_constraints, blocking, lp_within)
+        return _build(calendar, criteria, extra_constraints, blocking, lp_within,
+                      room or calendar)
 
 
 def _build(
     calendar: Calendar, criteria: Mapping[str, Criterion], extra_constraints: Iterable[object],
-    blocking: Blocking | None, lp_within: float | None,
+    blocking: Blocking | None, lp_within: float | None, room: Calendar,
 ) -> RoadmapModel:
     scenario = calendar.scenario
     problem = pulp.LpProblem("cxplan_roadmap", pulp.LpMaximize)
@@ -161,7 +196,7 @@ def _build(
     if len({PULP_ILLEGAL.sub("_", v) for v in label.values()}) < len(label):
         label = {imp.id: str(k) for k, imp in enumerate(scenario.improvements)}
     starts = {imp: {s: problem.add_variable(f"start[{label[imp]},p{s}]", 0, 1, pulp.LpBinary)
-                    for s in possible_starts(calendar, imp)}
+                    for s in possible_starts(room, imp)}
               for imp in scenario.improvement_ids}
     scheduled = {imp: pulp.lpSum(by_start.values()) for imp, by_start in starts.items()}
 
@@ -169,7 +204,8 @@ def _build(
     durations = {imp.id: imp.duration for imp in scenario.improvements}
     first_payoff = {imp: min(s + durations[imp] for s in by_start) if by_start else None
                     for imp, by_start in starts.items()}
-    active = [t for t in calendar.numbers
+    # (N + 1, when counted, is the value after the horizon: `Calendar.valued`.)
+    active = [t for t in calendar.valued
               if any(f is not None and f <= t for f in first_payoff.values())]
     if blocking is None:
         # as cxplan.optimizer.model.choose_blocking, over all the copies (measured at 1 000 × 8: the
@@ -184,7 +220,7 @@ def _build(
     weights = {name: float(w) for name, w in scenario.criteria.items() if w}
     parts: dict[str, list[tuple[float, pulp.LpAffineExpression]]] = {n: [] for n in weights}
     constants = dict.fromkeys(weights, 0.0)
-    for t in calendar.numbers:
+    for t in calendar.valued:
         journey = calendar.journey(t)
         if t not in active:
             # Nothing can be finished yet: the criteria's values for the empty selection.
@@ -207,7 +243,7 @@ def _build(
     terms = {name: weighted_sum(parts[name], constants[name]) for name in weights}
     problem.setObjective(weighted_sum((weights[name], term) for name, term in terms.items()))
 
-    _rules(calendar, starts, scheduled, add)
+    limit_rows, once_rows = _rules(calendar, starts, scheduled, add)
     added: dict[str, str] = {}
     ends: dict[str, pulp.LpVariable] = {}  # the scheduled set, when plugins use it
     if extra_constraints:
@@ -230,52 +266,54 @@ def _build(
                 add(f"scheduled[{label[imp]}]", var - scheduled[imp] == 0)
             ends = end
     return RoadmapModel(calendar, problem, starts, done, contexts, terms, weights, added,
-                        blocking, ends)
+                        blocking, ends, limit_rows, once_rows)
 
 
 def _rules(
     calendar: Calendar, starts: dict[str, dict[int, pulp.LpVariable]],
     scheduled: dict[str, pulp.LpAffineExpression],
     add: Callable[[str, pulp.LpConstraint], str],
-) -> None:
-    """Once, mandatory, money, staff, precedence and exclusions."""
+) -> tuple[tuple[LimitRow, ...], dict[str, str]]:
+    """Once, mandatory, money, staff, precedence and exclusions. Returns the money and
+    staff rows, and each "at most once" row by improvement."""
     scenario = calendar.scenario
+    once: dict[str, str] = {}
     for imp in scenario.improvements:
         if imp.mandatory:
             add(f"mandatory[{imp.id}]", scheduled[imp.id] == 1)
         elif len(starts[imp.id]) > 1:
-            add(f"once[{imp.id}]", scheduled[imp.id] <= 1)
+            once[imp.id] = add(f"once[{imp.id}]", scheduled[imp.id] <= 1)
 
     def working(t: int) -> list[tuple[str, pulp.LpVariable]]:
         return [(imp, var) for imp, by_start in starts.items() for s, var in by_start.items()
                 if calendar.working(imp, s, t)]
 
+    rows: list[LimitRow] = []
+
+    def limit(name: str, row: LimitRow, used: pulp.LpAffineExpression) -> None:
+        rows.append(replace(row, name=add(name, used <= limit_bound(calendar, row))))
+
     if calendar.budget is not None:
         spent = pulp.LpAffineExpression()
-        available = 0.0
         for t in calendar.numbers:
             this = pulp.lpSum(calendar.spend(imp) * var for imp, var in working(t)
                               if calendar.spend(imp))
             if calendar.horizon.carry_over:
                 spent = spent + this  # a new expression: `+=` would change earlier rows
-                available += calendar.budget[t - 1]
-                add(f"budget[p{t}]", spent <= available)
+                limit(f"budget[p{t}]", LimitRow("", "budget", t), spent)
             else:
-                add(f"budget[p{t}]", this <= calendar.budget[t - 1])
+                limit(f"budget[p{t}]", LimitRow("", "budget", t), this)
     elif calendar.total_budget is not None:
-        add("budget", pulp.lpSum(imp.cost * scheduled[imp.id] for imp in scenario.improvements
-                                 if imp.cost) <= calendar.total_budget)
-    for team, capacity in calendar.capacity.items():
+        limit("budget", LimitRow("", "budget", None), pulp.lpSum(
+            imp.cost * scheduled[imp.id] for imp in scenario.improvements if imp.cost))
+    for team in calendar.capacity:
         for t in calendar.numbers:
             use = [(scenario.improvement(imp).staff.get(team, 0.0), var)
                    for imp, var in working(t)]
             if any(n for n, _ in use):
-                limit = capacity[t - 1]
-                if all(float(n).is_integer() for n, _ in use):
-                    # Whole people: a capacity of 3.5 holds 3 (a valid cut, and a tighter
-                    # relaxation: measured 5.5 % → 3.6 % root gap on generated roadmaps).
-                    limit = math.floor(limit + 1e-9)
-                add(f"staff[{team},p{t}]", pulp.lpSum(n * var for n, var in use if n) <= limit)
+                whole = all(float(n).is_integer() for n, _ in use)
+                limit(f"staff[{team},p{t}]", LimitRow("", f"team:{team}", t, whole),
+                      pulp.lpSum(n * var for n, var in use if n))
     seen: set[frozenset[str]] = set()
     for imp in scenario.improvements:
         for req in imp.requires:
@@ -290,3 +328,4 @@ def _rules(
             if pair not in seen:
                 seen.add(pair)
                 add(f"excludes[{imp.id},{other}]", scheduled[imp.id] + scheduled[other] <= 1)
+    return tuple(rows), once

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulp
 
@@ -18,7 +19,7 @@ from cxplan.core.calendar import Calendar, calendar
 from cxplan.core.criterion import Criterion, EvaluationContext
 from cxplan.core.evaluation import check_criterion, weighted_objective
 from cxplan.core.results import CriterionValue, ImprovementResult, PeriodResult, PersonaResult, Plan
-from cxplan.core.schedule import PeriodValue, ScheduleEvaluator
+from cxplan.core.schedule import PeriodValue, Room, ScheduleEvaluator, exclusion_pairs
 from cxplan.core.shapley import Game, roadmap_game
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError
@@ -133,13 +134,9 @@ def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
     periods = evaluator.periods(schedule)
     totals = evaluator.criterion_totals(schedule)
     for name, term in prepared.model.terms.items():
-        magnitude = sum(
-            p.discount * prepared.criteria[name].magnitude(EvaluationContext(
-                scenario, cal.journey(p.period), p.finished, p.evaluation, p.baseline))
-            for p in periods)
         check_criterion(prepared.criteria[name], result.value_of(term), totals[name],
-                        magnitude, [f"{i}@{s}" for i, s in schedule.items()],
-                        " over the horizon")
+                        criterion_magnitude(prepared, name, periods),
+                        [f"{i}@{s}" for i, s in schedule.items()], " over the horizon")
     criteria = {
         name: CriterionValue(name, float(weight), totals[name], prepared.criteria[name].unit,
                              prepared.criteria[name].description)
@@ -157,7 +154,10 @@ def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
             rank=k, gain=parts[i], share=parts[i] / gain if gain else 0.0,
             start=schedule[i], finish=cal.finish(i, schedule[i]))
         for k, i in enumerate(ordered, start=1))
-    rows = _period_rows(cal, schedule, periods)
+    # The rows are the horizon's periods; a terminal value (period N + 1) counts in the
+    # totals above and is reported in `horizon` (`after_horizon`).
+    rows = _period_rows(cal, schedule, [p for p in periods if p.period <= cal.periods])
+    after = [p for p in periods if p.period > cal.periods]
     last = periods[-1]
     end_state = cal.journey(cal.periods).evaluate(tuple(schedule))
     budget = sum(cal.budget) if cal.budget is not None else cal.total_budget
@@ -189,10 +189,60 @@ def roadmap_plan(prepared: PreparedRoadmap, schedule: dict[str, int],
         horizon={"periods": cal.periods, "label": cal.horizon.label,
                  "names": [cal.name(t) for t in cal.numbers],
                  "discount_rate": cal.horizon.discount_rate,
-                 "carry_over": cal.horizon.carry_over},
+                 "carry_over": cal.horizon.carry_over,
+                 **after_horizon(cal, evaluator, schedule, after[0] if after else None)},
         periods=rows,
         schedule={i: (schedule[i], cal.finish(i, schedule[i])) for i in ordered},
     )
+
+
+def after_horizon(cal: Calendar, evaluator: ScheduleEvaluator, schedule: Mapping[str, int],
+                  after: PeriodValue | None) -> dict[str, Any]:
+    """What the plan says about value after the horizon: `terminal_value` as given (None:
+    not counted), its weight in periods of the end state's value (`after_horizon_periods`),
+    the discounted gain it adds (`after_horizon_gain`), and, without one, the last periods
+    that start nothing though an improvement left out would fit there beside the plan
+    but finish too late to pay off within the horizon, though they would add value after
+    it (`idle_end_periods`)."""
+    idle: list[str] = []
+    if after is None:
+        room = Room(cal)
+        for imp, start in schedule.items():
+            room.take(imp, start)
+        excluded = {b if a in schedule else a for a, b in exclusion_pairs(cal.scenario)
+                    if a in schedule or b in schedule}
+
+        def end_value(plan: Mapping[str, int]) -> float:
+            # the weighted criteria of the end state (period N + 1's, weighted or not)
+            values = evaluator.period(plan, cal.periods + 1).criteria
+            return sum(evaluator.weights[name] * v for name, v in values.items())
+
+        now = end_value(schedule)
+
+        def fits_but_never_pays(imp: str, t: int) -> bool:
+            required = cal.scenario.improvement(imp).requires
+            return (t in cal.starts[imp] and cal.finish(imp, t) >= cal.periods
+                    and imp not in excluded and room.fits(imp, t)
+                    and all(r in schedule and cal.finish(r, schedule[r]) < t for r in required)
+                    and end_value({**schedule, imp: t}) > now + 1e-9 * max(1.0, abs(now)))
+
+        for t in reversed(cal.numbers[1:]):
+            if t in schedule.values():
+                break
+            if any(fits_but_never_pays(i, t) for i in cal.starts if i not in schedule):
+                idle.insert(0, cal.name(t))
+    return {"terminal_value": cal.horizon.terminal_value,
+            "after_horizon_periods": cal.horizon.after_horizon(),
+            "after_horizon_gain": after.discount * after.gain if after is not None else 0.0,
+            "idle_end_periods": idle}
+
+
+def criterion_magnitude(prepared: PreparedRoadmap, name: str,
+                        periods: Sequence[PeriodValue]) -> float:
+    """The scale a criterion's model/evaluator agreement over the horizon is judged by."""
+    return sum(p.discount * prepared.criteria[name].magnitude(EvaluationContext(
+        prepared.scenario, prepared.calendar.journey(p.period), p.finished, p.evaluation,
+        p.baseline)) for p in periods)
 
 
 def _parts(prepared: PreparedRoadmap, schedule: dict[str, int],
@@ -277,16 +327,19 @@ def _personas(cal: Calendar, periods: list[PeriodValue]) -> tuple[PersonaResult,
 
 
 def prepare_roadmap(scenario: Scenario, *, plugins: CxplanPlugins | None = None,
-                    lp_within: float | None = None) -> PreparedRoadmap:
+                    lp_within: float | None = None,
+                    room: Scenario | None = None) -> PreparedRoadmap:
     """Build the calendar, the evaluator and the roadmap model for `scenario` (`lp_within`
-    as in `cxplan.api.prepare`)."""
+    as in `cxplan.api.prepare`; `room`: the scenario with the largest limits what-if
+    re-solves will set, see `build_roadmap_model`)."""
     plugins = plugins or get_plugin_manager()
     registered = plugins.criteria()
     criteria = {name: registered[name] for name in scenario.criteria}
     began = time.perf_counter()
     cal = calendar(scenario)
     hooks = [plugins.constraints_for] if plugins.has_constraints() else []
-    model = build_roadmap_model(cal, criteria, extra_constraints=hooks, lp_within=lp_within)
+    model = build_roadmap_model(cal, criteria, extra_constraints=hooks, lp_within=lp_within,
+                                room=calendar(room) if room is not None else None)
     evaluator = ScheduleEvaluator(cal, criteria)
     return PreparedRoadmap(scenario, cal, criteria, model, evaluator,
                            time.perf_counter() - began)

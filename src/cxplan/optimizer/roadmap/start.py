@@ -99,7 +99,7 @@ def greedy_schedule(
         if not starts:
             return 0.0
         finish = calendar.finish(imp, starts[0])
-        periods = sum(calendar.discount(t) for t in calendar.numbers if t > finish)
+        periods = sum(calendar.discount(t) for t in calendar.valued if t > finish)
         return estimates.get(imp, 0.0) * periods
 
     order = sorted((i for i in scenario.improvement_ids if i not in schedule and payoff(i) > 0),
