@@ -234,8 +234,10 @@ def optimize(
             plan = pipeline.plan(result)
         if marginals:
             with clock.phase("marginal_values"):
+                # what is left, less what Shapley values and the report will want
                 plan = with_marginals(pipeline, session, plan, options,
-                                      budget_step=budget_step)
+                                      budget_step=budget_step,
+                                      time_left=clock.left - clock.limit * AFTER_MARGINALS)
     if shapley:
         with clock.phase("shapley"):
             plan = with_shapley(plan, pipeline.game(plan), time_budget=shapley_budget(clock))
@@ -244,6 +246,9 @@ def optimize(
     plan = dataclasses.replace(plan, timings=clock.summary())
     plugins.plan_finished(plan, pipeline.scenario)
     return plan
+
+
+AFTER_MARGINALS = 0.08  # share of the time limit kept for Shapley values and the report
 
 
 def shapley_budget(clock: Clock) -> float:

@@ -409,7 +409,9 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
         else:
             part = f"one more in {v.limit[5:]}{every}: {money(v.gain, cur, sign=True)}"
         if v.status in (Status.TIME_LIMIT, Status.GAP_LIMIT):
-            part += " (at least; the re-solve stopped early)"
+            part += (f" to {money(v.gain_bound, cur, sign=True)} (proven range; the re-solve "
+                     "stopped early)" if v.gain_bound is not None
+                     else " (at least; the re-solve stopped early)")
         parts.append(part)
     out.print("marginal values: " + "; ".join(parts), markup=False)
     binding = ", ".join(v.label for v in values.values if v.binding)

@@ -335,6 +335,9 @@ class MarginalValue:
     added: tuple[str, ...]  # improvements the raised limit lets in
     dropped: tuple[str, ...]  # ... and those they replace
     binding: bool
+    # When the re-solve stopped before proving its optimum: the most the raised limit can
+    # add (from the solver's bound); `gain` is then the least. None when proven.
+    gain_bound: float | None = None
     kind: str = "budget"  # "budget", "team" or "plugin"
     sense: str = "<="  # a plugin constraint's: "<=", ">=" or "="
 
@@ -361,7 +364,8 @@ class MarginalValue:
                 "gain": self.gain, "per_unit": None if self.lifted else self.per_unit,
                 "binding": self.binding, "status": self.status,
                 "added": list(self.added), "dropped": list(self.dropped),
-                "kind": self.kind, **({"sense": self.sense} if self.lifted else {})}
+                "gain_bound": self.gain_bound, "kind": self.kind,
+                **({"sense": self.sense} if self.lifted else {})}
 
 
 @dataclass(frozen=True)

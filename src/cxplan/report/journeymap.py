@@ -23,7 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxplan.core.journey import Evaluation, Journey
+from cxplan.report.routing import Box, Obstacles, Point, Route, curve_path, route_edge, sample_curve
 from cxplan.report.scales import nice_ceiling
+from cxplan.report.textwidth import fit_lines, text_width
 from cxplan.scenario.models import Scenario
 
 NO_STAGE = "(no stage)"
@@ -40,7 +42,8 @@ NODE_TOP = 34.0  # node centre below the lane's top edge
 MAX_RADIUS = 22.0
 MIN_RADIUS = 4.5
 LABEL_CHARS = 24  # characters per label line at the map's font size (about 11 px)
-LABEL_LINES = 2
+LABEL_LINES = 3  # lines of a touchpoint's name before it is shortened with "…"
+NAME_GUTTER = 12.0  # free on each side of a name within its slot
 BADGE_WIDTH = 20.0
 BADGE_HEIGHT = 14.0
 BADGES_SHOWN = 6  # more improvements on one touchpoint are summarised as "+n"
@@ -137,6 +140,7 @@ class MapEdge:
     label_y: float
     back: bool  # goes back to an earlier stage or slot (a loop)
     description: str  # per persona probabilities, for the tooltip
+    routed: bool = False  # drawn round texts and nodes on the router's grid (no clear curve)
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ def probability_text(p: float) -> str:
     return "< 0.1 %"
 
 
-def wrap_label(text: str, width: int = LABEL_CHARS, lines: int = LABEL_LINES) -> tuple[str, ...]:
+def wrap_label(text: str, width: int = LABEL_CHARS, lines: int = 2) -> tuple[str, ...]:
     """Word-wrap `text` into at most `lines` lines of `width` characters, ending in "…" if
     it had to be shortened. Words longer than a line are cut."""
     words = text.split()
@@ -266,42 +270,6 @@ def _shade(loss: float, classes: Sequence[ShadeClass]) -> int:
         if loss <= c.high * (1 + 1e-9):
             return c.index
     return classes[-1].index
-
-
-# -- geometry of curves -------------------------------------------------------------------
-
-Point = tuple[float, float]
-
-
-def _cubic(p0: Point, p1: Point, p2: Point, p3: Point, t: float) -> Point:
-    u = 1.0 - t
-    a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-    return (a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0],
-            a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1])
-
-
-def _toward(center: Point, r: float, other: Point) -> Point:
-    """The point on the circle (center, r) in the direction of `other`."""
-    dx, dy = other[0] - center[0], other[1] - center[1]
-    length = math.hypot(dx, dy) or 1.0
-    return center[0] + dx / length * r, center[1] + dy / length * r
-
-
-@dataclass(frozen=True)
-class _Box:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-
-    def overlaps(self, other: _Box) -> bool:
-        return (self.x0 < other.x1 and other.x0 < self.x1
-                and self.y0 < other.y1 and other.y0 < self.y1)
-
-    def overlap_area(self, other: _Box) -> float:
-        width = min(self.x1, other.x1) - max(self.x0, other.x0)
-        height = min(self.y1, other.y1) - max(self.y0, other.y0)
-        return width * height if width > 0 and height > 0 else 0.0
 
 
 # -- layout -------------------------------------------------------------------------------
@@ -435,7 +403,9 @@ def build_map(
         r = (MIN_RADIUS + (MAX_RADIUS - MIN_RADIUS) * math.sqrt(v / top_visits)
              if top_visits > 0 and v > 0 else MIN_RADIUS)
         radius[i] = r
-        lines = wrap_label(tp.label)
+        # narrower than a slot, so neighbours' names never touch and edges pass between
+        lines = fit_lines(tp.label, SLOT_WIDTH - 2 * NAME_GUTTER, NAME_FONT, bold=True,
+                          lines=LABEL_LINES)
         label_y = cy + MAX_RADIUS + 16.0
         loss_y = label_y + 13.5 * len(lines)
         badges = _badges(acting.get(tp.id, []), cx, loss_y + 5.0)
@@ -467,7 +437,8 @@ def build_map(
             if entry_share[i] > 0 else "",
             badges=badges, description=description))
 
-    edges = _edges(scenario, journey, evaluation, centers, radius, step, column_of, nodes)
+    edges = _edges(width, height, lanes, columns, visibility_y, scenario, journey, evaluation,
+                   centers, radius, step, column_of, nodes)
     summary = (
         f"Journey map of {len(tps)} touchpoints in {len(columns)} stages "
         f"({', '.join(c.name for c in columns)}) and {len(lanes)} channel lanes"
@@ -504,6 +475,11 @@ def _badges(acting: Sequence[tuple[int, str, str]], cx: float, y: float) -> tupl
 
 
 def _edges(
+    width: float,
+    height: float,
+    lanes: Sequence[MapLane],
+    columns: Sequence[MapColumn],
+    visibility_y: float | None,
     scenario: Scenario,
     journey: Journey,
     evaluation: Evaluation,
@@ -539,31 +515,39 @@ def _edges(
     top_flow = float(flow.max(initial=0.0))
     personas = len(journey.personas)
 
-    obstacles = [_Box(nd.x - nd.r - 3, nd.y - nd.r - 3, nd.x + nd.r + 3, nd.y + nd.r + 3)
-                 for nd in nodes]
-    labels = []
-    for nd in nodes:  # node labels and badges: edges should avoid them, edge labels too
-        half = max(len(line) for line in nd.label_lines) * 3.4
-        bottom = (nd.badges[0].y + BADGE_HEIGHT) if nd.badges else nd.loss_y + 3
-        labels.append(_Box(nd.x - half, nd.label_y - 11, nd.x + half, bottom))
-    taken: list[_Box] = obstacles + labels
-    for nd in nodes:
-        if nd.entry_text:
-            lift = 11 if nd.moment_of_truth else 7
-            half = len(nd.entry_text) * 2.9 + 2
-            baseline = nd.y - nd.r - lift
-            taken.append(_Box(nd.x - half, baseline - 10, nd.x + half, baseline + 3))
-    edges = []
+    obstacles = Obstacles(width, height, text_boxes(nodes, lanes, columns, visibility_y, width),
+                          [(nd.x, nd.y, nd.r + (4.0 if nd.moment_of_truth else 0.0))
+                           for nd in nodes])
+    # below its name, loss and badges: where a step down to a later lane leaves a touchpoint
+    feet = {k: (nd.badges[0].y + BADGE_HEIGHT if nd.badges else nd.loss_y + 3.0) + 4.0
+            for k, nd in enumerate(nodes)}
+    routes = []
     for t, u in pairs:
+        # back: a step that closes a loop, or one to an earlier stage
+        back = (t, u) in loops or step[u][0] < step[t][0]
+        routes.append((t, u, back, _route(t, u, centers, radius, feet, obstacles, back)))
+    # edge labels last: clear of every text, label and node, and of the other edges
+    taken = [*obstacles.boxes,
+             *(Box(nd.x - nd.r - 2, nd.y - nd.r - 2, nd.x + nd.r + 2, nd.y + nd.r + 2)
+               for nd in nodes)]
+    lines = np.zeros((obstacles.rows, obstacles.cols))  # how many edges run through a cell
+    own_cells = []
+    for *_, route in routes:
+        r, c, inside = obstacles.cells(route.points)
+        cells = np.unique(np.stack([r[inside], c[inside]]), axis=1)
+        lines[cells[0], cells[1]] += 1
+        own_cells.append(cells)
+    edges = []
+    for k, (t, u, back, route) in enumerate(routes):
         if visits[t] > 0:
             probability = weight[t, u] / visits[t]
         else:  # nobody gets there with the plan: show the plain average of the personas
             probability = float(np.mean([c.transition[t, u] for c in journey.personas]))
-        # back: a step that closes a loop, or one to an earlier stage
-        back = (t, u) in loops or step[u][0] < step[t][0]
-        path, curve = _route(t, u, centers, radius, obstacles, labels, back)
         label = probability_text(probability)
-        box = _place_label(label, curve, taken)
+        lines[own_cells[k][0], own_cells[k][1]] -= 1  # its own edge may run under it
+        box = _place_label(label, route.points, np.array(
+            [[b.x0, b.y0, b.x1, b.y1] for b in taken]), lines, obstacles)
+        lines[own_cells[k][0], own_cells[k][1]] += 1
         taken.append(box)
         share = flow[t, u] / top_flow if top_flow > 0 else 0.0
         description = (f"{tps[t].label} → {tps[u].label}: {probability_text(probability)} go on"
@@ -571,14 +555,12 @@ def _edges(
                        + f"; about {compact_number(float(flow[t, u]))} customers with the plan")
         edges.append(MapEdge(
             source=ids[t], target=ids[u], probability=float(probability),
-            flow=float(flow[t, u]), path=path,
+            flow=float(flow[t, u]), path=route.path,
             width=round(EDGE_MIN_WIDTH + (EDGE_MAX_WIDTH - EDGE_MIN_WIDTH) * share, 2),
-            label=label, label_x=round((box.x0 + box.x1) / 2, 1), label_y=round(box.y1 - 3.5, 1),
-            back=back, description=description))
+            label=label, label_x=round((box.x0 + box.x1) / 2, 1),
+            label_y=round(box.y1 - DESCENT * EDGE_LABEL_FONT - 1, 1),
+            back=back, description=description, routed=route.routed))
     return tuple(edges)
-
-
-Curve = tuple[Point, Point, Point, Point]
 
 
 def _loop_edges(
@@ -610,75 +592,90 @@ def _loop_edges(
     return loops
 
 
-def _route(
-    t: int,
-    u: int,
-    centers: dict[int, Point],
-    radius: dict[int, float],
-    obstacles: Sequence[_Box],
-    labels: Sequence[_Box],
-    back: bool,
-) -> tuple[str, Curve]:
-    """A cubic curve from t to u that avoids other nodes: path data and the curve."""
+def _route(t: int, u: int, centers: dict[int, Point], radius: dict[int, float],
+           feet: dict[int, float], obstacles: Obstacles, back: bool) -> Route:
+    """The edge from touchpoint t to u, around the map's texts and other nodes."""
     a, b = centers[t], centers[u]
-    ra, rb = radius[t] + 1.5, radius[u] + 4.0  # room for the arrowhead at the target
-    if t == u:  # a retry loop on the same touchpoint: a small loop above it
+    if t == u:  # a retry loop on the same touchpoint: a small loop beside it, on the right
         x, y = a
         r = radius[t]
-        loop = ((x - r * 0.6, y - r * 0.8), (x - r - 14, y - r - 30), (x + r + 14, y - r - 30),
-                (x + r * 0.6, y - r * 0.8 - 3))
-        return _path(loop), loop
-    # crossing another node is worse than crossing a label (labels have a halo); the
-    # source's own label is left out: every edge leaving downwards starts over it
-    others = [(box, 4) for k, box in enumerate(obstacles) if k not in (t, u)]
-    others += [(box, 1) for k, box in enumerate(labels) if k != t]
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    length = math.hypot(dx, dy) or 1.0
-    nx_, ny_ = -dy / length, dx / length  # unit normal to the chord
-    # Try a straight-ish curve first, then bends of growing size; loops back bend from the
-    # start, upwards first, so they stay clear of the forward edges and the labels below.
-    bends = [0.0, 28.0, -28.0, 56.0, -56.0, 90.0, -90.0, 130.0, -130.0]
-    if back:
-        bends = [v for v in bends if v != 0.0]
-        bends.sort(key=lambda v: (abs(v), (ny_ * v) > 0))
-    best: tuple[int, Curve] | None = None
-    for bend in bends:
-        c1 = (a[0] + dx / 3 + nx_ * bend, a[1] + dy / 3 + ny_ * bend)
-        c2 = (a[0] + 2 * dx / 3 + nx_ * bend, a[1] + 2 * dy / 3 + ny_ * bend)
-        curve = (_toward(a, ra, c1), c1, c2, _toward(b, rb, c2))
-        hits = 0
-        for k in range(1, 20):
-            px, py = _cubic(*curve, k / 20)
-            hits += sum(w for box, w in others if box.x0 < px < box.x1 and box.y0 < py < box.y1)
-        if best is None or hits < best[0]:
-            best = (hits, curve)
-        if hits == 0:
-            break
-    assert best is not None
-    return _path(best[1]), best[1]
+        loop = ((x + r * 0.8, y - r * 0.6), (x + r + 30, y - r - 14), (x + r + 30, y + r + 14),
+                (x + r * 0.8 + 3, y + r * 0.6))
+        return Route(curve_path(loop), sample_curve(loop), routed=False)
+    if b[1] - radius[u] > feet[t] + 12:  # down to a later lane: leave below the texts
+        return route_edge((a[0], feet[t]), 0.0, b, radius[u] + 4.0, obstacles, (t, u), back)
+    # room for the arrowhead at the target
+    return route_edge(a, radius[t] + 1.5, b, radius[u] + 4.0, obstacles, (t, u), back)
 
 
-def _path(curve: Curve) -> str:
-    p0, c1, c2, p3 = curve
-    return (f"M{_f(p0[0])} {_f(p0[1])}C{_f(c1[0])} {_f(c1[1])} {_f(c2[0])} {_f(c2[1])} "
-            f"{_f(p3[0])} {_f(p3[1])}")
+# the texts of the map as drawn by journey_map.html.j2: (font size, bold) of each kind
+NAME_FONT, LOSS_FONT, ENTRY_FONT, COLUMN_FONT, LANE_FONT, SIDE_FONT = (
+    12.0, 10.5, 10.0, 13.0, 12.0, 10.0)
+ASCENT, DESCENT = 0.95, 0.25  # of a line of text, in em, around its baseline
 
 
-# on the curve first, then just above or below it, then beside it
+def _text_box(x: float, baseline: float, text: str, size: float, *, bold: bool = False,
+              anchor: str = "middle") -> Box:
+    width = text_width(text, size, bold=bold)
+    left = {"middle": x - width / 2, "end": x - width}.get(anchor, x)
+    return Box(left, baseline - ASCENT * size, left + width, baseline + DESCENT * size)
+
+
+def text_boxes(nodes: Sequence[MapNode], lanes: Sequence[MapLane],
+               columns: Sequence[MapColumn], visibility_y: float | None,
+               width: float) -> list[Box]:
+    """Boxes around every text and badge of the map (not the edge labels), as the template
+    places them, with the widths estimated generously."""
+    boxes = [_text_box(c.center, 22.0, c.name.capitalize(), COLUMN_FONT, bold=True)
+             for c in columns]
+    for lane in lanes:
+        boxes.append(_text_box(8.0, lane.center - 2, lane.name, LANE_FONT, bold=True,
+                               anchor="start"))
+        boxes.append(_text_box(8.0, lane.center + 12, "front stage", SIDE_FONT,
+                               anchor="start"))
+    if visibility_y is not None:
+        boxes.append(_text_box(width - 8, visibility_y - 4, "line of visibility", SIDE_FONT,
+                               anchor="end"))
+    for nd in nodes:
+        # one text of one or two lines: a browser boxes them together
+        lines = [_text_box(nd.x, nd.label_y + 13.5 * k, line, NAME_FONT, bold=True)
+                 for k, line in enumerate(nd.label_lines)]
+        boxes.append(Box(min(b.x0 for b in lines), lines[0].y0, max(b.x1 for b in lines),
+                         lines[-1].y1))
+        boxes.append(_text_box(nd.x, nd.loss_y, nd.loss_text, LOSS_FONT))
+        if nd.entry_text:
+            boxes.append(_text_box(nd.x, nd.y - nd.r - (11 if nd.moment_of_truth else 7),
+                                   nd.entry_text, ENTRY_FONT))
+        boxes.extend(Box(b.x, b.y, b.x + BADGE_WIDTH, b.y + BADGE_HEIGHT) for b in nd.badges)
+    return boxes
+
+
+# on the edge first, then just above or below it, then beside it
 _LABEL_OFFSETS = ((0.0, 0.0), (0.0, -11.0), (0.0, 11.0), (-20.0, 0.0), (20.0, 0.0),
                   (-34.0, 0.0), (34.0, 0.0))
+EDGE_LABEL_FONT = 10.5
 
 
-def _place_label(text: str, curve: Curve, taken: Sequence[_Box]) -> _Box:
-    """A box for an edge label on its curve (or beside it) that overlaps nothing taken, or
-    else the one overlapping least."""
-    half_w, h = len(text) * 3.2 + 3, 13.0
-    best: tuple[float, _Box] | None = None
-    for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85):
-        x, y = _cubic(*curve, t)
+def _place_label(text: str, points: np.ndarray, taken: np.ndarray, lines: np.ndarray,
+                 obstacles: Obstacles) -> Box:
+    """A box for an edge label on its edge (or beside it) that overlaps no text, label or
+    node (`taken`, rows x0 y0 x1 y1) and no other edge (`lines`: edges per grid cell), or
+    else the one that overlaps least."""
+    half_w = text_width(text, EDGE_LABEL_FONT) / 2 + 2
+    half_h = ((ASCENT + DESCENT) * EDGE_LABEL_FONT + 2) / 2
+    best: tuple[float, Box] | None = None
+    for share in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85, 0.1, 0.9):
+        x, y = (float(v) for v in points[min(int(share * len(points)), len(points) - 1)])
         for ox, oy in _LABEL_OFFSETS:
-            box = _Box(x + ox - half_w, y + oy - h / 2, x + ox + half_w, y + oy + h / 2)
-            overlap = sum(box.overlap_area(other) for other in taken)
+            box = Box(x + ox - half_w, y + oy - half_h, x + ox + half_w, y + oy + half_h)
+            width = np.minimum(box.x1, taken[:, 2]) - np.maximum(box.x0, taken[:, 0])
+            height = np.minimum(box.y1, taken[:, 3]) - np.maximum(box.y0, taken[:, 1])
+            # covering a text or a node is far worse than covering another edge
+            overlap = 1000.0 * float((width.clip(0) * height.clip(0)).sum())
+            r, c, inside = obstacles.cells(np.array([[box.x0, box.y0], [box.x1, box.y1]]))
+            if not inside.all():
+                overlap += 1e9  # out of the map
+            overlap += 20.0 * float(lines[r[0]:r[1] + 1, c[0]:c[1] + 1].sum())
             if overlap == 0:
                 return box
             if best is None or overlap < best[0]:

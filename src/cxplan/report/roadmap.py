@@ -14,6 +14,7 @@ from cxplan.report.journeymap import (
     wrap_label,
 )
 from cxplan.report.scales import nice_ceiling
+from cxplan.report.textwidth import fit_lines
 from cxplan.report.view import (
     CurvePoint,
     CurveTick,
@@ -61,10 +62,16 @@ OWNER_WIDTH = 92.0
 GAP = 8.0
 
 
-NAME_CHAR = 6.2  # average width of a character of an 11 px name (DejaVu/Helvetica-like)
+NAME_SIZE = 11.0  # px of an improvement's name (.gantt-name in report.html.j2)
 
 
-OWNER_CHAR = 5.7  # ... of a 10 px owner
+OWNER_SIZE = 10.0  # ... of an owner
+
+
+NAME_LINES = 3  # lines of a name (or an owner) before it is shortened with "…"
+
+
+LINE_HEIGHT = 13.0  # between the lines of a wrapped name
 
 
 AXIS_CHAR = 6.6  # ... of a 10.5 px period name (digits are wide)
@@ -112,14 +119,6 @@ def period_names(plan: Plan) -> list[str]:
     return names if len(names) == count else [f"{label} {t}" for t in range(1, count + 1)]
 
 
-def _fits(text: str, width: float, char: float) -> str:
-    """`text` shortened with "…" to about `width` units at `char` units per character."""
-    chars = max(int(width // char), 1)
-    if len(text) <= chars:
-        return text
-    return text[: max(chars - 1, 0)].rstrip() + "…"
-
-
 def _axis_labels(
     names: Sequence[str], left: float, column: float
 ) -> list[tuple[tuple[str, ...], float, str]]:
@@ -165,18 +164,22 @@ def _gantt(plan: Plan, items: Sequence[RoadmapItem], names: Sequence[str],
             label_lines=lines, label_x=round(x, 2),
             label_y=GANTT_HEADER - 8.0 - AXIS_LINE * (len(lines) - 1), label_anchor=anchor))
     rows = []
-    for k, item in enumerate(items):
-        y = GANTT_HEADER + k * GANTT_ROW
+    y = GANTT_HEADER
+    for item in items:
+        # names and owners wrap (up to NAME_LINES lines) instead of being cut; the row grows
+        names_lines = fit_lines(item.name, name_width - GAP, NAME_SIZE, lines=NAME_LINES)
+        owner_lines = fit_lines(item.owner or "", OWNER_WIDTH, OWNER_SIZE, lines=NAME_LINES)
+        line_count = max(len(names_lines), len(owner_lines) if show_owners else 1)
+        height = GANTT_ROW + LINE_HEIGHT * (line_count - 1)
         work_x = plot_x + (item.start - 1) * column
         payoff_x = plot_x + item.finish * column
         pays = (f"pays off from {item.pays_off_from}" if item.pays_off_from
                 else "pays off after the horizon")
         rows.append(GanttRow(
             rank=item.rank, id=item.id, name=item.name, owner=item.owner,
-            start=item.start, finish=item.finish, y=y, height=GANTT_ROW, text_y=y + 15.0,
-            label=_fits(item.name, name_width, NAME_CHAR),
-            owner_label=_fits(item.owner or "", OWNER_WIDTH, OWNER_CHAR),
-            bar_y=y + (GANTT_ROW - GANTT_BAR) / 2, bar_height=GANTT_BAR,
+            start=item.start, finish=item.finish, y=y, height=height, text_y=y + 15.0,
+            label=" ".join(names_lines), owner_label=" ".join(owner_lines),
+            bar_y=y + (height - GANTT_BAR) / 2, bar_height=GANTT_BAR,
             work_x=round(work_x + 1.0, 2), work_width=round(item.duration * column - 2.0, 2),
             payoff_x=round(payoff_x, 2),
             payoff_width=round(max((count - item.finish) * column - 1.0, 0.0), 2),
@@ -184,12 +187,14 @@ def _gantt(plan: Plan, items: Sequence[RoadmapItem], names: Sequence[str],
                          + (f" ({item.owner})" if item.owner else "")
                          + f": work {item.when}, {pays}; cost "
                          + format_money(item.cost, plan.currency) + ", gain "
-                         + format_money(item.gain, plan.currency, sign=True))))
+                         + format_money(item.gain, plan.currency, sign=True)),
+            label_lines=names_lines, owner_lines=owner_lines if item.owner else ()))
+        y += height
     summary = (f"Gantt chart of {len(items)} improvements over {count} {label_plural}"
                f" ({names[0]} to {names[-1]}): a dark bar over the {label_plural} of work, "
                f"a light band over the {label_plural} it pays off.")
     return GanttChart(
-        width=CHART_WIDTH, height=GANTT_HEADER + len(items) * GANTT_ROW + 6.0,
+        width=CHART_WIDTH, height=y + 6.0,
         rank_x=RANK_RIGHT, name_x=NAME_LEFT, owner_x=owner_x, plot_x=plot_x,
         plot_width=round(plot_width, 2), header_y=GANTT_HEADER - 8.0, axis_y=GANTT_HEADER,
         show_owners=show_owners, columns=tuple(columns), rows=tuple(rows), summary=summary)

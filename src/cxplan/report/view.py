@@ -294,8 +294,8 @@ class GanttRow:
     y: float  # top of the row
     height: float
     text_y: float  # baseline of the row's texts
-    label: str  # the name, shortened with "…" to fit the label column
-    owner_label: str  # the owner, shortened to fit ("" without one)
+    label: str  # the name as shown (label_lines joined)
+    owner_label: str  # the owner as shown ("" without one)
     bar_y: float  # top of the bar and of the band
     bar_height: float
     work_x: float  # the bar over periods start..finish
@@ -303,6 +303,10 @@ class GanttRow:
     payoff_x: float  # the band over periods finish+1..N
     payoff_width: float  # 0 when it finishes in the last period
     description: str  # plain text: name, owner, periods, cost, gain (tooltip)
+    # the name wrapped to the label column (up to 3 lines, then shortened with "…"); the
+    # first line's baseline is text_y, the next ones 13 units apart
+    label_lines: tuple[str, ...] = ()
+    owner_lines: tuple[str, ...] = ()  # the owner, wrapped the same way
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ atomically (`cxplan.files.write_atomic`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,16 +17,16 @@ from typing import Any
 from cxplan.files import write_atomic
 from cxplan.report.render import render_template
 from cxplan.report.scales import nice_ticks
+from cxplan.report.textwidth import fit_lines, text_width
 from cxplan.text import format_money, slug
 from cxplan.version import __version__
 from cxplan.whatif.compare import Comparison
-from cxplan.whatif.frontier import Frontier, FrontierPoint
-from cxplan.whatif.sensitivity import Range, Sensitivity
+from cxplan.whatif.frontier import Frontier
+from cxplan.whatif.sensitivity import Range, Sensitivity, Side
 
 WIDTH, HEIGHT = 760, 380
 LEFT, RIGHT, TOP, BOTTOM = 96, 24, 24, 56
-TORNADO_LABEL = 310  # px for the row labels of the tornado chart
-LABEL_CHARS = 46  # longer row labels are shortened (the tooltip has them in full)
+TORNADO_LABEL = 300  # at most this wide, the row labels of the tornado chart (they wrap)
 TORNADO_ROW = 26
 TORNADO_CAP = 2.0  # relative changes beyond +200 % are drawn as open-ended
 
@@ -83,6 +83,16 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """Today's level on the frontier: a vertical line with its label above the plot."""
+
+    x: float
+    label: str
+    label_x: float
+    anchor: str  # text-anchor of the label: kept inside the chart near its edges
+
+
+@dataclass(frozen=True)
 class LineChart:
     width: int
     height: int
@@ -96,6 +106,11 @@ class LineChart:
     y_ticks: tuple[Tick, ...]
     x_label: str
     y_label: str
+    today: Mark | None = None  # None: no current level, or outside the levels drawn
+
+
+CHART_FONT = 12.0  # px: `svg text` in whatif_base.html.j2
+Y_LABEL_ROOM = 26  # the rotated y-axis title, left of the tick labels
 
 
 def frontier_chart(frontier: Frontier) -> LineChart:
@@ -104,40 +119,76 @@ def frontier_chart(frontier: Frontier) -> LineChart:
     values = [p.outcome.objective for p in feasible if p.outcome is not None]
     x_ticks = nice_ticks(min(levels), max(levels))
     y_ticks = nice_ticks(min(values) if values else 0.0, max(values) if values else 1.0)
+    is_money = frontier.limit == "budget"
+    fmt = (lambda v: money(v, None)) if is_money else amount
+    x_labels = [fmt(t) for t in x_ticks]
+    y_labels = [money(t, None) for t in y_ticks]
+    # room for the longest tick label left of the plot, and half the last one right of it
+    left = math.ceil(Y_LABEL_ROOM + 8 + max(text_width(t, CHART_FONT) for t in y_labels))
+    right = WIDTH - math.ceil(max(RIGHT, text_width(x_labels[-1], CHART_FONT) / 2 + 4))
     x0, x1 = x_ticks[0], x_ticks[-1]
     y0, y1 = y_ticks[0], y_ticks[-1]
-    right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
+    top, bottom = TOP + 16, HEIGHT - BOTTOM  # above the plot: today's label
 
     def sx(v: float) -> float:
-        return LEFT + (v - x0) / ((x1 - x0) or 1.0) * (right - LEFT)
+        return left + (v - x0) / ((x1 - x0) or 1.0) * (right - left)
 
     def sy(v: float) -> float:
-        return bottom - (v - y0) / ((y1 - y0) or 1.0) * (bottom - TOP)
+        return bottom - (v - y0) / ((y1 - y0) or 1.0) * (bottom - top)
 
-    is_money = frontier.limit == "budget"
     points = []
     for p in feasible:
         assert p.outcome is not None
         level = money(p.level, frontier.currency) if is_money else amount(p.level)
         title = f"{frontier.label} {level}: objective {p.outcome.objective:,.0f}"
         if p.knee:
-            title += "; plan changes: " + ", ".join(plan_changes(p))
+            title += "; plan changes: " + change_text(p.added, p.dropped, frontier.names,
+                                                      p.moved)
         points.append(ChartPoint(round(sx(p.level), 2), round(sy(p.outcome.objective), 2),
                                  p.knee, title))
-    fmt = (lambda v: money(v, None)) if is_money else amount
     return LineChart(
-        WIDTH, HEIGHT, LEFT, TOP, right, bottom, tuple(points),
+        WIDTH, HEIGHT, left, top, right, bottom, tuple(points),
         " ".join(f"{p.x},{p.y}" for p in points),
-        tuple(Tick(round(sx(t), 2), fmt(t)) for t in x_ticks),
-        tuple(Tick(round(sy(t), 2), money(t, None)) for t in y_ticks),
+        tuple(Tick(round(sx(t), 2), label) for t, label in zip(x_ticks, x_labels, strict=True)),
+        tuple(Tick(round(sy(t), 2), label) for t, label in zip(y_ticks, y_labels, strict=True)),
         f"{frontier.label} ({frontier.unit})",
-        f"objective ({frontier.currency or 'currency'})" if frontier.currency else "objective")
+        f"objective ({frontier.currency or 'currency'})" if frontier.currency else "objective",
+        _today(frontier, sx, x0, x1))
 
 
-def plan_changes(point: FrontierPoint) -> list[str]:
-    """"+added", "−dropped", and on a roadmap "~moved" (starts in another period)."""
-    return [*(f"+{i}" for i in point.added), *(f"−{i}" for i in point.dropped),
-            *(f"~{i}" for i in point.moved)]
+def _today(frontier: Frontier, sx: Callable[[float], float], low: float,
+           high: float) -> Mark | None:
+    """The mark of today's level, its label kept inside the chart."""
+    level = frontier.current
+    if level is None or not low <= level <= high:
+        return None
+    shown = (money(level, frontier.currency) if frontier.limit == "budget"
+             else f"{amount(level)} {frontier.unit}")
+    label = f"today: {shown}"
+    x = sx(level)
+    half = text_width(label, CHART_FONT) / 2
+    if x - half < 4:
+        return Mark(round(x, 2), label, round(x - 2, 2), "start")
+    if x + half > WIDTH - 4:
+        return Mark(round(x, 2), label, round(x + 2, 2), "end")
+    return Mark(round(x, 2), label, round(x, 2), "middle")
+
+
+def key_name(key: str, names: dict[str, str]) -> str:
+    """An improvement's name for its id, or for a roadmap's "id@start" "Name@start"."""
+    if key in names:
+        return names[key]
+    improvement, at, start = key.rpartition("@")
+    return f"{names.get(improvement, improvement)}@{start}" if at else key
+
+
+def change_text(added: Sequence[str], dropped: Sequence[str], names: dict[str, str],
+                moved: Sequence[str] = ()) -> str:
+    """"+Name, −Name, ~Name": a change of plan in the improvements' names (ids without
+    one); on a roadmap "~" marks one that starts in another period."""
+    return ", ".join([*(f"+{key_name(i, names)}" for i in added),
+                      *(f"−{key_name(i, names)}" for i in dropped),
+                      *(f"~{key_name(i, names)}" for i in moved)])
 
 
 def render_frontier(frontier: Frontier) -> tuple[str, str]:
@@ -154,7 +205,7 @@ def render_frontier(frontier: Frontier) -> tuple[str, str]:
             "cost": money(o.cost, frontier.currency) if o else "–",
             "per_unit": "–" if p.per_unit is None else f"{p.per_unit:,.4g}",
             "knee": p.knee,
-            "change": " ".join(plan_changes(p)),
+            "change": change_text(p.added, p.dropped, frontier.names, p.moved),
             "count": len(o.selected) if o else 0,
             "starts": " ".join(o.keys) if o and o.schedule is not None else "",
             "conflict": "; ".join(p.conflict)})
@@ -174,8 +225,19 @@ def write_frontier(frontier: Frontier, folder: str | Path) -> list[Path]:
 # -- sensitivity --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class BarText:
+    """A number written at one end of a tornado bar: outside it where there is room, else
+    inside (white)."""
+
+    x: float
+    text: str
+    anchor: str
+    inside: bool
+
+
+@dataclass(frozen=True)
 class TornadoBar:
-    label: str
+    label: str  # the first line (kept for templates that draw one line)
     y: float
     x: float
     width: float
@@ -185,6 +247,8 @@ class TornadoBar:
     high_text: str
     kind: str
     title: str
+    label_lines: tuple[str, ...] = ()  # the label, wrapped to fit the label column
+    ends: tuple[BarText, ...] = ()  # the range's ends as "−35 %", "+20 %"
     # The part of the bar that only budget slack limits (drawn pale, hatched): x, width.
     slack_x: float = 0.0
     slack_width: float = 0.0
@@ -200,6 +264,22 @@ class Tornado:
     row: int
     bars: tuple[TornadoBar, ...]
     ticks: tuple[Tick, ...]
+    caption: tuple[str, ...] = ()  # the axis title, in lines that fit the chart
+    caption_x: float = 0.0
+    axis_y: float = 0.0  # baseline of the tick labels
+
+
+TORNADO_FONT = 12.0  # px of the row labels (`svg text` in whatif_base.html.j2)
+END_FONT = 10.5  # px of the numbers at the bars' ends
+TORNADO_CAPTION = ("change from today's value with the plan unchanged",
+                   "(◂ ▸: to the end of the input's possible values)")
+INPUT_WORDS = {"cost": "cost of", "failure_reduction": "failure reduction of",
+               "failure_probability": "failure probability of"}
+
+
+def range_label(s: Sensitivity, r: Range) -> str:
+    """"cost of Same-day disbursement": what the range is about, by name."""
+    return f"{INPUT_WORDS.get(r.kind, r.kind)} {s.subject_name(r)}"
 
 
 def _value_text(r: Range, value: float, currency: str | None) -> str:
@@ -215,7 +295,15 @@ def tornado(sensitivity: Sensitivity) -> Tornado:
     high_end = min(TORNADO_CAP, max([r.relative[1] for r in rows if math.isfinite(r.relative[1])]
                                     + [0.5]))
     span = high_end - low_end
-    plot_left, right = TORNADO_LABEL, WIDTH - RIGHT
+    labels = [range_label(sensitivity, r) for r in rows]
+    # the label column: as wide as the longest label, up to TORNADO_LABEL; longer labels wrap
+    widest = max((text_width(t, TORNADO_FONT) for t in labels), default=0.0)
+    label_width = math.ceil(min(TORNADO_LABEL, widest) + 12)
+    wrapped = [fit_lines(t, label_width - 12, TORNADO_FONT, lines=2) for t in labels]
+    row = TORNADO_ROW + (12 if any(len(w) > 1 for w in wrapped) else 0)
+    ticks_at = [t for t in nice_ticks(low_end, high_end, 6) if low_end <= t <= high_end]
+    room = text_width(percent(ticks_at[-1]), TORNADO_FONT) / 2 + 4
+    plot_left, right = label_width, WIDTH - max(RIGHT, math.ceil(room))
 
     def sx(v: float) -> float:
         v = max(low_end, min(high_end, v))
@@ -224,26 +312,69 @@ def tornado(sensitivity: Sensitivity) -> Tornado:
     bars = []
     for k, r in enumerate(rows):
         low, high = r.relative
-        open_low = r.low.outside is None
-        open_high = r.high.outside is None or not math.isfinite(high) or high > high_end
+        # an open end: the plan holds to the end of the input's possible values (an end
+        # left unproven by a time limit is not drawn as open)
+        open_low = r.low.status == "unchanged to the limit"
+        open_high = (r.high.status == "unchanged to the limit" or not math.isfinite(high)
+                     or high > high_end)
         x0, x1 = sx(low), sx(high if math.isfinite(high) else high_end)
         # Budget slack above today's value: that part of the bar is drawn apart.
         slack_x, slack_width = (sx(0.0), x1 - sx(0.0)) if r.high.budget_slack else (0.0, 0.0)
         solid_x1 = slack_x if r.high.budget_slack else x1
-        label = r.label if len(r.label) <= LABEL_CHARS else r.label[:LABEL_CHARS - 1] + "…"
-        title = f"{r.label}: {percent(low)} … {percent(high)}"
+        width = max(solid_x1 - x0, 1.0)
+        title = f"{labels[k]}: {percent(low)} … {percent(high)}"
         if r.high.budget_slack:
             title += " (above: budget slack, the plan stops fitting the unspent budget)"
         bars.append(TornadoBar(
-            label, TOP + k * TORNADO_ROW, round(x0, 2), round(max(solid_x1 - x0, 1.0), 2),
+            wrapped[k][0], TOP + k * row, round(x0, 2), round(width, 2),
             open_low, open_high, _value_text(r, r.low.inside, sensitivity.currency),
             _value_text(r, r.high.inside, sensitivity.currency) if math.isfinite(
-                r.high.inside) else "no limit", r.kind, title,
+                r.high.inside) else "no limit", r.kind, title, wrapped[k],
+            _ends(x0, max(x1, x0 + width), plot_left, right,
+                  None if open_low else _end_text(r.low, low),
+                  None if open_high else _end_text(r.high, high)),
             round(slack_x, 2), round(max(slack_width, 0.0), 2)))
-    ticks = tuple(Tick(round(sx(t), 2), percent(t)) for t in nice_ticks(low_end, high_end, 6)
-                  if low_end <= t <= high_end)
-    return Tornado(WIDTH, TOP + len(rows) * TORNADO_ROW + BOTTOM, TORNADO_LABEL,
-                   round(sx(0.0), 2), right, TORNADO_ROW, tuple(bars), ticks)
+    ticks = tuple(Tick(round(sx(t), 2), percent(t)) for t in ticks_at)
+    axis_y = TOP + len(rows) * row + 16
+    caption_x = (plot_left + right) / 2
+    caption: tuple[str, ...] = TORNADO_CAPTION
+    if any(side.status in UNFINISHED for r in rows for side in (r.low, r.high)):
+        caption = (*caption, "?: the search stopped (time budget) before proving this end")
+    if any(text_width(line, TORNADO_FONT) / 2 + 4 > min(caption_x, WIDTH - caption_x)
+           for line in caption):  # centred under the plot it would stick out: centre it
+        caption_x = WIDTH / 2
+    return Tornado(WIDTH, axis_y + 8 + 15 * len(caption), label_width, round(sx(0.0), 2),
+                   right, row, tuple(bars), ticks, caption, round(caption_x, 2), axis_y)
+
+
+UNFINISHED = ("time_limit", "unproven")  # statuses of ends the search could not settle
+
+
+def _end_text(side: Side, relative: float) -> str:
+    """"+20 %"; "+20 % ?" where the search stopped before it could prove that end."""
+    return percent(relative) + (" ?" if side.status in UNFINISHED else "")
+
+
+def _ends(x0: float, x1: float, left: float, right: float, low: str | None,
+          high: str | None) -> tuple[BarText, ...]:
+    """The numbers at the ends of a bar from x0 to x1 in a plot from left to right: outside
+    the bar where they fit, else inside it, else left to the tooltip and the table."""
+    out = []
+    inner = x1 - x0 - 16  # the open-end arrows take about 8 units at each end
+    if low is not None:
+        w = text_width(low, END_FONT)
+        if x0 - 4 - w >= left + 2:
+            out.append(BarText(round(x0 - 4, 2), low, "end", False))
+        elif w <= inner / (2 if high is not None else 1):
+            out.append(BarText(round(x0 + 4, 2), low, "start", True))
+            inner -= w + 8
+    if high is not None:
+        w = text_width(high, END_FONT)
+        if x1 + 4 + w <= right - 2:
+            out.append(BarText(round(x1 + 4, 2), high, "start", False))
+        elif w <= inner:
+            out.append(BarText(round(x1 - 4, 2), high, "end", True))
+    return tuple(out)
 
 
 def sensitivity_rows(s: Sensitivity) -> list[dict[str, Any]]:
@@ -257,7 +388,7 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, Any]]:
                 # the improvement dropped at one start and added at another
                 added = [i for i in side.competitor if i not in s.plan.keys]
                 dropped = [i for i in s.plan.keys if i not in side.competitor]
-                change = ", ".join([*(f"+{i}" for i in added), *(f"−{i}" for i in dropped)])
+                change = change_text(added, dropped, s.names.get("improvement", {}))
                 beyond.append(f"{name}: {change}")
             elif side.budget_slack:
                 slack = side.inside - r.base
@@ -265,7 +396,7 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, Any]]:
                               "unspent; beyond it the plan no longer fits, no other plan "
                               "is better)")
         rows.append({
-            "label": r.label, "kind": r.kind.replace("_", " "),
+            "label": range_label(s, r), "kind": r.kind.replace("_", " "),
             "now": _value_text(r, r.base, s.currency),
             "low": _value_text(r, r.low.inside, s.currency),
             "high": (_value_text(r, r.high.inside, s.currency)
@@ -279,8 +410,9 @@ def sensitivity_rows(s: Sensitivity) -> list[dict[str, Any]]:
 def render_sensitivity(s: Sensitivity) -> tuple[str, str]:
     chart = tornado(s)
     svg = _render("whatif_tornado.svg.j2", chart=chart, title=s.scenario)
+    names = s.names.get("improvement", {})
     html = _render("whatif_sensitivity.html.j2", s=s, rows=sensitivity_rows(s), svg=svg,
-                   plan=", ".join(s.plan.keys))
+                   plan=", ".join(key_name(i, names) for i in s.plan.keys))
     return html, svg
 
 
@@ -332,8 +464,11 @@ def comparison_rows(c: Comparison) -> tuple[list[str], list[dict[str, Any]]]:
                                       for k, d in enumerate(differences)]))
     rows.append(row("cost vs first", [change(d.cost_change, k == 0)
                                       for k, d in enumerate(differences)]))
-    rows.append(row("added vs first", [", ".join(d.added) or "–" for d in differences]))
-    rows.append(row("dropped vs first", [", ".join(d.dropped) or "–" for d in differences]))
+    names = {i.id: i.name for e in c.entries for i in e.plan.improvements}
+    rows.append(row("added vs first", [", ".join(names.get(i, i) for i in d.added) or "–"
+                                       for d in differences]))
+    rows.append(row("dropped vs first", [", ".join(names.get(i, i) for i in d.dropped) or "–"
+                                         for d in differences]))
     return heads, rows
 
 

@@ -21,7 +21,7 @@ import csv
 import io
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cxplan.core.status import Status
@@ -71,8 +71,14 @@ class Frontier:
     build_seconds: float  # building the model(s) and session(s)
     seconds: float  # the whole run
     solves: int
-    today: float | None = None  # the scenario's own level of the limit
+    today: float | None = None  # the scenario's own level of the limit (None: no limit)
     periods: int | None = None  # a roadmap's: every level scales each period's amount
+    names: dict[str, str] = field(default_factory=dict)  # improvement id -> display name
+
+    @property
+    def current(self) -> float | None:
+        """Today's level (the chart's dashed line): the same as `today`."""
+        return self.today
 
     @property
     def label(self) -> str:
@@ -94,7 +100,8 @@ class Frontier:
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "limit": self.limit, "currency": self.currency,
                 "points": [p.to_dict() for p in self.points],
-                "knees": [p.level for p in self.knees], "reuse": self.reuse,
+                "knees": [p.level for p in self.knees], "current": self.current,
+                "reuse": self.reuse,
                 "build_seconds": round(self.build_seconds, 4),
                 "seconds": round(self.seconds, 4), "solves": self.solves,
                 "today": self.today, "periods": self.periods}
@@ -232,7 +239,8 @@ def frontier(
         solves = shared.solves
     return Frontier(scenario.title, limit, scenario.currency, tuple(scenario.teams),
                     tuple(points), reuse, build, time.perf_counter() - began, solves, today,
-                    scenario.horizon.periods if scenario.horizon is not None else None)
+                    scenario.horizon.periods if scenario.horizon is not None else None,
+                    {imp.id: imp.label for imp in scenario.improvements})
 
 
 def _team(scenario: Scenario, limit: str) -> str | None:

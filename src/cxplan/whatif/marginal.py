@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from cxplan.scenario.models import Scenario
 
 DEFAULT_BUDGET_STEP = "10%"
+MIN_SOLVE = 0.05  # seconds: a re-solve given less than this is not worth starting
 
 
 def parse_step(text: str | float, base: float | None) -> float:
@@ -63,7 +64,7 @@ def marginal_values(analysis: WhatIf, plan: Outcome | Sequence[str], *,
         used = base.staff_used.get(team, 0.0)
         if not analysis.constrains(f"team:{team}"):
             found.append(MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
-                                       0.0, Status.UNUSED, (), (), False, "team"))
+                                       0.0, Status.UNUSED, (), (), False, kind="team"))
             continue
         found.append(_raise(analysis, base, f"team:{team}", f"team '{team}'", capacity, used,
                             1.0, time_limit))
@@ -131,17 +132,27 @@ def _value(analysis: WhatIf, base: Outcome, better: Outcome, limit: str, label: 
     added, dropped = difference(base.selected, better.selected)
     if tied:
         gain, added, dropped = max(gain, 0.0), (), ()
+    # A re-solve stopped by its time limit proves a range: at least the plan it found, at
+    # most what its bound allows.
+    upper = None
+    if better.status != Status.OPTIMAL and better.bound is not None and math.isfinite(
+            better.bound):
+        upper = max(gain, better.bound - base.objective)
     return MarginalValue(limit, label, capacity, used, step, gain, better.status, added,
-                         dropped, not tied, kind, sense)
+                         dropped, not tied, upper, kind, sense)
 
 
 def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: SolverOptions,
-                   *, budget_step: str | float = DEFAULT_BUDGET_STEP) -> Plan:
+                   *, budget_step: str | float = DEFAULT_BUDGET_STEP,
+                   time_left: float | None = None) -> Plan:
     """`plan` with its marginal values, re-solved in the session that found it (a
     roadmap's model built with `marginal_room`).
 
-    The re-solves share one more time limit: each gets an equal part of it (at least a
-    second); a re-solve stopped by it reports status "time_limit".
+    The re-solves share `time_left` seconds (the command's clock), each an equal part; a
+    re-solve stopped by it reports status "time_limit" and the range its bound proves
+    (`MarginalValue.gain_bound`). Less than `MIN_SOLVE` seconds each: none are computed,
+    and the plan says why. Without `time_left` they share one more time limit (at least a
+    second each).
     """
     analysis: WhatIf
     if isinstance(prepared, PreparedRoadmap):
@@ -153,6 +164,14 @@ def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: So
     count = (analysis.budget is not None) + sum(
         analysis.constrains(f"team:{t}") for t in analysis.teams) + (
         len(prepared.model.plugin_constraints) if isinstance(analysis, Analysis) else 0)
-    limit = max(1.0, options.time_limit / max(count, 1))
+    if time_left is None:
+        limit = max(1.0, options.time_limit / max(count, 1))
+    else:
+        limit = time_left / max(count, 1)
+        if limit < MIN_SOLVE:
+            return dataclasses.replace(plan, warnings=(*plan.warnings, (
+                f"marginal values were not computed: the time limit left "
+                f"{max(time_left, 0.0):.1f} s for {count} re-solves (raise --time-limit, or "
+                "--no-marginals to skip them)")))
     values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step, time_limit=limit)
     return dataclasses.replace(plan, marginals=values)

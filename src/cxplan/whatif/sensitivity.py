@@ -161,6 +161,13 @@ class Sensitivity:
     tolerance: float
     seconds: float
     solves: int
+    # display names of the subjects (improvement or touchpoint id -> name) by kind of input
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def subject_name(self, r: Range) -> str:
+        """The name of what `r` is about (its id when the scenario gives no name)."""
+        kind = "touchpoint" if r.kind == "failure_probability" else "improvement"
+        return self.names.get(kind, {}).get(r.subject, r.subject)
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "currency": self.currency,
@@ -572,4 +579,6 @@ def sensitivity(
                 {tp_id: scenario.touchpoints[t].failure_probability}))
     ranges.sort(key=lambda r: r.rank)
     return Sensitivity(scenario.title, scenario.currency, plan, tuple(ranges), tolerance,
-                       time.perf_counter() - began, search.solves + analysis.solves)
+                       time.perf_counter() - began, search.solves + analysis.solves,
+                       {"improvement": {i.id: i.label for i in scenario.improvements},
+                        "touchpoint": {t.id: t.label for t in scenario.touchpoints}})
