@@ -13,7 +13,7 @@ PLUGINS := plugins/cxplan-nps plugins/cxplan-coverage
 $(BIN)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/python -m pip install -q -e '.[dev,dask]' $(addprefix -e ,$(PLUGINS))
 	touch $@
 
 demo: $(BIN)/.installed

@@ -89,6 +89,19 @@ def minimal_scenario() -> ScenarioFactory:
 
 
 @pytest.fixture
+def uncertain_choice(minimal_scenario: ScenarioFactory) -> dict[str, Any]:
+    """The minimal scenario with the budget for one of its two improvements, where which
+    one is best depends on the branch's failure probability, uniform on [0.05, 0.45]
+    (queue-app above about 0.23)."""
+    data = minimal_scenario(budget=300)
+    data["touchpoints"][0].update(failure_probability=0.3, impact=30, dropout=0.5)
+    data["improvements"][0]["cost"] = 300
+    data["improvements"][1]["cost"] = 300
+    data["touchpoints"][1]["failure_probability"] = {"uniform": [0.05, 0.45]}
+    return data
+
+
+@pytest.fixture
 def write_scenario(tmp_path: Path) -> ScenarioWriter:
     """`write_scenario(content, name="scenario.yaml")` -> path of the written file.
 

@@ -7,6 +7,9 @@ Public API (imported lazily so that `cxplan --help` stays fast):
 - `optimize(scenario, budget=..., teams=..., options=SolverOptions(...))` -> `Plan`
 - `build_journey(scenario)` -> `Journey` (the Markov chains; `.evaluate(selection)`)
 - `write_reports(plan, scenario, directory)` -> paths of the HTML and Markdown reports
+- `robust(scenario, samples=..., seed=..., executor=...)` -> `RobustResult` (plans under
+  uncertain inputs: every draw's optimum, the nominal plan's gain and regret, a robust plan)
+- `alternatives(scenario, count=..., within=..., differ=...)` -> `Alternatives`
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ _EXPORTS = {
     "EvaluationContext": "cxplan.core.criterion",
     "hookimpl": "cxplan.plugins.hookspecs",
     "write_reports": "cxplan.report.write",
+    "robust": "cxplan.robustness.analysis",
+    "RobustResult": "cxplan.robustness.analysis",
+    "alternatives": "cxplan.whatif.alternatives",
     "CxplanError": "cxplan.errors",
     "ScenarioError": "cxplan.errors",
     "InfeasibleError": "cxplan.errors",

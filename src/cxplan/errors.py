@@ -51,10 +51,15 @@ class ScenarioError(CxplanError):
         self.problems = [p for p in problems if p.severity == "error"]
         self.warnings = [p for p in problems if p.severity != "error"]
         count = len(self.problems)
+        self._all = problems
         super().__init__(
             f"{count} problem{'s' if count != 1 else ''} in scenario:\n"
             + "\n".join(p.format() for p in self.problems)
         )
+
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[list[Problem]]]:
+        # Raised in a worker process (`cxplan robust`), it travels back pickled.
+        return type(self), (self._all,)
 
 
 class DataError(ScenarioError):
@@ -78,6 +83,9 @@ class InfeasibleError(CxplanError):
 
     exit_code = 3
 
+    def __reduce__(self) -> tuple[type[InfeasibleError], tuple[list[str]]]:
+        return type(self), (self.conflict,)
+
     def __init__(self, conflict: list[str]) -> None:
         self.conflict = conflict
         super().__init__(
@@ -96,8 +104,12 @@ class PluginError(CxplanError):
         self.plugin = plugin
         self.hook = hook  # a hook's name, "import", "register", or what was being run
         # ("criterion 'nps', evaluate", "command 'audit'", "validating section 'nps'")
+        self.message = message
         where = f"hook {hook}" if hook.startswith("cxplan_") or hook in _STAGES else hook
         super().__init__(f"plugin {plugin!r}, {where}: {message}")
+
+    def __reduce__(self) -> tuple[type[PluginError], tuple[str, str, str]]:
+        return type(self), (self.plugin, self.hook, self.message)
 
 
 _STAGES = ("import", "register")  # of loading a plugin, named like hooks

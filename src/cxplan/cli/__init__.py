@@ -14,6 +14,7 @@ from cxplan.cli import (  # noqa: E402  (registers the commands)
     check,
     plan,
     plugins,
+    robust,
     scaffold,
     serve,
     whatif,
@@ -21,8 +22,8 @@ from cxplan.cli import (  # noqa: E402  (registers the commands)
 )
 from cxplan.cli.common import INTERRUPTED, app, fresh_app, say_interrupted  # noqa: E402
 
-__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "scaffold", "serve",
-           "whatif", "workbench"]
+__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "robust", "scaffold",
+           "serve", "whatif", "workbench"]
 
 
 def main() -> None:

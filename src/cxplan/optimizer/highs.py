@@ -186,6 +186,11 @@ def configured_highs(options: SolverOptions, time_limit: float) -> highspy.Highs
     h.setOptionValue("threads", max(1, options.threads))
     if options.node_limit is not None:
         h.setOptionValue("mip_max_nodes", options.node_limit)
+    if not options.sub_mip_heuristics:
+        for name in ("rins", "rens", "root_reduced_cost"):
+            h.setOptionValue(f"mip_heuristic_run_{name}", False)
+    if not options.restarts:
+        h.setOptionValue("mip_allow_restart", False)
     return h
 
 

@@ -40,6 +40,7 @@ from cxplan.report.view import (
     StageRow,
     Totals,
     TouchpointRow,
+    UncertainInput,
     staff_text,
 )
 from cxplan.scenario.models import Scenario
@@ -109,6 +110,8 @@ def build_view(plan: Plan, scenario: Scenario) -> ReportView:
         roadmap=build_roadmap(plan, rows) if plan.horizon is not None else None,
         fair_method=fair_method(plan),
         economics=economics_text(plan),
+        uncertain=tuple(UncertainInput(place, text, mean)
+                        for place, text, mean in scenario.uncertainty.described()),
     )
 
 

@@ -405,6 +405,15 @@ class Roadmap:
 
 
 @dataclass(frozen=True)
+class UncertainInput:
+    """A value the scenario gives as a distribution: the plan used its mean."""
+
+    place: str  # as in error messages: `touchpoints[3].failure_probability`
+    distribution: str  # as written: `pert(0.1, 0.2, 0.4)`
+    mean: float
+
+
+@dataclass(frozen=True)
 class ReportView:
     """Everything a report shows, computed; templates only lay it out."""
 
@@ -439,6 +448,7 @@ class ReportView:
     # computed. With `economics:`, the value horizon in words ("12 periods, 5 % discount").
     fair_method: str | None = None
     economics: str | None = None
+    uncertain: tuple[UncertainInput, ...] = ()  # distributions the plan took the means of
 
 
 # -- the roadmap (plans with a horizon) ---------------------------------------------------

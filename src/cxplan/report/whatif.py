@@ -20,6 +20,7 @@ from cxplan.report.scales import nice_ticks
 from cxplan.report.textwidth import fit_lines, text_width
 from cxplan.text import format_money, slug
 from cxplan.version import __version__
+from cxplan.whatif.alternatives import Alternatives
 from cxplan.whatif.compare import Comparison
 from cxplan.whatif.frontier import Frontier
 from cxplan.whatif.sensitivity import Range, Sensitivity, Side
@@ -485,3 +486,31 @@ def render_comparison(c: Comparison) -> str:
 def write_comparison(c: Comparison, folder: str | Path) -> list[Path]:
     name = "-vs-".join(_slug(e.short) for e in c.entries)[:120]
     return write_atomic({Path(folder) / f"compare-{name}.html": render_comparison(c)})
+
+
+# -- alternatives -------------------------------------------------------------------------------
+
+def alternatives_rows(a: Alternatives) -> tuple[list[str], list[dict[str, Any]]]:
+    """Column heads (one per plan) and rows for the side-by-side table."""
+    heads = [f"plan {k}" for k in range(1, len(a.plans) + 1)]
+    teams = sorted({t for p in a.plans for t in p.staff_used})
+    rows = [{"label": "expected gain", "values": [money(p.expected_gain, a.currency)
+                                                  for p in a.plans]},
+            {"label": "cost", "values": [money(p.cost, a.currency) for p in a.plans]}]
+    rows += [{"label": f"staff {t}", "values": [amount(p.staff_used.get(t, 0.0))
+                                                for p in a.plans]} for t in teams]
+    rows += [{"label": "status", "values": [p.status.value for p in a.plans]},
+             {"label": "adds vs plan 1", "values": [", ".join(p.added) or "–"
+                                                    for p in a.plans]},
+             {"label": "drops vs plan 1", "values": [", ".join(p.dropped) or "–"
+                                                     for p in a.plans]},
+             {"label": "selected", "values": [", ".join(p.selected) or "nothing"
+                                              for p in a.plans]}]
+    return heads, rows
+
+
+def write_alternatives(a: Alternatives, folder: str | Path) -> list[Path]:
+    heads, rows = alternatives_rows(a)
+    html = _render("whatif_alternatives.html.j2", heads=heads, rows=rows, title=a.scenario,
+                   within=f"{100 * a.within:g} %", differ=a.differ, stopped=a.stopped)
+    return write_atomic({Path(folder) / f"alternatives-{_slug(a.scenario)}.html": html})
