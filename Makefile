@@ -22,10 +22,18 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
+# A package `cxplan new-plugin` writes must pass mypy --strict (its own pyproject says so)
+# and ruff as generated: it is what plugin authors start from.
+NEW_PLUGIN := build/lint-new-plugin
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy src $(addsuffix /src,$(PLUGINS))
 	$(BIN)/lint-imports  # the layers: README, "Layout"
+	rm -rf $(NEW_PLUGIN) && $(BIN)/cxplan new-plugin example --output $(NEW_PLUGIN) >/dev/null
+	cd $(NEW_PLUGIN)/cxplan-example && $(CURDIR)/$(BIN)/mypy src tests \
+		&& $(CURDIR)/$(BIN)/ruff check --no-cache .
+	rm -rf $(NEW_PLUGIN)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py

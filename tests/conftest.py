@@ -5,16 +5,48 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from cxplan.testing import CliResult
+
 ScenarioFactory = Callable[..., dict[str, Any]]
 ScenarioWriter = Callable[..., Path]
 BundledPlan = Callable[[Path], tuple[Any, Any]]
+
+# a -> b, one improvement each (the plugin tests' scenario): failures at b depend on both.
+TWO_TOUCHPOINTS: dict[str, Any] = {
+    "cxplan": 1, "budget": 10,
+    "touchpoints": [{"id": "a", "failure_probability": 0.5, "impact": 10},
+                    {"id": "b", "failure_probability": 0.5, "impact": 10}],
+    "journey": {"entry": {"a": 1.0}, "edges": [{"from": "a", "to": "b", "probability": 1.0}]},
+    "improvements": [
+        {"id": "fix-a", "cost": 10, "effects": [{"touchpoint": "a", "failure_reduction": 0.6}]},
+        {"id": "fix-b", "cost": 10, "effects": [{"touchpoint": "b", "failure_reduction": 0.5}]},
+    ],
+}
+
+def two_fixes(**horizon: Any) -> dict[str, Any]:
+    """Two independent touchpoints, one person who can work on one fix at a time: a big
+    fix that takes two periods (gain 2.2 per period once done) and a quick one (gain 1)."""
+    return {
+        "cxplan": 1,
+        "horizon": {"periods": 6, **horizon},
+        "teams": {"crew": 1},
+        "touchpoints": [{"id": "a", "failure_probability": 1.0, "impact": 4.4},
+                        {"id": "b", "failure_probability": 1.0, "impact": 2.0}],
+        "journey": {"entry": {"a": 0.5, "b": 0.5}},
+        "improvements": [
+            {"id": "big", "cost": 0, "staff": {"crew": 1}, "duration": 2,
+             "effects": [{"touchpoint": "a", "impact_reduction": 1.0}]},
+            {"id": "quick", "cost": 0, "staff": {"crew": 1}, "duration": 1,
+             "effects": [{"touchpoint": "b", "impact_reduction": 1.0}]},
+        ],
+    }
+
 
 # ad -> branch -> account, one entry; two improvements, one team. Valid, no warnings.
 _MINIMAL: dict[str, Any] = {
@@ -107,17 +139,7 @@ def bundled_plan() -> Callable[[Path], tuple[Any, Any]]:
     return get
 
 
-@dataclass
-class CliRun:
-    """How a run of the command line ended."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+CliRun = CliResult  # how a run of the command line ended (cxplan.testing's)
 
 
 @pytest.fixture

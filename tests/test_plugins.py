@@ -17,15 +17,21 @@ import pulp
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from cxplan import hookimpl, load_scenario, optimize
-from cxplan.core.criterion import Criterion, EvaluationContext
-from cxplan.core.results import Plan
-from cxplan.errors import ConsistencyError, PluginError, ScenarioError, UsageError
-from cxplan.extensions import ReportSection
-from cxplan.optimizer.model import ModelContext
+from cxplan.plugin_api import (
+    Criterion,
+    EvaluationContext,
+    ModelView,
+    Plan,
+    PluginError,
+    ReportSection,
+    Scenario,
+    ScenarioError,
+    hookimpl,
+    load_scenario,
+    optimize,
+    write_reports,
+)
 from cxplan.plugins import BUILTIN_PLUGINS, CxplanPlugins
-from cxplan.report import write_reports
-from cxplan.scenario import Scenario
 
 SCENARIO: dict[str, Any] = {
     "cxplan": 1, "budget": 10,
@@ -47,7 +53,7 @@ class FailuresAtB(Criterion):
     description = "failures avoided at b"
     unit = "failures"
 
-    def model_term(self, ctx: ModelContext) -> pulp.LpAffineExpression:
+    def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:
         t = ctx.touchpoint_index["b"]
         base = ctx.baseline.personas[0].failures[t]
         return base - ctx.failures(0, t)
@@ -146,7 +152,7 @@ class Broken(FailuresAtB):
     name = "broken"
     fault = ""
 
-    def model_term(self, ctx: ModelContext) -> Any:
+    def model_term(self, ctx: ModelView) -> Any:
         if self.fault == "term raises":
             raise KeyError("no such touchpoint")
         if self.fault == "term is text":
@@ -183,9 +189,13 @@ def test_a_criterion_whose_model_term_is_not_exact_is_caught() -> None:
         def evaluate(self, ctx: EvaluationContext) -> float:
             return super().evaluate(ctx) + 1.0
 
-    pm = manager_with(("liar", criteria_plugin([Liar()])))
-    with pytest.raises(ConsistencyError, match="liar"):
+    pm = manager_with(("fibber", criteria_plugin([Liar()])))
+    with pytest.raises(PluginError) as caught:
         plan_with(pm, criteria={"liar": 1})
+    # the plugin's fault (exit code 4), with the selection and both values to reproduce it
+    assert caught.value.plugin == "fibber" and caught.value.exit_code == 4
+    assert ("criterion 'liar': its model_term and its evaluate disagree on the selection "
+            "[fix-b]: model_term gives 0.25, evaluate 1.25") in str(caught.value)
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -253,16 +263,20 @@ def test_a_missing_or_broken_local_plugin_file_is_named(tmp_path: Path) -> None:
     assert failed.name == "broken_rule" and "half written" in failed.error
 
 
-def test_a_disabled_plugin_is_not_loaded() -> None:
+def test_a_disabled_plugin_is_not_loaded_and_its_criterion_says_so() -> None:
     pm = CxplanPlugins(load_entry_points=False, disabled=["cxplan.criteria.quick_wins"])
     assert "quick_wins" not in pm.criteria_names()
-    with pytest.raises(ScenarioError, match="unknown criterion 'quick_wins'"):
+    with pytest.raises(ScenarioError, match="unknown criterion 'quick_wins': its plugin "
+                                            r"'cxplan.criteria.quick_wins' is disabled"):
         load_scenario({**SCENARIO, "criteria": {"quick_wins": 1}}, plugins=pm)
 
 
-def test_disabling_a_plugin_that_does_not_exist_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match=r"no plugin named 'quick-wins'"):
-        CxplanPlugins(load_entry_points=False, disabled=["quick-wins"])
+def test_disabling_a_plugin_that_does_not_exist_is_a_warning() -> None:
+    pm = CxplanPlugins(load_entry_points=False, disabled=["cxplan.criteria.quickwins"])
+    assert pm.warnings == ["--disable-plugin cxplan.criteria.quickwins: no plugin of that "
+                           "name is installed, so nothing was disabled (did you mean "
+                           "'cxplan.criteria.quick_wins'?)"]
+    assert "quick_wins" in pm.criteria_names()
 
 
 def test_an_entry_point_that_fails_to_load_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,7 +340,7 @@ class Limits(BaseModel):
 
 
 def forbidding() -> SimpleNamespace:
-    def constraints(ctx: ModelContext) -> list[tuple[str, object]]:
+    def constraints(ctx: ModelView) -> list[tuple[str, object]]:
         limits = ctx.scenario.extension("limits")
         if limits is None:
             return []
@@ -361,7 +375,8 @@ def test_problems_in_a_plugin_section_are_located_with_file_and_line(
            "(got 3) [line" in text
     assert "extensions.nsp: unknown extension section 'nsp'" in text
     (reason,) = [p for p in caught.value.problems if p.location == "extensions.limits.reason"]
-    assert reason.hint == "put it in quotes: '3'"
+    assert reason.hint == ("put it in quotes: '3'; `extensions.limits` is the section of "
+                           "plugin 'limits-plugin'")
     assert "extensions.limits: required value" not in text
 
 
@@ -462,7 +477,7 @@ def test_report_sections_and_template_folders_come_from_plugins(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(("hooks", "message"), [
-    ({"cxplan_report_sections": lambda plan, scenario: ["text"]}, "not a cxplan.extensions"),
+    ({"cxplan_report_sections": lambda plan, scenario: ["text"]}, "not a cxplan.plugin_api"),
     ({"cxplan_template_dirs": lambda: ["/no/such/folder"]}, "is not an existing folder"),
     ({"cxplan_report_sections": lambda plan, scenario: [
         ReportSection(id="x", title="x", template="missing-template")]},

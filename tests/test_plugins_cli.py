@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cxplan.plugin_api import API_VERSION
 from cxplan.plugins import configure
 
 from conftest import CliRun
@@ -102,13 +103,48 @@ def test_plugins_lists_every_plugin_with_version_source_and_hooks(run: Any) -> N
     assert listed["cxplan.criteria.risk"] == {
         "name": "cxplan.criteria.risk", "version": listed["cxplan.criteria.risk"]["version"],
         "source": "built-in", "hooks": ["cxplan_criteria"], "criteria": ["risk_adjusted"],
-        "sections": [], "error": None}
+        "sections": [], "error": None, "commands": [], "constraints": False,
+        "report_sections": False, "requires_sections": [], "disabled": False,
+        "supports_api": None, "api_version": API_VERSION}
     assert listed["nps"]["version"] == "0.1.0"
     assert listed["nps"]["hooks"] == ["cxplan_criteria", "cxplan_report_sections",
                                       "cxplan_scenario_sections", "cxplan_template_dirs"]
+    assert listed["nps"]["requires_sections"] == ["nps"]
+    assert listed["nps"]["supports_api"] == ">=1.0,<2"
     assert listed["coverage"]["sections"] == ["coverage"]
     code, out, _ = run("plugins")
     assert code == 0 and "cxplan.criteria.quick_wins" in out and "coverage" in out
+    assert f"plugin API {API_VERSION}" in out
+
+
+def test_plugins_lists_commands_constraints_and_report_sections(run: Any) -> None:
+    # Item 8 of issue 22: they were missing from the list.
+    code, out, _ = run("plugins", "--json")
+    assert code == 0
+    listed = {p["name"]: p for p in json.loads(out)}
+    coverage = listed["coverage"]
+    assert (coverage["commands"], coverage["constraints"], coverage["report_sections"]) == (
+        ["coverage"], True, True)
+    assert listed["nps"]["constraints"] is False and listed["nps"]["report_sections"] is True
+    code, out, _ = run("plugins")
+    assert code == 0
+    block = out.split("\ncoverage 0.1.0 (entry point cxplan_coverage)\n")[1].split("\n\n")[0]
+    assert "    scenario sections: coverage\n    commands: coverage\n    adds: constraints, " \
+           "report sections" in block
+
+
+def test_disabled_plugins_are_listed_and_marked(run: Any) -> None:
+    code, out, _ = run("--disable-plugin", "nps", "--disable-plugin",
+                       "cxplan.criteria.quick_wins", "plugins", "--json")
+    assert code == 0
+    listed = {p["name"]: p for p in json.loads(out)}
+    assert listed["nps"]["disabled"] is True and listed["nps"]["version"] == "0.1.0"
+    assert listed["nps"]["source"] == "entry point cxplan_nps"
+    assert listed["cxplan.criteria.quick_wins"]["disabled"] is True
+    assert listed["coverage"]["disabled"] is False
+    code, out, _ = run("--disable-plugin", "nps", "plugins")
+    assert "\nnps 0.1.0 (entry point cxplan_nps) — disabled\n    not loaded " \
+           "(--disable-plugin)\n" in out
 
 
 @pytest.mark.parametrize("where", ["before", "after", "equals"])
@@ -173,14 +209,19 @@ def test_disabling_an_installed_plugin_removes_what_it_adds(
     assert run("validate", scenario)[0] == 0
     code, _, err = run("--disable-plugin", "nps", "validate", scenario)
     assert code == 2 and "unknown extension section 'nps'" in err
-    code, out, _ = run("--disable-plugin", "nps", "plugins", "--json")
-    assert "nps" not in {p["name"] for p in json.loads(out)}
+    assert "disabled for this run: nps" in err
 
 
-def test_disabling_a_plugin_that_is_not_installed_is_a_usage_error(
+def test_disabling_a_plugin_that_is_not_installed_is_a_warning(
         run: Any, files: dict[str, Path]) -> None:
-    code, _, err = run("--disable-plugin", "npss", "plan", files["scenario"])
-    assert code == 2 and "no plugin named 'npss'" in err
+    # Item 2 of issue 22: it was an error (exit code 2), so a script disabling a plugin
+    # failed on every machine that did not have it.
+    code, out, err = run("--disable-plugin", "npss", "--plugin", files["plugin"], "plan",
+                         files["scenario"], "--json")
+    assert code == 0
+    assert json.loads(out)["selected"] == ["fix-b"]
+    assert ("warning: --disable-plugin npss: no plugin of that name is installed, so "
+            "nothing was disabled (did you mean 'nps'?)") in err
 
 
 def test_a_plugin_adds_a_subcommand(run: Any, files: dict[str, Path]) -> None:

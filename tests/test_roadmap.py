@@ -21,7 +21,7 @@ from cxplan.core.calendar import calendar
 from cxplan.core.schedule import violations
 from cxplan.errors import InfeasibleError, ScenarioError
 
-from conftest import ScenarioFactory, ScenarioWriter
+from conftest import ScenarioFactory, ScenarioWriter, two_fixes
 from random_roadmaps import (
     brute_force_roadmap,
     random_roadmap,
@@ -118,33 +118,14 @@ def test_the_greedy_schedule_keeps_a_feasible_initial_schedule_and_repairs_any_o
     assert repaired is not None and violations(prepared.calendar, repaired) == []
 
 
-def _two_fixes(**horizon: Any) -> dict[str, Any]:
-    """Two independent touchpoints, one person who can work on one fix at a time: a big
-    fix that takes two periods (gain 2.2 per period once done) and a quick one (gain 1)."""
-    return {
-        "cxplan": 1,
-        "horizon": {"periods": 6, **horizon},
-        "teams": {"crew": 1},
-        "touchpoints": [{"id": "a", "failure_probability": 1.0, "impact": 4.4},
-                        {"id": "b", "failure_probability": 1.0, "impact": 2.0}],
-        "journey": {"entry": {"a": 0.5, "b": 0.5}},
-        "improvements": [
-            {"id": "big", "cost": 0, "staff": {"crew": 1}, "duration": 2,
-             "effects": [{"touchpoint": "a", "impact_reduction": 1.0}]},
-            {"id": "quick", "cost": 0, "staff": {"crew": 1}, "duration": 1,
-             "effects": [{"touchpoint": "b", "impact_reduction": 1.0}]},
-        ],
-    }
-
-
 def test_without_discounting_the_bigger_fix_goes_first() -> None:
-    plan = optimize(load_scenario(_two_fixes()))
+    plan = optimize(load_scenario(two_fixes()))
     assert _schedule(plan) == {"big": 1, "quick": 3}
     assert _close(plan.expected_gain, 2.2 * 4 + 1 * 3)
 
 
 def test_heavy_discounting_puts_the_quick_win_first() -> None:
-    plan = optimize(load_scenario(_two_fixes(discount_rate=0.5)))
+    plan = optimize(load_scenario(two_fixes(discount_rate=0.5)))
     assert _schedule(plan) == {"quick": 1, "big": 2}
     weights = [1.5 ** -(t - 1) for t in range(1, 7)]
     assert _close(plan.expected_gain, sum(weights[1:]) * 1 + sum(weights[3:]) * 2.2)

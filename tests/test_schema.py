@@ -30,12 +30,33 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-def test_the_published_schema_is_what_cxplan_schema_prints() -> None:
-    result = CliRunner().invoke(app, ["schema"])
+def test_the_published_schema_is_what_cxplan_schema_core_prints() -> None:
+    result = CliRunner().invoke(app, ["schema", "--core"])
     assert result.exit_code == 0
     published = json.loads((ROOT / "docs" / "scenario.schema.json").read_text(encoding="utf-8"))
     assert json.loads(result.stdout) == published == scenario_schema(), \
-        "regenerate it: cxplan schema > docs/scenario.schema.json"
+        "regenerate it: cxplan schema --core > docs/scenario.schema.json"
+
+
+def test_cxplan_schema_includes_the_installed_plugins_sections(
+        minimal_scenario: ScenarioFactory) -> None:
+    # Item 8 of issue 22: `cxplan schema` left them out, so an editor accepted any section.
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    extensions = schema["$defs"]["Scenario"]["properties"]["extensions"]
+    assert set(extensions["properties"]) == {"coverage", "nps"}
+    assert "(plugin 'nps')" in extensions["properties"]["nps"]["description"]
+    validator = jsonschema.Draft202012Validator(schema)
+    survey = {"failed": {"promoters": 0, "passives": 1, "detractors": 9},
+              "passed": {"promoters": 5, "passives": 3, "detractors": 2}}
+    good = minimal_scenario(extensions={"nps": {"touchpoints": {"branch": survey}},
+                                        "coverage": {"stages": "all"}})
+    assert not list(validator.iter_errors(good))
+    for bad in ({"nps": {"touchpoints": {"branch": {"failed": survey["failed"]}}}},
+                {"coverage": {"stages": 3}}, {"nsp": {}}):
+        assert list(validator.iter_errors(minimal_scenario(extensions=bad))), bad
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)

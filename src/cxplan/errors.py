@@ -102,12 +102,17 @@ class PluginError(CxplanError):
 
     def __init__(self, plugin: str, hook: str, message: str) -> None:
         self.plugin = plugin
-        self.hook = hook
+        self.hook = hook  # a hook's name, "import", "register", or what was being run
+        # ("criterion 'nps', evaluate", "command 'audit'", "validating section 'nps'")
         self.message = message
-        super().__init__(f"plugin {plugin!r}, hook {hook}: {message}")
+        where = f"hook {hook}" if hook.startswith("cxplan_") or hook in _STAGES else hook
+        super().__init__(f"plugin {plugin!r}, {where}: {message}")
 
     def __reduce__(self) -> tuple[type[PluginError], tuple[str, str, str]]:
         return type(self), (self.plugin, self.hook, self.message)
+
+
+_STAGES = ("import", "register")  # of loading a plugin, named like hooks
 
 
 class OutputError(CxplanError):
@@ -138,3 +143,18 @@ class ConsistencyError(CxplanError):
     """The optimizer's numbers disagree with the independent evaluator: a bug, never hidden."""
 
     exit_code = 70
+
+
+class CxplanDeprecationWarning(DeprecationWarning):
+    """Something of the plugin API that still works but goes in its next major version
+    (docs/plugins.md, "Stability"); the message names what replaces it."""
+
+
+def deprecated_module(module: str, names: str) -> None:
+    """Warn that compatibility module `module` is deprecated in favour of
+    `cxplan.plugin_api`, which exports `names`."""
+    import warnings
+
+    warnings.warn(f"{module} is deprecated: import {names} from cxplan.plugin_api instead "
+                  "(it keeps working in plugin API 1.x and goes in 2.0)",
+                  CxplanDeprecationWarning, stacklevel=3)

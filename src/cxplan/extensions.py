@@ -1,9 +1,12 @@
-"""Compatibility: the path docs/plugins.md taught for `ReportSection`.
+"""Deprecated compatibility path for `ReportSection`: use `cxplan.plugin_api.ReportSection`.
 
-`ReportSection` is defined with the hook that returns it, in `cxplan.plugins.hookspecs`;
-plugins may keep importing it from here.
+Keeps working in plugin API 1.x, with a `CxplanDeprecationWarning`; goes in 2.0
+(docs/plugins.md, "Stability").
 """
 
+from cxplan.errors import deprecated_module
 from cxplan.plugins.hookspecs import ReportSection
+
+deprecated_module("cxplan.extensions", "ReportSection")
 
 __all__ = ["ReportSection"]

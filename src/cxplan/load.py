@@ -22,6 +22,7 @@ from cxplan.scenario.models import Scenario
 from cxplan.scenario.periods import kept_after_transform
 from cxplan.scenario.problems import grouped_warnings
 from cxplan.scenario.reader import read_scenario_file
+from cxplan.scenario.sections import SectionNeed, SectionRules
 from cxplan.scenario.source import Document, parse_text
 from cxplan.scenario.uncertainty import kept_after_transform as uncertainty_kept
 from cxplan.scenario.validate import check_document
@@ -65,11 +66,13 @@ def validate_document(
     plugins: CxplanPlugins | None = None, transform: bool = True,
 ) -> Scenario:
     """The scenario of a read (and merged) document, checked in full: its values and
-    references (`cxplan.scenario.validate`), the plugins' sections, and, when the journey
-    allows, its Markov chains (`cxplan.core.chains`). Then plugins may transform it."""
+    references (`cxplan.scenario.validate`), the plugins' sections (and those their
+    criteria and constraints need), and, when the journey allows, its Markov chains
+    (`cxplan.core.chains`). Then plugins may transform it."""
     plugins = plugins or get_plugin_manager()
     known = plugins.criteria_names() if criteria is None else criteria
-    checked = check_document(doc, criteria=known, sections=plugins.scenario_sections())
+    checked = check_document(doc, criteria=known, sections=section_rules(plugins),
+                             unavailable_criteria=plugins.unavailable_criteria())
     if checked.scenario is not None and checked.journey_sound:
         check_chains(checked.scenario, checked.log)
     problems = grouped_warnings(checked.log.in_file_order())
@@ -83,6 +86,13 @@ def validate_document(
     if transform:
         scenario = plugins.transform(scenario, partial(_revalidate, plugins=plugins))
     return scenario
+
+
+def section_rules(plugins: CxplanPlugins) -> SectionRules:
+    """What the plugins say about a scenario's `extensions:` (`SectionRules`)."""
+    return SectionRules(plugins.scenario_sections(), plugins.section_owners(),
+                        tuple(SectionNeed(*need) for need in plugins.section_needs()),
+                        tuple(plugins.disabled_plugins()), plugins.section_guard)
 
 
 def _revalidate(scenario: Scenario, *, plugins: CxplanPlugins) -> Scenario:

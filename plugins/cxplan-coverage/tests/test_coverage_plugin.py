@@ -1,10 +1,12 @@
-"""cxplan-coverage, as installed: coverage rules and owner caps, configured in the scenario."""
+"""cxplan-coverage, as installed: coverage rules and owner caps, configured in the scenario.
+
+Written with cxplan's testing kit (`cxplan.testing`) and the plugin API only.
+"""
 
 from __future__ import annotations
 
 import copy
 import itertools
-import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -13,9 +15,19 @@ from typing import Any
 import pytest
 import yaml
 
-from cxplan import evaluate, load_scenario, optimize, write_reports
-from cxplan.errors import InfeasibleError, ScenarioError
-from cxplan.plugins import CxplanPlugins
+from cxplan.plugin_api import (
+    InfeasibleError,
+    ScenarioError,
+    evaluate,
+    load_scenario,
+    optimize,
+    write_reports,
+)
+from cxplan.testing import CliRunner, plugin_manager
+
+# Every test runs with a plugin manager of its own: the built-ins and this plugin.
+pytestmark = [pytest.mark.cxplan_plugins("cxplan_coverage"),
+              pytest.mark.usefixtures("cxplan_plugins")]
 
 # Two personas: "web" customers start at the site, "walk-in" ones at the branch.
 SCENARIO: dict[str, Any] = {
@@ -73,7 +85,7 @@ def brute_force(data: dict[str, Any], rule: Callable[[set[str]], bool]) -> float
 def test_the_plugin_is_installed_under_the_cxplan_entry_point_group() -> None:
     (ep,) = [ep for ep in entry_points(group="cxplan") if ep.name == "coverage"]
     assert ep.value == "cxplan_coverage"
-    assert "coverage" in CxplanPlugins().scenario_sections()
+    assert "coverage" in plugin_manager(installed=True).scenario_sections()
 
 
 def test_without_rules_the_plan_ignores_coverage() -> None:
@@ -117,8 +129,9 @@ def test_without_a_budget_owner_shares_are_of_the_plans_cost() -> None:
 def test_a_stage_nothing_can_cover_makes_the_plan_infeasible_and_is_named() -> None:
     data = scenario({"stages": ["awareness"]})
     data["improvements"] = [i for i in data["improvements"] if i["id"] != "site-fix"]
-    with pytest.raises(InfeasibleError, match=r"coverage:stage_awareness_"):
+    with pytest.raises(InfeasibleError) as caught:
         optimize(load_scenario(data))
+    assert caught.value.conflict == ["coverage:stage[awareness]"]  # as the plugin names it
 
 
 @pytest.mark.parametrize(("coverage", "expected"), [
@@ -148,19 +161,23 @@ def test_the_report_shows_what_the_plan_covers(tmp_path: Path) -> None:
 
 
 def test_the_coverage_command_lists_what_each_candidate_covers(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    from cxplan.cli import main
-
+        tmp_path: Path, cxplan_cli: CliRunner) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(scenario()), encoding="utf-8")
-    monkeypatch.setattr(sys, "argv", ["cxplan", "coverage", str(path)])
-    with pytest.raises(SystemExit) as stopped:
-        main()
-    assert stopped.value.code in (0, None)
-    out = capsys.readouterr().out
-    assert "  walk-in: checkout-fix, checkout-app, branch-training, follow-up-call" in out
-    assert "moments of truth:\n  branch: branch-training" in out
+    result = cxplan_cli("coverage", path)
+    assert result.exit_code == 0, result.stderr
+    assert "  walk-in: checkout-fix, checkout-app, branch-training, follow-up-call" in \
+        result.stdout
+    assert "moments of truth:\n  branch: branch-training" in result.stdout
+
+
+def test_the_coverage_command_reports_a_bad_scenario_like_cxplan_does(
+        tmp_path: Path, cxplan_cli: CliRunner) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(scenario({"stages": ["purchse"]})), encoding="utf-8")
+    result = cxplan_cli("coverage", path)
+    assert result.exit_code == 2
+    assert "extensions.coverage.stages: unknown stage 'purchse'" in result.stderr
 
 
 def test_on_a_roadmap_the_rules_hold_for_the_improvements_it_schedules() -> None:

@@ -1,4 +1,8 @@
-"""cxplan-nps, as installed: the `nps` criterion, its scenario section and its report section."""
+"""cxplan-nps, as installed: the `nps` criterion, its scenario section and its report section.
+
+Written with cxplan's testing kit (`cxplan.testing`: a plugin manager with this plugin,
+the exactness check, the command line) and the plugin API only.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,19 @@ from typing import Any
 import pytest
 import yaml
 
-from cxplan import build_journey, load_scenario, optimize, write_reports
-from cxplan.criterion import EvaluationContext
-from cxplan.errors import ScenarioError
-from cxplan.plugins import CxplanPlugins
+from cxplan.plugin_api import (
+    PluginManager,
+    ScenarioError,
+    build_journey,
+    evaluation_context,
+    load_scenario,
+    optimize,
+    write_reports,
+)
+from cxplan.testing import CliRunner, assert_criterion_exact, plugin_manager
+
+# Every test runs with a plugin manager of its own: the built-ins and this plugin.
+pytestmark = [pytest.mark.cxplan_plugins("cxplan_nps"), pytest.mark.usefixtures("cxplan_plugins")]
 
 # ad -> branch; branch is surveyed. Answers after a problem at the branch: net −0.9;
 # without one: net +0.3.
@@ -52,7 +65,15 @@ def scenario(**changes: Any) -> dict[str, Any]:
 def test_the_plugin_is_installed_under_the_cxplan_entry_point_group() -> None:
     (ep,) = [ep for ep in entry_points(group="cxplan") if ep.name == "nps"]
     assert ep.value == "cxplan_nps"
-    assert "nps" in CxplanPlugins().criteria_names()
+    assert "nps" in plugin_manager(installed=True).criteria_names()
+
+
+def test_the_model_term_is_exact_on_every_sampled_plan(cxplan_plugins: PluginManager) -> None:
+    loaded = load_scenario(scenario(criteria={"nps": 1}))
+    checked = assert_criterion_exact("nps", loaded)
+    # every feasible plan: the budget of 100 fits each one and ads with either other
+    assert sorted(checked) == sorted([(), ("queue",), ("kyc",), ("ads",), ("queue", "ads"),
+                                      ("kyc", "ads")])
 
 
 def test_nps_moves_each_expected_failure_from_the_passed_to_the_failed_score() -> None:
@@ -66,30 +87,29 @@ def test_nps_moves_each_expected_failure_from_the_passed_to_the_failed_score() -
     assert plan.criteria["nps"].unit == "NPS points"
 
 
-def test_nps_counts_the_extra_experiences_of_customers_kept_in_the_journey() -> None:
+def test_nps_counts_the_extra_experiences_of_customers_kept_in_the_journey(
+        cxplan_plugins: PluginManager) -> None:
     # Removing ad's failures keeps the 10 % who abandoned there: visits to the branch go
     # from 0.9 to 1.0 at net −0.3 each, so the net score falls by 0.03 per baseline visit
     # (0.9): −3.33 points, though the branch's own NPS is unchanged.
     loaded = load_scenario(scenario(criteria={"nps": 1}))
-    journey = build_journey(loaded)
-    nps = CxplanPlugins().criteria()["nps"]
-    ctx = EvaluationContext(loaded, journey, ("ads",), journey.evaluate(["ads"]),
-                            journey.evaluate(()))
+    nps = cxplan_plugins.criteria()["nps"]
+    ctx = evaluation_context(loaded, ["ads"])
     assert nps.evaluate(ctx) == pytest.approx(100 * (-0.3 * 1.0 - -0.3 * 0.9) / 0.9)
 
 
-def test_the_optimum_of_nps_equals_brute_force_over_every_selection() -> None:
+def test_the_optimum_of_nps_equals_brute_force_over_every_selection(
+        cxplan_plugins: PluginManager) -> None:
     data = scenario(budget=120, criteria={"nps": 1}, extensions={"nps": {"touchpoints": {
         "branch": SURVEY,
         "account": {"failed": {"promoters": 1, "passives": 2, "detractors": 7},
                     "passed": {"promoters": 7, "passives": 2, "detractors": 1}}}}})
     loaded = load_scenario(data)
     journey = build_journey(loaded)
-    nps = CxplanPlugins().criteria()["nps"]
+    nps = cxplan_plugins.criteria()["nps"]
     costs = {i["id"]: i["cost"] for i in data["improvements"]}
     best = max(
-        nps.evaluate(EvaluationContext(loaded, journey, combo, journey.evaluate(combo),
-                                       journey.evaluate(())))
+        nps.evaluate(evaluation_context(loaded, combo, journey))
         for r in range(len(costs) + 1) for combo in itertools.combinations(costs, r)
         if sum(costs[i] for i in combo) <= data["budget"])
     assert optimize(loaded).criteria["nps"].value == pytest.approx(best, rel=1e-9)
@@ -116,13 +136,23 @@ def test_survey_problems_are_reported_with_their_place(section: Any, expected: s
     assert expected in str(caught.value)
 
 
-def test_the_criterion_without_survey_data_names_the_plugin() -> None:
-    from cxplan.errors import PluginError
-
+def test_the_criterion_without_survey_data_is_a_scenario_error_naming_the_plugin(
+        cxplan_cli: CliRunner, tmp_path: Path) -> None:
+    # The criterion declares the section it needs: a data mistake, found by `validate`
+    # (exit code 2), not a plugin crash while planning.
     data = scenario(criteria={"nps": 1})
     del data["extensions"]
-    with pytest.raises(PluginError, match=r"plugin 'nps'.*needs survey data"):
-        optimize(load_scenario(data))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(data)
+    (problem,) = caught.value.problems
+    assert (problem.location, problem.message) == (
+        "criteria.nps", "criterion 'nps' (plugin 'nps') needs the section `extensions.nps`, "
+                        "and the scenario has none")
+    path = tmp_path / "no-survey.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = cxplan_cli("validate", path)
+    assert result.exit_code == 2
+    assert "criteria.nps: criterion 'nps' (plugin 'nps') needs" in result.stderr
 
 
 def test_the_report_shows_nps_before_and_after(tmp_path: Path) -> None:
@@ -150,7 +180,8 @@ def test_end_to_end_on_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "branch.yaml"
     path.write_text(yaml.safe_dump(scenario(criteria={"expected_experience": 1, "nps": 1},
                                             objective={"normalize": True})), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "cxplan.cli", "plan", str(path), "--json",
+    # A real process, with the plugin found through its entry point as users have it.
+    result = subprocess.run([sys.executable, "-m", "cxplan", "plan", str(path), "--json",
                              "--report", str(tmp_path / "out")],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -9,20 +9,21 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from cxplan.cli import (  # noqa: E402  (registers commands)
+from cxplan.cli import (  # noqa: E402  (registers the commands)
     calibrate,
     check,
     plan,
     plugins,
     robust,
+    scaffold,
     serve,
     whatif,
     workbench,
 )
-from cxplan.cli.common import INTERRUPTED, app, say_interrupted  # noqa: E402
+from cxplan.cli.common import INTERRUPTED, app, fresh_app, say_interrupted  # noqa: E402
 
-__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "robust", "serve",
-           "whatif", "workbench"]
+__all__ = ["app", "calibrate", "check", "main", "plan", "plugins", "robust", "scaffold",
+           "serve", "whatif", "workbench"]
 
 
 def main() -> None:
@@ -30,9 +31,10 @@ def main() -> None:
     import sys
 
     # Plugins may add commands, so they are loaded before Typer looks the command up.
+    application = fresh_app()
     try:
-        args = plugins.prepare_plugins(app, sys.argv[1:])
+        args = plugins.prepare_plugins(application, sys.argv[1:])
     except KeyboardInterrupt:  # a Ctrl-C while plugins load, before a command runs
         say_interrupted()
         sys.exit(INTERRUPTED)
-    app(args=args)
+    application(args=args)

@@ -72,13 +72,25 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def schema() -> None:
-    """Print the scenario format as a JSON Schema (for editors; see docs/scenario.schema.json)."""
+def schema(
+    core: Annotated[bool, typer.Option(
+        "--core", help="The format alone, without the installed plugins' sections (the "
+        "published docs/scenario.schema.json).")] = False,
+) -> None:
+    """Print the scenario format as a JSON Schema, with the installed plugins' sections
+    under `extensions` (for editors; see docs/scenario.schema.json)."""
 
     def body() -> None:
         from cxplan.scenario.schema import scenario_schema
 
-        emit(json.dumps(scenario_schema(), indent=2) + "\n")
+        if core:
+            printed = scenario_schema()
+        else:
+            from cxplan.plugins.manager import get_plugin_manager
+
+            manager = get_plugin_manager()
+            printed = scenario_schema(manager.scenario_sections(), manager.section_owners())
+        emit(json.dumps(printed, indent=2) + "\n")
 
     run(body, machine=True)
 

@@ -9,9 +9,12 @@ anything else is a bug, reported in one line unless CXPLAN_DEBUG=1.
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
 
@@ -48,6 +51,16 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+
+
+def fresh_app() -> typer.Typer:
+    """A copy of the application with the built-in commands only: plugins add theirs to
+    it for one run (a second run in the same process, a test's, starts clean)."""
+    clone = copy.copy(app)
+    clone.registered_commands = list(app.registered_commands)
+    clone.registered_groups = list(app.registered_groups)
+    return clone
+
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML, JSON or .xlsx).",
                                              show_default=False)]
@@ -114,10 +127,30 @@ def machine_output(enabled: bool = True) -> Iterator[None]:
             out.close()
 
 
+_plugin_command: ContextVar[tuple[str, str] | None] = ContextVar("plugin_command", default=None)
+
+
+def plugin_command(plugin: str, name: str, callback: Callable[..., T]) -> Callable[..., T]:
+    """A plugin's command as the command line runs it: inside `run`, with anything it
+    raises that is not cxplan's own error named as the plugin's (exit code 4), never
+    "internal error ... a bug in cxplan"."""
+
+    @functools.wraps(callback)
+    def command(*args: object, **kwargs: object) -> T:
+        token = _plugin_command.set((plugin, name))
+        try:
+            return run(lambda: callback(*args, **kwargs))
+        finally:
+            _plugin_command.reset(token)
+
+    return command
+
+
 def run(action: Callable[[], T], *, machine: bool = False) -> T:
     """Run a command body, turning cxplan's errors into messages and exit codes. With
-    `machine` (`--json`, `--csv`), only `emit` writes to standard output."""
-    from cxplan.errors import CxplanError, ScenarioError
+    `machine` (`--json`, `--csv`), only `emit` writes to standard output. In a plugin's
+    command, an unexpected exception is the plugin's fault (exit code 4)."""
+    from cxplan.errors import CxplanError, PluginError, ScenarioError
 
     try:
         with machine_output(machine):
@@ -146,6 +179,13 @@ def run(action: Callable[[], T], *, machine: bool = False) -> T:
             _interrupted()
         if os.environ.get("CXPLAN_DEBUG"):
             raise
+        running = _plugin_command.get()
+        if running is not None:
+            failure = PluginError(running[0], f"command {running[1]!r}",
+                                  f"raised {type(exc).__name__}: {exc}")
+            stderr_console().print(f"error: {failure}\n(this is a fault of the plugin; run "
+                                   "again with CXPLAN_DEBUG=1 to see where)", markup=False)
+            raise typer.Exit(failure.exit_code) from None
         stderr_console().print(f"internal error: {type(exc).__name__}: {exc}\n"
                         "This is a bug in cxplan; run again with CXPLAN_DEBUG=1 for details "
                         "and please report it with the scenario.", markup=False)

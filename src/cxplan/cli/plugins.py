@@ -20,6 +20,7 @@ from cxplan.cli.common import (
     allow_paths,
     app,
     emit,
+    plugin_command,
     run,
     stderr_console,
     stdout_console,
@@ -68,30 +69,46 @@ def prepare_plugins(application: typer.Typer, args: Sequence[str]) -> list[str]:
     """Configure the plugin manager from the command line and add plugins' commands.
 
     Returns the arguments left for Typer. A plugin that fails stops the run with exit
-    code 4 (2 for an unknown `--disable-plugin` name), except for `--help`, `--version`
-    and `cxplan plugins`, which warn and go on so that the problem can be looked into.
+    code 4, except for `--help`, `--version` and `cxplan plugins`, which warn and go on so
+    that the problem can be looked into. What loading noticed (a local plugin standing in
+    for its installed copy, a `--disable-plugin` name that matches nothing) is said on
+    standard error.
     """
     from cxplan.errors import CxplanError
-    from cxplan.plugins.manager import configure, get_plugin_manager
+    from cxplan.plugins.manager import configure, get_plugin_manager, overridden
 
     found, rest = split_global_options(args)
-    configure(found[PLUGIN_OPTION], found[DISABLE_OPTION])
+    if overridden() and (found[PLUGIN_OPTION] or found[DISABLE_OPTION]):
+        stderr_console().print(
+            "error: this run uses a plugin manager set up in Python (cxplan.testing); "
+            "--plugin and --disable-plugin cannot change it: register the plugins there",
+            markup=False)
+        sys.exit(2)
+    if not overridden():
+        configure(found[PLUGIN_OPTION], found[DISABLE_OPTION])
     allow_paths(found[ALLOW_OPTION])
+    err = stderr_console()
     try:
-        get_plugin_manager().add_cli_commands(application)
+        manager = get_plugin_manager()
+        for note in manager.notes:
+            err.print(f"note: {note}", markup=False)
+        for warning in manager.warnings:
+            err.print(f"warning: {warning}", markup=False)
+        manager.add_cli_commands(application, wrap=plugin_command)
     except CxplanError as exc:
         command = next((a for a in rest if not a.startswith("-")), None)
         if command is None or command in _DIAGNOSTIC or {"--help", "--version"} & set(rest):
-            stderr_console().print(f"warning: {exc}", markup=False)
+            err.print(f"warning: {exc}", markup=False)
         else:
-            stderr_console().print(f"error: {exc}", markup=False)
+            err.print(f"error: {exc}", markup=False)
             sys.exit(exc.exit_code)
     return rest
 
 
 @app.command("plugins")
 def plugins_command(as_json: JsonOpt = False) -> None:
-    """List installed plugins: version, where each comes from, its hooks and criteria."""
+    """List the plugins: version, source, hooks, and the criteria, scenario sections,
+    commands, constraints and report sections each provides; disabled ones marked."""
 
     def body() -> None:
         from cxplan.plugins.manager import inspecting_manager
@@ -110,25 +127,54 @@ def plugins_command(as_json: JsonOpt = False) -> None:
 
 
 def _info_dict(info: PluginInfo) -> dict[str, Any]:
+    from cxplan.version import PLUGIN_API_VERSION
+
     return {"name": info.name, "version": info.version, "source": info.source,
             "hooks": list(info.hooks), "criteria": list(info.criteria),
-            "sections": list(info.sections), "error": info.error}
+            "sections": list(info.sections), "error": info.error,
+            "commands": list(info.commands), "constraints": info.constraints,
+            "report_sections": info.report_sections,
+            "requires_sections": list(info.requires_sections),
+            "disabled": info.disabled, "supports_api": info.supports_api,
+            "api_version": PLUGIN_API_VERSION}
 
 
 def _print_infos(infos: list[PluginInfo]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    """One block per plugin: name, version and source, then its hooks and what it provides
+    (a block, not a table: what a plugin provides does not fit a column)."""
+    from cxplan.version import PLUGIN_API_VERSION, __version__
 
-    table = Table(show_edge=False, header_style="bold")
-    table.add_column("plugin", no_wrap=True)
-    for column in ("version", "source", "hooks", "provides"):
-        table.add_column(column)
+    out = stdout_console()
+    lines = [f"cxplan {__version__}, plugin API {PLUGIN_API_VERSION}"]
     for info in infos:
-        provides = [f"criteria: {', '.join(info.criteria)}"] if info.criteria else []
-        if info.sections:
-            provides.append(f"extensions: {', '.join(info.sections)}")
-        hooks = ", ".join(h.removeprefix("cxplan_") for h in info.hooks)
-        table.add_row(escape(info.name), escape(info.version or "-"), escape(info.source),
-                      escape(hooks if not info.error else "FAILED"),
-                      escape("; ".join(provides) if not info.error else info.error))
-    stdout_console().print(table)
+        lines.append("")
+        state = " — FAILED" if info.error else " — disabled" if info.disabled else ""
+        lines.append(f"{info.name} {info.version or '-'} ({info.source}){state}")
+        if info.error:
+            lines.append(f"    error: {info.error}")
+        elif info.disabled:
+            lines.append("    not loaded (--disable-plugin)")
+        else:
+            lines.append("    hooks: " + ", ".join(h.removeprefix("cxplan_") for h in info.hooks))
+            lines += [f"    {item}" for item in _provides(info)]
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
+
+
+def _provides(info: PluginInfo) -> list[str]:
+    """What a plugin adds, one line each (constraints and report sections depend on the
+    scenario and the plan, so they are named as kinds)."""
+    provides = [f"criteria: {', '.join(info.criteria)}"] if info.criteria else []
+    if info.sections:
+        provides.append(f"scenario sections: {', '.join(info.sections)}")
+    if info.commands:
+        provides.append(f"commands: {', '.join(info.commands)}")
+    kinds = [kind for kind, has in (("constraints", info.constraints),
+                                    ("report sections", info.report_sections)) if has]
+    if kinds:
+        provides.append(f"adds: {', '.join(kinds)}")
+    if info.requires_sections:
+        provides.append("needs: " + ", ".join(f"extensions.{s}" for s in info.requires_sections))
+    if info.supports_api:
+        provides.append(f"supports plugin API {info.supports_api}")
+    return provides

@@ -402,6 +402,8 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
             part = f"{step} ({money(v.step, cur, sign=True)}): {money(v.gain, cur, sign=True)}"
             if v.gain > 0:
                 part += f" ({v.per_unit:,.3g} per {cur or 'unit'})"
+        elif v.lifted:
+            part = f"without {v.label}: {money(v.gain, cur, sign=True)}"
         elif v.status == Status.UNUSED:
             part = f"one more in {v.limit[5:]}: no improvement needs this team"
         else:
@@ -412,7 +414,7 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
                      else " (at least; the re-solve stopped early)")
         parts.append(part)
     out.print("marginal values: " + "; ".join(parts), markup=False)
-    binding = ", ".join(b if b == "budget" else f"team {b[5:]}" for b in values.binding)
+    binding = ", ".join(v.label for v in values.values if v.binding)
     out.print(f"binding limits: {binding or 'none (more of any limit would not help)'}",
               markup=False)
 

@@ -83,12 +83,16 @@ class Criterion(ABC):
     """A prioritization criterion (higher is better).
 
     Subclasses set `name` (the key used in a scenario's `criteria:` map),
-    `description` and `unit`, and implement `model_term` and `evaluate`.
+    `description` and `unit` (and `requires_section` if they read a scenario section), and
+    implement `model_term` and `evaluate`.
     """
 
     name: str = ""
     description: str = ""
     unit: str = ""
+    # The scenario section (`extensions.<name>`) this criterion needs: a scenario naming
+    # the criterion without it is invalid (`cxplan validate`, exit code 2).
+    requires_section: str | None = None
 
     @abstractmethod
     def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:

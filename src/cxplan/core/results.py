@@ -325,11 +325,11 @@ def _number(value: float) -> float | int:
 class MarginalValue:
     """What raising one limit by its step would add to the plan."""
 
-    limit: str  # "budget" or "team:<name>"
-    label: str  # "budget" or "team 'it'"
-    capacity: float
-    used: float
-    step: float
+    limit: str  # "budget", "team:<name>", or a plugin's constraint: "<plugin>:<name>"
+    label: str  # "budget", "team 'it'" or "constraint 'coverage:stage[web]'"
+    capacity: float  # a plugin constraint's right-hand side
+    used: float  # ... and its left-hand side at the plan
+    step: float  # a plugin constraint is lifted whole: its unit is the plugin's
     gain: float  # objective with the raised limit − objective of the plan
     status: Status  # optimal when the re-solve was proven, gap_limit, time_limit, unused
     added: tuple[str, ...]  # improvements the raised limit lets in
@@ -338,17 +338,34 @@ class MarginalValue:
     # When the re-solve stopped before proving its optimum: the most the raised limit can
     # add (from the solver's bound); `gain` is then the least. None when proven.
     gain_bound: float | None = None
+    kind: str = "budget"  # "budget", "team" or "plugin"
+    sense: str = "<="  # a plugin constraint's: "<=", ">=" or "="
+
+    @property
+    def lifted(self) -> bool:
+        """Whether the limit was lifted whole (a plugin's constraint), not raised a step."""
+        return self.kind == "plugin"
 
     @property
     def per_unit(self) -> float:
-        return self.gain / self.step if self.step else 0.0
+        return self.gain / self.step if self.step and not self.lifted else 0.0
+
+    @property
+    def slack(self) -> float:
+        if self.sense == ">=":
+            return self.used - self.capacity
+        return self.capacity - self.used if self.sense == "<=" else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"limit": self.limit, "capacity": self.capacity, "used": self.used,
-                "slack": self.capacity - self.used, "step": self.step, "gain": self.gain,
-                "per_unit": self.per_unit, "binding": self.binding, "status": self.status,
+        known = math.isfinite(self.used)  # a plugin's own variable: unknown at a selection
+        return {"limit": self.limit, "capacity": self.capacity,
+                "used": self.used if known else None, "slack": self.slack if known else None,
+                "step": None if self.lifted else self.step,
+                "gain": self.gain, "per_unit": None if self.lifted else self.per_unit,
+                "binding": self.binding, "status": self.status,
                 "added": list(self.added), "dropped": list(self.dropped),
-                "gain_bound": self.gain_bound}
+                "gain_bound": self.gain_bound, "kind": self.kind,
+                **({"sense": self.sense} if self.lifted else {})}
 
 
 @dataclass(frozen=True)

@@ -325,7 +325,9 @@ class Model:
     terms: dict[str, pulp.LpAffineExpression]
     weights: dict[str, float]
     limit_rows: dict[str, str]  # "budget" / "team:<name>" -> row name, for what-if re-solves
-    plugin_constraints: list[str]  # row names of constraints added by plugins
+    # Constraints added by plugins: the name the plugin gave ("plugin:name") -> row name
+    # (the model's row names are made safe for LP files; users see the plugin's).
+    plugin_constraints: dict[str, str]
     blocking: Blocking
 
     @property
@@ -374,8 +376,8 @@ def _build_model(
         terms[name] = criteria[name].model_term(ctx)
         accumulate(objective, terms[name], weights[name])
     problem.setObjective(objective)
-    added = [ctx.add(cname, constraint) for hook in extra_constraints
-             for cname, constraint in hook(ctx)]  # type: ignore[operator]
+    added = {cname: ctx.add(cname, constraint) for hook in extra_constraints
+             for cname, constraint in hook(ctx)}  # type: ignore[operator]
     return Model(ctx, terms, weights, limit_rows, added, ctx.blocking)
 
 

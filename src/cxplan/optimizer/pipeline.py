@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import pulp
 
 from cxplan.core.criterion import Criterion
-from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
+from cxplan.core.evaluation import check_criterion, criterion_values, weighted_objective
 from cxplan.core.journey import Journey, build_journey
 from cxplan.core.ranking import ranking
 from cxplan.core.results import ImprovementResult, PersonaResult, Plan
@@ -29,7 +29,7 @@ from cxplan.core.shapley import Game, plan_game
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, PluginError
 from cxplan.optimizer.greedy import batched_greedy, greedy_plan
-from cxplan.optimizer.infeasible import minimal_conflict
+from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, PluginRows, minimal_conflict
 from cxplan.optimizer.model import Model, build_model, choose_blocking, estimated_columns
 from cxplan.optimizer.options import ProgressCallback, SolverOptions
 from cxplan.optimizer.relaxation import (
@@ -212,8 +212,8 @@ class Backlog:
         selected = result.selected
         values, ctx = criterion_values(scenario, journey, criteria, selected)
         for name, value in (modelled or {}).items():
-            check_agreement(f"criterion {name!r}", value, values[name].value,
-                            criteria[name].magnitude(ctx))
+            check_criterion(criteria[name], value, values[name].value,
+                            criteria[name].magnitude(ctx), selected)
         evaluation, baseline = ctx.evaluation, ctx.baseline
         gain = evaluation.value - baseline.value
         used = usage(scenario, selected)
@@ -288,9 +288,12 @@ class Prepared(Backlog, Pipeline):
         return self.model.context.start_values(keys)
 
     def conflict(self) -> list[str]:
-        return minimal_conflict(self.scenario) or [
-            "the core constraints can be met together, so the conflict involves "
-            "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)]
+        return minimal_conflict(self.scenario, self.plugin_rows()) or [NO_CONFLICT_FOUND]
+
+    def plugin_rows(self, forced_out: Sequence[str] = ()) -> PluginRows:
+        """The constraints plugins added to the model, for explaining a conflict."""
+        return PluginRows.of(self.model.problem, self.model.plugin_constraints, self.model.x,
+                             forced_out)
 
     def plan(self, result: SolveResult) -> Plan:
         return self.build_plan(result, {name: result.value_of(term)

@@ -106,6 +106,17 @@ class Session:
         self.row_upper[index] = float(value)
         self.highs.changeRowBounds(index, float(self.row_lower[index]), float(value))
 
+    def set_row_bounds(self, row: str, lower: float, upper: float) -> None:
+        """Change both bounds of a row, by its model name (±inf: no bound)."""
+        index = self.compiled.rows[row]
+        self.row_lower[index], self.row_upper[index] = float(lower), float(upper)
+        self.highs.changeRowBounds(index, float(lower), float(upper))
+
+    def row_bounds(self, row: str) -> tuple[float, float]:
+        """A row's bounds now, by its model name."""
+        index = self.compiled.rows[row]
+        return float(self.row_lower[index]), float(self.row_upper[index])
+
     def set_row_lower(self, row: str, value: float) -> None:
         """Change the lower bound of a row, by its model name (`-inf`: none)."""
         index = self.compiled.rows[row]

@@ -15,10 +15,10 @@ The author guide, `docs/plugins.md`, documents every hook below with an example.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
@@ -53,6 +53,45 @@ class ReportSection:
     rows: tuple[tuple[Any, ...], ...] = ()
     template: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Checked here, so that the plugin's own line is where a mistake shows: a row with
+        # more cells than columns would otherwise render a table that silently lies.
+        for key in ("id", "title"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key):
+                raise ValueError(f"ReportSection {key} must be non-empty text, got "
+                                 f"{getattr(self, key)!r}")
+        object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "rows", tuple(tuple(row) for row in self.rows))
+        if self.rows and not self.columns:
+            raise ValueError(f"ReportSection {self.id!r} has rows but no columns")
+        for number, row in enumerate(self.rows, start=1):
+            if len(row) != len(self.columns):
+                raise ValueError(f"ReportSection {self.id!r}: row {number} has {len(row)} "
+                                 f"cell{'s' if len(row) != 1 else ''}, the table has "
+                                 f"{len(self.columns)} column"
+                                 f"{'s' if len(self.columns) != 1 else ''} "
+                                 f"({', '.join(map(str, self.columns))})")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+SECTIONS_ATTRIBUTE = "cxplan_requires_sections"
+
+
+def requires_section(name: str) -> Callable[[F], F]:
+    """Mark a `cxplan_constraints` implementation as needing the scenario section
+    `extensions.<name>`: with the plugin active, a scenario without it is invalid
+    (`cxplan validate` reports it, exit code 2, naming the plugin). Criteria declare theirs
+    with `Criterion.requires_section`."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"requires_section needs a section name, got {name!r}")
+
+    def mark(function: F) -> F:
+        needed = (*getattr(function, SECTIONS_ATTRIBUTE, ()), name)
+        setattr(function, SECTIONS_ATTRIBUTE, needed)
+        return function
+
+    return mark
 
 
 @hookspec

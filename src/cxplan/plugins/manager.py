@@ -1,26 +1,25 @@
 """The plugin manager: built-ins, installed plugins and local plugin files, loaded the same way.
 
 Built-in criteria are registered as plugins exactly like third-party ones
-(entry-point group `cxplan`). Every failure of a plugin — it does not import, a
-hook raises, a hook returns the wrong type, two criteria or two scenario
-sections share a name — is a `PluginError` naming the plugin and the hook.
+(entry-point group `cxplan`). Every failure of a plugin — it does not import, it does not
+support this plugin API, a hook raises, a hook returns the wrong type, two criteria or two
+scenario sections share a name — is a `PluginError` naming the plugin and the hook.
 
 The process-wide manager (`get_plugin_manager`) loads every installed plugin;
-`configure` adds local plugins (`--plugin`) and disables others
-(`--disable-plugin`) before it is first used.
+`configure` adds local plugins (`--plugin`) and disables others (`--disable-plugin`)
+before it is first used; `use_plugin_manager` puts a manager of one's own in its place
+(`cxplan.testing` does, for a plugin's tests). What the user should hear about loading
+(a local plugin that stands in for its installed copy, a disabled name that matches
+nothing) is in `notes` and `warnings`, which the command line prints.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
-import math
 import os
-import signal
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib.metadata import EntryPoint, entry_points
@@ -30,9 +29,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from cxplan.core.criterion import Criterion
-from cxplan.errors import PluginError, ScenarioError, UsageError
+from cxplan.errors import PluginError, ScenarioError
 from cxplan.plugins import hookspecs
-from cxplan.plugins.hookspecs import ReportSection
+from cxplan.plugins.api_version import supported_api
+from cxplan.plugins.guard import named, plugin_code
+from cxplan.plugins.guarded import GuardedCriterion
+from cxplan.plugins.hookspecs import SECTIONS_ATTRIBUTE, ReportSection
+from cxplan.plugins.local import LocalPlugin, import_local, local_plugin
 from cxplan.text import did_you_mean
 from cxplan.version import __version__
 
@@ -43,6 +46,11 @@ if TYPE_CHECKING:
     from cxplan.core.results import Plan
     from cxplan.scenario.models import Scenario
 
+__all__ = [
+    "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "CxplanPlugins", "PluginInfo", "configure",
+    "get_plugin_manager", "inspecting_manager", "plugin_code", "use_plugin_manager",
+]
+
 BUILTIN_PLUGINS = (
     "cxplan.criteria.experience",
     "cxplan.criteria.moments",
@@ -52,6 +60,8 @@ BUILTIN_PLUGINS = (
 )
 ENTRY_POINT_GROUP = "cxplan"
 HOOK_PREFIX = "cxplan_"
+# A command a plugin adds, wrapped by the command line: (plugin, command name, callback).
+CommandWrapper = Callable[[str, str, Callable[..., Any]], Callable[..., Any]]
 
 
 @dataclass(frozen=True)
@@ -65,16 +75,31 @@ class PluginInfo:
     criteria: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     error: str | None = None  # why it could not be loaded (only with strict=False)
+    commands: tuple[str, ...] = ()  # subcommands it adds
+    requires_sections: tuple[str, ...] = ()  # sections its criteria or constraints need
+    supports_api: str | None = None  # the plugin API versions it declares (CXPLAN_API)
+    disabled: bool = False  # --disable-plugin: known, not loaded
+
+    @property
+    def constraints(self) -> bool:
+        """Whether it adds constraints to the model (which, depends on the scenario)."""
+        return "cxplan_constraints" in self.hooks
+
+    @property
+    def report_sections(self) -> bool:
+        """Whether it adds sections to the reports (which, depends on the plan)."""
+        return "cxplan_report_sections" in self.hooks
 
 
 class CxplanPlugins:
     """A pluggy manager plus typed, checked access to what plugins contribute.
 
-    `extra` are local plugins: dotted module names or paths to `.py` files. `disabled`
-    names plugins not to load (entry-point names, built-in module names or local plugin
-    names); naming one that does not exist is a `UsageError`. With `strict=False`, a
-    plugin that fails to load is recorded in `failures` (for `cxplan plugins`) instead
-    of raising.
+    `extra` are local plugins: dotted module names or paths to `.py` files; one that is the
+    same module as an installed plugin replaces it for this manager (a note says so).
+    `disabled` names plugins not to load (entry-point names, built-in module names or
+    local plugin names); a name that matches none is a warning. With `strict=False`, a
+    plugin that fails to load is recorded in `failures` (for `cxplan plugins`) instead of
+    raising.
     """
 
     def __init__(
@@ -91,7 +116,11 @@ class CxplanPlugins:
         self._strict = strict
         self._seen: set[str] = set()  # every plugin name met, disabled or not
         self._meta: dict[str, tuple[str, str | None]] = {}  # name -> (source, version)
+        self._off: dict[str, tuple[str, str | None]] = {}  # the disabled ones, likewise
+        self._api: dict[str, str] = {}  # name -> the plugin API range it declares
         self.failures: list[PluginError] = []
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
         self._criteria: dict[str, Criterion] | None = None
         self._criterion_owner: dict[str, str] = {}
         self._sections: dict[str, type[BaseModel]] | None = None
@@ -99,14 +128,17 @@ class CxplanPlugins:
         for module in BUILTIN_PLUGINS:
             self._guard(partial(self.register_module, module, source="built-in",
                                 version=__version__))
+        local = [local_plugin(spec) for spec in extra]
+        replaced: dict[int, EntryPoint] = {}
         if load_entry_points:
-            self._load_entry_points()
-        for spec in extra:
-            self._guard(partial(self.register_spec, spec))
+            self._load_entry_points(local, replaced)
+        for k, plugin in enumerate(local):
+            self._guard(partial(self._register_local, plugin, replaced.get(k)))
         unknown = sorted(self._disabled - self._seen)
-        if unknown:
-            raise UsageError(f"--disable-plugin: no plugin named {', '.join(map(repr, unknown))}"
-                             f" (plugins: {', '.join(sorted(self._seen))})")
+        for name in unknown:
+            self.warnings.append(
+                f"--disable-plugin {name}: no plugin of that name is installed, so nothing "
+                f"was disabled{did_you_mean(name, self._seen)}")
 
     # -- loading -----------------------------------------------------------------------------
     def _guard(self, action: Callable[[], None]) -> None:
@@ -117,14 +149,27 @@ class CxplanPlugins:
                 raise
             self.failures.append(exc)
 
-    def _load_entry_points(self) -> None:
+    def _load_entry_points(self, local: Sequence[LocalPlugin],
+                           replaced: dict[int, EntryPoint]) -> None:
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             self._seen.add(ep.name)
-            if ep.name in self._disabled or self.pm.get_plugin(ep.name) is not None:
-                continue
             version = ep.dist.version if ep.dist is not None else None
+            if ep.name in self._disabled:
+                self._off[ep.name] = (f"entry point {ep.value}", version)
+                continue
+            if self.pm.get_plugin(ep.name) is not None:
+                continue
+            same = next((k for k, plugin in enumerate(local)
+                         if plugin.module == ep.module and k not in replaced), None)
+            if same is not None:
+                # The installed copy of a plugin being worked on: the local one is used.
+                replaced[same] = ep
+                dist = f"{ep.dist.name} {version}" if ep.dist is not None else ep.value
+                self.notes.append(
+                    f"--plugin {local[same].spec} is the installed plugin '{ep.name}' "
+                    f"({dist}); the local one is used for this run")
+                continue
             self._meta[ep.name] = (f"entry point {ep.value}", version)
-
             self._guard(partial(self._load_entry_point, ep))
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
@@ -141,9 +186,10 @@ class CxplanPlugins:
         name = name or dotted
         self._seen.add(name)
         if name in self._disabled:
+            self._off[name] = (source or f"module {dotted}", version)
             return
         self._meta[name] = (source or f"module {dotted}", version)
-        with plugin_code(name, "import", failure=_named):
+        with plugin_code(name, "import", failure=named):
             module = importlib.import_module(dotted)
         self._meta[name] = (source or f"module {dotted}",
                             version or getattr(module, "__version__", None))
@@ -155,35 +201,29 @@ class CxplanPlugins:
         A module name is looked up in the current directory first, as `python -m` would.
         The plugin's name is the file's or module's name.
         """
-        path = Path(spec)
-        if spec.endswith(".py") or os.sep in spec or path.is_file():
-            # a package's __init__.py is named after its folder
-            name = path.parent.name if path.stem == "__init__" else path.stem
-            self._seen.add(name)
-            if name in self._disabled:
-                return
-            self._meta[name] = (f"--plugin {spec}", None)
-            if not path.is_file():
-                raise PluginError(name, "import", f"no such plugin file: {spec}")
-            with plugin_code(name, "import", failure=_named):
-                module_spec = importlib.util.spec_from_file_location(f"cxplan_local_{name}", path)
-                if module_spec is None or module_spec.loader is None:
-                    raise ImportError(f"cannot import {spec}")
-                module = importlib.util.module_from_spec(module_spec)
-                sys.modules[module_spec.name] = module
-                module_spec.loader.exec_module(module)
-            self._meta[name] = (f"--plugin {spec}", getattr(module, "__version__", None))
-            self._register(module, name)
+        self._register_local(local_plugin(spec), None)
+
+    def _register_local(self, plugin: LocalPlugin, replaces: EntryPoint | None) -> None:
+        """Register a `--plugin`; `replaces` is the installed plugin it is a copy of, whose
+        name it then takes (so that `cxplan plugins` and messages say one name)."""
+        name = replaces.name if replaces is not None else plugin.name
+        source = f"--plugin {plugin.spec}" + (
+            f" (in place of the installed {replaces.value})" if replaces is not None else "")
+        self._seen.add(name)
+        if name in self._disabled:
+            self._off[name] = (source, None)
             return
-        cwd = os.getcwd()
-        added = cwd not in sys.path
-        if added:
-            sys.path.insert(0, cwd)
-        try:
-            self.register_module(spec, source=f"--plugin {spec}")
-        finally:
-            if added:
-                sys.path.remove(cwd)
+        self._meta[name] = (source, None)
+        if plugin.is_file and plugin.path is not None and not plugin.path.is_file():
+            raise PluginError(name, "import", f"no such plugin file: {plugin.spec}")
+        with plugin_code(name, "import", failure=named):
+            module = import_local(plugin)
+        target: object = module
+        if replaces is not None and replaces.attr:
+            with plugin_code(name, "import", failure=named):
+                target = getattr(module, replaces.attr)
+        self._meta[name] = (source, getattr(module, "__version__", None))
+        self._register(target, name)
 
     def register(self, plugin: object, name: str) -> None:
         """Register an already imported plugin object or module."""
@@ -193,13 +233,21 @@ class CxplanPlugins:
         self._register(plugin, name)
 
     def _register(self, plugin: object, name: str) -> None:
+        declared = supported_api(plugin, name)
+        other = next((n for n, p in self.pm.list_name_plugin() if p is plugin), None)
+        if other is not None:
+            raise PluginError(name, "register", f"this is the same module as plugin "
+                              f"{other!r}, which is already loaded; load it once (disable "
+                              f"one of them with --disable-plugin)")
         try:
             self.pm.register(plugin, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
             raise PluginError(name, "register", str(exc)) from exc
+        if declared is not None:
+            self._api[name] = declared
         self._criteria = None
         self._sections = None
-        known = set(self._spec_names())
+        known = self._spec_names()
         for attr in dir(plugin):
             if not attr.startswith(HOOK_PREFIX) or not callable(getattr(plugin, attr, None)):
                 continue
@@ -223,21 +271,34 @@ class CxplanPlugins:
     def plugin_names(self) -> list[str]:
         return [name for name, _ in self.pm.list_name_plugin()]
 
+    def disabled_plugins(self) -> list[str]:
+        """The plugins this manager knows of but did not load (--disable-plugin)."""
+        return sorted(self._off)
+
     def info(self) -> list[PluginInfo]:
-        """Every plugin with its source, version and hooks; failed ones with their error."""
+        """Every plugin with its source, version, hooks and what it provides; failed ones
+        with their error, disabled ones marked."""
         criteria = self.criteria() if self._strict else self._safe(self.criteria, {})
         sections = (self.scenario_sections() if self._strict
                     else self._safe(self.scenario_sections, {}))
         result = []
         for name in self.plugin_names():
             source, version = self._meta.get(name, ("registered in Python", None))
+            mine = tuple(sorted(c for c in criteria if self._criterion_owner.get(c) == name))
+            needs = {criteria[c].requires_section for c in mine} | set(
+                self._constraint_sections(name))
+            commands = (self._commands(name) if self._strict
+                        else self._safe(partial(self._commands, name), ()))
             result.append(PluginInfo(
-                name, source, version, tuple(self._hook_names(name)),
-                tuple(sorted(c for c in criteria if self._criterion_owner.get(c) == name)),
-                tuple(sorted(s for s in sections if self._section_owner.get(s) == name))))
+                name, source, version, tuple(self._hook_names(name)), mine,
+                tuple(sorted(s for s in sections if self._section_owner.get(s) == name)),
+                commands=commands, requires_sections=tuple(sorted(n for n in needs if n)),
+                supports_api=self._api.get(name)))
         for failure in self.failures:
             source, version = self._meta.get(failure.plugin, ("unknown", None))
             result.append(PluginInfo(failure.plugin, source, version, (), error=str(failure)))
+        for name, (source, version) in sorted(self._off.items()):
+            result.append(PluginInfo(name, source, version, (), disabled=True))
         return result
 
     def _safe(self, getter: Callable[[], Any], default: Any) -> Any:
@@ -246,6 +307,25 @@ class CxplanPlugins:
         except PluginError as exc:
             self.failures.append(exc)
             return default
+
+    def _commands(self, name: str) -> tuple[str, ...]:
+        """The subcommands plugin `name` adds, found by letting it add them to a scratch
+        application."""
+        impls = [i for i in self.pm.hook.cxplan_cli.get_hookimpls() if i.plugin_name == name]
+        if not impls:
+            return ()
+        import typer
+
+        scratch = typer.Typer()
+        with plugin_code(name, "cxplan_cli"):
+            impls[0].function(app=scratch)
+        return tuple(_command_name(c) for c in scratch.registered_commands) + tuple(
+            str(g.name) for g in scratch.registered_groups if g.name)
+
+    def _constraint_sections(self, name: str) -> tuple[str, ...]:
+        impls = [i for i in self.pm.hook.cxplan_constraints.get_hookimpls()
+                 if i.plugin_name == name]
+        return tuple(s for i in impls for s in getattr(i.function, SECTIONS_ATTRIBUTE, ()))
 
     # -- calling -----------------------------------------------------------------------------
     def _call(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
@@ -273,7 +353,13 @@ class CxplanPlugins:
                                       f"returned {criterion!r}, which is not a named Criterion")
                 _claim(owner, criterion.name, plugin, "cxplan_criteria",
                        f"criterion {criterion.name!r} is also registered by")
-                found[criterion.name] = _Guarded(criterion, plugin)
+                needs = criterion.requires_section
+                if needs is not None and (not isinstance(needs, str) or not needs):
+                    raise PluginError(plugin, "cxplan_criteria", f"criterion "
+                                      f"{criterion.name!r}: requires_section must be a "
+                                      f"section name, got {needs!r}")
+                found[criterion.name] = GuardedCriterion(
+                    criterion, plugin, builtin=plugin in BUILTIN_PLUGINS)
         self._criteria, self._criterion_owner = found, owner
         return found
 
@@ -289,19 +375,76 @@ class CxplanPlugins:
         return bool(self.pm.hook.cxplan_constraints.get_hookimpls())
 
     def constraints_for(self, ctx: object) -> list[tuple[str, object]]:
-        """('plugin:name', constraint) for every constraint the plugins add to a model."""
+        """('plugin:name', constraint) for every constraint the plugins add to a model.
+
+        The name is as the plugin wrote it (it names the constraint in conflicts, binding
+        constraints and marginal values), so it must be non-empty and unique within the
+        plugin."""
         import pulp
 
         result: list[tuple[str, object]] = []
         for plugin, value in self._call("cxplan_constraints", ctx=ctx):
+            names: set[str] = set()
             for item in _sequence(value, plugin, "cxplan_constraints",
                                   "a list of (name, constraint)"):
                 if (not isinstance(item, tuple) or len(item) != 2 or not isinstance(item[0], str)
                         or not isinstance(item[1], pulp.LpConstraint)):
                     raise PluginError(plugin, "cxplan_constraints",
                                       f"returned {item!r}, not a (name, pulp.LpConstraint) pair")
-                result.append((f"{plugin}:{item[0]}", item[1]))
+                name = item[0].strip()
+                if not name or name in names:
+                    raise PluginError(plugin, "cxplan_constraints", (
+                        f"two constraints are named {name!r}" if name else
+                        "a constraint has an empty name") + "; each needs a name of its own "
+                        "(it names the constraint in conflicts and binding constraints)")
+                names.add(name)
+                result.append((f"{plugin}:{name}", item[1]))
         return result
+
+    def section_needs(self) -> list[tuple[str, str, str | None]]:
+        """(section, plugin, criterion) for every scenario section a plugin's criterion
+        (`Criterion.requires_section`) or constraints (`@requires_section`; criterion
+        None) need. A section that no plugin declares is the needing plugin's error."""
+        models = self.scenario_sections()
+        needs: list[tuple[str, str, str | None]] = [
+            (c.requires_section, self._criterion_owner[name], name)
+            for name, c in self.criteria().items() if c.requires_section]
+        for impl in self.pm.hook.cxplan_constraints.get_hookimpls():
+            needs += [(section, impl.plugin_name, None)
+                      for section in getattr(impl.function, SECTIONS_ATTRIBUTE, ())]
+        for section, plugin, criterion in needs:
+            if section not in models:
+                what = f"criterion {criterion!r} needs" if criterion else "its constraints need"
+                raise PluginError(plugin, "requires_section", f"{what} the section "
+                                  f"{section!r}, which no plugin declares (hook "
+                                  f"cxplan_scenario_sections){did_you_mean(section, models)}")
+        return needs
+
+    def section_owners(self) -> dict[str, str]:
+        """The plugin that declares each scenario section."""
+        self.scenario_sections()
+        return dict(self._section_owner)
+
+    @staticmethod
+    def section_guard(plugin: str, section: str) -> AbstractContextManager[None]:
+        """The context a section's validation runs in: a validator that crashes (anything
+        but a validation error) is a PluginError naming the plugin."""
+        return plugin_code(plugin, f"validating section {section!r}")
+
+    def unavailable_criteria(self) -> dict[str, str]:
+        """Why criteria of disabled built-in plugins cannot be used: {name: reason}.
+
+        (A disabled third-party plugin is never imported, so its criteria are not known;
+        messages list the disabled plugins instead.)"""
+        reasons: dict[str, str] = {}
+        for name in self._off:
+            if name not in BUILTIN_PLUGINS:
+                continue
+            module = importlib.import_module(name)
+            for criterion in module.cxplan_criteria():
+                reasons[criterion.name] = (f"its plugin '{name}' is disabled "
+                                           "(--disable-plugin)")
+        return reasons
 
     def scenario_sections(self) -> dict[str, type[BaseModel]]:
         """Every declared scenario section (under `extensions:`) and its pydantic model."""
@@ -369,21 +512,18 @@ class CxplanPlugins:
                                   "a list of ReportSection"):
                 if not isinstance(item, ReportSection):
                     raise PluginError(plugin, "cxplan_report_sections",
-                                      f"returned {item!r}, not a cxplan.extensions.ReportSection")
+                                      f"returned {item!r}, not a cxplan.plugin_api.ReportSection")
                 _claim(ids, item.id, plugin, "cxplan_report_sections",
                        f"section id {item.id!r} is also used by")
                 sections.append(item)
         return sections
 
-    def add_cli_commands(self, app: typer.Typer) -> None:
-        """Let plugins register subcommands; a name clash with another command is an error."""
+    def add_cli_commands(self, app: typer.Typer, wrap: CommandWrapper | None = None) -> None:
+        """Let plugins register subcommands; a name clash with another command is an error.
+        `wrap(plugin, command, callback)` replaces each added command's callback (the command
+        line's, so that a failure in the command names the plugin)."""
         hook = self.pm.hook.cxplan_cli
-        # Once per plugin and app: the command line may be started twice in one process.
-        done: set[str] = app.__dict__.setdefault("_cxplan_plugins_added", set())
         for impl in hook.get_hookimpls():
-            if impl.plugin_name in done:
-                continue
-            done.add(impl.plugin_name)
             count = len(app.registered_commands)
             with plugin_code(impl.plugin_name, "cxplan_cli"):
                 impl.function(app=app)
@@ -395,106 +535,12 @@ class CxplanPlugins:
                     raise PluginError(impl.plugin_name, "cxplan_cli",
                                       f"command {_command_name(command)!r} already exists")
                 existing.add(_command_name(command))
+                if wrap is not None and command.callback is not None:
+                    command.callback = wrap(impl.plugin_name, _command_name(command),
+                                            command.callback)
 
     def plan_finished(self, plan: Plan, scenario: Scenario) -> None:
         self._call("cxplan_plan_finished", plan=plan, scenario=scenario)
-
-
-class _Guarded(Criterion):
-    """A plugin's criterion whose failures name the plugin: an exception or a value of the
-    wrong type from `model_term`, `evaluate` or `magnitude` becomes a `PluginError`."""
-
-    def __init__(self, inner: Criterion, plugin: str) -> None:
-        self.inner = inner
-        self.plugin = plugin
-        self.name = inner.name
-        self.description = inner.description
-        self.unit = inner.unit
-
-    def _fail(self, method: str, message: str) -> PluginError:
-        return PluginError(self.plugin, f"criterion {self.name!r}, {method}", message)
-
-    def model_term(self, ctx: Any) -> Any:
-        import pulp
-
-        with plugin_code(self.plugin, f"criterion {self.name!r}, model_term",
-                         interruptible=False):
-            term = self.inner.model_term(ctx)
-        if isinstance(term, int | float) and not isinstance(term, bool):
-            return pulp.LpAffineExpression(constant=float(term))
-        if isinstance(term, pulp.LpVariable):
-            return pulp.LpAffineExpression([(term, 1.0)])
-        if not isinstance(term, pulp.LpAffineExpression):
-            raise self._fail("model_term", f"must return a linear expression "
-                             f"(pulp.LpAffineExpression), got {type(term).__name__}")
-        return term
-
-    def evaluate(self, ctx: Any) -> float:
-        return self._number("evaluate", self.inner.evaluate, ctx)
-
-    def magnitude(self, ctx: Any) -> float:
-        return abs(self._number("magnitude", self.inner.magnitude, ctx))
-
-    def _number(self, method: str, function: Callable[[Any], Any], ctx: Any) -> float:
-        with plugin_code(self.plugin, f"criterion {self.name!r}, {method}",
-                         interruptible=False):
-            value = function(ctx)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if isinstance(value, bool) or not math.isfinite(number):
-            raise self._fail(method, f"must return a finite number, got {value!r}")
-        return number
-
-
-def _raised(exc: Exception) -> str:
-    return f"raised {type(exc).__name__}: {exc}"
-
-
-def _named(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-@contextlib.contextmanager
-def plugin_code(plugin: str, hook: str, *, interruptible: bool = True,
-                failure: Callable[[Exception], str] = _raised) -> Iterator[None]:
-    """Run a plugin's code (a hook, or `hook="import"` for loading it): whatever it raises
-    becomes a PluginError naming the plugin and the hook (`failure` words the exception),
-    also `sys.exit()` and a KeyboardInterrupt of its own (neither may end the run). A real
-    Ctrl-C during the code stays an interruption, even when the code turned it into
-    another exception (pybind11 modules do, while imported); where it cannot be told apart
-    (`interruptible=False`, for code that runs very often, or outside the main thread), a
-    KeyboardInterrupt is taken for a real one."""
-    received: list[int] = []
-    marking = (interruptible and threading.current_thread() is threading.main_thread()
-               and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-    if marking:
-        def on_sigint(number: int, frame: Any) -> None:
-            received.append(number)
-            signal.default_int_handler(number, frame)
-
-        signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    except PluginError:
-        raise
-    except SystemExit as exc:
-        loading = " while loading" if hook == "import" else ""
-        raise PluginError(plugin, hook, f"called sys.exit({exc.code!r}){loading}; a plugin "
-                          "may not end the run") from None
-    except KeyboardInterrupt:
-        if not marking or received:
-            raise
-        raise PluginError(plugin, hook, "raised KeyboardInterrupt itself; a plugin may not "
-                          "stop the run") from None
-    except Exception as exc:
-        if received:
-            raise KeyboardInterrupt from exc
-        raise PluginError(plugin, hook, failure(exc)) from exc
-    finally:
-        if marking:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _claim(owners: dict[str, str], name: str, plugin: str, hook: str, clash: str) -> None:
@@ -519,6 +565,7 @@ def _command_name(command: Any) -> str:
 
 
 _settings: dict[str, tuple[str, ...]] = {"extra": (), "disabled": ()}
+_override: list[CxplanPlugins] = []  # use_plugin_manager: managers in place of the shared one
 
 
 def configure(extra: Iterable[str] = (), disabled: Iterable[str] = ()) -> None:
@@ -526,17 +573,43 @@ def configure(extra: Iterable[str] = (), disabled: Iterable[str] = ()) -> None:
     process-wide manager; it is rebuilt on next use."""
     _settings["extra"] = tuple(extra)
     _settings["disabled"] = tuple(disabled)
-    get_plugin_manager.cache_clear()
+    _shared_manager.cache_clear()
 
 
 def inspecting_manager() -> CxplanPlugins:
     """A new manager with the configured plugins that records a failing plugin in
-    `failures` instead of raising (for `cxplan plugins`, which must list broken ones)."""
+    `failures` instead of raising (for `cxplan plugins`, which must list broken ones).
+    Under `use_plugin_manager`, that manager."""
+    if _override:
+        return _override[-1]
     return CxplanPlugins(extra=_settings["extra"], disabled=_settings["disabled"],
                          strict=False)
 
 
-@lru_cache(maxsize=1)
 def get_plugin_manager() -> CxplanPlugins:
-    """The process-wide plugin manager with built-ins, installed and configured plugins."""
+    """The process-wide plugin manager with built-ins, installed and configured plugins
+    (or the one `use_plugin_manager` put in its place)."""
+    if _override:
+        return _override[-1]
+    return _shared_manager()
+
+
+def overridden() -> bool:
+    """Whether `use_plugin_manager` is in effect."""
+    return bool(_override)
+
+
+@contextlib.contextmanager
+def use_plugin_manager(manager: CxplanPlugins) -> Iterator[CxplanPlugins]:
+    """Inside the block, `manager` is the process-wide one: the API's defaults and the
+    command line use it (`cxplan.testing` runs a plugin's tests so)."""
+    _override.append(manager)
+    try:
+        yield manager
+    finally:
+        _override.remove(manager)
+
+
+@lru_cache(maxsize=1)
+def _shared_manager() -> CxplanPlugins:
     return CxplanPlugins(extra=_settings["extra"], disabled=_settings["disabled"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -298,15 +298,36 @@ class CrossChecks:
                            "exclude each other")
             self.error(("improvements", i), message, "remove the requirement or the exclusion")
 
-    def criteria(self, data: dict[str, Any], known: set[str]) -> None:
+    def criteria(self, data: dict[str, Any], known: set[str],
+                 unavailable: Mapping[str, str] | None = None,
+                 disabled: Sequence[str] = ()) -> None:
+        """Every criterion the scenario uses (its `criteria:`, or the default) must be
+        known; `unavailable` says why some cannot be used (their plugin is disabled)."""
+        unavailable = unavailable or {}
         crit = data.get("criteria")
+        if crit is None:
+            for key in DEFAULT_CRITERIA:
+                if key not in known:
+                    self.error((), f"without `criteria:` the scenario is optimized for "
+                               f"'{key}', which is not available"
+                               + (f": {unavailable[key]}" if key in unavailable else ""),
+                               "name the criteria to optimize in `criteria:` (installed: "
+                               f"{', '.join(sorted(known)) or 'none'})")
+            return
         if not isinstance(crit, dict):
             return
         for key in crit:
-            if key not in known:
-                self.error(("criteria", key),
-                           f"unknown criterion '{key}'{did_you_mean(str(key), known)}",
-                           f"installed criteria: {', '.join(sorted(known))}")
+            if key in known:
+                continue
+            if key in unavailable:
+                self.error(("criteria", key), f"unknown criterion '{key}': {unavailable[key]}",
+                           "remove the criterion, or run without disabling its plugin")
+                continue
+            hint = f"installed criteria: {', '.join(sorted(known))}"
+            if disabled:
+                hint += f" (plugins disabled for this run: {', '.join(disabled)})"
+            self.error(("criteria", key),
+                       f"unknown criterion '{key}'{did_you_mean(str(key), known)}", hint)
         if crit and all(_prob(v) == 0.0 for v in crit.values()):
             self.error(("criteria",), "all criteria weights are 0: nothing to optimize")
         if "net_value" in crit and "net_value" in known:

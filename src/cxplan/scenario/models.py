@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import PurePath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -24,6 +24,7 @@ Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0, le=1e15)]
 Weight = Annotated[float, Field(ge=0.0, le=1e9)]
+SectionT = TypeVar("SectionT", bound=BaseModel)  # a plugin's section model
 
 
 class Strict(BaseModel):
@@ -423,9 +424,32 @@ class Scenario(Strict):
         given = self._periods.customers.get(persona.id)
         return list(given) if given is not None else [persona.customers] * periods
 
-    def extension(self, name: str) -> Any:
-        """A plugin's validated scenario section (its pydantic model), or None if absent."""
-        return self._extensions.get(name)
+    @overload
+    def extension(self, name: str) -> Any: ...
+
+    @overload
+    def extension(self, name: str, model: type[SectionT]) -> SectionT | None: ...
+
+    def extension(self, name: str, model: type[SectionT] | None = None) -> Any:
+        """A plugin's validated scenario section (`extensions.<name>`), or None if absent.
+
+        With `model` (the pydantic class the plugin declared), the result is typed as that
+        class: a section validated by another class is a TypeError (two plugins disagree
+        on what the section is)."""
+        found = self._extensions.get(name)
+        if model is not None and found is not None and not isinstance(found, model):
+            raise TypeError(f"scenario section {name!r} is a {type(found).__name__}, not a "
+                            f"{model.__name__}")
+        return found
+
+    def require_extension(self, name: str, model: type[SectionT]) -> SectionT:
+        """`extension(name, model)` for a section that must be there (declare it with
+        `requires_section` so that `cxplan validate` reports its absence): LookupError if
+        it is absent."""
+        found = self.extension(name, model)
+        if found is None:
+            raise LookupError(f"the scenario has no section 'extensions.{name}'")
+        return found
 
     @property
     def persona_list(self) -> list[Persona]:

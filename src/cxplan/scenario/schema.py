@@ -15,8 +15,11 @@ reads variant files (`extends`) only after merging them with their base.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from cxplan.scenario.distributions import DIRICHLET, GROUP, KINDS
 from cxplan.scenario.models import Scenario
@@ -139,6 +142,33 @@ def _add_distributions(defs: dict[str, Any]) -> None:
     defs["Persona"]["properties"][COMPLETED] = copy.deepcopy(completed)
 
 
-def scenario_schema() -> dict[str, Any]:
-    """The JSON Schema of format version 1 (a fresh copy)."""
-    return copy.deepcopy(_schema())
+def scenario_schema(
+    sections: Mapping[str, type[BaseModel]] | None = None,
+    owners: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The JSON Schema of format version 1 (a fresh copy).
+
+    With `sections` (the installed plugins' scenario sections: `cxplan schema` passes
+    them), `extensions` lists each one with its model's schema (its definitions under
+    `$defs` as `<section>.<Model>`), and a section not listed is refused, as `cxplan
+    validate` refuses it. Without, `extensions` is any mapping: the published
+    `docs/scenario.schema.json` cannot know which plugins a reader has."""
+    schema = copy.deepcopy(_schema())
+    if not sections:
+        return schema
+    defs = schema["$defs"]
+    properties: dict[str, Any] = {}
+    for name, model in sorted(sections.items()):
+        part = model.model_json_schema(by_alias=True, mode="validation",
+                                       ref_template=f"#/$defs/{name}.{{model}}")
+        for key, definition in part.pop("$defs", {}).items():
+            defs[f"{name}.{key}"] = definition
+        owner = (owners or {}).get(name)
+        if owner:
+            part["description"] = (part.get("description", "") + f" (plugin '{owner}')").strip()
+        properties[name] = part
+    defs["Scenario"]["properties"]["extensions"] = {
+        "type": "object", "title": "Extensions", "properties": properties,
+        "additionalProperties": False,
+        "description": "Plugins' own sections, validated by each plugin."}
+    return schema

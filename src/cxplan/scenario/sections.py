@@ -5,14 +5,18 @@ entry per section a plugin declares (hook `cxplan_scenario_sections`):
       nps:
         touchpoints: {branch: {failed: {...}, passed: {...}}}
 
-Each entry is validated by its plugin's pydantic model, which arrives here as data;
-problems are reported like every other scenario problem, located as
-`extensions.nps.touchpoints...`.
+Each entry is validated by its plugin's pydantic model, which arrives here as data
+(`SectionRules`, with the plugin that owns it and the sections plugins' criteria and
+constraints need); problems are reported like every other scenario problem, located as
+`extensions.nps.touchpoints...`, and name the plugin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -22,50 +26,123 @@ from cxplan.scenario.problems import ProblemSink
 from cxplan.text import did_you_mean, shorten
 
 EXTENSIONS_KEY = "extensions"
+CRITERIA_KEY = "criteria"
+
+
+@dataclass(frozen=True)
+class SectionNeed:
+    """A plugin needs a section: for one of its criteria (when a scenario names it), or for
+    its constraints (`criterion` None: always, while the plugin is active)."""
+
+    section: str
+    plugin: str
+    criterion: str | None = None
+
+
+def _no_guard(plugin: str, section: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+@dataclass(frozen=True)
+class SectionRules:
+    """What the plugins say about `extensions:`: each section's model and plugin, the
+    sections their criteria and constraints need, the plugins disabled for this run, and
+    `guard(plugin, section)`, the context a section's validation runs in (so that a
+    validator that crashes names its plugin)."""
+
+    models: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    owners: Mapping[str, str] = field(default_factory=dict)
+    needs: Sequence[SectionNeed] = ()
+    disabled: Sequence[str] = ()
+    guard: Callable[[str, str], AbstractContextManager[None]] = _no_guard
 
 
 def check_extensions(
-    data: Mapping[str, Any], sections: Mapping[str, type[BaseModel]], report: ProblemSink
+    data: Mapping[str, Any], rules: SectionRules, report: ProblemSink,
+    criteria: Mapping[str, Any] | None = None,
 ) -> dict[str, BaseModel]:
-    """Validate the scenario's `extensions` mapping; report problems, return valid sections.
+    """Validate the scenario's `extensions` mapping and the sections plugins need; report
+    problems, return the valid sections.
 
-    `report(path, message, hint)` records a located error.
+    `report(path, message, hint)` records a located error; `criteria` are the criteria the
+    scenario uses (its `criteria:` map, or the default).
     """
     raw = data.get(EXTENSIONS_KEY)
+    present = raw if isinstance(raw, dict) else {}
+    _check_needs(rules, present, criteria or {}, report)
     if not isinstance(raw, dict):
         return {}  # absent, or the wrong type (the scenario model reports that)
     valid: dict[str, BaseModel] = {}
+    hint: str | None
     for key, value in raw.items():
         where: tuple[str | int, ...] = (EXTENSIONS_KEY, str(key))
-        model = sections.get(str(key))
+        model = rules.models.get(str(key))
         if model is None:
-            known = sorted(sections)
+            known = sorted(rules.models)
+            unknown = (f"sections of the installed plugins: {', '.join(known)}" if known else
+                       "no installed plugin declares a scenario section; install the plugin "
+                       "this section is for, or remove it")
+            if rules.disabled:
+                unknown += f" (disabled for this run: {', '.join(rules.disabled)})"
             report(where, f"unknown extension section '{key}'{did_you_mean(key, known)}",
-                   f"sections of the installed plugins: {', '.join(known)}" if known else
-                   "no installed plugin declares a scenario section; install the plugin "
-                   "this section is for, or remove it")
+                   unknown)
             continue
-        try:
-            valid[str(key)] = model.model_validate(value, context={"scenario": data})
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                loc = tuple(err["loc"])
-                if loc[-1:] == ("[key]",):  # a problem with a mapping key: point at the key
-                    loc = loc[:-1]
-                path = (*where, *loc)
-                kind = err["type"]
-                if kind == "extra_forbidden":
-                    known = _fields(model, loc[:-1])
-                    report(path, f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], known)}",
-                           f"allowed here: {', '.join(known)}" if known else None)
-                elif kind == "missing":
-                    report(path, "required value is missing", None)
-                elif kind == "value_error":  # the plugin's own check: its message says it all
-                    report(path, err["msg"].removeprefix("Value error, "), None)
-                else:
-                    report(path, f"{err['msg']} (got {shorten(err.get('input'))})",
-                           type_hint(kind, err.get("input"), err.get("ctx")))
+        owner = rules.owners.get(str(key))
+        errors = None
+        with rules.guard(owner or "?", str(key)):
+            try:
+                valid[str(key)] = model.model_validate(value, context={"scenario": data})
+            except ValidationError as exc:
+                errors = exc.errors(include_url=False)
+        for err in errors or ():
+            loc = tuple(err["loc"])
+            if loc[-1:] == ("[key]",):  # a problem with a mapping key: point at the key
+                loc = loc[:-1]
+            path = (*where, *loc)
+            kind = err["type"]
+            if kind == "extra_forbidden":
+                known = _fields(model, loc[:-1])
+                message = f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], known)}"
+                hint = f"allowed here: {', '.join(known)}" if known else None
+            elif kind == "missing":
+                message, hint = "required value is missing", None
+            elif kind == "value_error":  # the plugin's own check: its message says it all
+                message, hint = err["msg"].removeprefix("Value error, "), None
+            else:
+                message = f"{err['msg']} (got {shorten(err.get('input'))})"
+                hint = type_hint(kind, err.get("input"), err.get("ctx"))
+            report(path, message, _owned(hint, key, owner))
     return valid
+
+
+def _owned(hint: str | None, section: object, owner: str | None) -> str | None:
+    """The hint, saying whose section it is (the plugin to read about, or to fix)."""
+    if owner is None:
+        return hint
+    whose = f"`extensions.{section}` is the section of plugin '{owner}'"
+    return f"{hint}; {whose}" if hint else whose
+
+
+def _check_needs(rules: SectionRules, present: Mapping[str, Any],
+                 criteria: Mapping[str, Any], report: ProblemSink) -> None:
+    """A section a plugin's criterion (named by the scenario) or constraints need, but the
+    scenario does not have, is an error naming the plugin."""
+    for need in rules.needs:
+        if need.section in present:
+            continue
+        example = f"`{EXTENSIONS_KEY}: {{{need.section}: ...}}`"
+        if need.criterion is None:
+            report((EXTENSIONS_KEY,) if present else (),
+                   f"plugin '{need.plugin}' needs the section `{EXTENSIONS_KEY}."
+                   f"{need.section}` for its constraints, and the scenario has none",
+                   f"add {example} (the plugin's documentation describes it), or run "
+                   f"without the plugin (--disable-plugin {need.plugin})")
+        elif need.criterion in criteria:
+            report((CRITERIA_KEY, need.criterion),
+                   f"criterion '{need.criterion}' (plugin '{need.plugin}') needs the section "
+                   f"`{EXTENSIONS_KEY}.{need.section}`, and the scenario has none",
+                   f"add {example} (the plugin's documentation describes it), or remove "
+                   "the criterion")
 
 
 def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

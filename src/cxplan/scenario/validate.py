@@ -17,10 +17,10 @@ from pydantic import BaseModel, ValidationError
 from cxplan.errors import ScenarioError
 from cxplan.scenario.checks import CrossChecks, check_objective, journey_unsound
 from cxplan.scenario.hints import report_validation_error, value_kind
-from cxplan.scenario.models import PeriodValues, Scenario
+from cxplan.scenario.models import DEFAULT_CRITERIA, PeriodValues, Scenario
 from cxplan.scenario.periods import check_schedule_fields, split_period_values
 from cxplan.scenario.problems import ProblemLog
-from cxplan.scenario.sections import check_extensions
+from cxplan.scenario.sections import SectionRules, check_extensions
 from cxplan.scenario.source import Document
 from cxplan.scenario.sums import scale_rounded_sums
 from cxplan.scenario.uncertainty import Uncertainty, split_uncertain_values
@@ -46,13 +46,16 @@ class CheckedDocument:
 
 
 def check_document(
-    doc: Document, *, criteria: Iterable[str], sections: Mapping[str, type[BaseModel]],
+    doc: Document, *, criteria: Iterable[str], sections: SectionRules | None = None,
+    unavailable_criteria: Mapping[str, str] | None = None,
 ) -> CheckedDocument:
     """Every problem of `doc` that the scenario layer can see, at once.
 
-    `criteria` are the known criterion names, `sections` the plugins' scenario sections
-    (`extensions:`) and their models. Raises `ScenarioError` at once only when the
-    document is not a scenario at all (not a mapping, another format version).
+    `criteria` are the known criterion names, `sections` what the plugins say about the
+    scenario's `extensions:` (`SectionRules`), `unavailable_criteria` why a criterion
+    that is not known cannot be used (its plugin is disabled). Raises `ScenarioError` at
+    once only when the document is not a scenario at all (not a mapping, another format
+    version).
     """
     log = ProblemLog(doc)
     if not isinstance(doc.data, dict):
@@ -86,7 +89,10 @@ def check_document(
     checks = CrossChecks(log)
     checks.cross_check(data)
     check_schedule_fields(data, log.error, log.warning)
-    checks.criteria(data, set(criteria))
+    rules = sections or SectionRules()
+    checks.criteria(data, set(criteria), unavailable_criteria or {}, rules.disabled)
     check_objective(data, log.error)
-    extensions = check_extensions(data, sections, log.error)
+    used = data.get("criteria", DEFAULT_CRITERIA)
+    extensions = check_extensions(data, rules, log.error,
+                                  used if isinstance(used, dict) else {})
     return CheckedDocument(scenario, log, extensions, period_values, uncertainty)

@@ -29,7 +29,7 @@ from cxplan.core.selection import Limits, Resources, requirement_closure, usage,
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.greedy import greedy_plan
-from cxplan.optimizer.infeasible import minimal_conflict
+from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, minimal_conflict
 from cxplan.optimizer.model import Model
 from cxplan.optimizer.options import SolverOptions
 from cxplan.optimizer.pipeline import Backlog, Pipeline, Prepared, prepare
@@ -397,6 +397,18 @@ class Analysis(WhatIf):
             self.budget, self.teams = saved
             self._optimum = None
 
+    @contextlib.contextmanager
+    def lifted(self, row: str) -> Iterator[None]:
+        """Solve without the model row `row` (a plugin's constraint) inside the block."""
+        lower, upper = self.session.row_bounds(row)
+        self.session.set_row_bounds(row, -math.inf, math.inf)
+        self._optimum = None
+        try:
+            yield
+        finally:
+            self.session.set_row_bounds(row, lower, upper)
+            self._optimum = None
+
     def _fix(self, improvement: str, value: bool | None) -> None:
         self.session.fix(improvement, value)
 
@@ -446,7 +458,17 @@ class Analysis(WhatIf):
                            time_budget=time_budget)
 
     def _conflict_of(self, scenario: Scenario) -> list[str]:
-        return minimal_conflict(scenario) or [plugins_conflict(self.prepared.model)]
+        found = minimal_conflict(scenario)
+        if found is not None:
+            return found
+        # The core rules can be met: the plugins' rows take part. They are written on the
+        # whole backlog, so the improvements gone from `scenario` are fixed at 0 there.
+        full = self.limited_scenario()
+        present = {imp.id: imp for imp in scenario.improvements}
+        gone = [imp.id for imp in full.improvements if imp.id not in present]
+        improvements = [present.get(imp.id, imp) for imp in full.improvements]
+        return minimal_conflict(replace_improvements(full, improvements),
+                                self.prepared.plugin_rows(gone)) or [NO_CONFLICT_FOUND]
 
 
 def plugins_conflict(model: Model | RoadmapModel) -> str:

@@ -1,10 +1,11 @@
 """Marginal values: what one more unit of each limit would add, and which limits bind.
 
 For the budget the step is a stated share of the budget (default 10 %) or an amount;
-for every team it is one more person. Each value is the difference between two exact
-evaluations: the best plan with the limit raised by the step (re-solved in the same
+for every team it is one more person. A constraint a plugin added is lifted whole: its
+unit is the plugin's, so "one more" may mean nothing. Each value is the difference
+between two exact evaluations: the best plan with the limit raised (re-solved in the same
 session, starting from the current plan, which stays feasible) minus the current plan.
-A limit *binds* when raising it by its step improves the plan.
+A limit *binds* when raising it improves the plan.
 
 On a roadmap the budget's level is its total over the horizon, and a step raises every
 period's money in proportion (`cxplan.whatif.levels`); one more person in a team is one
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from cxplan.core.results import MarginalValue, MarginalValues
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
+from cxplan.optimizer.model import Model
 from cxplan.optimizer.pipeline import Pipeline, Prepared
 from cxplan.optimizer.roadmap.pipeline import PreparedRoadmap
 from cxplan.scenario.limits import parse_amount
@@ -62,11 +64,34 @@ def marginal_values(analysis: WhatIf, plan: Outcome | Sequence[str], *,
         used = base.staff_used.get(team, 0.0)
         if not analysis.constrains(f"team:{team}"):
             found.append(MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
-                                       0.0, Status.UNUSED, (), (), False))
+                                       0.0, Status.UNUSED, (), (), False, kind="team"))
             continue
         found.append(_raise(analysis, base, f"team:{team}", f"team '{team}'", capacity, used,
                             1.0, time_limit))
+    # A plugin's constraints, lifted (single-period plans: a roadmap's plugin rows are on
+    # its end state and not valued here).
+    model = analysis.prepared.model if isinstance(analysis, Analysis) else None
+    if isinstance(analysis, Analysis) and isinstance(model, Model) and model.plugin_constraints:
+        rows = {c.name: c for c in model.problem.constraints()}
+        values = model.context.start_values(base.selected)
+        for name, row in model.plugin_constraints.items():
+            # a variable the plugin made itself has no value at a selection: "used" unknown
+            used = sum(coefficient * values.get(var.name, math.nan)
+                       for var, coefficient in rows[row].items())
+            found.append(_lift(analysis, base, name, row, used, time_limit))
     return MarginalValues(tuple(found), str(budget_step))
+
+
+def _lift(analysis: Analysis, base: Outcome, name: str, row: str, used: float,
+          time_limit: float | None) -> MarginalValue:
+    """A plugin's constraint (`name` as the plugin wrote it, model row `row`) lifted."""
+    lower, upper = analysis.session.row_bounds(row)
+    sense = "=" if lower == upper else "<=" if math.isfinite(upper) else ">="
+    capacity = upper if sense != ">=" else lower
+    with analysis.lifted(row):
+        better = analysis.solve(base.selected, time_limit=time_limit)
+    return _value(analysis, base, better, name, f"constraint '{name}'", capacity, used, 0.0,
+                  kind="plugin", sense=sense)
 
 
 def _budget_step(scenario: Scenario, budget_step: str | float) -> float:
@@ -94,6 +119,14 @@ def _raise(analysis: WhatIf, base: Outcome, limit: str, label: str, capacity: fl
            used: float, step: float, time_limit: float | None) -> MarginalValue:
     with analysis.raised(limit, step):
         better = analysis.solve(base.keys, time_limit=time_limit)
+    return _value(analysis, base, better, limit, label, capacity, used, step,
+                  kind="budget" if limit == "budget" else "team")
+
+
+def _value(analysis: WhatIf, base: Outcome, better: Outcome, limit: str, label: str,
+           capacity: float, used: float, step: float, *, kind: str,
+           sense: str = "<=") -> MarginalValue:
+    """The marginal value of a limit, from the plan and the re-solve with it raised."""
     gain = better.objective - base.objective
     tied = gain <= analysis.tolerance(base.objective)
     added, dropped = difference(base.selected, better.selected)
@@ -106,7 +139,7 @@ def _raise(analysis: WhatIf, base: Outcome, limit: str, label: str, capacity: fl
             better.bound):
         upper = max(gain, better.bound - base.objective)
     return MarginalValue(limit, label, capacity, used, step, gain, better.status, added,
-                         dropped, not tied, upper)
+                         dropped, not tied, upper, kind, sense)
 
 
 def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: SolverOptions,
@@ -129,7 +162,8 @@ def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: So
         assert isinstance(prepared, Prepared)
         analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
     count = (analysis.budget is not None) + sum(
-        analysis.constrains(f"team:{t}") for t in analysis.teams)
+        analysis.constrains(f"team:{t}") for t in analysis.teams) + (
+        len(prepared.model.plugin_constraints) if isinstance(analysis, Analysis) else 0)
     if time_left is None:
         limit = max(1.0, options.time_limit / max(count, 1))
     else:

@@ -10,35 +10,35 @@ Configured in the scenario:
         max_owner_share: 0.4     # no owner's improvements cost more than 40 % of the budget
 
 The hooks live here and import the rest lazily, so that loading the plugin (which
-`cxplan --help` does) stays fast.
+`cxplan --help` does) stays fast. Only `cxplan.plugin_api` is used of cxplan. The rules
+apply only to scenarios that have the section, so the constraints hook does not declare
+it as required (`requires_section`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import cxplan
+from cxplan.plugin_api import hookimpl
 
 if TYPE_CHECKING:
     import typer
 
-    from cxplan import Plan
-    from cxplan.criterion import ModelView
-    from cxplan.extensions import ReportSection
-    from cxplan.scenario import Scenario
+    from cxplan.plugin_api import ModelView, Plan, ReportSection, Scenario
 
 __version__ = "0.1.0"
+CXPLAN_API = ">=1.0,<2"  # the cxplan plugin API versions this plugin is written for
 SECTION = "coverage"
 
 
-@cxplan.hookimpl
+@hookimpl
 def cxplan_scenario_sections() -> dict[str, Any]:
     from cxplan_coverage.rules import CoverageSection
 
     return {SECTION: CoverageSection}
 
 
-@cxplan.hookimpl
+@hookimpl
 def cxplan_constraints(ctx: ModelView) -> list[tuple[str, object]]:
     if ctx.scenario.extension(SECTION) is None:
         return []
@@ -47,7 +47,7 @@ def cxplan_constraints(ctx: ModelView) -> list[tuple[str, object]]:
     return constraints(ctx)
 
 
-@cxplan.hookimpl
+@hookimpl
 def cxplan_report_sections(plan: Plan, scenario: Scenario) -> list[ReportSection]:
     if scenario.extension(SECTION) is None:
         return []
@@ -56,7 +56,7 @@ def cxplan_report_sections(plan: Plan, scenario: Scenario) -> list[ReportSection
     return [report_section(plan, scenario)]
 
 
-@cxplan.hookimpl
+@hookimpl
 def cxplan_cli(app: typer.Typer) -> None:
     from cxplan_coverage.command import coverage
 

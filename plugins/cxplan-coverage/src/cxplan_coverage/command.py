@@ -12,13 +12,12 @@ def coverage(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
 ) -> None:
     """Show which candidate improvements cover each stage, persona and moment of truth."""
-    from cxplan.cli.common import load, run
+    from cxplan.plugin_api import build_journey, load_for_command, run_command
 
     def body() -> None:
-        from cxplan import build_journey
         from cxplan_coverage.rules import covering
 
-        loaded = load(scenario)
+        loaded = load_for_command(scenario)
         journey = build_journey(loaded)
         ids = journey.touchpoint_ids
         reachable = {chain.id: {ids[t] for t in chain.reachable_index}
@@ -28,4 +27,4 @@ def coverage(
             for name, found in candidates.items():
                 typer.echo(f"  {name}: {', '.join(found) or 'nothing covers it'}")
 
-    run(body)
+    run_command(body)

@@ -23,12 +23,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from cxplan.extensions import ReportSection
+from cxplan.plugin_api import ReportSection, build_journey, did_you_mean
 
 if TYPE_CHECKING:
-    from cxplan import Plan
-    from cxplan.criterion import ModelView
-    from cxplan.scenario import Scenario
+    from cxplan.plugin_api import ModelView, Plan, Scenario
 
 Selection = Literal["all"] | list[str]
 
@@ -48,8 +46,6 @@ class CoverageSection(BaseModel):
     def _names_exist(cls, chosen: Selection | None, info: ValidationInfo) -> Selection | None:
         if not isinstance(chosen, list):
             return chosen
-        from cxplan.text import did_you_mean
-
         known = _known(info.field_name or "", (info.context or {}).get("scenario") or {})
         unknown = [name for name in chosen if name not in known]
         if unknown:
@@ -124,7 +120,7 @@ def constraints(ctx: ModelView) -> list[tuple[str, object]]:
     import pulp
 
     scenario = ctx.scenario
-    section: CoverageSection = scenario.extension("coverage")
+    section = scenario.require_extension("coverage", CoverageSection)
     found = covering(scenario, _reachable(ctx))
     rows: list[tuple[str, object]] = []
     label = {"stages": "stage", "personas": "persona", "moments_of_truth": "moment_of_truth"}
@@ -146,8 +142,6 @@ def constraints(ctx: ModelView) -> list[tuple[str, object]]:
 
 def report_section(plan: Plan, scenario: Scenario) -> ReportSection:
     """Which stages, personas and moments of truth the plan covers, and by what."""
-    from cxplan import build_journey
-
     journey = build_journey(scenario)
     ids = journey.touchpoint_ids
     reachable = {chain.id: {ids[t] for t in chain.reachable_index}
@@ -160,7 +154,7 @@ def report_section(plan: Plan, scenario: Scenario) -> ReportSection:
         for name, candidates in found[key].items():
             funded = [i for i in candidates if i in chosen]
             rows.append((title, name, ", ".join(funded) or "not covered"))
-    section: CoverageSection = scenario.extension("coverage")
+    section = scenario.require_extension("coverage", CoverageSection)
     text = "Which parts of the journey the plan's improvements act on."
     if section.max_owner_share is not None:
         text += (f" No owner's improvements may cost more than "

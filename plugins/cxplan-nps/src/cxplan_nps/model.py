@@ -40,15 +40,18 @@ from pydantic import (
     model_validator,
 )
 
-from cxplan.criterion import Criterion, EvaluationContext
-from cxplan.extensions import ReportSection
+from cxplan.plugin_api import (
+    Criterion,
+    EvaluationContext,
+    ReportSection,
+    build_journey,
+    did_you_mean,
+)
 
 if TYPE_CHECKING:
     import pulp
 
-    from cxplan import Evaluation, Plan
-    from cxplan.criterion import ModelView
-    from cxplan.scenario import Scenario
+    from cxplan.plugin_api import Evaluation, ModelView, Plan, Scenario
 
 Count = Annotated[float, Field(ge=0.0, le=1e12)]
 
@@ -95,8 +98,6 @@ def _known_touchpoint(value: str, info: ValidationInfo) -> str:
     if isinstance(touchpoints, list):
         known = [t.get("id") for t in touchpoints if isinstance(t, dict)]
         if value not in known:
-            from cxplan.text import did_you_mean
-
             raise ValueError(f"unknown touchpoint '{value}'{did_you_mean(value, known)}")
     return value
 
@@ -109,11 +110,9 @@ class NpsSection(_Strict):
 
 
 def section(scenario: Scenario) -> NpsSection:
-    found = scenario.extension("nps")
-    if not isinstance(found, NpsSection):
-        raise ValueError("criterion 'nps' needs survey data: add an `extensions: {nps: "
-                         "{touchpoints: ...}}` section to the scenario")
-    return found
+    """The scenario's survey data (the criterion declares that it needs it, so a scenario
+    naming `nps` without it never gets this far: `cxplan validate` says what is missing)."""
+    return scenario.require_extension("nps", NpsSection)
 
 
 def _surveyed(scenario: Scenario) -> list[tuple[int, TouchpointSurvey]]:
@@ -138,6 +137,7 @@ class NpsCriterion(Criterion):
     description = "Expected NPS change (points), from per-touchpoint survey answers of " \
                   "customers with and without a failure there (cxplan-nps)."
     unit = "NPS points"
+    requires_section = "nps"
 
     def model_term(self, ctx: ModelView) -> pulp.LpAffineExpression:
         import pulp
@@ -172,8 +172,6 @@ def nps(scenario: Scenario, evaluation: Evaluation) -> float | None:
 
 def report_section(plan: Plan, scenario: Scenario) -> ReportSection:
     """Before/after NPS overall and per surveyed touchpoint."""
-    from cxplan import build_journey
-
     if plan.baseline is not None and plan.evaluation is not None:
         before, after = plan.baseline, plan.evaluation
     else:

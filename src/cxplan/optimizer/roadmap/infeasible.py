@@ -1,8 +1,9 @@
 """Explain an infeasible roadmap: a minimal set of rules that conflict.
 
-As for single-period plans (`cxplan.optimizer.infeasible`, whose deletion filter and
-feasibility test serve here too), the journey copies are feasible for every schedule,
-so a conflict lies in the rules on the start variables. Start windows are part of the
+As for single-period plans (`cxplan.optimizer.infeasible`, whose deletion filter serves
+here too), the journey copies are feasible for every schedule, so a conflict lies in the
+rules on the start variables and in the constraints plugins added (on the roadmap's end
+state: what it schedules), each plugin row on its own. Start windows are part of the
 variables' domain and always kept.
 """
 
@@ -13,7 +14,12 @@ from collections.abc import Callable
 import pulp
 
 from cxplan.core.calendar import Calendar
-from cxplan.optimizer.infeasible import deletion_filter, format_amount, solvable
+from cxplan.optimizer.infeasible import (
+    PluginRows,
+    conflict_among,
+    format_amount,
+    rows_depended_on,
+)
 
 Starts = dict[str, dict[int, pulp.LpVariable]]
 Build = Callable[[Starts], list[pulp.LpConstraint]]
@@ -90,21 +96,30 @@ def roadmap_rules(calendar: Calendar) -> list[Rule]:
     return rules
 
 
-def _feasible(calendar: Calendar, rules: list[Rule]) -> bool:
-    problem = pulp.LpProblem("feasibility", pulp.LpMinimize)
-    y: Starts = {imp: {s: problem.add_variable(f"y{k}_{s}", 0, 1, pulp.LpBinary)
-                       for s in calendar.starts[imp]}
-                 for k, imp in enumerate(calendar.scenario.improvement_ids)}
-    columns = {f"{imp}@{s}": v for imp, by in y.items() for s, v in by.items()}
-    problem.setObjective(pulp.lpSum(columns.values()))
-    for _, build in rules:
-        for constraint in build(y):
-            if constraint.items() or not constraint.valid():
-                problem.addConstraint(constraint)
-    return solvable(problem, columns)
+def roadmap_conflict(calendar: Calendar, plugins: PluginRows | None = None) -> list[str] | None:
+    """Labels of a minimal set of conflicting rules, or None if they do not conflict.
+
+    The roadmap's own rules are filtered first, in a model of the start variables alone;
+    only when they can be met together do the plugins' rows (each on its own) join the
+    filter, with the model's start variables (`plugins.decisions`, keyed "id@period")."""
+    rules = roadmap_rules(calendar)
+    owner = pulp.LpProblem("starts", pulp.LpMinimize)  # PuLP 4 makes variables in one
+    fresh: Starts = {imp: {s: owner.add_variable(f"y{k}_{s}", 0, 1, pulp.LpBinary)
+                           for s in calendar.starts[imp]}
+                     for k, imp in enumerate(calendar.scenario.improvement_ids)}
+    found = conflict_among([(label, build(fresh)) for label, build in rules], _columns(fresh))
+    if found is not None or plugins is None or not plugins.rows:
+        return found
+    starts: Starts = {imp: {} for imp in calendar.scenario.improvement_ids}
+    for key, var in plugins.decisions.items():
+        imp, _, start = key.rpartition("@")
+        starts[imp][int(start)] = var
+    groups = [(label, build(starts)) for label, build in rules]
+    groups += [(name, [row]) for name, row in plugins.rows.items()]
+    kept = rows_depended_on(plugins.problem, list(plugins.rows.values()),
+                            list(plugins.decisions.values()))
+    return conflict_among(groups, plugins.decisions, kept)
 
 
-def roadmap_conflict(calendar: Calendar) -> list[str] | None:
-    """Labels of a minimal set of conflicting rules, or None if they do not conflict."""
-    found = deletion_filter(roadmap_rules(calendar), lambda rules: _feasible(calendar, rules))
-    return None if found is None else [label for label, _ in found]
+def _columns(y: Starts) -> dict[str, pulp.LpVariable]:
+    return {f"{imp}@{s}": v for imp, by in y.items() for s, v in by.items()}

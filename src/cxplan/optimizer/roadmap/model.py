@@ -82,7 +82,7 @@ class RoadmapModel:
     contexts: dict[int, ModelContext]  # period → its copy of the journey
     terms: dict[str, pulp.LpAffineExpression]  # criterion → Σ_t δ_t × its term in period t
     weights: dict[str, float]
-    plugin_constraints: list[str]
+    plugin_constraints: dict[str, str]  # the name the plugin gave -> row name
     blocking: Blocking
     scheduled: dict[str, pulp.LpVariable]  # improvement → 1 if scheduled (for plugins)
     limit_rows: tuple[LimitRow, ...] = ()  # the money and staff rows
@@ -265,7 +265,7 @@ def _build(
     problem.setObjective(weighted_sum((weights[name], term) for name, term in terms.items()))
 
     limit_rows, once_rows = _rules(calendar, starts, scheduled, add)
-    added: list[str] = []
+    added: dict[str, str] = {}
     ends: dict[str, pulp.LpVariable] = {}  # the scheduled set, when plugins use it
     if extra_constraints:
         # Constraint plugins see the roadmap's end state: the improvements it schedules. The
@@ -279,7 +279,7 @@ def _build(
                          problem=problem, x=end)
         for hook in extra_constraints:
             for cname, constraint in hook(lazy):  # type: ignore[operator]
-                added.append(add(cname, constraint))
+                added[cname] = add(cname, constraint)
         if lazy.built is not None:
             contexts[calendar.periods + 1] = lazy.built
         if added or lazy.built is not None:

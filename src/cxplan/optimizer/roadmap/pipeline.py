@@ -17,12 +17,13 @@ import pulp
 
 from cxplan.core.calendar import Calendar, calendar
 from cxplan.core.criterion import Criterion, EvaluationContext
-from cxplan.core.evaluation import check_agreement, weighted_objective
+from cxplan.core.evaluation import check_criterion, weighted_objective
 from cxplan.core.results import CriterionValue, ImprovementResult, PeriodResult, PersonaResult, Plan
 from cxplan.core.schedule import PeriodValue, Room, ScheduleEvaluator, exclusion_pairs
 from cxplan.core.shapley import Game, roadmap_game
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError
+from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, PluginRows
 from cxplan.optimizer.options import ProgressCallback, SolverOptions
 from cxplan.optimizer.pipeline import BUILD_SECONDS_PER_COLUMN, Pipeline, plugins_add_rows
 from cxplan.optimizer.roadmap.infeasible import roadmap_conflict
@@ -115,9 +116,9 @@ class PreparedRoadmap(RoadmapBacklog, Pipeline):
         return self.model.start_values(schedule_of(keys))
 
     def conflict(self) -> list[str]:
-        return roadmap_conflict(self.calendar) or [
-            "the roadmap's rules can be met together, so the conflict involves "
-            "constraints added by plugins: " + ", ".join(self.model.plugin_constraints)]
+        rows = PluginRows.of(self.model.problem, self.model.plugin_constraints,
+                             self.model.columns)
+        return roadmap_conflict(self.calendar, rows) or [NO_CONFLICT_FOUND]
 
     def solve(self, session: Session, start: Sequence[str] | None,
               time_limit: float | None = None,
@@ -152,8 +153,9 @@ def roadmap_plan(prepared: RoadmapBacklog, schedule: dict[str, int], result: Sol
     periods = evaluator.periods(schedule)
     totals = evaluator.criterion_totals(schedule)
     for name, term in (terms or {}).items():
-        check_agreement(f"criterion {name!r} over the horizon", result.value_of(term),
-                        totals[name], criterion_magnitude(prepared, name, periods))
+        check_criterion(prepared.criteria[name], result.value_of(term), totals[name],
+                        criterion_magnitude(prepared, name, periods),
+                        [f"{i}@{s}" for i, s in schedule.items()], " over the horizon")
     criteria = {
         name: CriterionValue(name, float(weight), totals[name], prepared.criteria[name].unit,
                              prepared.criteria[name].description)

@@ -1,0 +1,6 @@
+"""`python -m cxplan`: the command line, as `cxplan` (and `python -m cxplan.cli`) run it."""
+
+from cxplan.cli import main
+
+if __name__ == "__main__":
+    main()
