@@ -277,6 +277,6 @@ AFTER_MARGINALS = 0.08  # share of the time limit kept for Shapley values and th
 
 
 def shapley_budget(clock: Clock) -> float:
-    """Seconds for a plan's Shapley values: a twentieth of the time limit, at most 3 s, and
+    """Seconds for a plan's Shapley values: a twentieth of the time limit, at most 1 s, and
     never more than what the limit has left (then none, with a warning)."""
     return max(0.0, min(TIME_BUDGET, clock.limit / 20, clock.left - clock.limit / 50))
