@@ -203,7 +203,7 @@ def optimize(
         if start and export_lp is None:
             found_roadmap = roadmap_backlog(scenario, plugins)
             if not roadmap_model_fits(found_roadmap, options.time_limit, plugins, lp_within):
-                return _without_model(roadmap_start_only(found_roadmap, options, began),
+                return _finished(roadmap_start_only(found_roadmap, options, began),
                                       scenario, found_roadmap.game, plugins, options, shapley,
                                       clock)
         # Marginal values re-solve with raised limits: the model keeps the starts they allow.
@@ -215,7 +215,7 @@ def optimize(
             found = backlog(scenario, plugins)
             found.deadline = began + options.time_limit
             if not model_fits(found, options.time_limit, plugins, lp_first):
-                return _without_model(start_only(found, options, began), scenario,
+                return _finished(start_only(found, options, began), scenario,
                                       found.game, plugins, options, shapley, clock)
             journey = found.journey
         pipeline = prepare(scenario, plugins=plugins, journey=journey, lp_within=lp_within)
@@ -246,26 +246,19 @@ def optimize(
                 plan = with_marginals(pipeline, session, plan, options,
                                       budget_step=budget_step,
                                       time_left=clock.left - clock.limit * AFTER_MARGINALS)
-    if shapley:
-        with clock.phase("shapley"):
-            plan = with_shapley(plan, pipeline.game(plan), time_budget=shapley_budget(clock))
-        if scenario.economics is not None:
-            plan = with_payback(plan, scenario.economics)
-    if options.threads_note:
-        plan = dataclasses.replace(plan, warnings=(*plan.warnings, options.threads_note))
-    plan = dataclasses.replace(plan, timings=clock.summary())
-    plugins.plan_finished(plan, pipeline.scenario)
-    return plan
+    return _finished(plan, pipeline.scenario, pipeline.game, plugins, options, shapley, clock)
 
 
-def _without_model(plan: Plan, scenario: Scenario, game: Callable[[Plan], Game],
-                   plugins: CxplanPlugins, options: SolverOptions, shapley: bool,
-                   clock: Clock) -> Plan:
-    """A plan made without a model (too large to build in the time limit), finished as
-    every plan: its Shapley values, the timings, then the plugins' hook."""
+def _finished(plan: Plan, scenario: Scenario, game: Callable[[Plan], Game],
+              plugins: CxplanPlugins, options: SolverOptions, shapley: bool,
+              clock: Clock) -> Plan:
+    """What every plan gets last, with or without a model: its Shapley values (and with
+    `economics:` its pay-back), the thread note, the timings, then the plugins' hook."""
     if shapley:
         with clock.phase("shapley"):
             plan = with_shapley(plan, game(plan), time_budget=shapley_budget(clock))
+        if scenario.economics is not None:
+            plan = with_payback(plan, scenario.economics)
     if options.threads_note:
         plan = dataclasses.replace(plan, warnings=(*plan.warnings, options.threads_note))
     plan = dataclasses.replace(plan, timings=clock.summary())

@@ -90,11 +90,6 @@ class CoalitionValues:
         self._baseline = journey.evaluate(()).value
 
     @property
-    def persona_updates(self) -> tuple[_PersonaUpdate, ...]:
-        """Each persona's projected baseline (those who reach an affected touchpoint)."""
-        return tuple(self._personas)
-
-    @property
     def size(self) -> int:
         """k: how many touchpoints the players affect (each subset solves a k×k system)."""
         return len(self.affected)
