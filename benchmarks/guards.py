@@ -55,8 +55,8 @@ REPORT_PEAK = (
     "atexit.register(lambda: print('PEAK-KIB', resource.getrusage(resource.RUSAGE_SELF)"
     ".ru_maxrss, file=sys.stderr))\n"
     "sys.argv[0] = 'cxplan'\n"
-    "from cxplan.cli import main\n"
-    "main()\n")
+    "from cxplan.cli import console\n"
+    "console()\n")
 
 
 def run_case(name: str, folder: Path) -> dict[str, Any]:

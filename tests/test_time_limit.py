@@ -60,7 +60,7 @@ def test_a_command_clock_starts_when_the_process_marked_its_start() -> None:
         assert clock_module.command_clock(10).left <= 5.0
     finally:
         clock_module._command_started = saved
-    # inside another program (here pytest) nothing marked a start: from now
+    # outside a command (here, between tests) nothing is marked: from now
     assert saved is None and clock_module.command_clock(10).left > 9.0
 
 

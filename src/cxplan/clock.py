@@ -24,9 +24,9 @@ OVERRUN_SECONDS = 2.0
 _command_started: float | None = None
 
 
-def mark_command_start(when: float) -> None:
-    """Record when this process's command began (a `time.perf_counter()` value): the
-    console script does, once, as it starts."""
+def mark_command_start(when: float | None) -> None:
+    """Record when the running command began (a `time.perf_counter()` value; None: no
+    command runs): the console script does, around each command."""
     global _command_started
     _command_started = when
 
