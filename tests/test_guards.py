@@ -77,7 +77,7 @@ def test_a_hundred_teams_share_the_limit_for_their_marginal_values(tmp_path: Pat
     assert wall < 2 + MARGIN
     assert plan["timings"]["total"] <= 2 + max(0.05 * 2, 2.0)
     assert plan["selected"]
-    values = plan["marginal_values"]
+    values = plan.get("marginal_values")
     if values is None:  # no time left for 101 re-solves: said so
         assert any("marginal values were not computed" in w for w in plan["warnings"])
     else:  # each stopped one says so: a status, and a range where its bound proves one
