@@ -408,7 +408,11 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
             part = f"one more in {v.limit[5:]}: no improvement needs this team"
         else:
             part = f"one more in {v.limit[5:]}{every}: {money(v.gain, cur, sign=True)}"
-        if v.status in (Status.TIME_LIMIT, Status.GAP_LIMIT):
+        if not v.solved:
+            part += (f" to {money(v.gain_bound, cur, sign=True)} (proven range from the LP's "
+                     "dual values; no time to re-solve)" if v.gain_bound is not None
+                     else " (not re-solved: no time)")
+        elif v.status in (Status.TIME_LIMIT, Status.GAP_LIMIT):
             part += (f" to {money(v.gain_bound, cur, sign=True)} (proven range; the re-solve "
                      "stopped early)" if v.gain_bound is not None
                      else " (at least; the re-solve stopped early)")

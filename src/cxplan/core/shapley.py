@@ -11,8 +11,9 @@ Exact (every subset, `CoalitionValues`) up to `EXACT_LIMIT` funded improvements,
 every subset fits in half the time budget (`Game.seconds_per_subset`). Otherwise
 orders are sampled — each with its reverse, which halves the error of improvements that
 compete — until the time budget, `MAX_ORDERS`, or every standard error is at most
-`PRECISION` of the gain; each value then carries its standard error, and the values still add up to the gain exactly (each order's parts do). A plan
-whose orders would take too long to sample gets no Shapley values and a warning, decided
+`PRECISION` of the gain; each value then carries its standard error, and the values
+still add up to the gain exactly (each order's parts do). A plan whose orders would take
+too long to sample gets no Shapley values and a warning, decided
 from the estimate before any order is sampled: on a 5 000-touchpoint journey one order of
 1 000 funded improvements is about 1 000 full evaluations, seconds on its own.
 """
@@ -190,7 +191,7 @@ def with_shapley(plan: Plan, game: Game, *, time_budget: float = TIME_BUDGET) ->
             *plan.warnings, (
             f"Shapley values were not computed: sampling enough orders of the "
             f"{len(game.players)} funded improvements would take longer than "
-            f"{time_budget:g} s; the gains shown are each improvement's gain in the plan's "
+            f"{time_budget:.2g} s; the gains shown are each improvement's gain in the plan's "
             "order")))
     errors = found.errors or {}
     improvements = tuple(replace(imp, shapley=found.values.get(imp.id, 0.0),

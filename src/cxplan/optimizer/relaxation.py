@@ -65,6 +65,8 @@ class Relaxation:
     columns: np.ndarray
     reduced_costs: np.ndarray  # ∂objective/∂column at the optimum (≤ 0 at 0, ≥ 0 at 1)
     seconds: float
+    # each row's dual value (∂objective/∂bound of its active side), the session's rows first
+    row_duals: np.ndarray | None = None
 
 
 def solve_relaxation(session: Session, deadline: float) -> Relaxation | None:
@@ -86,7 +88,8 @@ def solve_relaxation(session: Session, deadline: float) -> Relaxation | None:
     return Relaxation(bound=float(h.getInfo().objective_function_value),
                       columns=np.asarray(solution.col_value, dtype=float),
                       reduced_costs=np.asarray(solution.col_dual, dtype=float),
-                      seconds=time.perf_counter() - began)
+                      seconds=time.perf_counter() - began,
+                      row_duals=np.asarray(solution.row_dual, dtype=float))
 
 
 def integral_selection(session: Session, relaxation: Relaxation) -> list[str]:
