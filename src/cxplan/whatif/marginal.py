@@ -191,7 +191,9 @@ def dual_bounds(analysis: WhatIf, base: Outcome, raises: Sequence[tuple[str, flo
     session = analysis.session
     duals = np.abs(relaxation.row_duals[:len(session.row_upper)])
     gap = max(relaxation.bound - base.objective, 0.0)
-    margin = 1e-6 * max(1.0, abs(relaxation.bound))
+    # the LP's own rounding (well below the ties' 1e-6, so that an LP that is integral and a
+    # row that is slack still prove a limit idle)
+    margin = 1e-7 * max(1.0, abs(relaxation.bound))
     bounds: dict[str, float] = {}
     for limit, step in raises:
         lower, upper = session.row_lower.copy(), session.row_upper.copy()
