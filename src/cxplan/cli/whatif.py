@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +27,7 @@ from cxplan.core.status import Status
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cxplan.clock import Clock
     from cxplan.core.results import MarginalValues, Plan
     from cxplan.optimizer.options import SolverOptions
     from cxplan.scenario.models import Scenario
@@ -35,7 +37,12 @@ if TYPE_CHECKING:
     from cxplan.whatif.sensitivity import Sensitivity
 
 TimeLimitOpt = Annotated[float, typer.Option(
-    "--time-limit", help="Seconds per solve; past it the best plan found is used (and said).")]
+    "--time-limit", help="Seconds for the whole command (reading, building, every solve); "
+    "solves stopped by it give their best plan and gap, work it leaves no time for is "
+    "skipped with a warning.")]
+SolveLimitOpt = Annotated[float | None, typer.Option(
+    "--solve-time-limit", help="Seconds per solve at most (default: an equal part of what "
+    "--time-limit leaves to the solves still to do).")]
 GapOpt = Annotated[float, typer.Option(help="Relative optimality gap to stop each solve at.")]
 ReportOpt = Annotated[Path | None, typer.Option(
     "--report", help="Write an HTML page (with its chart) to this folder.")]
@@ -45,10 +52,28 @@ TeamOpt = Annotated[list[str] | None, typer.Option(
     "--team", help="Override a team's capacity, NAME=N or NAME=120% (repeatable).")]
 
 
-def _options(time_limit: float, gap: float) -> SolverOptions:
+def _options(time_limit: float, gap: float, solve_limit: float | None = None) -> SolverOptions:
+    """The solver's options: its time limit is `solve_limit` when given (each solve's), else
+    the command's (each solve then gets its share of the command's clock)."""
+    from dataclasses import replace
+
     from cxplan.optimizer.options import SolverOptions
 
-    return SolverOptions(time_limit=time_limit, gap=gap)
+    options = SolverOptions(time_limit=time_limit, gap=gap)  # checks both limits
+    return options if solve_limit is None else replace(options, time_limit=solve_limit)
+
+
+def _clock(time_limit: float) -> Clock:
+    """The command's clock: --time-limit counts from here (reading the file included)."""
+    from cxplan.clock import Clock
+
+    return Clock(time_limit)
+
+
+def _warn(warnings: Iterable[str]) -> None:
+    err = stderr_console()
+    for warning in warnings:
+        err.print("warning: " + warning, markup=False)
 
 
 def _limited(path: Path, budget: str | None, team: list[str] | None) -> Scenario:
@@ -145,21 +170,25 @@ def frontier(
         "--no-reuse", help="Build and solve every point from scratch (for comparison).")]
     = False,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     gap: GapOpt = 1e-6,
 ) -> None:
     """The best plan at each level of the budget (or of a team): gain, knees, gain per unit."""
 
     def body() -> None:
-        from cxplan.errors import UsageError
+        from cxplan.errors import SolverError, UsageError
         from cxplan.whatif.frontier import frontier as run_frontier
         from cxplan.whatif.frontier import parse_range
 
+        clock = _clock(time_limit)
         if (budget is None) == (team is None):
             raise UsageError("give exactly one of --budget FROM:TO:STEPS or "
                              "--team NAME=FROM:TO:STEPS")
         if as_json and as_csv:
             raise UsageError("--json and --csv both print on stdout; choose one")
-        loaded = load(scenario)
+        options = _options(time_limit, gap, solve_time_limit)
+        with clock.phase("read"):
+            loaded = load(scenario)
         if budget is not None:
             limit, levels = "budget", parse_range(budget, loaded.budget, what="--budget")
         else:
@@ -180,19 +209,27 @@ def frontier(
                              if point.outcome else "no plan"), markup=False)
 
         check_outputs(report)
-        result = run_frontier(loaded, limit, levels, options=_options(time_limit, gap),
-                              reuse=not no_reuse, progress=progress)
+        result = run_frontier(loaded, limit, levels, options=options, reuse=not no_reuse,
+                              progress=progress, clock=clock, solve_limit=solve_time_limit)
+        clock.record("build", result.build_seconds)
+        clock.record("solve", result.seconds - result.build_seconds)
+        if not result.points:
+            raise SolverError("the time limit left no time to solve any frontier point "
+                              f"(--time-limit {time_limit:g}; reading and building took "
+                              f"{clock.elapsed:.1f} s): raise --time-limit")
         written: list[Path] = []
-        if report is not None:
-            from cxplan.report.whatif import write_frontier
+        with clock.phase("report"):
+            if report is not None:
+                from cxplan.report.whatif import write_frontier
 
-            written = write_frontier(result, report)
+                written = write_frontier(result, report)
         if as_json:
-            _emit_json(result.to_dict())
+            _emit_json({**result.to_dict(), "timings": clock.summary()})
         elif as_csv:
             emit(result.to_csv())
         else:
             _print_frontier(result, stdout_console())
+        _warn(result.warnings)
         _wrote(written)
 
     run(body, machine=as_json or as_csv)
