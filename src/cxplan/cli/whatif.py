@@ -279,38 +279,41 @@ def explain(
     budget: BudgetOpt = None,
     team: TeamOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     gap: GapOpt = 1e-6,
 ) -> None:
     """Why an improvement is in the plan (and what replaces it) or why it is left out."""
 
     def body() -> None:
         from cxplan.errors import UsageError
-        from cxplan.whatif.analyses import analysis_for
-        from cxplan.whatif.explain import explain as explain_one
+        from cxplan.whatif.explain import explain_many
 
-        loaded = _limited(scenario, budget, team)
+        clock = _clock(time_limit)
+        options = _options(time_limit, gap, solve_time_limit)
+        with clock.phase("read"):
+            loaded = _limited(scenario, budget, team)
         wanted = loaded.improvement_ids if explain_all else list(improvements or [])
         if not wanted:
             raise UsageError("name an improvement to explain (or give --all)")
         if explain_all and improvements:
             raise UsageError("give improvement ids or --all, not both")
-        analysis = analysis_for(loaded, _options(time_limit, gap))
-        for imp in wanted:  # a typo is reported before any solve
-            if imp not in set(loaded.improvement_ids):
-                explain_one(loaded, imp, analysis=analysis)
-        best = analysis.optimum()
-        found = [explain_one(loaded, imp, analysis=analysis, plan=best) for imp in wanted]
+        with clock.phase("solve"):  # building the model included
+            found = explain_many(loaded, wanted, options=options, clock=clock,
+                                 solve_limit=solve_time_limit)
         if as_json:
-            _emit_json({"scenario": loaded.title, "plan": best.to_dict(),
-                        "explanations": [e.to_dict() for e in found]})
-            return
-        out = stdout_console()
-        if len(found) > 1:
-            for e in found:
-                out.print(f"{'*' if e.selected else ' '} {e.improvement}: {e.line}",
-                          markup=False)
-            return
-        _print_explanation(found[0], out)
+            _emit_json({**found.to_dict(), "timings": clock.summary()})
+        else:
+            out = stdout_console()
+            if len(found.explanations) > 1 or found.skipped:
+                for e in found.explanations:
+                    out.print(f"{'*' if e.selected else ' '} {e.improvement}: {e.line}"
+                              + ("" if e.proven else " [not proven: time limit]"),
+                              markup=False)
+                for imp in found.skipped:
+                    out.print(f"  {imp}: not explained (no time left)", markup=False)
+            else:
+                _print_explanation(found.explanations[0], out)
+        _warn(found.warnings)
 
     run(body, machine=as_json)
 
