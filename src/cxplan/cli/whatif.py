@@ -371,8 +371,10 @@ def sensitivity(
     budget: BudgetOpt = None,
     team: TeamOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     time_budget: Annotated[float, typer.Option(
-        "--time-budget", help="Seconds for the whole analysis; unfinished ranges say so.")]
+        "--time-budget", help="Seconds for the analysis after the plan (within "
+        "--time-limit); unfinished ranges say so.")]
     = 600.0,
     gap: GapOpt = 1e-6,
 ) -> None:
@@ -382,22 +384,29 @@ def sensitivity(
     def body() -> None:
         from cxplan.whatif.sensitivity import sensitivity as run_sensitivity
 
-        loaded = _limited(scenario, budget, team)
+        clock = _clock(time_limit)
+        options = _options(time_limit, gap, solve_time_limit)
+        with clock.phase("read"):
+            loaded = _limited(scenario, budget, team)
         check_outputs(report)
         if not as_json:
             stderr_console().print("examining ranges (each check is a solve)…", markup=False)
-        result = run_sensitivity(loaded, options=_options(time_limit, gap),
-                                 tolerance=tolerance, touchpoints=touchpoints,
-                                 improvements=improvement, time_budget=time_budget)
+        with clock.phase("solve"):  # building the models included
+            result = run_sensitivity(loaded, options=options, tolerance=tolerance,
+                                     touchpoints=touchpoints, improvements=improvement,
+                                     time_budget=time_budget, clock=clock,
+                                     solve_limit=solve_time_limit)
         written: list[Path] = []
-        if report is not None:
-            from cxplan.report.whatif import write_sensitivity
+        with clock.phase("report"):
+            if report is not None:
+                from cxplan.report.whatif import write_sensitivity
 
-            written = write_sensitivity(result, report)
+                written = write_sensitivity(result, report)
         if as_json:
-            _emit_json(result.to_dict())
+            _emit_json({**result.to_dict(), "timings": clock.summary()})
         else:
             _print_sensitivity(result, stdout_console())
+        _warn(result.warnings)
         _wrote(written)
 
     run(body, machine=as_json)

@@ -28,7 +28,7 @@ from cxplan.core.journey import Journey, build_journey
 from cxplan.core.results import Plan
 from cxplan.core.selection import Limits, Resources, requirement_closure, usage, violations
 from cxplan.core.status import Status
-from cxplan.errors import InfeasibleError, UsageError
+from cxplan.errors import InfeasibleError, SolverError, UsageError
 from cxplan.optimizer.greedy import greedy_plan
 from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, minimal_conflict
 from cxplan.optimizer.model import Model
@@ -302,7 +302,17 @@ class WhatIf(ABC):
             start = self.repair(start)
         if time_limit is None and (seconds := self.solve_seconds()) is not None:
             time_limit = max(seconds, MIN_WORK_SECONDS)
-        result = self._solve(start, time_limit)
+        began = time.perf_counter()
+        try:
+            result = self._solve(start, time_limit)
+        except SolverError:
+            if start is None or time_limit is None:
+                raise
+            # A short share of the clock can end before HiGHS has a plan (or has even
+            # completed the start's other columns): the start is feasible, so it is the
+            # best plan found, with nothing proven about it.
+            result = SolveResult(Status.TIME_LIMIT, tuple(start), None, None, None, 0,
+                                 time.perf_counter() - began, {}, True)
         self.solves += 1
         if result.status == Status.INFEASIBLE:
             raise InfeasibleError(self._conflict())
