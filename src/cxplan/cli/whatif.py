@@ -102,31 +102,52 @@ def compare(
     as_json: JsonOpt = False,
     report: ReportOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     gap: GapOpt = 1e-6,
 ) -> None:
     """Solve several scenarios and set their plans side by side."""
 
     def body() -> None:
         from cxplan.api import optimize
-        from cxplan.errors import UsageError
+        from cxplan.clock import Clock
+        from cxplan.errors import SolverError, UsageError
         from cxplan.whatif.compare import compare as compare_plans
+        from cxplan.whatif.engine import can_start, solve_share
 
+        clock = _clock(time_limit)
+        options = _options(time_limit, gap, solve_time_limit)
         if len(scenarios) < 2:
             raise UsageError("compare needs at least two scenario files")
-        loaded = [load(p) for p in scenarios]  # every file checked before any solve
+        with clock.phase("read"):
+            loaded = [load(p) for p in scenarios]  # every file checked before any solve
         check_outputs(report)
-        plans = [optimize(s, options=_options(time_limit, gap), shapley=False)
-                 for s in loaded]
-        comparison = compare_plans(loaded, plans)
+        plans = []
+        with clock.phase("solve"):
+            for index, one in enumerate(loaded):
+                # Each plan (building, solving, ordering) gets an equal part of what is
+                # left, at most --solve-time-limit.
+                seconds = solve_share(clock, len(loaded) - index, solve_time_limit)
+                if not can_start(seconds):
+                    break
+                assert seconds is not None
+                plans.append(optimize(one, options=options, shapley=False,
+                                      clock=Clock(seconds)))
+        if len(plans) < 2:
+            raise SolverError("the time limit left no time to solve two of the scenarios "
+                              f"(--time-limit {time_limit:g}): raise --time-limit")
+        comparison = compare_plans(loaded[:len(plans)], plans,
+                                   [str(p) for p in scenarios[len(plans):]])
         written: list[Path] = []
-        if report is not None:
-            from cxplan.report.whatif import write_comparison
+        with clock.phase("report"):
+            if report is not None:
+                from cxplan.report.whatif import write_comparison
 
-            written = write_comparison(comparison, report)
+                written = write_comparison(comparison, report)
         if as_json:
-            _emit_json(comparison.to_dict())
+            _emit_json({**comparison.to_dict(), "timings": clock.summary()})
         else:
             _print_comparison(comparison, stdout_console())
+        _warn(comparison.warnings)
         _wrote(written)
 
     run(body, machine=as_json)

@@ -58,6 +58,26 @@ class Difference:
 @dataclass(frozen=True)
 class Comparison:
     entries: tuple[Entry, ...]
+    # The scenario files the time limit left no time to solve (not in `entries`).
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def unproven(self) -> tuple[str, ...]:
+        """The titles of the plans not proven optimal (stopped by the time limit)."""
+        return tuple(e.title for e in self.entries if not e.plan.status.solved)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        found = []
+        if self.skipped:
+            found.append(f"the time limit left no time to solve {len(self.skipped)} "
+                         f"scenario(s), not compared: {', '.join(self.skipped)} "
+                         "(raise --time-limit)")
+        if self.unproven:
+            found.append(f"{len(self.unproven)} plan(s) stopped at the time limit before "
+                         f"being proven optimal: {', '.join(self.unproven)} (each gives its "
+                         "status and gap)")
+        return tuple(found)
 
     @property
     def differences(self) -> tuple[Difference, ...]:
@@ -121,14 +141,19 @@ class Comparison:
                  "baseline_change": d.baseline_change}
                 for d in self.differences[1:]],
             "notes": list(self.notes),
+            "skipped": list(self.skipped), "unproven": list(self.unproven),
+            "warnings": list(self.warnings),
         }
 
 
-def compare(scenarios: Sequence[Scenario], plans: Sequence[Plan]) -> Comparison:
-    """Put already solved plans side by side (in the order given; the first is the base)."""
+def compare(scenarios: Sequence[Scenario], plans: Sequence[Plan],
+            skipped: Sequence[str] = ()) -> Comparison:
+    """Put already solved plans side by side (in the order given; the first is the base).
+    `skipped`: the sources of scenarios left unsolved (the time limit), named in warnings."""
     titles = [s.title for s in scenarios]
     # Variants often keep their base's name: tell them apart by file name.
     unique = [t if titles.count(t) == 1 else f"{t} ({Path(s.source).name})"
               for t, s in zip(titles, scenarios, strict=True)]
     return Comparison(tuple(Entry(s.source, t, p)
-                            for s, t, p in zip(scenarios, unique, plans, strict=True)))
+                            for s, t, p in zip(scenarios, unique, plans, strict=True)),
+                      tuple(skipped))
