@@ -34,20 +34,11 @@ def test_plan_json_gives_the_seconds_of_every_phase(run_main: Any, tmp_path: Pat
 
 
 @pytest.fixture
-def slow_read(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+def slow_read(slow_load: Callable[[Any, float], None]) -> Callable[[float], None]:
     """`slow_read(seconds)`: reading the scenario in `cxplan plan` takes that long more."""
     import cxplan.cli.plan as plan_command
 
-    load = plan_command.load
-
-    def slow(seconds: float) -> None:
-        def slow_load(path: Any) -> Any:
-            time.sleep(seconds)
-            return load(path)
-
-        monkeypatch.setattr(plan_command, "load", slow_load)
-
-    return slow
+    return lambda seconds: slow_load(plan_command, seconds)
 
 
 def test_a_slow_read_leaves_less_time_to_the_rest(

@@ -18,7 +18,7 @@ from typing import Any
 from cxplan.core.results import Plan
 from cxplan.scenario.models import Scenario
 from cxplan.text import format_money
-from cxplan.whatif.engine import difference
+from cxplan.whatif.engine import difference, undone_warnings
 
 SAME = 1e-9  # relative: differences smaller than this are no difference
 
@@ -68,16 +68,10 @@ class Comparison:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        found = []
-        if self.skipped:
-            found.append(f"the time limit left no time to solve {len(self.skipped)} "
-                         f"scenario(s), not compared: {', '.join(self.skipped)} "
-                         "(raise --time-limit)")
-        if self.unproven:
-            found.append(f"{len(self.unproven)} plan(s) stopped at the time limit before "
-                         f"being proven optimal: {', '.join(self.unproven)} (each gives its "
-                         "status and gap)")
-        return tuple(found)
+        return undone_warnings(
+            self.skipped, self.unproven, work="solve these scenarios, not compared",
+            stopped="plans stopped at the time limit before being proven optimal (each "
+                    "gives its status and gap)")
 
     @property
     def differences(self) -> tuple[Difference, ...]:

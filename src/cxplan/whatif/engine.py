@@ -40,6 +40,7 @@ from cxplan.optimizer.sequence import needs_sequence
 from cxplan.optimizer.session import Session, SolveResult
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Improvement, Scenario
+from cxplan.text import shortlist
 
 VALUE_TOLERANCE = 1e-6  # relative: below this, two objective values are treated as equal
 # Share of a command's time limit its solves leave for writing the answer (tables, JSON,
@@ -140,6 +141,20 @@ def solve_share(clock: Clock | None, pending: int,
     if clock is None:
         return solve_limit
     return clock.share(pending, cap=solve_limit, reserve=OUTPUT_SHARE * clock.limit)
+
+
+def undone_warnings(skipped: Sequence[str], unproven: Sequence[str], *, work: str,
+                    stopped: str) -> tuple[str, ...]:
+    """The warnings naming what a command's time limit left undone: the `skipped` work
+    ("the time limit left no time to {work} (N): ...") and the `unproven` answers
+    ("{stopped} (N): ...")."""
+    found = []
+    if skipped:
+        found.append(f"the time limit left no time to {work} ({len(skipped)}): "
+                     f"{shortlist(skipped)} (raise --time-limit)")
+    if unproven:
+        found.append(f"{stopped} ({len(unproven)}): {shortlist(unproven)}")
+    return tuple(found)
 
 
 def can_start(seconds: float | None) -> bool:

@@ -27,7 +27,15 @@ from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
 from cxplan.text import did_you_mean, format_money
 from cxplan.whatif.analyses import analysis_for
-from cxplan.whatif.engine import Analysis, Outcome, WhatIf, difference, moved, plan_keys
+from cxplan.whatif.engine import (
+    Analysis,
+    Outcome,
+    WhatIf,
+    difference,
+    moved,
+    plan_keys,
+    undone_warnings,
+)
 from cxplan.whatif.roadmap import RoadmapAnalysis
 
 
@@ -126,15 +134,10 @@ class Explanations:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        found = []
-        if self.skipped:
-            found.append(f"the time limit left no time to explain {len(self.skipped)} "
-                         f"improvement(s): {_ids(self.skipped, 8)} (raise --time-limit)")
-        if self.unproven:
-            found.append(f"{len(self.unproven)} explanation(s) rest on a solve stopped at its "
-                         f"time limit, not proven optimal: {_ids(self.unproven, 8)} (their "
-                         "plans give the status and gap)")
-        return tuple(found)
+        return undone_warnings(
+            self.skipped, self.unproven, work="explain these improvements",
+            stopped="explanations resting on a solve stopped at its time limit, not proven "
+                    "optimal (their plans give the status and gap)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "plan": self.plan.to_dict(),

@@ -32,7 +32,15 @@ from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.limits import parse_amount
 from cxplan.scenario.models import Scenario
 from cxplan.whatif.analyses import analysis_for
-from cxplan.whatif.engine import Outcome, WhatIf, can_start, difference, moved, solve_share
+from cxplan.whatif.engine import (
+    Outcome,
+    WhatIf,
+    can_start,
+    difference,
+    moved,
+    solve_share,
+    undone_warnings,
+)
 from cxplan.whatif.levels import level_of, with_levels
 
 MAX_POINTS = 1000
@@ -271,26 +279,19 @@ def frontier(
                      tuple(points), reuse, build, time.perf_counter() - began, solves, today,
                      scenario.horizon.periods if scenario.horizon is not None else None,
                      {imp.id: imp.label for imp in scenario.improvements}, tuple(skipped))
-    return replace(found, warnings=_time_warnings(found, len(ordered)))
+    return replace(found, warnings=_time_warnings(found))
 
 
-def _time_warnings(found: Frontier, levels: int) -> tuple[str, ...]:
+def _time_warnings(found: Frontier) -> tuple[str, ...]:
     """What the time limit left undone: the levels not computed, those not proven."""
-    warnings = []
-    if found.skipped:
-        warnings.append(f"the time limit left no time for {len(found.skipped)} of the "
-                        f"{levels} frontier points: levels {_levels(found.skipped)} were not "
-                        "computed (raise --time-limit)")
-    if found.unproven:
-        warnings.append(f"{len(found.unproven)} frontier point(s) stopped at their time "
-                        f"limit before being proven optimal (levels {_levels(found.unproven)})"
-                        ": each gives the best plan found and its proven gap")
-    return tuple(warnings)
+    def levels(values: Sequence[float]) -> list[str]:
+        return [f"{v:,.6g}" for v in values]
 
-
-def _levels(levels: Sequence[float], shown: int = 5) -> str:
-    text = ", ".join(f"{v:,.6g}" for v in levels[:shown])
-    return text + (f" and {len(levels) - shown} more" if len(levels) > shown else "")
+    return undone_warnings(
+        levels(found.skipped), levels(found.unproven),
+        work="compute the frontier at these levels",
+        stopped="frontier points stopped at their time limit before being proven optimal "
+                "(each gives the best plan found and its proven gap), at levels")
 
 
 def _team(scenario: Scenario, limit: str) -> str | None:

@@ -58,6 +58,7 @@ from cxplan.whatif.engine import (
     WhatIf,
     difference,
     replace_improvements,
+    undone_warnings,
 )
 from cxplan.whatif.roadmap import RoadmapAnalysis
 
@@ -187,14 +188,10 @@ class Sensitivity:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        found = []
-        if self.skipped:
-            found.append(f"the time limit left no time to examine {len(self.skipped)} "
-                         f"input(s): {_labels(self.skipped)} (raise --time-limit)")
-        if self.unproven:
-            found.append(f"{len(self.unproven)} range(s) have an end not proven (the time "
-                         f"limit stopped the search, or it gave up): {_labels(self.unproven)}")
-        return tuple(found)
+        return undone_warnings(
+            self.skipped, self.unproven, work="examine these inputs",
+            stopped="ranges with an end not proven (the time limit stopped the search, or "
+                    "it gave up)")
 
     def subject_name(self, r: Range) -> str:
         """The name of what `r` is about (its id when the scenario gives no name)."""
@@ -209,10 +206,6 @@ class Sensitivity:
                 "skipped": list(self.skipped), "unproven": list(self.unproven),
                 "warnings": list(self.warnings)}
 
-
-def _labels(labels: Sequence[str], shown: int = 6) -> str:
-    text = ", ".join(labels[:shown])
-    return text + (f" and {len(labels) - shown} more" if len(labels) > shown else "")
 
 
 # -- perturbed scenarios ----------------------------------------------------------------------
@@ -372,8 +365,10 @@ class _Search:
         if abs(limit - base) <= step / 2:
             return Side(base, None, limit, None, "unchanged to the limit")
         status = "unproven"
-        for _ in range(MAX_ROUNDS):
+        for round_ in range(MAX_ROUNDS):
             if time.perf_counter() > self.deadline:
+                if round_ == 0:  # not started: no scan past the limit either
+                    return Side(base, None, limit, None, "time_limit")
                 status = "time_limit"
                 break
             inside, outside, competitor = self._crossing(valuer, base, limit, step)
