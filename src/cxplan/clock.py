@@ -22,6 +22,25 @@ MIN_WORK_SECONDS = 0.05
 OVERRUN_SHARE = 0.05
 OVERRUN_SECONDS = 2.0
 
+# When the running `cxplan` process began its command (`mark_command_start`), so that the
+# imports before a command's body (pulp, highspy, scipy: about a second) count too.
+_command_started: float | None = None
+
+
+def mark_command_start(when: float | None) -> None:
+    """Record when the running command began (a `time.perf_counter()` value; None: no
+    command runs): the console script does, around each command."""
+    global _command_started
+    _command_started = when
+
+
+def command_clock(limit: float) -> Clock:
+    """The clock of a command with `--time-limit limit`: from the process's start when
+    the console script marked it, else from now (a command run inside another program)."""
+    if _command_started is None:
+        return Clock(limit)
+    return Clock(limit, began=_command_started)
+
 
 @dataclass
 class Clock:

@@ -64,10 +64,13 @@ def _options(time_limit: float, gap: float, solve_limit: float | None = None) ->
 
 
 def _clock(time_limit: float) -> Clock:
-    """The command's clock: --time-limit counts from here (reading the file included)."""
-    from cxplan.clock import Clock
+    """The command's clock: --time-limit counts from the process's start (as `plan`'s),
+    reading the files included."""
+    from cxplan.clock import command_clock
 
-    return Clock(time_limit)
+    clock = command_clock(time_limit)
+    clock.record("start", clock.elapsed)  # the process's start and imports
+    return clock
 
 
 def _warn(warnings: Iterable[str]) -> None:

@@ -13,6 +13,7 @@ decisions "id@start"); `cxplan.whatif.analyses.analysis_for` picks the right one
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import math
 import time
@@ -20,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, Self
 
 from cxplan.clock import MIN_WORK_SECONDS, Clock
 from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
@@ -200,6 +201,17 @@ class WhatIf(ABC):
         self.forced: dict[str, bool] = {}
         self.solves = 0
         self._optimum: Outcome | None = None
+
+    def fork(self, options: SolverOptions | None = None) -> Self:
+        """This analysis as it is now (limits, fixes), solving in a HiGHS instance of its
+        own with `options` (default: these): forks answer questions in parallel threads
+        (`cxplan.whatif.parallel`) and change their limits without touching this one."""
+        twin = copy.copy(self)
+        twin.options = options or self.options
+        twin.session = self.session.fork(twin.options)
+        twin.teams, twin.forced = dict(self.teams), dict(self.forced)
+        twin.solves, twin._optimum = 0, None
+        return twin
 
     # -- time ---------------------------------------------------------------------------------
     def timed(self, clock: Clock | None, solve_limit: float | None = None) -> None:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from cxplan.core.results import MarginalValue, MarginalValues
@@ -29,6 +31,7 @@ from cxplan.optimizer.roadmap.pipeline import PreparedRoadmap
 from cxplan.scenario.limits import parse_amount
 from cxplan.whatif.engine import Analysis, Outcome, WhatIf, difference, plan_keys
 from cxplan.whatif.levels import extra_staff, with_levels
+from cxplan.whatif.parallel import Question, answer_all, workers_for
 from cxplan.whatif.roadmap import RoadmapAnalysis
 
 if TYPE_CHECKING:
@@ -51,23 +54,31 @@ def parse_step(text: str | float, base: float | None) -> float:
 
 def marginal_values(analysis: WhatIf, plan: Outcome | Sequence[str], *,
                     budget_step: str | float = DEFAULT_BUDGET_STEP,
-                    time_limit: float | None = None) -> MarginalValues:
+                    time_limit: float | None = None, deadline: float | None = None,
+                    workers: int | None = None) -> MarginalValues:
     """Marginal values of the budget and every team for `plan` (the optimum of `analysis`
-    under its current limits). `time_limit` bounds each re-solve."""
+    under its current limits).
+
+    The re-solves run in parallel, one HiGHS thread each on a fork of `analysis`
+    (`cxplan.whatif.parallel`; `workers` threads, by default one per core). They end by
+    `deadline` (a `time.perf_counter()` value), sharing what is left of it; `time_limit`
+    caps each re-solve (without either, the analysis's own time limit)."""
     base = plan if isinstance(plan, Outcome) else analysis.outcome(plan)
-    found: list[MarginalValue] = []
+    questions: list[Question[MarginalValue]] = []
     if analysis.budget is not None:
         step = _budget_step(analysis.scenario, budget_step)
-        found.append(_raise(analysis, base, "budget", "budget", analysis.budget, base.cost,
-                            step, time_limit))
+        questions.append(partial(_raise, base=base, limit="budget", label="budget",
+                                 capacity=analysis.budget, used=base.cost, step=step))
     for team, capacity in analysis.teams.items():
         used = base.staff_used.get(team, 0.0)
         if not analysis.constrains(f"team:{team}"):
-            found.append(MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
-                                       0.0, Status.UNUSED, (), (), False, kind="team"))
+            unused = MarginalValue(f"team:{team}", f"team '{team}'", capacity, used, 1.0,
+                                   0.0, Status.UNUSED, (), (), False, kind="team")
+            questions.append(partial(_known, value=unused))
             continue
-        found.append(_raise(analysis, base, f"team:{team}", f"team '{team}'", capacity, used,
-                            1.0, time_limit))
+        questions.append(partial(_raise, base=base, limit=f"team:{team}",
+                                 label=f"team '{team}'", capacity=capacity, used=used,
+                                 step=1.0))
     # A plugin's constraints, lifted (single-period plans: a roadmap's plugin rows are on
     # its end state and not valued here).
     model = analysis.prepared.model if isinstance(analysis, Analysis) else None
@@ -78,13 +89,24 @@ def marginal_values(analysis: WhatIf, plan: Outcome | Sequence[str], *,
             # a variable the plugin made itself has no value at a selection: "used" unknown
             used = sum(coefficient * values.get(var.name, math.nan)
                        for var, coefficient in rows[row].items())
-            found.append(_lift(analysis, base, name, row, used, time_limit))
+            questions.append(partial(_lift, base=base, name=name, row=row, used=used))
+    if deadline is None:
+        per_solve = analysis.options.time_limit if time_limit is None else time_limit
+        deadline = time.perf_counter() + per_solve * max(len(questions), 1)
+    found = answer_all(analysis, questions, deadline=deadline, per_solve=time_limit,
+                       workers=workers)
     return MarginalValues(tuple(found), str(budget_step))
 
 
-def _lift(analysis: Analysis, base: Outcome, name: str, row: str, used: float,
-          time_limit: float | None) -> MarginalValue:
+def _known(analysis: WhatIf, time_limit: float, *, value: MarginalValue) -> MarginalValue:
+    """A value known without a solve (a team no improvement needs)."""
+    return value
+
+
+def _lift(analysis: WhatIf, time_limit: float, *, base: Outcome, name: str, row: str,
+          used: float) -> MarginalValue:
     """A plugin's constraint (`name` as the plugin wrote it, model row `row`) lifted."""
+    assert isinstance(analysis, Analysis)
     lower, upper = analysis.session.row_bounds(row)
     sense = "=" if lower == upper else "<=" if math.isfinite(upper) else ">="
     capacity = upper if sense != ">=" else lower
@@ -115,8 +137,8 @@ def marginal_room(scenario: Scenario, budget_step: str | float = DEFAULT_BUDGET_
     return room
 
 
-def _raise(analysis: WhatIf, base: Outcome, limit: str, label: str, capacity: float,
-           used: float, step: float, time_limit: float | None) -> MarginalValue:
+def _raise(analysis: WhatIf, time_limit: float, *, base: Outcome, limit: str, label: str,
+           capacity: float, used: float, step: float) -> MarginalValue:
     with analysis.raised(limit, step):
         better = analysis.solve(base.keys, time_limit=time_limit)
     return _value(analysis, base, better, limit, label, capacity, used, step,
@@ -148,11 +170,11 @@ def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: So
     """`plan` with its marginal values, re-solved in the session that found it (a
     roadmap's model built with `marginal_room`).
 
-    The re-solves share `time_left` seconds (the command's clock), each an equal part; a
-    re-solve stopped by it reports status "time_limit" and the range its bound proves
-    (`MarginalValue.gain_bound`). Less than `MIN_SOLVE` seconds each: none are computed,
-    and the plan says why. Without `time_left` they share one more time limit (at least a
-    second each).
+    The re-solves run in parallel (one per core, `cxplan.whatif.parallel`) and share
+    `time_left` seconds (the command's clock); a re-solve stopped by it reports status
+    "time_limit" and the range its bound proves (`MarginalValue.gain_bound`). Less than
+    `MIN_SOLVE` seconds each: none are computed, and the plan says why. Without
+    `time_left` each gets a share of one more time limit (at least a second).
     """
     analysis: WhatIf
     if isinstance(prepared, PreparedRoadmap):
@@ -165,13 +187,15 @@ def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: So
         analysis.constrains(f"team:{t}") for t in analysis.teams) + (
         len(prepared.model.plugin_constraints) if isinstance(analysis, Analysis) else 0)
     if time_left is None:
-        limit = max(1.0, options.time_limit / max(count, 1))
-    else:
-        limit = time_left / max(count, 1)
-        if limit < MIN_SOLVE:
-            return dataclasses.replace(plan, warnings=(*plan.warnings, (
-                f"marginal values were not computed: the time limit left "
-                f"{max(time_left, 0.0):.1f} s for {count} re-solves (raise --time-limit, or "
-                "--no-marginals to skip them)")))
-    values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step, time_limit=limit)
+        values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step,
+                                 time_limit=max(1.0, options.time_limit / max(count, 1)))
+        return dataclasses.replace(plan, marginals=values)
+    rounds = math.ceil(count / workers_for(analysis, count)) if count else 1
+    if time_left / rounds < MIN_SOLVE:
+        return dataclasses.replace(plan, warnings=(*plan.warnings, (
+            f"marginal values were not computed: the time limit left "
+            f"{max(time_left, 0.0):.1f} s for {count} re-solves (raise --time-limit, or "
+            "--no-marginals to skip them)")))
+    values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step,
+                             deadline=time.perf_counter() + time_left)
     return dataclasses.replace(plan, marginals=values)
