@@ -67,20 +67,11 @@ def test_a_command_clock_starts_when_the_process_marked_its_start() -> None:
 
 
 @pytest.fixture
-def slow_read(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+def slow_read(slow_load: Callable[[Any, float], None]) -> Callable[[float], None]:
     """`slow_read(seconds)`: reading the scenario in `cxplan plan` takes that long more."""
     import cxplan.cli.plan as plan_command
 
-    load = plan_command.load
-
-    def slow(seconds: float) -> None:
-        def slow_load(path: Any) -> Any:
-            time.sleep(seconds)
-            return load(path)
-
-        monkeypatch.setattr(plan_command, "load", slow_load)
-
-    return slow
+    return lambda seconds: slow_load(plan_command, seconds)
 
 
 def test_a_slow_read_leaves_less_time_to_the_rest(

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+# A piece of work given less than this is not started (HiGHS cannot even load a model).
+MIN_WORK_SECONDS = 0.05
+
 # The command may end this late: the larger of 5 % of the limit and 2 s (small limits
 # cannot be cut finer than a process start and a report).
 OVERRUN_SHARE = 0.05
@@ -67,6 +70,15 @@ class Clock:
         """The limit with the overrun a command may take (`OVERRUN_SHARE`, at least
         `OVERRUN_SECONDS`)."""
         return self.limit + max(OVERRUN_SHARE * self.limit, OVERRUN_SECONDS)
+
+    def share(self, pending: int = 1, *, cap: float | None = None,
+              reserve: float = 0.0) -> float:
+        """Seconds for the next of `pending` pieces of work that share what is left (less
+        `reserve` kept for what follows them, the output say): an equal part, at most `cap`.
+        A piece that finishes early leaves more to the next ones. Below `MIN_WORK_SECONDS`
+        the piece should not start (skip it, and say so)."""
+        part = max(0.0, self.left - reserve) / max(1, pending)
+        return part if cap is None else min(part, cap)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
