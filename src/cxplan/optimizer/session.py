@@ -25,7 +25,7 @@ import numpy as np
 import pulp
 
 from cxplan.core.status import PROVEN_GAP, Status
-from cxplan.errors import SolverError
+from cxplan.errors import NoPlanInTime, SolverError
 from cxplan.optimizer.highs import (
     FEASIBILITY_TOLERANCE,
     below,
@@ -254,7 +254,7 @@ class Session:
             # found) is still a feasible plan.
             col = max(verified, key=self.objective_of)
         else:
-            raise SolverError(
+            raise NoPlanInTime(
                 f"no plan found within the time limit of {limit:g} s (raise --time-limit)")
         dual = float(info.mip_dual_bound)
         bound = dual if np.isfinite(dual) and abs(dual) < 1e300 else None

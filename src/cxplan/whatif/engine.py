@@ -29,7 +29,7 @@ from cxplan.core.journey import Journey, build_journey
 from cxplan.core.results import Plan
 from cxplan.core.selection import Limits, Resources, requirement_closure, usage, violations
 from cxplan.core.status import Status
-from cxplan.errors import InfeasibleError, SolverError, UsageError
+from cxplan.errors import InfeasibleError, NoPlanInTime, UsageError
 from cxplan.optimizer.greedy import greedy_plan
 from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, minimal_conflict
 from cxplan.optimizer.model import Model
@@ -332,7 +332,7 @@ class WhatIf(ABC):
         began = time.perf_counter()
         try:
             result = self._solve(start, time_limit)
-        except SolverError:
+        except NoPlanInTime:
             if start is None or time_limit is None:
                 raise
             # A short share of the clock can end before HiGHS has a plan (or has even
