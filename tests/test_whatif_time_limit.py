@@ -222,3 +222,21 @@ def test_with_ample_time_the_clock_changes_no_answer(path: Path) -> None:
     assert not timed_reasons.skipped and not timed_reasons.unproven
     assert [e.line for e in timed_reasons.explanations] == [
         e.line for e in explain_many(scenario, ids).explanations]
+
+
+@pytest.mark.parametrize("command", ["frontier", "explain", "sensitivity"])
+def test_a_model_too_large_for_the_limit_is_not_built_and_the_command_says_why(
+        run_main: Any, tmp_path: Path, command: str) -> None:
+    """2 000 improvements in 2 s: the model alone would take more than half of it to build
+    (as `plan` decides, `model_fits`): exit 5 at once, saying why, nothing built."""
+    from benchmarks.generate import realistic_scenario
+
+    path = tmp_path / "large.json"
+    path.write_text(json.dumps(realistic_scenario(2000, seed=1, personas=2)), "utf-8")
+    args = {"frontier": ["--budget", "80%:120%:3"], "explain": ["imp-1"],
+            "sensitivity": []}[command]
+    began = time.perf_counter()
+    run = run_main(command, path, *args, "--time-limit", "2")
+    assert run.exit_code == 5, run.output
+    assert "model would take more than half" in run.stderr
+    assert time.perf_counter() - began < Clock(2).allowed + 3
