@@ -34,15 +34,8 @@ if str(ROOT) not in sys.path:  # run as a script: make `benchmarks.generate` imp
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import realistic_scenario  # noqa: E402
+from benchmarks.guards import REPORT_PEAK  # noqa: E402
 
-# the console script (its clock starts with the process), reporting its peak memory
-CONSOLE = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: print('PEAK-KIB', resource.getrusage(resource.RUSAGE_SELF)"
-    ".ru_maxrss, file=sys.stderr))\n"
-    "sys.argv[0] = 'cxplan'\n"
-    "from cxplan.cli import console\n"
-    "console()\n")
 PHASES = ("start", "read", "build", "solve", "plan", "marginal_values", "shapley")
 
 
@@ -54,7 +47,7 @@ def run_case(size: int, seed: int, unreachable: float, limit: float, extra: list
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     began = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", CONSOLE, "plan", str(path), "--json",
+    child = subprocess.run([sys.executable, "-c", REPORT_PEAK, "plan", str(path), "--json",
                             "--quiet", "--time-limit", str(limit), *extra],
                            capture_output=True, env=env, check=False)
     wall = time.perf_counter() - began

@@ -4,7 +4,6 @@ that bound proves idle need no re-solve, and the most promising others are re-so
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from typing import Any
@@ -22,21 +21,9 @@ from cxplan.whatif.marginal import (
     marginal_values,
 )
 from tests.random_roadmaps import brute_force_roadmap, random_roadmap
-from tests.random_scenarios import brute_force, random_scenario
+from tests.random_scenarios import brute_force, random_scenario, with_limit_raised
 
 TOLERANCE = 1e-6
-
-
-def _raised(data: dict[str, Any], limit: str, step: float) -> dict[str, Any]:
-    raised = copy.deepcopy(data)
-    if limit == "budget":
-        raised["budget"] = data["budget"] + step
-    else:
-        team = limit.split(":", 1)[1]
-        capacity = data["teams"][team]
-        raised["teams"][team] = ([c + step for c in capacity] if isinstance(capacity, list)
-                                 else capacity + step)
-    return raised
 
 
 @pytest.mark.parametrize("seed", range(15))
@@ -51,7 +38,7 @@ def test_dual_bounds_are_at_least_the_exact_marginal_values(seed: int) -> None:
     bounds = dual_bounds(analysis, base, raises, math.inf)
     assert set(bounds) == {limit for limit, _ in raises}
     for limit, step in raises:
-        raised = brute_force(_raised(data, limit, step))
+        raised = brute_force(with_limit_raised(data, limit, step))
         assert raised is not None
         exact = raised[0] - best[0]
         assert bounds[limit] >= exact - TOLERANCE * max(1.0, abs(best[0])), (limit, exact)
@@ -73,7 +60,7 @@ def test_dual_bounds_hold_on_roadmaps(seed: int) -> None:
     raises = [(f"team:{t}", 1.0) for t in teams]
     bounds = dual_bounds(analysis, base, raises, math.inf)
     for limit, step in raises:
-        raised = brute_force_roadmap(_raised(data, limit, step))
+        raised = brute_force_roadmap(with_limit_raised(data, limit, step))
         assert raised is not None
         assert bounds[limit] >= raised[0] - best[0] - TOLERANCE * max(1.0, abs(best[0]))
 

@@ -4,7 +4,6 @@ analysis they came from untouched, within one shared deadline."""
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from typing import Any
@@ -19,7 +18,7 @@ from cxplan.optimizer.options import SolverOptions
 from cxplan.whatif.engine import Analysis, WhatIf
 from cxplan.whatif.marginal import marginal_values
 from cxplan.whatif.parallel import answer_all, workers_for
-from tests.random_scenarios import brute_force, random_scenario
+from tests.random_scenarios import brute_force, random_scenario, with_limit_raised
 
 SEEDS = range(10)
 
@@ -28,16 +27,6 @@ def _best_gain(data: dict[str, Any]) -> float:
     found = brute_force(data)
     assert found is not None
     return found[0]
-
-
-def _raised(data: dict[str, Any], limit: str, step: float) -> dict[str, Any]:
-    raised = copy.deepcopy(data)
-    if limit == "budget":
-        raised["budget"] = data["budget"] + step
-    else:
-        team = limit.split(":", 1)[1]
-        raised["teams"][team] = data["teams"][team] + step
-    return raised
 
 
 def _summary(values: tuple[MarginalValue, ...]) -> list[tuple[str, float, str, bool]]:
@@ -60,7 +49,7 @@ def test_marginal_values_in_parallel_equal_one_after_another_and_brute_force(
     for value in parallel.values:
         if value.status == "unused":
             continue
-        expected = _best_gain(_raised(data, value.limit, value.step)) - base
+        expected = _best_gain(with_limit_raised(data, value.limit, value.step)) - base
         assert value.gain == pytest.approx(max(expected, 0.0), rel=1e-6, abs=1e-6), value
 
 
@@ -92,7 +81,7 @@ def test_a_fork_solves_under_its_own_limits_and_the_original_under_its_own() -> 
     narrow = analysis.solve()
     assert narrow.objective == pytest.approx(_best_gain(data), rel=1e-6, abs=1e-6)
     assert wide.objective == pytest.approx(
-        _best_gain(_raised(data, "budget", scenario.budget)), rel=1e-6, abs=1e-6)
+        _best_gain(with_limit_raised(data, "budget", scenario.budget)), rel=1e-6, abs=1e-6)
 
 
 def test_questions_share_the_deadline_in_rounds_of_one_per_worker() -> None:
