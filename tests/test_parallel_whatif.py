@@ -13,7 +13,7 @@ import pytest
 
 from cxplan import load_scenario
 from cxplan.core.results import MarginalValue
-from cxplan.optimizer.highs import stop_when
+from cxplan.optimizer.highs import stop_flag, stop_when
 from cxplan.optimizer.options import SolverOptions
 from cxplan.whatif.engine import Analysis, WhatIf
 from cxplan.whatif.marginal import marginal_values
@@ -106,21 +106,26 @@ def test_questions_share_the_deadline_in_rounds_of_one_per_worker() -> None:
     assert capped == [0.5, 0.5]
 
 
-def test_an_error_in_one_question_is_raised_once_the_others_have_ended() -> None:
-    analysis = Analysis(load_scenario(random_scenario(1)))
-    answered: list[int] = []
+def test_an_error_in_one_question_stops_the_others_and_is_raised_once_they_end() -> None:
+    """One question fails while another is busy for up to 60 s: the busy one is told to
+    stop at once (its thread's stop flag, which its solves obey: see the next test), the
+    error is raised, no worker thread is left."""
+    analysis = Analysis(load_scenario(random_scenario(3)))
 
-    def fine(solver: WhatIf, seconds: float) -> int:
-        answered.append(1)
-        return 1
+    def busy(solver: WhatIf, seconds: float) -> bool:
+        flag = stop_flag()
+        assert flag is not None
+        return flag.wait(60)  # what a solve's interrupt callback polls
 
-    def broken(solver: WhatIf, seconds: float) -> int:
+    def broken(solver: WhatIf, seconds: float) -> bool:
+        time.sleep(0.2)
         raise ValueError("this question fails")
 
+    began = time.perf_counter()
     with pytest.raises(ValueError, match="this question fails"):
-        answer_all(analysis, [fine, broken, fine, fine], deadline=time.perf_counter() + 5,
-                   workers=2)
-    assert len(answered) == 3
+        answer_all(analysis, [busy, broken], deadline=time.perf_counter() + 60, workers=2)
+    assert time.perf_counter() - began < 30
+    assert not [t for t in threading.enumerate() if t.name.startswith("cxplan-whatif")]
 
 
 def test_the_calling_threads_stop_flag_stops_the_workers_solves() -> None:

@@ -18,7 +18,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 from cxplan.optimizer.highs import stop_flag, stop_when
@@ -46,7 +46,8 @@ def answer_all(analysis: WhatIf, questions: Sequence[Question[T]], *, deadline: 
     With one worker the questions run in `analysis` itself, one after another. With more,
     the first worker uses `analysis` and the others forks of it; every solve in them stops
     when the calling thread's stop flag is set (`cxplan.optimizer.highs.stop_when`). An
-    error in any question is raised here, after the others have ended.
+    error in any question (or an interrupt of the caller) stops the others' solves at once
+    and is raised here once every worker has ended.
     """
     count = len(questions)
     workers = workers_for(analysis, count) if workers is None else max(1, min(workers, count))
@@ -75,20 +76,45 @@ def answer_all(analysis: WhatIf, questions: Sequence[Question[T]], *, deadline: 
     single = dataclasses.replace(analysis.options, threads=1)
     solvers = [analysis if analysis.options.solver_threads == 1 else analysis.fork(single)]
     solvers += [analysis.fork(single) for _ in range(workers - 1)]
-    flag = stop_flag()
+    # Set when one question fails or the caller is interrupted (Ctrl-C): the other
+    # workers' solves stop at once instead of running to the deadline.
+    halt = _Linked(stop_flag())
 
     def work(solver: WhatIf) -> None:
-        with stop_when(flag):
-            while (task := seconds_for_next()) is not None:
+        with stop_when(halt):
+            # a caller's stop still answers each question (its solves stop at once)
+            while not halt.halted and (task := seconds_for_next()) is not None:
                 answers[task[0]] = questions[task[0]](solver, task[1])
 
     # Threads of their own for each call: HiGHS binds a thread's scheduler to the thread
     # count of its first solve there, and refuses another count later in that thread.
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cxplan-whatif") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cxplan-whatif")
+    try:
         futures = [pool.submit(work, solver) for solver in solvers]
-    for future in futures:
-        future.result()  # raises a worker's error
+        for future in as_completed(futures):
+            future.result()  # raises a worker's error
+    except BaseException:
+        halt.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return _complete(answers)
+
+
+class _Linked(threading.Event):
+    """An event that also counts as set when `parent` (the caller's stop flag) is."""
+
+    def __init__(self, parent: threading.Event | None) -> None:
+        super().__init__()
+        self.parent = parent
+
+    def is_set(self) -> bool:
+        return self.halted or (self.parent is not None and self.parent.is_set())
+
+    @property
+    def halted(self) -> bool:
+        """Whether this event itself is set (not only its parent)."""
+        return super().is_set()
 
 
 def _complete(answers: list[T | None]) -> list[T]:
