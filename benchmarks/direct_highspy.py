@@ -21,7 +21,7 @@ import highspy
 
 
 def main() -> None:
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.readModel(sys.argv[1])
     h.setOptionValue("mip_rel_gap", 1e-6)
