@@ -21,15 +21,15 @@ def analysis_for(scenario: Scenario, options: SolverOptions | None = None, *,
     """An `Analysis`, or a `RoadmapAnalysis` when the scenario has a horizon (`room`: the
     largest limits a roadmap's questions will set, see `RoadmapAnalysis`). With `clock`
     its solves share what the command's clock leaves, each at most `solve_limit` seconds
-    (`WhatIf.timed`), and a model that would take more than half of what the clock leaves
-    to build is not built: `SolverError` says so (`cxplan plan` gives the greedy plan of
+    (`WhatIf.timed`), and a model that would take more than half of the clock's limit to
+    build is not built (as `cxplan plan` decides): `SolverError` says so (`cxplan plan` gives the greedy plan of
     such a backlog; a what-if question has no answer without the model)."""
     found: WhatIf
     options = options or SolverOptions()
     plugins = plugins or get_plugin_manager()
     if scenario.horizon is not None:
         if clock is not None and not roadmap_model_fits(
-                roadmap_backlog(room or scenario, plugins), clock.left, plugins,
+                roadmap_backlog(room or scenario, plugins), clock.limit, plugins,
                 lp_within(scenario, options)):
             raise _too_large(clock)
         found = RoadmapAnalysis(scenario, options, plugins=plugins, room=room)
@@ -37,7 +37,7 @@ def analysis_for(scenario: Scenario, options: SolverOptions | None = None, *,
         prepared: Prepared | None = None
         if clock is not None:
             plain = backlog(scenario, plugins)
-            if not model_fits(plain, clock.left, plugins,
+            if not model_fits(plain, clock.limit, plugins,
                               relaxation_first(options, len(scenario.improvements))):
                 raise _too_large(clock)
             prepared = prepare(scenario, plugins=plugins, journey=plain.journey,
@@ -49,6 +49,6 @@ def analysis_for(scenario: Scenario, options: SolverOptions | None = None, *,
 
 def _too_large(clock: Clock) -> SolverError:
     return SolverError(
-        f"this backlog's model would take more than half of the {clock.left:.1f} s the time "
-        "limit leaves to build, so no what-if question can be answered in time (raise "
-        "--time-limit; `cxplan plan` still gives a greedy plan within it)")
+        f"this backlog's model would take more than half of the {clock.limit:g} s time limit "
+        "to build, so no what-if question can be answered in time (raise --time-limit; "
+        "`cxplan plan` still gives a greedy plan within it)")
