@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pulp
+import scipy.sparse as sp
 
 from cxplan.core.journey import Evaluation, Journey, PersonaChain
 from cxplan.linear import (
@@ -399,15 +400,26 @@ def _journey_copy(
     baseline = journey.evaluate(())
     everything = journey.evaluate(scenario.improvement_ids)
     blocking = blocking or choose_blocking(scenario, journey)
-    blocks = _blocks(problem, scenario, journey, x, blocking, prefix)
+    members = _members(scenario, journey)
+    reached = np.zeros(len(journey.touchpoint_ids), dtype=bool)
+    for q in range(len(journey.personas)):
+        reached |= everything.personas[q].visits > UNREACHABLE
+    # A touchpoint no persona reaches adds nothing to any quantity: its blocks would only
+    # repeat the requires/excludes rows of the decisions (`_core_constraints`).
+    blocks = _blocks(problem, scenario, journey, x, blocking, prefix, reached)
 
     scale, lower, nu = [], [], []
+    fixed: list[np.ndarray] = []
     for q, chain in enumerate(journey.personas):
         vmin = baseline.personas[q].visits
         vmax = everything.personas[q].visits
-        sigma = np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0)
+        steady = fixed_visits(chain, members) & (vmax > UNREACHABLE)
+        # Visits no selection can change are the baseline's: ν = 1 exactly, so their
+        # hull needs no copies (ν is a constant, `_new_chain`) and no flow row.
+        sigma = np.where(steady, vmin, np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0))
         scale.append(sigma)
-        lower.append(np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0))
+        lower.append(np.where(steady, 1.0, np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0)))
+        fixed.append(steady)
         nu.append({
             t: problem.add_variable(f"{prefix}nu[q{q},t{t}]", lowBound=float(lower[q][t]),
                                     upBound=1.0)
@@ -420,9 +432,44 @@ def _journey_copy(
                         for w in block.weights for var in w))
     register_variables(problem, (var for by_t in nu for var in by_t.values()))
     for q, chain in enumerate(journey.personas):
-        _flow(ctx, q, chain)
+        _flow(ctx, q, chain, fixed[q])
     _link_blocks(ctx)
     return ctx
+
+
+def fixed_visits(chain: PersonaChain, members: list[list[Member]]) -> np.ndarray:
+    """Touchpoints whose expected visits are the same for every selection: no path of
+    edges leads to them from a touchpoint whose retention some improvement changes.
+
+    Retention 1 − p'd' changes at t only when t leaks customers (p_t d_t > 0), has
+    successors, and an improvement there reduces failures or dropout; everything else an
+    improvement does leaves the flow of customers as it is."""
+    transition = chain.transition.tocsr()
+    has_successor = np.diff(transition.indptr) > 0
+    leaks = (chain.failure * chain.dropout > 0) & has_successor
+    changing = [t for t, on_t in enumerate(members)
+                if leaks[t] and any(m.failure > 0 or m.dropout > 0 for m in on_t)]
+    moved = np.zeros(len(members), dtype=bool)
+    if changing:
+        # everything reachable from a successor of a changing touchpoint
+        graph = transition.copy()
+        graph.data = np.ones_like(graph.data)
+        graph.eliminate_zeros()
+        seeds = np.zeros(len(members), dtype=bool)
+        seeds[np.unique(graph[changing].indices)] = True
+        moved = _downstream(graph, seeds)
+    return ~moved
+
+
+def _downstream(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
+    """The touchpoints reachable from `seeds` (included) along the edges of `graph`."""
+    found = seeds.copy()
+    frontier = seeds.copy()
+    while frontier.any():
+        after = (graph.T @ frontier.astype(np.int8)) > 0
+        frontier = after & ~found
+        found |= frontier
+    return found
 
 
 def _safe(text: str) -> str:
@@ -493,7 +540,7 @@ def choose_blocking(scenario: Scenario, journey: Journey,
 
 def _blocks(
     problem: pulp.LpProblem, scenario: Scenario, journey: Journey,
-    x: dict[str, pulp.LpVariable], blocking: Blocking, prefix: str = "",
+    x: dict[str, pulp.LpVariable], blocking: Blocking, prefix: str, reached: np.ndarray,
 ) -> list[list[Block]]:
     members = _members(scenario, journey)
     requires = {imp.id: set(imp.requires) for imp in scenario.improvements}
@@ -503,6 +550,9 @@ def _blocks(
 
     result: list[list[Block]] = []
     for t, on_t in enumerate(members):
+        if not reached[t]:
+            result.append([])
+            continue
         on_t.sort(key=lambda m: (-m.failure, order[m.improvement]))
         chunks, start = [], 0
         for size in _chunks(len(on_t), blocking):
@@ -556,12 +606,15 @@ def _link_blocks(ctx: ModelContext) -> None:
                         constraint(link, pulp.LpConstraintEQ, 0.0))
 
 
-def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
-    """ν_u − Σ_t P_tu (σ_t/σ_u)(ν_t − d_t p_t Q^D_t) = e_u / σ_u for every reachable u."""
+def _flow(ctx: ModelContext, q: int, chain: PersonaChain, fixed: np.ndarray) -> None:
+    """ν_u − Σ_t P_tu (σ_t/σ_u)(ν_t − d_t p_t Q^D_t) = e_u / σ_u for every reachable u
+    whose visits are not `fixed` (those hold it at their constant ν = 1)."""
     incoming = chain.transition.tocsc()
     sigma = ctx.scale[q]
     nu = ctx.nu[q]
     for u in nu:
+        if fixed[u]:
+            continue
         row = expression([(nu[u], 1.0)])
         start, end = incoming.indptr[u], incoming.indptr[u + 1]
         for t, prob in zip(incoming.indices[start:end].tolist(),
