@@ -505,10 +505,13 @@ def _chunks(count: int, blocking: Blocking) -> list[int]:
 
 
 def estimated_columns(scenario: Scenario, journey: Journey, blocking: Blocking) -> int:
-    """Roughly how many columns the hull has with `blocking` (weights, copies, visits)."""
+    """Roughly how many columns the hull has with `blocking` (weights, copies, visits):
+    touchpoints no persona reaches have none (`_journey_copy`); those whose visits no
+    selection changes are counted with copies they do not get."""
     personas = len(journey.personas)
     total = len(scenario.improvements) + personas * len(journey.touchpoint_ids)
-    for on_t in _members(scenario, journey):
+    reached = np.logical_or.reduce([chain.reachable for chain in journey.personas])
+    for on_t in (on_t for t, on_t in enumerate(_members(scenario, journey)) if reached[t]):
         for k, size in enumerate(_chunks(len(on_t), blocking)):
             subsets = 2 ** size
             # weights (shared), copies per persona: the first block once, later ones per
