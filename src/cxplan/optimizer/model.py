@@ -584,8 +584,11 @@ def _block(
         if any(req in ids and req not in names for a in names for req in requires[a]):
             continue
         subsets.append(tuple(chosen))
-    weights = [expression([(problem.add_variable(f"{prefix}lam[t{t},b{b},{k}]", lowBound=0),
-                             1.0)]) for k in range(len(subsets))]
+    # λ ≤ 1 follows from Σ λ = 1; said as a bound, every column of the hull has finite
+    # bounds, which a Lagrangian bound from any prices needs (`cxplan.optimizer.dual_bound`).
+    weights = [expression([(problem.add_variable(f"{prefix}lam[t{t},b{b},{k}]", lowBound=0,
+                                                 upBound=1), 1.0)])
+               for k in range(len(subsets))]
     return Block(chunk, subsets, weights)
 
 
