@@ -7,7 +7,9 @@ the LP bound. The LP relaxation is tight here (0.02 % above the optimum at 500
 improvements), and almost all of its decisions are already 0 or 1. So, for large
 models (`SolverOptions.start_method`):
 
-1. solve the LP relaxation: its optimum bounds the objective of every plan;
+1. solve the LP relaxation: its optimum bounds the objective of every plan (an LP that
+   may not finish in time is solved so that, stopped, its prices still prove a bound:
+   `solve_relaxation`, `cxplan.optimizer.dual_bound`);
 2. take the improvements at 1 in it (a feasible selection as far as the scenario's
    budget, teams, requirements and exclusions go; checked) and fill what is left with
    the lazy greedy on exact marginal gains;
