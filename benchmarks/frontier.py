@@ -1,7 +1,7 @@
 """Frontier timing: one model re-solved per point (reuse) against a new model per point.
 
     .venv/bin/python benchmarks/frontier.py [--sizes 100,1000] [--points 10]
-        [--time-limit 20] [--seed 0] [--json out.json]
+        [--time-limit 20] [--command-limit 60] [--seed 0] [--json out.json]
     .venv/bin/python benchmarks/frontier.py --scenario scenarios/microfinance-roadmap.yaml
         [--points 5]
 
@@ -18,8 +18,11 @@ is computed twice, each in a fresh subprocess with BLAS pinned to one thread:
 - rebuild: `reuse=False` — every point builds the journey and the model, runs the greedy
   start and solves from scratch, as `cxplan.optimize` at that budget would.
 
-`--time-limit` applies to each point's solve. Reported per mode: total wall time, time
-spent building, the number of points proven optimal, the mean gap of the others, and
+`--time-limit` applies to each point's solve. `--command-limit S` also gives the whole
+frontier S seconds (`frontier(..., clock=Clock(S), solve_limit=<--time-limit>)`, what
+`cxplan frontier --time-limit S --solve-time-limit T` does): the table then also gives
+the points skipped and the wall time against S + max(5 %, 2 s). Reported per mode: total
+wall time, time spent building, the number of points proven optimal, the mean gap of the others, and
 the sum of the objectives over the points (the higher, the better the plans found
 within the limits). Both modes must agree on proven-optimal points.
 """
@@ -41,11 +44,12 @@ if str(ROOT) not in sys.path:
 
 
 def worker(size: int | str, points: int, time_limit: float, seed: int,
-           reuse: bool) -> dict[str, Any]:
+           reuse: bool, command_limit: float | None = None) -> dict[str, Any]:
     import resource
 
     from benchmarks.generate import realistic_scenario
     from cxplan import load_scenario
+    from cxplan.clock import Clock
     from cxplan.optimizer.options import SolverOptions
     from cxplan.whatif.frontier import frontier
 
@@ -54,8 +58,9 @@ def worker(size: int | str, points: int, time_limit: float, seed: int,
     assert scenario.budget is not None
     levels = [scenario.budget * (0.6 + 0.8 * k / max(points - 1, 1)) for k in range(points)]
     began = time.perf_counter()
+    clock = Clock(command_limit, began=began) if command_limit else None
     result = frontier(scenario, "budget", levels, options=SolverOptions(time_limit=time_limit),
-                      reuse=reuse)
+                      reuse=reuse, clock=clock, solve_limit=time_limit if clock else None)
     seconds = time.perf_counter() - began
     outcomes = [p.outcome for p in result.points if p.outcome is not None]
     gaps = [o.gap for o in outcomes if o.status != "optimal" and o.gap is not None]
@@ -69,6 +74,8 @@ def worker(size: int | str, points: int, time_limit: float, seed: int,
         "statuses": [o.status for o in outcomes],
         "improvements": len(scenario.improvements),
         "periods": scenario.horizon.periods if scenario.horizon is not None else 1,
+        "command_limit": command_limit, "skipped": len(result.skipped),
+        "allowed": clock.allowed if clock else None,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -78,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="100,1000")
     p.add_argument("--points", type=int, default=10)
     p.add_argument("--time-limit", type=float, default=20.0)
+    p.add_argument("--command-limit", type=float, default=0.0,
+                   help="seconds for the whole frontier (0: none, per solve only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--scenario", metavar="FILE", help="a scenario file instead of --sizes")
@@ -86,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         given, reuse = args.worker[0], args.worker[1] == "1"
         size: int | str = int(given) if given.isdigit() else given
-        print(json.dumps(worker(size, args.points, args.time_limit, args.seed, reuse)))
+        print(json.dumps(worker(size, args.points, args.time_limit, args.seed, reuse,
+                                args.command_limit or None)))
         return 0
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
@@ -97,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             out = subprocess.run(
                 [sys.executable, __file__, "--worker", str(size), "1" if reuse else "0",
                  "--points", str(args.points), "--time-limit", str(args.time_limit),
-                 "--seed", str(args.seed)],
+                 "--seed", str(args.seed), "--command-limit", str(args.command_limit)],
                 env=env, check=True, capture_output=True, text=True)
             row = json.loads(out.stdout)
             rows.append(row)
@@ -105,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'reuse  ' if reuse else 'rebuild'}: {row['seconds']:7.1f} s "
                   f"(build {row['build_seconds']:5.1f} s), {row['optimal']}/{args.points} "
                   f"optimal, mean gap of the others {row['mean_gap_of_others']:.2e}, "
-                  f"objective sum {row['objective_sum']:,.0f}, peak {row['peak_mib']:.0f} MiB",
+                  f"objective sum {row['objective_sum']:,.0f}, peak {row['peak_mib']:.0f} MiB"
+                  + (f", {row['skipped']} skipped, limit {args.command_limit:g} s "
+                     f"(allowed {row['allowed']:g} s)" if args.command_limit else ""),
                   flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")

@@ -8,7 +8,8 @@ Each case writes its scenario as JSON and runs `cxplan plan FILE --json --quiet
 process's peak memory (its `ru_maxrss`, printed as it exits), the status and the warnings
 that say what was reduced. Cases (issue 17): a roadmap of 1 000 improvements × 120
 periods (took 156 s and 11.1 GB with a 10 s limit), `--threads 100000` on a small
-scenario (never ended), 200 personas (24 of 30 s went to ordering after the clock).
+scenario (never ended), 200 personas (24 of 30 s went to ordering after the clock), 100
+teams with marginal values and a 2 s limit (took 107 s).
 """
 
 from __future__ import annotations
@@ -41,11 +42,27 @@ def many_personas(count: int, improvements: int = 200) -> dict[str, Any]:
     return data
 
 
+def many_teams(count: int, improvements: int = 200) -> dict[str, Any]:
+    """The generator's scenario with its staff spread over `count` teams, each about half
+    as large as its improvements' demand, so that every team binds: one marginal-value
+    re-solve each."""
+    data = realistic_scenario(improvements, seed=0, personas=2)
+    demand: dict[str, float] = {}
+    for k, improvement in enumerate(data["improvements"]):
+        people = sum(improvement["staff"].values()) or 1
+        team = f"team-{k % count}"
+        improvement["staff"] = {team: people}
+        demand[team] = demand.get(team, 0) + people
+    data["teams"] = {team: max(1, round(need / 2)) for team, need in demand.items()}
+    return data
+
+
 CASES: dict[str, tuple[Any, float, list[str]]] = {
     "roadmap": (lambda: roadmap_scenario(1000, 120), 10.0, []),
     "threads": (lambda: realistic_scenario(100, seed=0), 2.0, ["--threads", "100000"]),
-    # marginal values (re-solves with up to the limit again) are outside these guards
     "personas": (lambda: many_personas(200), 30.0, ["--no-marginals"]),
+    # 100 binding teams: 101 marginal-value re-solves (each was given at least 1 s: 107 s)
+    "teams": (lambda: many_teams(100), 2.0, []),
 }
 
 
@@ -55,8 +72,8 @@ REPORT_PEAK = (
     "atexit.register(lambda: print('PEAK-KIB', resource.getrusage(resource.RUSAGE_SELF)"
     ".ru_maxrss, file=sys.stderr))\n"
     "sys.argv[0] = 'cxplan'\n"
-    "from cxplan.cli import main\n"
-    "main()\n")
+    "from cxplan.cli import console\n"
+    "console()\n")
 
 
 def run_case(name: str, folder: Path) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,21 @@ def run_main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     yield run
     configure()
     allow_paths([])
+
+
+@pytest.fixture
+def slow_load(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, float], None]:
+    """`slow_load(command_module, seconds)`: reading a scenario in that command module
+    (`cxplan.cli.plan`, `cxplan.cli.whatif`: its `load`) takes that long more, a slow
+    phase for the time-limit tests."""
+
+    def slow(module: Any, seconds: float) -> None:
+        load = module.load
+
+        def slow_load(path: Any) -> Any:
+            time.sleep(seconds)
+            return load(path)
+
+        monkeypatch.setattr(module, "load", slow_load)
+
+    return slow

@@ -196,3 +196,19 @@ def brute_force(sc: dict[str, Any]) -> tuple[float, set[str]] | None:
         return None
     gain, chosen = max(every, key=lambda found: found[0])
     return gain, set(chosen)
+
+
+def with_limit_raised(data: dict[str, Any], limit: str, step: float) -> dict[str, Any]:
+    """A copy of a scenario (or roadmap) with "budget" or "team:<name>" raised by `step`
+    (a roadmap team's capacity in every period)."""
+    import copy
+
+    raised = copy.deepcopy(data)
+    if limit == "budget":
+        raised["budget"] = data["budget"] + step
+    else:
+        team = limit.split(":", 1)[1]
+        capacity = data["teams"][team]
+        raised["teams"][team] = ([c + step for c in capacity] if isinstance(capacity, list)
+                                 else capacity + step)
+    return raised

@@ -149,3 +149,26 @@ def test_a_stopped_lp_first_solve_reports_a_proven_bound(
     assert plan.status in ("optimal", "time_limit")
     if plan.status == "time_limit":
         assert plan.gap is not None and plan.gap > 0
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_a_stopped_lps_prices_bound_the_optimum_after_raising_the_budget(seed: int) -> None:
+    """What the marginal values' dual bound (`cxplan.whatif.marginal.dual_bounds`) relies
+    on, for a stopped LP too: raising a row's bound by Δ raises the bound by ≤ |y| Δ."""
+    data = random_scenario(seed)
+    raised = {**data, "budget": round(float(data["budget"]) * 1.3 + 5, 1)}  # type: ignore[arg-type]
+    optimum = _optimum(raised)
+    if optimum is None or _optimum(data) is None:
+        pytest.skip("no feasible plan: nothing to bound")
+    session = _session(data)
+    relaxation = relaxation_module.solve_relaxation(session, time.perf_counter() + 30,
+                                                    can_stop=True)
+    assert relaxation is not None and relaxation.row_duals is not None
+    step = float(raised["budget"]) - float(data["budget"])  # type: ignore[arg-type]
+    price = abs(relaxation.row_duals[session.compiled.rows["budget"]])
+    assert _at_least(relaxation.bound + price * step, optimum)
+    for iterations in (0, 4):
+        found = lagrangian_bound(_stopped_lp(session, iterations))
+        assert found is not None
+        price = abs(found.prices[session.compiled.rows["budget"]])
+        assert _at_least(found.bound + price * step, optimum)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.guards import many_personas
+from benchmarks.guards import many_personas, many_teams
 from benchmarks.roadmap import roadmap_scenario
 
 MARGIN = 10.0  # seconds for starting Python and importing cxplan on a loaded 2-core machine
@@ -67,3 +67,18 @@ def test_two_hundred_personas_end_within_the_limit(tmp_path: Path) -> None:
     assert plan["selected"] and len(plan["personas"]) == 200
     assert sum(i["gain"] for i in plan["improvements"]) == pytest.approx(
         plan["expected_gain"], rel=1e-9)
+
+
+def test_a_hundred_teams_share_the_limit_for_their_marginal_values(tmp_path: Path) -> None:
+    # one re-solve per binding team, 101 in all: each was given at least 1 s (107 s)
+    path = tmp_path / "teams.json"
+    path.write_text(json.dumps(many_teams(100)), encoding="utf-8")
+    wall, plan = run_plan(path, "--time-limit", "2")
+    assert wall < 2 + MARGIN
+    assert plan["timings"]["total"] <= 2 + max(0.05 * 2, 2.0)
+    assert plan["selected"]
+    values = plan.get("marginal_values")
+    if values is None:  # no time left for 101 re-solves: said so
+        assert any("marginal values were not computed" in w for w in plan["warnings"])
+    else:  # each stopped one says so: a status, and a range where its bound proves one
+        assert {v["status"] for v in values} <= {"optimal", "time_limit", "gap_limit", "unused"}

@@ -348,3 +348,21 @@ def test_large_roadmaps_take_the_tight_hull_only_when_their_lp_fits_an_lp_first_
     assert prepare_roadmap(scenario).model.blocking == COMPACT
     assert prepare_roadmap(scenario, lp_within=1e9).model.blocking == TIGHT
     assert prepare_roadmap(scenario, lp_within=1e-9).model.blocking == COMPACT
+
+
+def test_the_schedule_evaluators_cache_is_bounded_by_the_journeys_size() -> None:
+    """Each cached period holds whole-journey arrays: the cache keeps at most as many as a
+    journey's own evaluation cache may (`Journey.cache_limit`, ~64 MiB), not 4 096."""
+    import itertools
+
+    from cxplan.core.schedule import ScheduleEvaluator
+
+    scenario = load_scenario(random_roadmap(1))
+    cal = calendar(scenario)
+    for period in cal.numbers:
+        cal.journey(period).__dict__["cache_limit"] = 3  # as a very large journey would
+    evaluator = ScheduleEvaluator(cal, {})
+    ids = scenario.improvement_ids
+    for starts in itertools.islice(itertools.product(cal.numbers, repeat=len(ids)), 40):
+        evaluator.periods(dict(zip(ids, starts, strict=True)))
+        assert len(evaluator._cache) <= 3

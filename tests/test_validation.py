@@ -521,7 +521,8 @@ def test_a_dense_requires_cycle_is_reported_quickly(minimal_scenario: ScenarioFa
     data["improvements"] = [improvement(i, requires=[j for j in ids if j != i]) for i in ids]
     start = time.perf_counter()
     problem = only(problems_of(data))
-    assert time.perf_counter() - start < 5
+    # listing every simple cycle would never end; 60 s catches that on a busy machine
+    assert time.perf_counter() - start < 60
     assert problem.location == "improvements[0].requires[0]"
     assert problem.message == "requires cycle: i00 -> i01 -> i00"
 
@@ -1329,7 +1330,9 @@ def test_an_alias_bomb_is_stopped_quickly(write_scenario: ScenarioWriter) -> Non
     path = write_scenario("\n".join(lines) + "\n")
     start = time.perf_counter()
     problem = only(problems_of(path))
-    assert time.perf_counter() - start < 5
+    # Expanded, the file is 10¹⁰ values: hours of work and all memory. 60 s catches that
+    # without failing on a busy machine (it was < 5 s, and failed once at load 13).
+    assert time.perf_counter() - start < 60
     assert "alias" in problem.message and "bomb" in problem.message
 
 

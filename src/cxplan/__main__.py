@@ -1,6 +1,6 @@
 """`python -m cxplan`: the command line, as `cxplan` (and `python -m cxplan.cli`) run it."""
 
-from cxplan.cli import main
+from cxplan.cli import console
 
 if __name__ == "__main__":
-    main()
+    console()

@@ -14,10 +14,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+# A piece of work given less than this is not started (HiGHS cannot even load a model).
+MIN_WORK_SECONDS = 0.05
+
 # The command may end this late: the larger of 5 % of the limit and 2 s (small limits
 # cannot be cut finer than a process start and a report).
 OVERRUN_SHARE = 0.05
 OVERRUN_SECONDS = 2.0
+
+# When the running `cxplan` process began its command (`mark_command_start`), so that the
+# imports before a command's body (pulp, highspy, scipy: about a second) count too.
+_command_started: float | None = None
+
+
+def mark_command_start(when: float | None) -> None:
+    """Record when the running command began (a `time.perf_counter()` value; None: no
+    command runs): the console script does, around each command."""
+    global _command_started
+    _command_started = when
+
+
+def command_clock(limit: float) -> Clock:
+    """The clock of a command with `--time-limit limit`: from the process's start when
+    the console script marked it, else from now (a command run inside another program)."""
+    if _command_started is None:
+        return Clock(limit)
+    return Clock(limit, began=_command_started)
 
 
 @dataclass
@@ -48,6 +70,15 @@ class Clock:
         """The limit with the overrun a command may take (`OVERRUN_SHARE`, at least
         `OVERRUN_SECONDS`)."""
         return self.limit + max(OVERRUN_SHARE * self.limit, OVERRUN_SECONDS)
+
+    def share(self, pending: int = 1, *, cap: float | None = None,
+              reserve: float = 0.0) -> float:
+        """Seconds for the next of `pending` pieces of work that share what is left (less
+        `reserve` kept for what follows them, the output say): an equal part, at most `cap`.
+        A piece that finishes early leaves more to the next ones. Below `MIN_WORK_SECONDS`
+        the piece should not start (skip it, and say so)."""
+        part = max(0.0, self.left - reserve) / max(1, pending)
+        return part if cap is None else min(part, cap)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:

@@ -139,6 +139,11 @@ class SolverError(CxplanError):
     exit_code = 5
 
 
+class NoPlanInTime(SolverError):
+    """The time limit ended before the solver had any plan (nor a start that checks out):
+    a caller holding a feasible plan of its own may fall back on it."""
+
+
 class ConsistencyError(CxplanError):
     """The optimizer's numbers disagree with the independent evaluator: a bug, never hidden."""
 

@@ -114,6 +114,13 @@ def join_words(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def shortlist(items: Sequence[str], shown: int = 6) -> str:
+    """The first `shown` items, then how many more: "a, b, c and 4 more"."""
+    if len(items) <= shown:
+        return join_words(items)
+    return ", ".join(items[:shown]) + f" and {len(items) - shown} more"
+
+
 def slug(text: str, fallback: str) -> str:
     """A file-name stem from any text: ASCII letters and digits in lower case, the rest
     turned into single hyphens (`fallback` when nothing is left)."""

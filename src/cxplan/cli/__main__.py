@@ -1,3 +1,3 @@
-from cxplan.cli import main
+from cxplan.cli import console
 
-main()
+console()

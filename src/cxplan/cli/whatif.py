@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +27,7 @@ from cxplan.core.status import Status
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cxplan.clock import Clock
     from cxplan.core.results import MarginalValues, Plan
     from cxplan.optimizer.options import SolverOptions
     from cxplan.scenario.models import Scenario
@@ -35,7 +37,12 @@ if TYPE_CHECKING:
     from cxplan.whatif.sensitivity import Sensitivity
 
 TimeLimitOpt = Annotated[float, typer.Option(
-    "--time-limit", help="Seconds per solve; past it the best plan found is used (and said).")]
+    "--time-limit", help="Seconds for the whole command (reading, building, every solve); "
+    "solves stopped by it give their best plan and gap, work it leaves no time for is "
+    "skipped with a warning.")]
+SolveLimitOpt = Annotated[float | None, typer.Option(
+    "--solve-time-limit", help="Seconds per solve at most (default: an equal part of what "
+    "--time-limit leaves to the solves still to do).")]
 GapOpt = Annotated[float, typer.Option(help="Relative optimality gap to stop each solve at.")]
 ReportOpt = Annotated[Path | None, typer.Option(
     "--report", help="Write an HTML page (with its chart) to this folder.")]
@@ -45,10 +52,31 @@ TeamOpt = Annotated[list[str] | None, typer.Option(
     "--team", help="Override a team's capacity, NAME=N or NAME=120% (repeatable).")]
 
 
-def _options(time_limit: float, gap: float) -> SolverOptions:
+def _options(time_limit: float, gap: float, solve_limit: float | None = None) -> SolverOptions:
+    """The solver's options: its time limit is `solve_limit` when given (each solve's), else
+    the command's (each solve then gets its share of the command's clock)."""
+    from dataclasses import replace
+
     from cxplan.optimizer.options import SolverOptions
 
-    return SolverOptions(time_limit=time_limit, gap=gap)
+    options = SolverOptions(time_limit=time_limit, gap=gap)  # checks both limits
+    return options if solve_limit is None else replace(options, time_limit=solve_limit)
+
+
+def _clock(time_limit: float) -> Clock:
+    """The command's clock: --time-limit counts from the process's start (as `plan`'s),
+    reading the files included."""
+    from cxplan.clock import command_clock
+
+    clock = command_clock(time_limit)
+    clock.record("start", clock.elapsed)  # the process's start and imports
+    return clock
+
+
+def _warn(warnings: Iterable[str]) -> None:
+    err = stderr_console()
+    for warning in warnings:
+        err.print("warning: " + warning, markup=False)
 
 
 def _limited(path: Path, budget: str | None, team: list[str] | None) -> Scenario:
@@ -77,31 +105,52 @@ def compare(
     as_json: JsonOpt = False,
     report: ReportOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     gap: GapOpt = 1e-6,
 ) -> None:
     """Solve several scenarios and set their plans side by side."""
 
     def body() -> None:
         from cxplan.api import optimize
-        from cxplan.errors import UsageError
+        from cxplan.clock import Clock
+        from cxplan.errors import SolverError, UsageError
         from cxplan.whatif.compare import compare as compare_plans
+        from cxplan.whatif.engine import can_start, solve_share
 
+        clock = _clock(time_limit)
+        options = _options(time_limit, gap, solve_time_limit)
         if len(scenarios) < 2:
             raise UsageError("compare needs at least two scenario files")
-        loaded = [load(p) for p in scenarios]  # every file checked before any solve
+        with clock.phase("read"):
+            loaded = [load(p) for p in scenarios]  # every file checked before any solve
         check_outputs(report)
-        plans = [optimize(s, options=_options(time_limit, gap), shapley=False)
-                 for s in loaded]
-        comparison = compare_plans(loaded, plans)
+        plans = []
+        with clock.phase("solve"):
+            for index, one in enumerate(loaded):
+                # Each plan (building, solving, ordering) gets an equal part of what is
+                # left, at most --solve-time-limit.
+                seconds = solve_share(clock, len(loaded) - index, solve_time_limit)
+                if not can_start(seconds):
+                    break
+                assert seconds is not None
+                plans.append(optimize(one, options=options, shapley=False,
+                                      clock=Clock(seconds)))
+        if len(plans) < 2:
+            raise SolverError("the time limit left no time to solve two of the scenarios "
+                              f"(--time-limit {time_limit:g}): raise --time-limit")
+        comparison = compare_plans(loaded[:len(plans)], plans,
+                                   [str(p) for p in scenarios[len(plans):]])
         written: list[Path] = []
-        if report is not None:
-            from cxplan.report.whatif import write_comparison
+        with clock.phase("report"):
+            if report is not None:
+                from cxplan.report.whatif import write_comparison
 
-            written = write_comparison(comparison, report)
+                written = write_comparison(comparison, report)
         if as_json:
-            _emit_json(comparison.to_dict())
+            _emit_json({**comparison.to_dict(), "timings": clock.summary()})
         else:
             _print_comparison(comparison, stdout_console())
+        _warn(comparison.warnings)
         _wrote(written)
 
     run(body, machine=as_json)
@@ -145,21 +194,25 @@ def frontier(
         "--no-reuse", help="Build and solve every point from scratch (for comparison).")]
     = False,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     gap: GapOpt = 1e-6,
 ) -> None:
     """The best plan at each level of the budget (or of a team): gain, knees, gain per unit."""
 
     def body() -> None:
-        from cxplan.errors import UsageError
+        from cxplan.errors import SolverError, UsageError
         from cxplan.whatif.frontier import frontier as run_frontier
         from cxplan.whatif.frontier import parse_range
 
+        clock = _clock(time_limit)
         if (budget is None) == (team is None):
             raise UsageError("give exactly one of --budget FROM:TO:STEPS or "
                              "--team NAME=FROM:TO:STEPS")
         if as_json and as_csv:
             raise UsageError("--json and --csv both print on stdout; choose one")
-        loaded = load(scenario)
+        options = _options(time_limit, gap, solve_time_limit)
+        with clock.phase("read"):
+            loaded = load(scenario)
         if budget is not None:
             limit, levels = "budget", parse_range(budget, loaded.budget, what="--budget")
         else:
@@ -180,19 +233,27 @@ def frontier(
                              if point.outcome else "no plan"), markup=False)
 
         check_outputs(report)
-        result = run_frontier(loaded, limit, levels, options=_options(time_limit, gap),
-                              reuse=not no_reuse, progress=progress)
+        result = run_frontier(loaded, limit, levels, options=options, reuse=not no_reuse,
+                              progress=progress, clock=clock, solve_limit=solve_time_limit)
+        clock.record("build", result.build_seconds)
+        clock.record("solve", result.seconds - result.build_seconds)
+        if not result.points:
+            raise SolverError("the time limit left no time to solve any frontier point "
+                              f"(--time-limit {time_limit:g}; reading and building took "
+                              f"{clock.elapsed:.1f} s): raise --time-limit")
         written: list[Path] = []
-        if report is not None:
-            from cxplan.report.whatif import write_frontier
+        with clock.phase("report"):
+            if report is not None:
+                from cxplan.report.whatif import write_frontier
 
-            written = write_frontier(result, report)
+                written = write_frontier(result, report)
         if as_json:
-            _emit_json(result.to_dict())
+            _emit_json({**result.to_dict(), "timings": clock.summary()})
         elif as_csv:
             emit(result.to_csv())
         else:
             _print_frontier(result, stdout_console())
+        _warn(result.warnings)
         _wrote(written)
 
     run(body, machine=as_json or as_csv)
@@ -242,38 +303,41 @@ def explain(
     budget: BudgetOpt = None,
     team: TeamOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     gap: GapOpt = 1e-6,
 ) -> None:
     """Why an improvement is in the plan (and what replaces it) or why it is left out."""
 
     def body() -> None:
         from cxplan.errors import UsageError
-        from cxplan.whatif.analyses import analysis_for
-        from cxplan.whatif.explain import explain as explain_one
+        from cxplan.whatif.explain import explain_many
 
-        loaded = _limited(scenario, budget, team)
+        clock = _clock(time_limit)
+        options = _options(time_limit, gap, solve_time_limit)
+        with clock.phase("read"):
+            loaded = _limited(scenario, budget, team)
         wanted = loaded.improvement_ids if explain_all else list(improvements or [])
         if not wanted:
             raise UsageError("name an improvement to explain (or give --all)")
         if explain_all and improvements:
             raise UsageError("give improvement ids or --all, not both")
-        analysis = analysis_for(loaded, _options(time_limit, gap))
-        for imp in wanted:  # a typo is reported before any solve
-            if imp not in set(loaded.improvement_ids):
-                explain_one(loaded, imp, analysis=analysis)
-        best = analysis.optimum()
-        found = [explain_one(loaded, imp, analysis=analysis, plan=best) for imp in wanted]
+        with clock.phase("solve"):  # building the model included
+            found = explain_many(loaded, wanted, options=options, clock=clock,
+                                 solve_limit=solve_time_limit)
         if as_json:
-            _emit_json({"scenario": loaded.title, "plan": best.to_dict(),
-                        "explanations": [e.to_dict() for e in found]})
-            return
-        out = stdout_console()
-        if len(found) > 1:
-            for e in found:
-                out.print(f"{'*' if e.selected else ' '} {e.improvement}: {e.line}",
-                          markup=False)
-            return
-        _print_explanation(found[0], out)
+            _emit_json({**found.to_dict(), "timings": clock.summary()})
+        else:
+            out = stdout_console()
+            if len(found.explanations) > 1 or found.skipped:
+                for e in found.explanations:
+                    out.print(f"{'*' if e.selected else ' '} {e.improvement}: {e.line}"
+                              + ("" if e.proven else " [not proven: time limit]"),
+                              markup=False)
+                for imp in found.skipped:
+                    out.print(f"  {imp}: not explained (no time left)", markup=False)
+            else:
+                _print_explanation(found.explanations[0], out)
+        _warn(found.warnings)
 
     run(body, machine=as_json)
 
@@ -331,8 +395,10 @@ def sensitivity(
     budget: BudgetOpt = None,
     team: TeamOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    solve_time_limit: SolveLimitOpt = None,
     time_budget: Annotated[float, typer.Option(
-        "--time-budget", help="Seconds for the whole analysis; unfinished ranges say so.")]
+        "--time-budget", help="Seconds for the analysis after the plan (within "
+        "--time-limit); unfinished ranges say so.")]
     = 600.0,
     gap: GapOpt = 1e-6,
 ) -> None:
@@ -342,22 +408,29 @@ def sensitivity(
     def body() -> None:
         from cxplan.whatif.sensitivity import sensitivity as run_sensitivity
 
-        loaded = _limited(scenario, budget, team)
+        clock = _clock(time_limit)
+        options = _options(time_limit, gap, solve_time_limit)
+        with clock.phase("read"):
+            loaded = _limited(scenario, budget, team)
         check_outputs(report)
         if not as_json:
             stderr_console().print("examining ranges (each check is a solve)…", markup=False)
-        result = run_sensitivity(loaded, options=_options(time_limit, gap),
-                                 tolerance=tolerance, touchpoints=touchpoints,
-                                 improvements=improvement, time_budget=time_budget)
+        with clock.phase("solve"):  # building the models included
+            result = run_sensitivity(loaded, options=options, tolerance=tolerance,
+                                     touchpoints=touchpoints, improvements=improvement,
+                                     time_budget=time_budget, clock=clock,
+                                     solve_limit=solve_time_limit)
         written: list[Path] = []
-        if report is not None:
-            from cxplan.report.whatif import write_sensitivity
+        with clock.phase("report"):
+            if report is not None:
+                from cxplan.report.whatif import write_sensitivity
 
-            written = write_sensitivity(result, report)
+                written = write_sensitivity(result, report)
         if as_json:
-            _emit_json(result.to_dict())
+            _emit_json({**result.to_dict(), "timings": clock.summary()})
         else:
             _print_sensitivity(result, stdout_console())
+        _warn(result.warnings)
         _wrote(written)
 
     run(body, machine=as_json)
@@ -408,7 +481,11 @@ def print_marginals(values: MarginalValues | None, plan: Plan, out: Console) -> 
             part = f"one more in {v.limit[5:]}: no improvement needs this team"
         else:
             part = f"one more in {v.limit[5:]}{every}: {money(v.gain, cur, sign=True)}"
-        if v.status in (Status.TIME_LIMIT, Status.GAP_LIMIT):
+        if not v.solved:
+            part += (f" to {money(v.gain_bound, cur, sign=True)} (proven range from the LP's "
+                     "dual values; no time to re-solve)" if v.gain_bound is not None
+                     else " (not re-solved: no time)")
+        elif v.status in (Status.TIME_LIMIT, Status.GAP_LIMIT):
             part += (f" to {money(v.gain_bound, cur, sign=True)} (proven range; the re-solve "
                      "stopped early)" if v.gain_bound is not None
                      else " (at least; the re-solve stopped early)")

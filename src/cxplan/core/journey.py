@@ -188,9 +188,11 @@ class Journey:
     _cache: dict[frozenset[str], Evaluation] = field(default_factory=dict, repr=False)
 
     @cached_property
-    def _cache_limit(self) -> int:
-        # Each evaluation holds 6 arrays per persona over all touchpoints: keep the cache
-        # near 64 MiB whatever the journey's size (large journeys get few entries).
+    def cache_limit(self) -> int:
+        """How many evaluations a cache of this journey's evaluations may hold.
+
+        Each evaluation holds 6 arrays per persona over all touchpoints: a cache stays near
+        64 MiB whatever the journey's size (large journeys get few entries)."""
         per_entry = 8 * 6 * max(1, len(self.touchpoint_ids)) * max(1, len(self.personas))
         return max(8, min(4096, (64 << 20) // per_entry))
 
@@ -266,7 +268,7 @@ class Journey:
     def evaluate(self, selection: Iterable[str] = (), *, remember: bool = True) -> Evaluation:
         """Exact expected outcome of selecting `selection` (ids; order does not matter).
 
-        Results are cached (within `_cache_limit`); `remember=False` leaves this one out of
+        Results are cached (within `cache_limit`); `remember=False` leaves this one out of
         the cache, for callers that evaluate many selections once each."""
         chosen = frozenset(selection)
         cached = self._cache.get(chosen)
@@ -277,7 +279,7 @@ class Journey:
         if unknown:
             raise KeyError(f"unknown improvement(s): {', '.join(sorted(unknown))}")
         result = self._solve(chosen)
-        if remember and len(self._cache) < self._cache_limit:
+        if remember and len(self._cache) < self.cache_limit:
             self._cache[chosen] = result
         return result
 

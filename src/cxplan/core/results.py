@@ -340,6 +340,9 @@ class MarginalValue:
     gain_bound: float | None = None
     kind: str = "budget"  # "budget", "team" or "plugin"
     sense: str = "<="  # a plugin constraint's: "<=", ">=" or "="
+    # False when no re-solve ran (no time): `gain` is 0 and `gain_bound` the most the LP
+    # relaxation's dual values allow
+    solved: bool = True
 
     @property
     def lifted(self) -> bool:
@@ -364,7 +367,7 @@ class MarginalValue:
                 "gain": self.gain, "per_unit": None if self.lifted else self.per_unit,
                 "binding": self.binding, "status": self.status,
                 "added": list(self.added), "dropped": list(self.dropped),
-                "gain_bound": self.gain_bound, "kind": self.kind,
+                "gain_bound": self.gain_bound, "kind": self.kind, "solved": self.solved,
                 **({"sense": self.sense} if self.lifted else {})}
 
 

@@ -62,7 +62,8 @@ class ScheduleEvaluator:
                                     baseline)
             values = {name: c.evaluate(ctx) for name, c in self.criteria.items()}
             hit = PeriodValue(period, finished, 1.0, values, evaluation, baseline)
-            if len(self._cache) > 4096:
+            if len(self._cache) >= journey.cache_limit:
+                # bounded in bytes, not entries: at 5 000 touchpoints 4 096 entries were GBs
                 self._cache.clear()
             self._cache[key] = hit
         return PeriodValue(period, finished, self.calendar.discount(period), hit.criteria,

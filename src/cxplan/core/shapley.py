@@ -10,9 +10,10 @@ listing, and the values still add up to the plan's gain.
 Exact (every subset, `CoalitionValues`) up to `EXACT_LIMIT` funded improvements, when
 every subset fits in half the time budget (`Game.seconds_per_subset`). Otherwise
 orders are sampled — each with its reverse, which halves the error of improvements that
-compete — until the time budget or `MAX_ORDERS`; each value then carries its standard
-error, and the values still add up to the gain exactly (each order's parts do). A plan
-whose orders would take too long to sample gets no Shapley values and a warning, decided
+compete — until the time budget, `MAX_ORDERS`, or every standard error is at most
+`PRECISION` of the gain; each value then carries its standard error, and the values
+still add up to the gain exactly (each order's parts do). A plan whose orders would take
+too long to sample gets no Shapley values and a warning, decided
 from the estimate before any order is sampled: on a 5 000-touchpoint journey one order of
 1 000 funded improvements is about 1 000 full evaluations, seconds on its own.
 """
@@ -34,6 +35,9 @@ from cxplan.core.results import Plan
 EXACT_LIMIT = 16  # funded improvements up to which every subset may be evaluated (2¹⁶)
 MAX_ORDERS = 2000  # sampled orders at most (pairs of an order and its reverse)
 MIN_ORDERS = 20  # fewer sampled orders than this in the time budget: not worth showing
+# Sampling stops early once every value's standard error is at most this share of the
+# plan's gain: far below what a report shows (and the budget is the command's time).
+PRECISION = 1e-4
 TIME_BUDGET = 1.0  # seconds for the values of one plan, by default (a plan solves in ~1 s)
 EXACT_SHARE = 0.5  # exact when every subset is estimated to take at most this share of
 # the time budget (`Game.seconds_per_subset`); sampled otherwise
@@ -133,7 +137,8 @@ def _sampled(game: Game, time_budget: float, seed: int) -> ShapleyValues | None:
         elapsed = time.perf_counter() - began
         if pairs == 1 and elapsed * MIN_ORDERS / 2 > time_budget:
             return None  # too costly: MIN_ORDERS orders would take well beyond the budget
-        if elapsed >= time_budget:
+        if elapsed >= time_budget or (2 * pairs >= MIN_ORDERS and _precise(
+                total, squares, pairs)):
             break
     if 2 * pairs < MIN_ORDERS:
         return None
@@ -143,6 +148,13 @@ def _sampled(game: Game, time_budget: float, seed: int) -> ShapleyValues | None:
     return ShapleyValues(
         values={p: float(mean[j]) for j, p in enumerate(game.players)}, method="sampled",
         orders=2 * pairs, errors={p: float(error[j]) for j, p in enumerate(game.players)})
+
+
+def _precise(total: FloatArray, squares: FloatArray, pairs: int) -> bool:
+    """Whether every sampled value's standard error is within `PRECISION` of the gain."""
+    mean = total / pairs
+    variance = np.maximum(squares / pairs - mean * mean, 0.0) / max(pairs - 1, 1)
+    return float(np.sqrt(variance.max(initial=0.0))) <= PRECISION * abs(float(mean.sum()))
 
 
 def plan_game(journey: Journey, selected: Sequence[str]) -> Game:
@@ -179,7 +191,7 @@ def with_shapley(plan: Plan, game: Game, *, time_budget: float = TIME_BUDGET) ->
             *plan.warnings, (
             f"Shapley values were not computed: sampling enough orders of the "
             f"{len(game.players)} funded improvements would take longer than "
-            f"{time_budget:g} s; the gains shown are each improvement's gain in the plan's "
+            f"{time_budget:.2g} s; the gains shown are each improvement's gain in the plan's "
             "order")))
     errors = found.errors or {}
     improvements = tuple(replace(imp, shapley=found.values.get(imp.id, 0.0),

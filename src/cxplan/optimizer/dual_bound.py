@@ -25,10 +25,13 @@ EPS = np.finfo(float).eps
 
 @dataclass(frozen=True)
 class DualBound:
-    """A proven upper bound on an LP's maximum, and the reduced costs d = c − Aᵀy that
-    proved it: moving column j off the bound d_j pushes it to costs |d_j| per unit."""
+    """A proven upper bound on an LP's maximum, the prices y that proved it (a price
+    that would multiply a missing row bound set to 0) and the reduced costs d = c − Aᵀy:
+    moving column j off the bound d_j pushes it to costs |d_j| per unit, and moving row
+    i's bounds by Δ moves the bound by at most |y_i| |Δ|."""
 
     bound: float
+    prices: np.ndarray
     reduced_costs: np.ndarray
 
 
@@ -75,7 +78,8 @@ def bound_from_prices(matrix: sp.spmatrix, cost: np.ndarray, offset: float,
     length = longest + len(cost) + len(y) + 2
     margin = 2 * length * EPS * (float(np.sum(magnitude) + np.sum(np.abs(row_terms)))
                                  + abs(offset))
-    return DualBound(bound=bound + margin, reduced_costs=np.asarray(reduced, dtype=float))
+    return DualBound(bound=bound + margin, prices=np.asarray(y, dtype=float),
+                     reduced_costs=np.asarray(reduced, dtype=float))
 
 
 def _matrix(lp: highspy.HighsLp) -> sp.csr_matrix | sp.csc_matrix:

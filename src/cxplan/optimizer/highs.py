@@ -203,11 +203,17 @@ PROGRESS_EVERY = 2.0  # seconds between progress reports
 _stop = threading.local()  # this thread's stop flag (`stop_when`)
 
 
+def stop_flag() -> threading.Event | None:
+    """The flag that stops this thread's solves (`stop_when`), if any: worker threads a
+    command starts for it inherit it."""
+    return getattr(_stop, "flag", None)
+
+
 @contextlib.contextmanager
-def stop_when(flag: threading.Event) -> Iterator[None]:
+def stop_when(flag: threading.Event | None) -> Iterator[None]:
     """Inside the block, every solve this thread runs stops as soon as `flag` is set (as at
     its time limit): a live what-if page cancels an older solve when a newer question
-    comes, or when the user presses Stop."""
+    comes, or when the user presses Stop. None: no flag."""
     previous = getattr(_stop, "flag", None)
     _stop.flag = flag
     try:

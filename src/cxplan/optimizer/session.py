@@ -12,7 +12,9 @@ against the plans known to be feasible.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ import numpy as np
 import pulp
 
 from cxplan.core.status import PROVEN_GAP, Status
-from cxplan.errors import SolverError
+from cxplan.errors import NoPlanInTime, SolverError
 from cxplan.optimizer.highs import (
     FEASIBILITY_TOLERANCE,
     below,
@@ -99,6 +101,23 @@ class Session:
         self.added_rows: list[tuple[float, float, np.ndarray, np.ndarray]] = []
         self.compile_seconds = time.perf_counter() - began
         self._check_data: tuple[Any, Any, np.ndarray] | None = None  # see `_checks`
+
+    def fork(self, options: SolverOptions | None = None) -> Session:
+        """A copy of the model as it is now (row and column bounds, objective, added rows)
+        in a HiGHS instance of its own, with `options` (default: this session's).
+
+        Forks solve in parallel threads (highspy releases the GIL while HiGHS runs) and
+        change their limits without touching this session. They share the compiled model,
+        which nothing changes after compiling."""
+        twin = copy.copy(self)
+        twin.options = options or self.options
+        twin.lower, twin.upper = self.lower.copy(), self.upper.copy()
+        twin.row_lower, twin.row_upper = self.row_lower.copy(), self.row_upper.copy()
+        twin.cost = self.cost.copy()
+        twin.added_rows = list(self.added_rows)
+        twin._clock_start = None
+        twin.highs = highs_with_bounds(twin, twin.lower, twin.upper, twin.options.time_limit)
+        return twin
 
     def set_row_upper(self, row: str, value: float) -> None:
         """Change the right-hand side of a `≤` row, by its model name (`budget`, ...)."""
@@ -235,7 +254,7 @@ class Session:
             # found) is still a feasible plan.
             col = max(verified, key=self.objective_of)
         else:
-            raise SolverError(
+            raise NoPlanInTime(
                 f"no plan found within the time limit of {limit:g} s (raise --time-limit)")
         dual = float(info.mip_dual_bound)
         bound = dual if np.isfinite(dual) and abs(dual) < 1e300 else None
@@ -403,10 +422,27 @@ def _complete_start(session: Session, start: set[str], deadline: float) -> np.nd
     return np.asarray(h.getSolution().col_value, dtype=float)
 
 
+# `highs_with_bounds` lends the compiled model's arrays to HiGHS for one `passModel`;
+# forks of one session (`Session.fork`) in other threads share that model.
+_LENDING = threading.Lock()
+
+
 def highs_with_bounds(session: Session, lower: np.ndarray, upper: np.ndarray,
                       time_limit: float) -> highspy.Highs:
     """A new HiGHS instance holding the session's model as it is now (its changed row
     bounds included) with other column bounds."""
+    with _LENDING:
+        h = _copy_with_bounds(session, lower, upper, time_limit)
+    if not np.array_equal(session.cost, session.compiled.lp.col_cost_) or \
+            session.offset != session.compiled.lp.offset_:
+        set_objective(h, session.cost, session.offset)
+    for row in session.added_rows:
+        h.addRow(row[0], row[1], len(row[2]), row[2], row[3])
+    return h
+
+
+def _copy_with_bounds(session: Session, lower: np.ndarray, upper: np.ndarray,
+                      time_limit: float) -> highspy.Highs:
     lp = session.compiled.lp
     original = (np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float),
                 np.array(lp.row_lower_, dtype=float), np.array(lp.row_upper_, dtype=float))
@@ -418,8 +454,4 @@ def highs_with_bounds(session: Session, lower: np.ndarray, upper: np.ndarray,
         h.passModel(lp)  # HiGHS copies the model, so the shared arrays can be restored now
     finally:
         lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_ = original
-    if not np.array_equal(session.cost, lp.col_cost_) or session.offset != lp.offset_:
-        set_objective(h, session.cost, session.offset)
-    for row in session.added_rows:
-        h.addRow(row[0], row[1], len(row[2]), row[2], row[3])
     return h

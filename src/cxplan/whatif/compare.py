@@ -18,7 +18,7 @@ from typing import Any
 from cxplan.core.results import Plan
 from cxplan.scenario.models import Scenario
 from cxplan.text import format_money
-from cxplan.whatif.engine import difference
+from cxplan.whatif.engine import difference, undone_warnings
 
 SAME = 1e-9  # relative: differences smaller than this are no difference
 
@@ -58,6 +58,20 @@ class Difference:
 @dataclass(frozen=True)
 class Comparison:
     entries: tuple[Entry, ...]
+    # The scenario files the time limit left no time to solve (not in `entries`).
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def unproven(self) -> tuple[str, ...]:
+        """The titles of the plans not proven optimal (stopped by the time limit)."""
+        return tuple(e.title for e in self.entries if not e.plan.status.solved)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return undone_warnings(
+            self.skipped, self.unproven, work="solve these scenarios, not compared",
+            stopped="plans stopped at the time limit before being proven optimal (each "
+                    "gives its status and gap)")
 
     @property
     def differences(self) -> tuple[Difference, ...]:
@@ -121,14 +135,19 @@ class Comparison:
                  "baseline_change": d.baseline_change}
                 for d in self.differences[1:]],
             "notes": list(self.notes),
+            "skipped": list(self.skipped), "unproven": list(self.unproven),
+            "warnings": list(self.warnings),
         }
 
 
-def compare(scenarios: Sequence[Scenario], plans: Sequence[Plan]) -> Comparison:
-    """Put already solved plans side by side (in the order given; the first is the base)."""
+def compare(scenarios: Sequence[Scenario], plans: Sequence[Plan],
+            skipped: Sequence[str] = ()) -> Comparison:
+    """Put already solved plans side by side (in the order given; the first is the base).
+    `skipped`: the sources of scenarios left unsolved (the time limit), named in warnings."""
     titles = [s.title for s in scenarios]
     # Variants often keep their base's name: tell them apart by file name.
     unique = [t if titles.count(t) == 1 else f"{t} ({Path(s.source).name})"
               for t, s in zip(titles, scenarios, strict=True)]
     return Comparison(tuple(Entry(s.source, t, p)
-                            for s, t, p in zip(scenarios, unique, plans, strict=True)))
+                            for s, t, p in zip(scenarios, unique, plans, strict=True)),
+                      tuple(skipped))

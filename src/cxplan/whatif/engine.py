@@ -13,6 +13,7 @@ decisions "id@start"); `cxplan.whatif.analyses.analysis_for` picks the right one
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import math
 import time
@@ -20,14 +21,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, Self
 
+from cxplan.clock import MIN_WORK_SECONDS, Clock
 from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
 from cxplan.core.journey import Journey, build_journey
 from cxplan.core.results import Plan
 from cxplan.core.selection import Limits, Resources, requirement_closure, usage, violations
 from cxplan.core.status import Status
-from cxplan.errors import InfeasibleError, UsageError
+from cxplan.errors import InfeasibleError, NoPlanInTime, UsageError
 from cxplan.optimizer.greedy import greedy_plan
 from cxplan.optimizer.infeasible import NO_CONFLICT_FOUND, minimal_conflict
 from cxplan.optimizer.model import Model
@@ -39,8 +41,13 @@ from cxplan.optimizer.sequence import needs_sequence
 from cxplan.optimizer.session import Session, SolveResult
 from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Improvement, Scenario
+from cxplan.text import shortlist
 
 VALUE_TOLERANCE = 1e-6  # relative: below this, two objective values are treated as equal
+# Share of a command's time limit its solves leave for writing the answer (tables, JSON,
+# the report): the allowed overrun (`cxplan.clock`) covers the rest.
+OUTPUT_SHARE = 0.05
+GREEDY_SECONDS = 2.0  # a greedy start's time at most (a quarter of a solve's share with a clock)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,35 @@ def lp_within(scenario: Scenario, options: SolverOptions) -> float | None:
     return None
 
 
+def solve_share(clock: Clock | None, pending: int,
+                solve_limit: float | None) -> float | None:
+    """Seconds for the next of `pending` solves: with the command's `clock` an equal part
+    of what it leaves (less `OUTPUT_SHARE` of the limit), at most `solve_limit`; without,
+    `solve_limit` (None: the options' time limit)."""
+    if clock is None:
+        return solve_limit
+    return clock.share(pending, cap=solve_limit, reserve=OUTPUT_SHARE * clock.limit)
+
+
+def undone_warnings(skipped: Sequence[str], unproven: Sequence[str], *, work: str,
+                    stopped: str) -> tuple[str, ...]:
+    """The warnings naming what a command's time limit left undone: the `skipped` work
+    ("the time limit left no time to {work} (N): ...") and the `unproven` answers
+    ("{stopped} (N): ...")."""
+    found = []
+    if skipped:
+        found.append(f"the time limit left no time to {work} ({len(skipped)}): "
+                     f"{shortlist(skipped)} (raise --time-limit)")
+    if unproven:
+        found.append(f"{stopped} ({len(unproven)}): {shortlist(unproven)}")
+    return tuple(found)
+
+
+def can_start(seconds: float | None) -> bool:
+    """Whether a solve given `seconds` (None: no clock) is worth starting."""
+    return seconds is None or seconds >= MIN_WORK_SECONDS
+
+
 class Scorer(Protocol):
     """Exact values of plans in one scenario (perturbed inputs, for sensitivity)."""
 
@@ -142,7 +178,15 @@ class WhatIf(ABC):
     The limits and fixes set through `limits()`, `raised()` and `fixed()` apply to every
     `solve()` made inside the `with` block and are undone when it ends. A plan is named by
     its decisions (`Outcome.keys`): improvement ids, or "id@start" on a roadmap.
+
+    Time (`timed`): without a clock every solve gets `options.time_limit`; with the
+    command's clock (`cxplan.clock.Clock`) the solves share what it leaves, `pending`
+    (set by the caller: the solves still to do) equal parts, each at most `solve_limit`.
     """
+
+    clock: Clock | None = None
+    solve_limit: float | None = None
+    pending: int = 1
 
     def __init__(self, prepared: Pipeline, options: SolverOptions,
                  session: Session | None) -> None:
@@ -157,6 +201,38 @@ class WhatIf(ABC):
         self.forced: dict[str, bool] = {}
         self.solves = 0
         self._optimum: Outcome | None = None
+
+    def fork(self, options: SolverOptions | None = None) -> Self:
+        """This analysis as it is now (limits, fixes), solving in a HiGHS instance of its
+        own with `options` (default: these): forks answer questions in parallel threads
+        (`cxplan.whatif.parallel`) and change their limits without touching this one."""
+        twin = copy.copy(self)
+        twin.options = options or self.options
+        twin.session = self.session.fork(twin.options)
+        twin.teams, twin.forced = dict(self.teams), dict(self.forced)
+        twin.solves, twin._optimum = 0, None
+        return twin
+
+    # -- time ---------------------------------------------------------------------------------
+    def timed(self, clock: Clock | None, solve_limit: float | None = None) -> None:
+        """Solve within `clock` (the whole command's limit) and each solve within
+        `solve_limit` seconds (None: with a clock, its share of what is left; without,
+        `options.time_limit`)."""
+        self.clock, self.solve_limit = clock, solve_limit
+
+    def solve_seconds(self) -> float | None:
+        """Seconds the next solve may take (None: the options' time limit)."""
+        return solve_share(self.clock, self.pending, self.solve_limit)
+
+    def can_start(self) -> bool:
+        """Whether the clock leaves the next solve enough time to start (always, without a
+        clock): work that cannot start is skipped by the caller, with a warning."""
+        return can_start(self.solve_seconds())
+
+    def greedy_seconds(self) -> float:
+        """Seconds for a greedy start: at most a quarter of the next solve's share."""
+        seconds = self.solve_seconds()
+        return GREEDY_SECONDS if seconds is None else min(GREEDY_SECONDS, seconds / 4)
 
     # -- exact values -------------------------------------------------------------------------
     @property
@@ -247,10 +323,23 @@ class WhatIf(ABC):
 
         `start` must be feasible there to be used (an infeasible one is repaired or
         dropped). Raises `InfeasibleError` naming the conflict when there is no plan.
+        `time_limit` (seconds from now) defaults to `solve_seconds()`.
         """
         if start is not None and not self.fits(start):
             start = self.repair(start)
-        result = self._solve(start, time_limit)
+        if time_limit is None and (seconds := self.solve_seconds()) is not None:
+            time_limit = max(seconds, MIN_WORK_SECONDS)
+        began = time.perf_counter()
+        try:
+            result = self._solve(start, time_limit)
+        except NoPlanInTime:
+            if start is None or time_limit is None:
+                raise
+            # A short share of the clock can end before HiGHS has a plan (or has even
+            # completed the start's other columns): the start is feasible, so it is the
+            # best plan found, with nothing proven about it.
+            result = SolveResult(Status.TIME_LIMIT, tuple(start), None, None, None, 0,
+                                 time.perf_counter() - began, {}, True)
         self.solves += 1
         if result.status == Status.INFEASIBLE:
             raise InfeasibleError(self._conflict())
@@ -277,7 +366,7 @@ class WhatIf(ABC):
     def optimum(self) -> Outcome:
         """The best plan under the current limits and fixes (cached until they change)."""
         if self._optimum is None:
-            start = self.greedy() if not self.forced else self.repair([])
+            start = self.greedy(self.greedy_seconds()) if not self.forced else self.repair([])
             self._optimum = self.solve(start)
         return self._optimum
 

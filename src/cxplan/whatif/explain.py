@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cxplan.clock import Clock
 from cxplan.core.results import Plan
 from cxplan.core.schedule import Room
 from cxplan.core.selection import dependent_closure, requirement_closure, violations
@@ -26,7 +27,15 @@ from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
 from cxplan.text import did_you_mean, format_money
 from cxplan.whatif.analyses import analysis_for
-from cxplan.whatif.engine import Analysis, Outcome, WhatIf, difference, moved, plan_keys
+from cxplan.whatif.engine import (
+    Analysis,
+    Outcome,
+    WhatIf,
+    difference,
+    moved,
+    plan_keys,
+    undone_warnings,
+)
 from cxplan.whatif.roadmap import RoadmapAnalysis
 
 
@@ -89,6 +98,13 @@ class Explanation:
         """The reason in one line, for tables and reports."""
         return reason_line(self)
 
+    @property
+    def proven(self) -> bool:
+        """Both plans compared are proven optimal (within the gap): no solve was stopped by
+        the time limit."""
+        return self.plan.status.solved and (self.alternative is None
+                                            or self.alternative.status.solved)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "improvement": self.improvement, "name": self.name, "selected": self.selected,
@@ -98,7 +114,36 @@ class Explanation:
             "goes_out": list(self.goes_out), "moved": list(self.moves),
             "conflict": list(self.conflict),
             "obstacles": [o.to_dict() for o in self.obstacles], "reason": self.line,
+            "proven": self.proven,
         }
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """Several improvements explained against one optimal plan, within a time limit."""
+
+    scenario: str
+    plan: Outcome
+    explanations: tuple[Explanation, ...]
+    skipped: tuple[str, ...] = ()  # improvements the time limit left no time to explain
+
+    @property
+    def unproven(self) -> tuple[str, ...]:
+        """The improvements whose explanation rests on a solve stopped by the time limit."""
+        return tuple(e.improvement for e in self.explanations if not e.proven)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return undone_warnings(
+            self.skipped, self.unproven, work="explain these improvements",
+            stopped="explanations resting on a solve stopped at its time limit, not proven "
+                    "optimal (their plans give the status and gap)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "plan": self.plan.to_dict(),
+                "explanations": [e.to_dict() for e in self.explanations],
+                "skipped": list(self.skipped), "unproven": list(self.unproven),
+                "warnings": list(self.warnings)}
 
 
 def _ids(ids: Sequence[str], limit: int = 4) -> str:
@@ -131,14 +176,16 @@ def reason_line(e: Explanation) -> str:
 
 def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | None = None,
             plugins: CxplanPlugins | None = None, analysis: WhatIf | None = None,
-            plan: Outcome | None = None) -> Explanation:
+            plan: Outcome | None = None, clock: Clock | None = None,
+            solve_limit: float | None = None) -> Explanation:
     """Explain `improvement`'s place in the optimal plan (solved here unless `plan` is
     given, which must then be the optimum of `analysis`). On a roadmap the alternatives
-    are schedules: forced in, the improvement starts in whichever period is best."""
-    if improvement not in set(scenario.improvement_ids):
-        raise UsageError(f"unknown improvement '{improvement}'"
-                         f"{did_you_mean(improvement, scenario.improvement_ids)}")
-    analysis = analysis or analysis_for(scenario, options, plugins=plugins)
+    are schedules: forced in, the improvement starts in whichever period is best.
+    `clock` and `solve_limit` time the analysis built here (`WhatIf.timed`); a given
+    `analysis` keeps its own."""
+    _check_known(scenario, [improvement])
+    analysis = analysis or analysis_for(scenario, options, plugins=plugins, clock=clock,
+                                        solve_limit=solve_limit)
     best = plan or analysis.optimum()
     selected = improvement in best.selected
     alternative: Outcome | None = None
@@ -160,6 +207,36 @@ def explain(scenario: Scenario, improvement: str, *, options: SolverOptions | No
     obstacles = () if selected else obstacles_of(analysis, best, improvement)
     return Explanation(improvement, imp.label, selected, best, alternative, conflict,
                        obstacles, analysis.scenario.currency)
+
+
+def _check_known(scenario: Scenario, improvements: Iterable[str]) -> None:
+    for improvement in improvements:
+        if improvement not in set(scenario.improvement_ids):
+            raise UsageError(f"unknown improvement '{improvement}'"
+                             f"{did_you_mean(improvement, scenario.improvement_ids)}")
+
+
+def explain_many(scenario: Scenario, improvements: Sequence[str], *,
+                 options: SolverOptions | None = None, plugins: CxplanPlugins | None = None,
+                 clock: Clock | None = None,
+                 solve_limit: float | None = None) -> Explanations:
+    """Explain each of `improvements` against one optimal plan (one model and session).
+
+    Without `clock` every solve gets `solve_limit` seconds (None: `options.time_limit`).
+    With the command's `clock` all of it keeps the clock's limit: the optimal plan may take
+    half of what is left, each explanation then an equal part of the rest (each solve at
+    most `solve_limit`); a solve stopped early says `time_limit` (`Explanations.unproven`)
+    and the improvements no time is left for are skipped (`Explanations.skipped`, with a
+    warning). Unknown ids are refused before any solve."""
+    _check_known(scenario, improvements)
+    analysis = analysis_for(scenario, options, plugins=plugins, clock=clock,
+                            solve_limit=solve_limit)
+    analysis.pending = 2 if improvements else 1  # the plan first: half of what is left
+    best = analysis.optimum()
+    found = _explain_many(analysis, best, improvements, None)
+    return Explanations(analysis.scenario.title, best,
+                        tuple(e for e in found.values() if e is not None),
+                        tuple(i for i, e in found.items() if e is None))
 
 
 def _start(analysis: WhatIf, best: Outcome, improvement: str,
@@ -309,9 +386,16 @@ def explain_all(scenario: Scenario, plan: Plan | None = None, *,
 
 
 def _explain_many(analysis: WhatIf, best: Outcome, wanted: Sequence[str],
-                  deadline: float) -> dict[str, Explanation | None]:
-    return {imp: explain(analysis.scenario, imp, analysis=analysis, plan=best)
-            if time.perf_counter() < deadline else None for imp in wanted}
+                  deadline: float | None) -> dict[str, Explanation | None]:
+    """Each of `wanted` explained (None: past `deadline` or out of the analysis's time)."""
+    found: dict[str, Explanation | None] = {}
+    for index, imp in enumerate(wanted):
+        analysis.pending = len(wanted) - index  # this one and those after it share the rest
+        on_time = ((deadline is None or time.perf_counter() < deadline)
+                   and analysis.can_start())
+        found[imp] = (explain(analysis.scenario, imp, analysis=analysis, plan=best)
+                      if on_time else None)
+    return found
 
 
 def one_line_reasons(plan: Plan, scenario: Scenario, *, time_budget: float = 20.0,

@@ -21,9 +21,10 @@ import csv
 import io
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cxplan.clock import Clock
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, UsageError
 from cxplan.optimizer.options import SolverOptions
@@ -31,7 +32,15 @@ from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.limits import parse_amount
 from cxplan.scenario.models import Scenario
 from cxplan.whatif.analyses import analysis_for
-from cxplan.whatif.engine import Outcome, WhatIf, difference, moved
+from cxplan.whatif.engine import (
+    Outcome,
+    WhatIf,
+    can_start,
+    difference,
+    moved,
+    solve_share,
+    undone_warnings,
+)
 from cxplan.whatif.levels import level_of, with_levels
 
 MAX_POINTS = 1000
@@ -74,6 +83,16 @@ class Frontier:
     today: float | None = None  # the scenario's own level of the limit (None: no limit)
     periods: int | None = None  # a roadmap's: every level scales each period's amount
     names: dict[str, str] = field(default_factory=dict)  # improvement id -> display name
+    # Levels the command's time limit left no time to solve (not in `points`).
+    skipped: tuple[float, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def unproven(self) -> tuple[float, ...]:
+        """The levels whose plan is the best found, not proven optimal (stopped by the
+        time limit; their points give the gap and bound)."""
+        return tuple(p.level for p in self.points
+                     if p.outcome is not None and not p.outcome.status.solved)
 
     @property
     def current(self) -> float | None:
@@ -104,7 +123,9 @@ class Frontier:
                 "reuse": self.reuse,
                 "build_seconds": round(self.build_seconds, 4),
                 "seconds": round(self.seconds, 4), "solves": self.solves,
-                "today": self.today, "periods": self.periods}
+                "today": self.today, "periods": self.periods,
+                "unproven_levels": list(self.unproven), "skipped_levels": list(self.skipped),
+                "warnings": list(self.warnings)}
 
     def to_csv(self) -> str:
         """One row per level; a roadmap's rows end with the moves and the starts
@@ -164,11 +185,18 @@ def frontier(
     plugins: CxplanPlugins | None = None,
     reuse: bool = True,
     progress: Callable[[FrontierPoint], None] | None = None,
+    clock: Clock | None = None,
+    solve_limit: float | None = None,
 ) -> Frontier:
     """The best plan at every level of `limit` ("budget" or "team:<name>"; on a roadmap
     the level scales every period's amount, `cxplan.whatif.levels`).
 
-    `options.time_limit` applies to each point's solve. Levels where no plan meets the
+    Without `clock`, each point's solve gets `solve_limit` seconds (None:
+    `options.time_limit`). With the command's `clock` (`cxplan.clock.Clock`) the whole
+    frontier keeps its limit: building counts, the points still to solve share what is
+    left (each at most `solve_limit`), a point stopped early says `time_limit` with its gap
+    (`Frontier.unproven`), and the levels no time is left to start are skipped
+    (`Frontier.skipped`, with a warning naming them). Levels where no plan meets the
     constraints (a budget below the mandatory improvements' cost) are reported with the
     conflict, not raised.
     """
@@ -192,7 +220,8 @@ def frontier(
     if reuse:
         tick = time.perf_counter()
         # Built at the highest level: every lower one only tightens its rows.
-        shared = analysis_for(limited(ordered[-1]), options, plugins=plugins)
+        shared = analysis_for(limited(ordered[-1]), options, plugins=plugins, clock=clock,
+                              solve_limit=solve_limit)
         build += time.perf_counter() - tick
         if team is not None and not shared.constrains(limit):
             needed = any(imp.staff.get(team) for imp in scenario.improvements)
@@ -202,18 +231,27 @@ def frontier(
                  f"no improvement needs staff from team '{team}'")
                 + ", so its capacity cannot change the plan")
     today = level_of(scenario, limit)
-    for level in ordered:
+    skipped: list[float] = []
+    for index, level in enumerate(ordered):
         outcome: Outcome | None = None
         conflict: tuple[str, ...] = ()
+        pending = len(ordered) - index  # this level and those after it share what is left
+        if not can_start(solve_share(clock, pending, solve_limit)):
+            skipped = ordered[index:]
+            break
         try:
             if shared is not None:
                 changes = ({"budget": level} if team is None else {"teams": {team: level}})
+                shared.pending = pending
                 with shared.limits(**changes):  # type: ignore[arg-type]
-                    start = previous.keys if previous is not None else shared.greedy()
+                    start = (previous.keys if previous is not None
+                             else shared.greedy(shared.greedy_seconds()))
                     outcome = shared.solve(start)
             else:
                 tick = time.perf_counter()
-                fresh = analysis_for(limited(level), options, plugins=plugins)
+                fresh = analysis_for(limited(level), options, plugins=plugins, clock=clock,
+                                     solve_limit=solve_limit)
+                fresh.pending = pending
                 build += time.perf_counter() - tick
                 outcome = fresh.optimum()
                 solves += fresh.solves
@@ -237,10 +275,23 @@ def frontier(
             previous = outcome
     if shared is not None:
         solves = shared.solves
-    return Frontier(scenario.title, limit, scenario.currency, tuple(scenario.teams),
-                    tuple(points), reuse, build, time.perf_counter() - began, solves, today,
-                    scenario.horizon.periods if scenario.horizon is not None else None,
-                    {imp.id: imp.label for imp in scenario.improvements})
+    found = Frontier(scenario.title, limit, scenario.currency, tuple(scenario.teams),
+                     tuple(points), reuse, build, time.perf_counter() - began, solves, today,
+                     scenario.horizon.periods if scenario.horizon is not None else None,
+                     {imp.id: imp.label for imp in scenario.improvements}, tuple(skipped))
+    return replace(found, warnings=_time_warnings(found))
+
+
+def _time_warnings(found: Frontier) -> tuple[str, ...]:
+    """What the time limit left undone: the levels not computed, those not proven."""
+    def levels(values: Sequence[float]) -> list[str]:
+        return [f"{v:,.6g}" for v in values]
+
+    return undone_warnings(
+        levels(found.skipped), levels(found.unproven),
+        work="compute the frontier at these levels",
+        stopped="frontier points stopped at their time limit before being proven optimal "
+                "(each gives the best plan found and its proven gap), at levels")
 
 
 def _team(scenario: Scenario, limit: str) -> str | None:

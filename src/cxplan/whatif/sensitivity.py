@@ -38,11 +38,12 @@ from typing import Any
 
 import numpy as np
 
+from cxplan.clock import MIN_WORK_SECONDS, Clock
 from cxplan.core.calendar import Calendar, calendar
 from cxplan.core.schedule import violations as schedule_violations
 from cxplan.core.selection import requirement_closure
 from cxplan.core.status import Status
-from cxplan.errors import UsageError
+from cxplan.errors import SolverError, UsageError
 from cxplan.optimizer.options import SolverOptions
 from cxplan.optimizer.roadmap.model import schedule_of
 from cxplan.optimizer.session import Session
@@ -50,12 +51,14 @@ from cxplan.plugins.manager import CxplanPlugins
 from cxplan.scenario.models import Scenario
 from cxplan.whatif.analyses import analysis_for
 from cxplan.whatif.engine import (
+    OUTPUT_SHARE,
     Analysis,
     Outcome,
     Scorer,
     WhatIf,
     difference,
     replace_improvements,
+    undone_warnings,
 )
 from cxplan.whatif.roadmap import RoadmapAnalysis
 
@@ -83,6 +86,11 @@ class Side:
     def changes_decision(self) -> bool:
         """Beyond this end another plan is better (not merely: this one stops fitting)."""
         return self.outside is not None and not self.budget_slack
+
+    @property
+    def proven(self) -> bool:
+        """The end was checked (not stopped by the time limit, nor left unproven)."""
+        return self.status not in ("time_limit", "unproven")
 
     def to_dict(self, base: tuple[str, ...]) -> dict[str, Any]:
         added, dropped = difference(base, self.competitor or base)
@@ -142,6 +150,11 @@ class Range:
         return (not self.changes_decision, self.decision_distance, self.width, self.kind,
                 self.subject)
 
+    @property
+    def proven(self) -> bool:
+        """Both ends were checked: no solve the range needed was stopped or skipped."""
+        return self.low.proven and self.high.proven
+
     def to_dict(self, plan: tuple[str, ...]) -> dict[str, Any]:
         low, high = self.relative
         return {"kind": self.kind, "subject": self.subject, "label": self.label,
@@ -149,7 +162,8 @@ class Range:
                 "low": self.low.to_dict(plan), "high": self.high.to_dict(plan),
                 "relative": [_finite(low), _finite(high)],
                 "changes_decision": self.changes_decision,
-                "decision_distance": _finite(self.decision_distance)}
+                "decision_distance": _finite(self.decision_distance),
+                "proven": self.proven}
 
 
 @dataclass(frozen=True)
@@ -163,6 +177,21 @@ class Sensitivity:
     solves: int
     # display names of the subjects (improvement or touchpoint id -> name) by kind of input
     names: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The inputs the time limit left no time to examine (their labels, "cost of x", ...).
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def unproven(self) -> tuple[str, ...]:
+        """The labels of the ranges with an end the time limit (or the search) left
+        unproven: their `inside` is the last value checked, not the range's end."""
+        return tuple(r.label for r in self.ranges if not r.proven)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return undone_warnings(
+            self.skipped, self.unproven, work="examine these inputs",
+            stopped="ranges with an end not proven (the time limit stopped the search, or "
+                    "it gave up)")
 
     def subject_name(self, r: Range) -> str:
         """The name of what `r` is about (its id when the scenario gives no name)."""
@@ -173,7 +202,10 @@ class Sensitivity:
         return {"scenario": self.scenario, "currency": self.currency,
                 "plan": self.plan.to_dict(), "tolerance": self.tolerance,
                 "ranges": [r.to_dict(self.plan.keys) for r in self.ranges],
-                "seconds": round(self.seconds, 4), "solves": self.solves}
+                "seconds": round(self.seconds, 4), "solves": self.solves,
+                "skipped": list(self.skipped), "unproven": list(self.unproven),
+                "warnings": list(self.warnings)}
+
 
 
 # -- perturbed scenarios ----------------------------------------------------------------------
@@ -288,7 +320,8 @@ class _Valuer:
 class _Search:
     def __init__(self, analysis: WhatIf, plan: Outcome, tolerance: float,
                  options: SolverOptions, plugins: CxplanPlugins | None,
-                 deadline: float) -> None:
+                 deadline: float, clock: Clock | None = None,
+                 solve_limit: float | None = None) -> None:
         self.analysis = analysis
         self.plan = plan
         self.tolerance = tolerance
@@ -298,6 +331,22 @@ class _Search:
         self.pool: dict[tuple[str, ...], None] = {}  # competitors found so far (ordered)
         self.solves = 0
         self._cheaper: Session | None = None
+        self.clock = clock
+        self.solve_limit = solve_limit
+        self.sides_left = 1  # ends of ranges still to examine (set by `sensitivity`)
+
+    def solve_seconds(self) -> float | None:
+        """Seconds for the next solve; None: no time is left to start one. Without a clock,
+        `solve_limit` (or the options' limit), at least 0.5 s, within the deadline; with the
+        command's clock an equal part, per end of range still to examine, of what is left
+        before the deadline, at most `solve_limit`."""
+        remaining = self.deadline - time.perf_counter()
+        if self.clock is None:
+            return max(0.5, min(self.solve_limit or self.options.time_limit, remaining))
+        seconds = remaining / max(1, self.sides_left)
+        if self.solve_limit is not None:
+            seconds = min(seconds, self.solve_limit)
+        return seconds if seconds >= MIN_WORK_SECONDS else None
 
     def beaten(self, valuer: _Valuer, theta: float) -> tuple[str, ...] | None:
         """The best known competitor strictly better than the plan at `theta`, if any."""
@@ -316,8 +365,10 @@ class _Search:
         if abs(limit - base) <= step / 2:
             return Side(base, None, limit, None, "unchanged to the limit")
         status = "unproven"
-        for _ in range(MAX_ROUNDS):
+        for round_ in range(MAX_ROUNDS):
             if time.perf_counter() > self.deadline:
+                if round_ == 0:  # not started: no scan past the limit either
+                    return Side(base, None, limit, None, "time_limit")
                 status = "time_limit"
                 break
             inside, outside, competitor = self._crossing(valuer, base, limit, step)
@@ -405,15 +456,15 @@ class _Search:
     def _verify(self, scenario: Scenario) -> tuple[str, ...] | str | None:
         """A plan strictly better than ours in `scenario` (None: ours is optimal there;
         "time_limit": the solve could not tell)."""
-        remaining = self.deadline - time.perf_counter()
-        options = self.options
-        if remaining < options.time_limit:
-            from dataclasses import replace
+        from dataclasses import replace
 
-            options = replace(options, time_limit=max(remaining, 0.5))
-        check = analysis_for(scenario, options, plugins=self.plugins)
+        seconds = self.solve_seconds()
+        if seconds is None:
+            return "time_limit"
+        check = analysis_for(scenario, replace(self.options, time_limit=seconds),
+                             plugins=self.plugins)
         self.solves += 1
-        found = check.solve(self.plan.keys)
+        found = check.solve(self.plan.keys, time_limit=seconds)
         mine = check.objective(self.plan.keys)
         if found.objective > mine + check.tolerance(mine):
             return found.keys
@@ -438,7 +489,8 @@ class _Search:
         # the budget slack, not a better plan.
         high = Side(cost + slack, cost + slack + step, math.inf, None, "exact",
                     budget_slack=True)
-        if cost <= 0 or time.perf_counter() > self.deadline:
+        seconds = self.solve_seconds()
+        if cost <= 0 or time.perf_counter() > self.deadline or seconds is None:
             status = "unchanged to the limit" if cost <= 0 else "time_limit"
             return Side(0.0 if cost <= 0 else cost, None, 0.0, None, status), high
         # Cheaper by s: plans with the improvement may spend s more. The first plan to
@@ -451,7 +503,12 @@ class _Search:
         cheapest.set_row_upper(row, budget + cost)
         try:
             self.solves += 1
-            result = cheapest.solve(None, None, time_limit=self._time_left())
+            result = cheapest.solve(None, None, time_limit=seconds)
+        except SolverError:
+            if self.clock is None:
+                raise
+            # Its share of the clock ended before HiGHS found any such plan: unproven.
+            return Side(cost, None, 0.0, None, "time_limit"), high
         finally:
             cheapest.fix(improvement, None)
             cheapest.set_row_upper(row, budget)
@@ -490,9 +547,6 @@ class _Search:
             self.pool = shared
         return (Side(low.inside * cost, None if low.outside is None else low.outside * cost,
                      0.0, low.competitor, low.status), high)
-
-    def _time_left(self) -> float:
-        return max(0.5, min(self.options.time_limit, self.deadline - time.perf_counter()))
 
     def _cheaper_session(self) -> Session:
         """A session on the same model that minimizes cost among plans whose objective
@@ -535,50 +589,94 @@ def sensitivity(
     kinds: Sequence[str] = ("cost", "failure_reduction", "failure_probability"),
     time_budget: float = 600.0,
     analysis: WhatIf | None = None,
+    clock: Clock | None = None,
+    solve_limit: float | None = None,
 ) -> Sensitivity:
     """Ranges for the selected improvements (or `improvements`) and the `touchpoints`
-    most affected touchpoints; `options.time_limit` bounds each solve, `time_budget` the
-    whole run (ranges not finished by then say "time_limit")."""
+    most affected touchpoints.
+
+    Without `clock`, each solve gets `solve_limit` seconds (None: `options.time_limit`)
+    and `time_budget` bounds the whole run. With the command's `clock`
+    (`cxplan.clock.Clock`) the run ends by the clock's limit too (less a twentieth kept for
+    the output): the optimal plan may take half of what is left, then each end of a range
+    still to examine an equal part of the rest (each solve at most `solve_limit`). Ends
+    the time stopped say "time_limit" (`Sensitivity.unproven`); inputs no time is left to
+    start are skipped (`Sensitivity.skipped`, with a warning)."""
     if not 0 < tolerance < 1:
         raise UsageError(f"the tolerance is a share of each input's value in (0, 1), "
                          f"got {tolerance:g}")
     began = time.perf_counter()
     options = options or SolverOptions()
-    analysis = analysis or analysis_for(scenario, options, plugins=plugins)
+    analysis = analysis or analysis_for(scenario, options, plugins=plugins, clock=clock,
+                                        solve_limit=solve_limit)
     scenario = analysis.scenario
+    analysis.pending = 2  # the plan first: half of what the clock leaves at most
     plan = analysis.optimum()
     chosen = list(improvements) if improvements is not None else list(plan.selected)
     unknown = [i for i in chosen if i not in set(scenario.improvement_ids)]
     if unknown:
         raise UsageError(f"unknown improvement(s): {', '.join(unknown)}")
-    search = _Search(analysis, plan, tolerance, options, plugins, began + time_budget)
-    ranges: list[Range] = []
+    deadline = began + time_budget
+    if clock is not None:
+        deadline = min(deadline, clock.deadline - OUTPUT_SHARE * clock.limit)
+    search = _Search(analysis, plan, tolerance, options, plugins, deadline, clock,
+                     solve_limit)
+    # Each input, with the number of range ends it needs searched (a cost's upper end
+    # needs no solve), examined in this order.
+    inputs: list[tuple[str, str, int]] = []
     for imp_id in chosen:
         imp = scenario.improvement(imp_id)
         if "cost" in kinds and imp_id in plan.selected:
-            low, high = search.cost(imp_id)
-            ranges.append(Range("cost", imp_id, f"cost of {imp_id}", "currency", imp.cost,
-                                low, high, {imp_id: imp.cost}))
-        reductions = {e.touchpoint: e.failure_reduction for e in imp.effects
-                      if e.failure_reduction > 0}
-        if "failure_reduction" in kinds and reductions:
-            valuer = _Valuer(analysis, partial(scale_failure_reduction, scenario, imp_id))
-            top = 1.0 / max(reductions.values())
-            ranges.append(Range(
-                "failure_reduction", imp_id, f"failure reduction of {imp_id}", "factor", 1.0,
-                search.scaled(valuer, 0.0), search.scaled(valuer, top), reductions))
+            inputs.append(("cost", imp_id, 1))
+        if "failure_reduction" in kinds and any(e.failure_reduction > 0 for e in imp.effects):
+            inputs.append(("failure_reduction", imp_id, 2))
+    journey = analysis.journey
     if "failure_probability" in kinds:
-        journey = analysis.journey
-        for t in _top_touchpoints(analysis, plan, touchpoints):
-            tp_id = journey.touchpoint_ids[t]
-            highest = max(float(chain.failure[t]) for chain in journey.personas)
-            valuer = _Valuer(analysis, partial(scale_failure_probability, scenario, tp_id))
-            ranges.append(Range(
-                "failure_probability", tp_id, f"failure probability of {tp_id}", "factor",
-                1.0, search.scaled(valuer, 0.0), search.scaled(valuer, 1.0 / highest),
-                {tp_id: scenario.touchpoints[t].failure_probability}))
+        inputs += [("failure_probability", journey.touchpoint_ids[t], 2)
+                   for t in _top_touchpoints(analysis, plan, touchpoints)]
+    ranges: list[Range] = []
+    skipped: list[str] = []
+    for index, (kind, subject, _) in enumerate(inputs):
+        search.sides_left = sum(n for _, _, n in inputs[index:])
+        label = f"{kind.replace('_', ' ')} of {subject}"
+        if time.perf_counter() >= deadline or search.solve_seconds() is None:
+            skipped.append(label)
+            continue
+        ranges.append(_range(search, kind, subject, label))
     ranges.sort(key=lambda r: r.rank)
     return Sensitivity(scenario.title, scenario.currency, plan, tuple(ranges), tolerance,
                        time.perf_counter() - began, search.solves + analysis.solves,
                        {"improvement": {i.id: i.label for i in scenario.improvements},
-                        "touchpoint": {t.id: t.label for t in scenario.touchpoints}})
+                        "touchpoint": {t.id: t.label for t in scenario.touchpoints}},
+                       tuple(skipped))
+
+
+def _range(search: _Search, kind: str, subject: str, label: str) -> Range:
+    """One input's range, its ends searched in turn (`search.sides_left` counts down)."""
+    scenario = search.analysis.scenario
+
+    def scaled(valuer: _Valuer, limit: float) -> Side:
+        side = search.scaled(valuer, limit)
+        search.sides_left -= 1
+        return side
+
+    if kind == "cost":
+        cost = scenario.improvement(subject).cost
+        low, high = search.cost(subject)
+        return Range("cost", subject, label, "currency", cost, low, high, {subject: cost})
+    if kind == "failure_reduction":
+        reductions = {e.touchpoint: e.failure_reduction
+                      for e in scenario.improvement(subject).effects
+                      if e.failure_reduction > 0}
+        valuer = _Valuer(search.analysis,
+                         partial(scale_failure_reduction, scenario, subject))
+        top = 1.0 / max(reductions.values())
+        return Range("failure_reduction", subject, label, "factor", 1.0,
+                     scaled(valuer, 0.0), scaled(valuer, top), reductions)
+    journey = search.analysis.journey
+    t = journey.touchpoint_ids.index(subject)
+    highest = max(float(chain.failure[t]) for chain in journey.personas)
+    valuer = _Valuer(search.analysis, partial(scale_failure_probability, scenario, subject))
+    return Range("failure_probability", subject, label, "factor", 1.0,
+                 scaled(valuer, 0.0), scaled(valuer, 1.0 / highest),
+                 {subject: scenario.touchpoints[t].failure_probability})
