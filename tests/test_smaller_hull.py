@@ -108,20 +108,28 @@ def test_visits_called_fixed_are_the_same_for_every_selection(seed: int) -> None
 
 
 def test_the_front_door_and_the_closed_lane_get_no_copies_no_flow_rows_and_no_weights() -> None:
-    prepared = prepare(load_scenario(steady_and_unreached(3)))
+    data = steady_and_unreached(3)
+    for persona in data.get("personas", []):
+        persona.pop("entry", None)  # every persona comes in by the door
+    prepared = prepare(load_scenario(data))
     # PuLP writes the model's names with "_" for brackets: nu[q0,t3] is nu_q0,t3_
     names = {v.name for v in prepared.model.problem.variables()}
     rows = {c.name for c in prepared.model.problem.constraints()}
     index = prepared.journey.index
+    context = prepared.model.context
+    steady = 0
     for q in range(len(prepared.journey.personas)):
         for t in (index["door"], index["lobby"]):
-            if f"nu_q{q},t{t}_" not in names:
+            if not context.reachable(q, t):
                 continue  # this persona's own entry bypasses the door
-            assert not any(n.startswith(f"u_q{q},t{t},") for n in names)
+            # the visits are the baseline's, a constant: no variable, copies or flow row
+            assert t in context.steady[q]
+            steady += 1
+            assert not any(n.startswith((f"u_q{q},t{t},", f"nu_q{q},t{t}_")) for n in names)
             assert f"flow_q{q},t{t}_" not in rows
-            # the visits are fixed at the baseline's: ν = 1 exactly
-            nu = prepared.model.context.nu[q][t]
-            assert nu.lowBound == nu.upBound == 1.0
+            assert context.visits(q, t).constant == pytest.approx(
+                prepared.journey.evaluate(()).personas[q].visits[t], rel=1e-12)
+    assert steady > 0
     for t in (index["dark0"], index["dark1"]):
         assert not any(n.startswith((f"lam_t{t},", f"u_q0,t{t},", f"nu_q0,t{t}_"))
                        for n in names)

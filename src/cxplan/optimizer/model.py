@@ -124,11 +124,15 @@ class ModelContext:
     blocks: list[list[Block]]
     scale: list[np.ndarray]  # σ per persona and touchpoint
     lower: list[np.ndarray]  # lower bound of ν (scaled visits)
+    # ν of the reachable touchpoints whose visits a selection can change
     nu: list[dict[int, pulp.LpVariable]]
     # Names of this copy's variables and rows start with it: a roadmap holds one copy of
     # the journey per period ("p3:" ...), sharing one problem (cxplan.optimizer.roadmap).
     prefix: str = ""
     blocking: Blocking = TIGHT
+    # reachable touchpoints whose visits no selection changes (`fixed_visits`): ν = 1, a
+    # constant (σ is their visits), with no variable and no flow row
+    steady: list[frozenset[int]] = field(default_factory=list)
     _chains: dict[tuple[int, int, str], pulp.LpAffineExpression] = field(default_factory=dict)
     _first_block: dict[tuple[int, int], list[pulp.LpVariable]] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set)
@@ -145,14 +149,25 @@ class ModelContext:
         return [p.id for p in self.journey.personas]
 
     def reachable(self, q: int, t: int) -> bool:
-        return t in self.nu[q]
+        return t in self.nu[q] or t in self.steady[q]
+
+    def _scaled_visits(self, q: int, t: int) -> pulp.LpAffineExpression:
+        """ν_t: its variable, or the constant 1 where no selection changes the visits."""
+        if t in self.steady[q]:
+            return expression((), 1.0)
+        return expression([(self.nu[q][t], 1.0)])
+
+    def _reachable_index(self, q: int) -> list[int]:
+        return sorted((*self.nu[q], *self.steady[q]))
 
     # -- expressions offered to criteria -----------------------------------------------------
     def visits(self, q: int, t: int) -> pulp.LpAffineExpression:
         """Expected visits v_t of persona q."""
-        if t not in self.nu[q]:
+        if not self.reachable(q, t):
             return expression()
-        return expression([(self.nu[q][t], float(self.scale[q][t]))])
+        result = expression()
+        accumulate(result, self._scaled_visits(q, t), float(self.scale[q][t]))
+        return result
 
     def failures(self, q: int, t: int) -> pulp.LpAffineExpression:
         """Expected failures F_t = v_t p'_t of persona q."""
@@ -173,11 +188,11 @@ class ModelContext:
         """E_q(x) = Σ_t [s_t (v_t − F_t) − L_t], per customer of persona q."""
         chain = self.journey.personas[q]
         total = expression()
-        for t, nu in self.nu[q].items():
+        for t in self._reachable_index(q):
             sigma = float(self.scale[q][t])
             s = float(chain.success[t])
             if s:
-                add_term(total, nu, s * sigma)
+                accumulate(total, self._scaled_visits(q, t), s * sigma)
                 if chain.failure[t]:
                     accumulate(total, self.chain(q, t, FAILURES),
                                 -s * float(chain.failure[t] * sigma))
@@ -187,7 +202,7 @@ class ModelContext:
         return total
 
     def _scaled(self, q: int, t: int, quantity: str, coefficient: float) -> pulp.LpAffineExpression:
-        if t not in self.nu[q] or coefficient == 0:
+        if not self.reachable(q, t) or coefficient == 0:
             return expression()
         result = expression()
         accumulate(result, self.chain(q, t, quantity), float(coefficient * self.scale[q][t]))
@@ -207,7 +222,7 @@ class ModelContext:
         return self._chains[key]
 
     def _new_chain(self, q: int, t: int, quantity: str) -> pulp.LpAffineExpression:
-        expr = expression([(self.nu[q][t], 1.0)])
+        expr = self._scaled_visits(q, t)
         lo, hi = float(self.lower[q][t]), 1.0
         for i, block in enumerate(self.blocks[t]):
             phi = block.factors(quantity)
@@ -409,7 +424,7 @@ def _journey_copy(
     blocks = _blocks(problem, scenario, journey, x, blocking, prefix, reached)
 
     scale, lower, nu = [], [], []
-    fixed: list[np.ndarray] = []
+    fixed: list[frozenset[int]] = []
     for q, chain in enumerate(journey.personas):
         vmin = baseline.personas[q].visits
         vmax = everything.personas[q].visits
@@ -419,20 +434,20 @@ def _journey_copy(
         sigma = np.where(steady, vmin, np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0))
         scale.append(sigma)
         lower.append(np.where(steady, 1.0, np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0)))
-        fixed.append(steady)
+        fixed.append(frozenset(np.flatnonzero(steady & chain.reachable).tolist()))
         nu.append({
             t: problem.add_variable(f"{prefix}nu[q{q},t{t}]", lowBound=float(lower[q][t]),
                                     upBound=1.0)
-            for t in chain.reachable_index if vmax[t] > UNREACHABLE
+            for t in chain.reachable_index if vmax[t] > UNREACHABLE and not steady[t]
         })
     ctx = ModelContext(scenario, journey, problem, baseline, x, blocks, scale, lower, nu,
-                       prefix=prefix, blocking=blocking)
+                       prefix=prefix, blocking=blocking, steady=fixed)
     register_variables(problem, x.values())
     register_variables(problem, (var for on_t in blocks for block in on_t if len(block.members) > 1
                         for w in block.weights for var in w))
     register_variables(problem, (var for by_t in nu for var in by_t.values()))
     for q, chain in enumerate(journey.personas):
-        _flow(ctx, q, chain, fixed[q])
+        _flow(ctx, q, chain)
     _link_blocks(ctx)
     return ctx
 
@@ -612,23 +627,22 @@ def _link_blocks(ctx: ModelContext) -> None:
                         constraint(link, pulp.LpConstraintEQ, 0.0))
 
 
-def _flow(ctx: ModelContext, q: int, chain: PersonaChain, fixed: np.ndarray) -> None:
+def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
     """ν_u − Σ_t P_tu (σ_t/σ_u)(ν_t − d_t p_t Q^D_t) = e_u / σ_u for every reachable u
-    whose visits are not `fixed` (those hold it at their constant ν = 1)."""
+    whose visits a selection can change (the others' visits are constants that solve it);
+    a predecessor t with steady visits enters with ν_t = 1."""
     incoming = chain.transition.tocsc()
     sigma = ctx.scale[q]
     nu = ctx.nu[q]
     for u in nu:
-        if fixed[u]:
-            continue
         row = expression([(nu[u], 1.0)])
         start, end = incoming.indptr[u], incoming.indptr[u + 1]
         for t, prob in zip(incoming.indices[start:end].tolist(),
                            incoming.data[start:end].tolist(), strict=True):
-            if t not in nu or prob == 0:
+            if not ctx.reachable(q, t) or prob == 0:
                 continue
             ratio = float(prob * sigma[t] / sigma[u])
-            add_term(row, nu[t], -ratio)
+            accumulate(row, ctx._scaled_visits(q, t), -ratio)
             leak = float(chain.failure[t] * chain.dropout[t])
             if leak > 0:
                 accumulate(row, ctx.chain(q, t, DROPOUTS), ratio * leak)
