@@ -28,7 +28,6 @@ import pulp
 import scipy.sparse as sp
 
 from cxplan.core.journey import Evaluation, Journey, PersonaChain
-from cxplan.core.selection import TOLERANCE
 from cxplan.linear import (
     PULP_CLEAN,
     PULP_ILLEGAL,
@@ -662,8 +661,8 @@ def _core_constraints(ctx: ModelContext) -> dict[str, str]:
         cost = expression()
         for imp in scenario.improvements:
             add_term(cost, x[imp.id], float(imp.cost))
-        limits["budget"] = ctx.add("budget", constraint(cost, pulp.LpConstraintLE,
-                                                        _with_rounding(float(scenario.budget))))
+        limits["budget"] = ctx.add("budget",
+                                   constraint(cost, pulp.LpConstraintLE, float(scenario.budget)))
     for team, capacity in scenario.teams.items():
         users = [(imp.staff[team], x[imp.id]) for imp in scenario.improvements
                  if imp.staff.get(team)]
@@ -677,7 +676,7 @@ def _core_constraints(ctx: ModelContext) -> dict[str, str]:
                 # relaxation (the roadmap model measured 5.5 % -> 1-3.6 % root gaps with it).
                 limit = float(math.floor(limit + 1e-9))
             limits[f"team:{team}"] = ctx.add(
-                f"staff[{team}]", constraint(staff, pulp.LpConstraintLE, _with_rounding(limit)))
+                f"staff[{team}]", constraint(staff, pulp.LpConstraintLE, limit))
     seen: set[frozenset[str]] = set()
     for imp in scenario.improvements:
         for req in imp.requires:
@@ -690,11 +689,3 @@ def _core_constraints(ctx: ModelContext) -> dict[str, str]:
         if imp.mandatory:
             ctx.add(f"mandatory[{imp.id}]", pulp.LpAffineExpression([(x[imp.id], 1.0)]) == 1)
     return limits
-
-
-def _with_rounding(limit: float) -> float:
-    """A limit with the rounding every check of money and staff allows
-    (`cxplan.core.selection.exceeds`, docs/model.md "Money tolerance"): HiGHS's absolute
-    tolerances on a model small enough to be left unscaled refused a cost of 1e9 against
-    a budget of 999999999.9999999, which every other check accepts."""
-    return limit + TOLERANCE * max(1.0, abs(limit))
