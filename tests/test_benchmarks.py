@@ -61,12 +61,3 @@ def test_the_attribution_benchmark_ranks_and_shares_a_small_plan() -> None:
     rows = evaluation.attribution_worker(100, 0.0, [30], deadline=5.0)
     assert rows[0]["funded"] >= 30 and rows[0]["shapley"] != ""
 
-
-def test_the_bound_benchmark_runs_the_plan_command_on_a_small_generated_backlog(
-        tmp_path: Path) -> None:
-    from benchmarks import bound
-
-    row = bound.run_case(120, 0, 0.5, 20.0, tmp_path)
-    assert row["exit"] == 0 and row["status"] == "optimal", row
-    assert row["peak_mib"] > 0 and row["read_s"] is not None
-    assert "| 120 | 0 | 0.5 |" in bound.table([row])
