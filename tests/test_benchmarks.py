@@ -60,3 +60,4 @@ def test_the_attribution_benchmark_ranks_and_shares_a_small_plan() -> None:
 
     rows = evaluation.attribution_worker(100, 0.0, [30], deadline=5.0)
     assert rows[0]["funded"] >= 30 and rows[0]["shapley"] != ""
+

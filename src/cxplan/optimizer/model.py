@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pulp
+import scipy.sparse as sp
 
 from cxplan.core.journey import Evaluation, Journey, PersonaChain
 from cxplan.linear import (
@@ -123,11 +124,15 @@ class ModelContext:
     blocks: list[list[Block]]
     scale: list[np.ndarray]  # σ per persona and touchpoint
     lower: list[np.ndarray]  # lower bound of ν (scaled visits)
+    # ν of the reachable touchpoints whose visits a selection can change
     nu: list[dict[int, pulp.LpVariable]]
     # Names of this copy's variables and rows start with it: a roadmap holds one copy of
     # the journey per period ("p3:" ...), sharing one problem (cxplan.optimizer.roadmap).
     prefix: str = ""
     blocking: Blocking = TIGHT
+    # reachable touchpoints whose visits no selection changes (`fixed_visits`): ν = 1, a
+    # constant (σ is their visits), with no variable and no flow row
+    steady: list[frozenset[int]] = field(default_factory=list)
     _chains: dict[tuple[int, int, str], pulp.LpAffineExpression] = field(default_factory=dict)
     _first_block: dict[tuple[int, int], list[pulp.LpVariable]] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set)
@@ -144,14 +149,25 @@ class ModelContext:
         return [p.id for p in self.journey.personas]
 
     def reachable(self, q: int, t: int) -> bool:
-        return t in self.nu[q]
+        return t in self.nu[q] or t in self.steady[q]
+
+    def _scaled_visits(self, q: int, t: int) -> pulp.LpAffineExpression:
+        """ν_t: its variable, or the constant 1 where no selection changes the visits."""
+        if t in self.steady[q]:
+            return expression((), 1.0)
+        return expression([(self.nu[q][t], 1.0)])
+
+    def _reachable_index(self, q: int) -> list[int]:
+        return sorted((*self.nu[q], *self.steady[q]))
 
     # -- expressions offered to criteria -----------------------------------------------------
     def visits(self, q: int, t: int) -> pulp.LpAffineExpression:
         """Expected visits v_t of persona q."""
-        if t not in self.nu[q]:
+        if not self.reachable(q, t):
             return expression()
-        return expression([(self.nu[q][t], float(self.scale[q][t]))])
+        result = expression()
+        accumulate(result, self._scaled_visits(q, t), float(self.scale[q][t]))
+        return result
 
     def failures(self, q: int, t: int) -> pulp.LpAffineExpression:
         """Expected failures F_t = v_t p'_t of persona q."""
@@ -172,11 +188,11 @@ class ModelContext:
         """E_q(x) = Σ_t [s_t (v_t − F_t) − L_t], per customer of persona q."""
         chain = self.journey.personas[q]
         total = expression()
-        for t, nu in self.nu[q].items():
+        for t in self._reachable_index(q):
             sigma = float(self.scale[q][t])
             s = float(chain.success[t])
             if s:
-                add_term(total, nu, s * sigma)
+                accumulate(total, self._scaled_visits(q, t), s * sigma)
                 if chain.failure[t]:
                     accumulate(total, self.chain(q, t, FAILURES),
                                 -s * float(chain.failure[t] * sigma))
@@ -186,7 +202,7 @@ class ModelContext:
         return total
 
     def _scaled(self, q: int, t: int, quantity: str, coefficient: float) -> pulp.LpAffineExpression:
-        if t not in self.nu[q] or coefficient == 0:
+        if not self.reachable(q, t) or coefficient == 0:
             return expression()
         result = expression()
         accumulate(result, self.chain(q, t, quantity), float(coefficient * self.scale[q][t]))
@@ -206,7 +222,7 @@ class ModelContext:
         return self._chains[key]
 
     def _new_chain(self, q: int, t: int, quantity: str) -> pulp.LpAffineExpression:
-        expr = expression([(self.nu[q][t], 1.0)])
+        expr = self._scaled_visits(q, t)
         lo, hi = float(self.lower[q][t]), 1.0
         for i, block in enumerate(self.blocks[t]):
             phi = block.factors(quantity)
@@ -399,22 +415,33 @@ def _journey_copy(
     baseline = journey.evaluate(())
     everything = journey.evaluate(scenario.improvement_ids)
     blocking = blocking or choose_blocking(scenario, journey)
-    blocks = _blocks(problem, scenario, journey, x, blocking, prefix)
+    members = _members(scenario, journey)
+    reached = np.zeros(len(journey.touchpoint_ids), dtype=bool)
+    for q in range(len(journey.personas)):
+        reached |= everything.personas[q].visits > UNREACHABLE
+    # A touchpoint no persona reaches adds nothing to any quantity: its blocks would only
+    # repeat the requires/excludes rows of the decisions (`_core_constraints`).
+    blocks = _blocks(problem, scenario, journey, x, blocking, prefix, reached)
 
     scale, lower, nu = [], [], []
+    fixed: list[frozenset[int]] = []
     for q, chain in enumerate(journey.personas):
         vmin = baseline.personas[q].visits
         vmax = everything.personas[q].visits
-        sigma = np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0)
+        steady = fixed_visits(chain, members) & (vmax > UNREACHABLE)
+        # Visits no selection can change are the baseline's: ν = 1 exactly, so their
+        # hull needs no copies (ν is a constant, `_new_chain`) and no flow row.
+        sigma = np.where(steady, vmin, np.where(vmax > UNREACHABLE, vmax * (1 + WIDEN), 1.0))
         scale.append(sigma)
-        lower.append(np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0))
+        lower.append(np.where(steady, 1.0, np.clip(vmin * (1 - WIDEN) / sigma, 0.0, 1.0)))
+        fixed.append(frozenset(np.flatnonzero(steady & chain.reachable).tolist()))
         nu.append({
             t: problem.add_variable(f"{prefix}nu[q{q},t{t}]", lowBound=float(lower[q][t]),
                                     upBound=1.0)
-            for t in chain.reachable_index if vmax[t] > UNREACHABLE
+            for t in chain.reachable_index if vmax[t] > UNREACHABLE and not steady[t]
         })
     ctx = ModelContext(scenario, journey, problem, baseline, x, blocks, scale, lower, nu,
-                       prefix=prefix, blocking=blocking)
+                       prefix=prefix, blocking=blocking, steady=fixed)
     register_variables(problem, x.values())
     register_variables(problem, (var for on_t in blocks for block in on_t if len(block.members) > 1
                         for w in block.weights for var in w))
@@ -423,6 +450,41 @@ def _journey_copy(
         _flow(ctx, q, chain)
     _link_blocks(ctx)
     return ctx
+
+
+def fixed_visits(chain: PersonaChain, members: list[list[Member]]) -> np.ndarray:
+    """Touchpoints whose expected visits are the same for every selection: no path of
+    edges leads to them from a touchpoint whose retention some improvement changes.
+
+    Retention 1 − p'd' changes at t only when t leaks customers (p_t d_t > 0), has
+    successors, and an improvement there reduces failures or dropout; everything else an
+    improvement does leaves the flow of customers as it is."""
+    transition = chain.transition.tocsr()
+    has_successor = np.diff(transition.indptr) > 0
+    leaks = (chain.failure * chain.dropout > 0) & has_successor
+    changing = [t for t, on_t in enumerate(members)
+                if leaks[t] and any(m.failure > 0 or m.dropout > 0 for m in on_t)]
+    moved = np.zeros(len(members), dtype=bool)
+    if changing:
+        # everything reachable from a successor of a changing touchpoint
+        graph = transition.copy()
+        graph.data = np.ones_like(graph.data)
+        graph.eliminate_zeros()
+        seeds = np.zeros(len(members), dtype=bool)
+        seeds[np.unique(graph[changing].indices)] = True
+        moved = _downstream(graph, seeds)
+    return ~moved
+
+
+def _downstream(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
+    """The touchpoints reachable from `seeds` (included) along the edges of `graph`."""
+    found = seeds.copy()
+    frontier = seeds.copy()
+    while frontier.any():
+        after = (graph.T @ frontier.astype(np.int8)) > 0
+        frontier = after & ~found
+        found |= frontier
+    return found
 
 
 def _safe(text: str) -> str:
@@ -458,10 +520,13 @@ def _chunks(count: int, blocking: Blocking) -> list[int]:
 
 
 def estimated_columns(scenario: Scenario, journey: Journey, blocking: Blocking) -> int:
-    """Roughly how many columns the hull has with `blocking` (weights, copies, visits)."""
+    """Roughly how many columns the hull has with `blocking` (weights, copies, visits):
+    touchpoints no persona reaches have none (`_journey_copy`); those whose visits no
+    selection changes are counted with copies they do not get."""
     personas = len(journey.personas)
     total = len(scenario.improvements) + personas * len(journey.touchpoint_ids)
-    for on_t in _members(scenario, journey):
+    reached = np.logical_or.reduce([chain.reachable for chain in journey.personas])
+    for on_t in (on_t for t, on_t in enumerate(_members(scenario, journey)) if reached[t]):
         for k, size in enumerate(_chunks(len(on_t), blocking)):
             subsets = 2 ** size
             # weights (shared), copies per persona: the first block once, later ones per
@@ -493,7 +558,7 @@ def choose_blocking(scenario: Scenario, journey: Journey,
 
 def _blocks(
     problem: pulp.LpProblem, scenario: Scenario, journey: Journey,
-    x: dict[str, pulp.LpVariable], blocking: Blocking, prefix: str = "",
+    x: dict[str, pulp.LpVariable], blocking: Blocking, prefix: str, reached: np.ndarray,
 ) -> list[list[Block]]:
     members = _members(scenario, journey)
     requires = {imp.id: set(imp.requires) for imp in scenario.improvements}
@@ -503,6 +568,9 @@ def _blocks(
 
     result: list[list[Block]] = []
     for t, on_t in enumerate(members):
+        if not reached[t]:
+            result.append([])
+            continue
         on_t.sort(key=lambda m: (-m.failure, order[m.improvement]))
         chunks, start = [], 0
         for size in _chunks(len(on_t), blocking):
@@ -531,8 +599,11 @@ def _block(
         if any(req in ids and req not in names for a in names for req in requires[a]):
             continue
         subsets.append(tuple(chosen))
-    weights = [expression([(problem.add_variable(f"{prefix}lam[t{t},b{b},{k}]", lowBound=0),
-                             1.0)]) for k in range(len(subsets))]
+    # λ ≤ 1 follows from Σ λ = 1; said as a bound, every column of the hull has finite
+    # bounds, which a Lagrangian bound from any prices needs (`cxplan.optimizer.dual_bound`).
+    weights = [expression([(problem.add_variable(f"{prefix}lam[t{t},b{b},{k}]", lowBound=0,
+                                                 upBound=1), 1.0)])
+               for k in range(len(subsets))]
     return Block(chunk, subsets, weights)
 
 
@@ -557,7 +628,9 @@ def _link_blocks(ctx: ModelContext) -> None:
 
 
 def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
-    """ν_u − Σ_t P_tu (σ_t/σ_u)(ν_t − d_t p_t Q^D_t) = e_u / σ_u for every reachable u."""
+    """ν_u − Σ_t P_tu (σ_t/σ_u)(ν_t − d_t p_t Q^D_t) = e_u / σ_u for every reachable u
+    whose visits a selection can change (the others' visits are constants that solve it);
+    a predecessor t with steady visits enters with ν_t = 1."""
     incoming = chain.transition.tocsc()
     sigma = ctx.scale[q]
     nu = ctx.nu[q]
@@ -566,10 +639,10 @@ def _flow(ctx: ModelContext, q: int, chain: PersonaChain) -> None:
         start, end = incoming.indptr[u], incoming.indptr[u + 1]
         for t, prob in zip(incoming.indices[start:end].tolist(),
                            incoming.data[start:end].tolist(), strict=True):
-            if t not in nu or prob == 0:
+            if not ctx.reachable(q, t) or prob == 0:
                 continue
             ratio = float(prob * sigma[t] / sigma[u])
-            add_term(row, nu[t], -ratio)
+            accumulate(row, ctx._scaled_visits(q, t), -ratio)
             leak = float(chain.failure[t] * chain.dropout[t])
             if leak > 0:
                 accumulate(row, ctx.chain(q, t, DROPOUTS), ratio * leak)

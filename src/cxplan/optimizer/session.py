@@ -192,6 +192,11 @@ class Session:
         # An explicit `time_limit` counts from this call: its caller measured what came
         # before (compiling included) against its own deadline.
         self._clock_start = None
+        if not len(self.cost):
+            # No column at all (no improvement, and visits no selection changes are
+            # constants): the plan is empty and its value the constant; HiGHS would
+            # only say "Empty".
+            return self._result(Status.OPTIMAL, np.zeros(0), self.offset, 0, began, None)
         limit = self.options.time_limit if time_limit is None else time_limit
         deadline = began + limit
         h = self.highs
