@@ -22,8 +22,9 @@ def analysis_for(scenario: Scenario, options: SolverOptions | None = None, *,
     largest limits a roadmap's questions will set, see `RoadmapAnalysis`). With `clock`
     its solves share what the command's clock leaves, each at most `solve_limit` seconds
     (`WhatIf.timed`), and a model that would take more than half of the clock's limit to
-    build is not built (as `cxplan plan` decides): `SolverError` says so (`cxplan plan` gives the greedy plan of
-    such a backlog; a what-if question has no answer without the model)."""
+    build is not built (as `cxplan plan` decides): `SolverError` says so (`cxplan plan`
+    gives the greedy plan of such a backlog; a what-if question has no answer without the
+    model)."""
     found: WhatIf
     options = options or SolverOptions()
     plugins = plugins or get_plugin_manager()
