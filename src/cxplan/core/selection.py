@@ -27,7 +27,13 @@ ALL_RULES: frozenset[Rule] = frozenset(("budget", "team", "mandatory", "requires
 def exceeds(used: float, limit: float | None) -> bool:
     """Whether `used` is over `limit` (None: no limit), beyond rounding: by more than a
     billionth of the limit (or of 1)."""
-    return limit is not None and used > limit + TOLERANCE * max(1.0, abs(limit))
+    return limit is not None and used > allowance(limit)
+
+
+def allowance(limit: float) -> float:
+    """The most a limit of money or staff holds, rounding included (`exceeds`): what the
+    model's budget and team rows allow, so that the solver and every check agree."""
+    return limit + TOLERANCE * max(1.0, abs(limit))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,14 @@ from cxplan.clock import MIN_WORK_SECONDS, Clock
 from cxplan.core.evaluation import check_agreement, criterion_values, weighted_objective
 from cxplan.core.journey import Journey, build_journey
 from cxplan.core.results import Plan
-from cxplan.core.selection import Limits, Resources, requirement_closure, usage, violations
+from cxplan.core.selection import (
+    Limits,
+    Resources,
+    allowance,
+    requirement_closure,
+    usage,
+    violations,
+)
 from cxplan.core.status import Status
 from cxplan.errors import InfeasibleError, NoPlanInTime, UsageError
 from cxplan.optimizer.greedy import greedy_plan
@@ -477,12 +484,12 @@ class Analysis(WhatIf):
             self.teams[team] = capacity
         try:
             for row, value, _ in changes:
-                self.session.set_row_upper(row, value)
+                self.session.set_row_upper(row, allowance(value))  # as the model's rows
             self._optimum = None
             yield
         finally:
             for row, _, old in changes:
-                self.session.set_row_upper(row, old)
+                self.session.set_row_upper(row, allowance(old))
             self.budget, self.teams = saved
             self._optimum = None
 

@@ -41,7 +41,7 @@ import numpy as np
 from cxplan.clock import MIN_WORK_SECONDS, Clock
 from cxplan.core.calendar import Calendar, calendar
 from cxplan.core.schedule import violations as schedule_violations
-from cxplan.core.selection import requirement_closure
+from cxplan.core.selection import allowance, requirement_closure
 from cxplan.core.status import Status
 from cxplan.errors import SolverError, UsageError
 from cxplan.optimizer.options import SolverOptions
@@ -500,7 +500,7 @@ class _Search:
         row = analysis.row("budget")
         assert row is not None
         cheapest.fix(improvement, True)
-        cheapest.set_row_upper(row, budget + cost)
+        cheapest.set_row_upper(row, allowance(budget + cost))
         try:
             self.solves += 1
             result = cheapest.solve(None, None, time_limit=seconds)
@@ -511,7 +511,7 @@ class _Search:
             return Side(cost, None, 0.0, None, "time_limit"), high
         finally:
             cheapest.fix(improvement, None)
-            cheapest.set_row_upper(row, budget)
+            cheapest.set_row_upper(row, allowance(budget))
         if result.status == Status.INFEASIBLE:
             return Side(0.0, None, 0.0, None, "unchanged to the limit"), high
         found = analysis.outcome(result.selected)
