@@ -90,8 +90,10 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,500,1000")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N (0 is the "
-                        "benchmarks' default seed: left out so as not to tune to it)")
+    parser.add_argument("--seeds", type=int, default=3, help="how many seeds, from "
+                        "--first-seed on")
+    parser.add_argument("--first-seed", type=int, default=1, help="(0 is the benchmarks' "
+                        "default seed: left out by default so as not to tune to it)")
     parser.add_argument("--unreachable", default="0.8,0",
                         help="shares of unreachable lanes, comma-separated")
     parser.add_argument("--time-limit", type=float, default=60.0)
@@ -103,7 +105,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for size in (int(s) for s in args.sizes.split(",")):
             for unreachable in (float(u) for u in args.unreachable.split(",")):
-                for seed in range(1, args.seeds + 1):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
                     row = run_case(size, seed, unreachable, args.time_limit, extra,
                                    Path(folder))
                     rows.append(row)
