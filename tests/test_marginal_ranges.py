@@ -154,3 +154,34 @@ def test_plan_says_which_marginal_values_are_ranges(monkeypatch: pytest.MonkeyPa
             else:  # unused, or proven idle by its bound
                 assert rough.gain == 0 and exact.gain <= 1e-6 * max(1.0, abs(plan.objective))
     assert ranges > 0
+
+
+def test_values_re_solved_are_kept_when_the_others_get_no_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Time for some re-solves but the LP gave no bound: the re-solved values stay, the
+    others are unsolved without a range, and a warning says which kind they are."""
+    import time
+
+    import cxplan.whatif.marginal as marginal
+    from cxplan.optimizer.options import SolverOptions, machine_cores
+    from cxplan.optimizer.pipeline import prepare, solve_pipeline
+    from cxplan.whatif.marginal import with_marginals
+
+    monkeypatch.setattr(marginal, "dual_bounds", lambda *args, **kwargs: {})
+    data = random_scenario(3)
+    data["teams"] = {**data["teams"], **{f"crew-{k}": 1 for k in range(3)}}
+    for k, imp in enumerate(data["improvements"][:3]):
+        imp["staff"] = {**imp.get("staff", {}), f"crew-{k}": 1}
+    scenario = load_scenario(data)
+    pipeline = prepare(scenario)
+    options = SolverOptions()
+    result, session = solve_pipeline(pipeline, options, time.perf_counter())
+    # each re-solve is taken to need 20 s, 30 s are left: one round of re-solves fits
+    plan = dataclasses.replace(pipeline.plan(result), solve_seconds=20.0)
+    found = with_marginals(pipeline, session, plan, options, time_left=30.0)
+    assert found.marginals is not None
+    valued = [v for v in found.marginals.values if v.status != Status.UNUSED]
+    solved = [v for v in valued if v.solved]
+    assert len(solved) == min(machine_cores(), len(valued))
+    assert all(v.gain_bound is None and v.gain == 0 for v in valued if not v.solved)
+    assert any("were not re-solved and have no bound" in w for w in found.warnings)

@@ -291,25 +291,29 @@ def with_marginals(prepared: Pipeline, session: Session, plan: Plan, options: So
     else:
         assert isinstance(prepared, Prepared)
         analysis = Analysis(prepared.scenario, options, prepared=prepared, session=session)
-    count = (analysis.budget is not None) + sum(
-        analysis.constrains(f"team:{t}") for t in analysis.teams) + (
-        len(prepared.model.plugin_constraints) if isinstance(analysis, Analysis) else 0)
     if time_left is None:
+        count = (analysis.budget is not None) + sum(
+            analysis.constrains(f"team:{t}") for t in analysis.teams) + (
+            len(prepared.model.plugin_constraints) if isinstance(analysis, Analysis) else 0)
         values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step,
                                  time_limit=max(1.0, options.time_limit / max(count, 1)))
         return dataclasses.replace(plan, marginals=values)
     values = marginal_values(analysis, plan_keys(plan), budget_step=budget_step,
                              deadline=time.perf_counter() + max(time_left, 0.0),
                              solve_seconds=plan.solve_seconds)
-    unsolved = [v for v in values.values if not v.solved]
-    if unsolved and all(v.gain_bound is None for v in unsolved):
+    valued = [v for v in values.values if v.status != Status.UNUSED]
+    unsolved = [v for v in valued if not v.solved]
+    ranged = [v for v in unsolved if v.gain_bound is not None]
+    left = (f"the time limit left {max(time_left, 0.0):.1f} s for {len(valued)} re-solves "
+            "(raise --time-limit")
+    if unsolved and len(unsolved) == len(valued) and not ranged:
         return dataclasses.replace(plan, warnings=(*plan.warnings, (
-            f"marginal values were not computed: the time limit left "
-            f"{max(time_left, 0.0):.1f} s for {count} re-solves (raise --time-limit, or "
-            "--no-marginals to skip them)")))
-    if unsolved:
-        plan = dataclasses.replace(plan, warnings=(*plan.warnings, (
-            f"{len(unsolved)} marginal values are ranges from the LP relaxation's dual "
-            f"values, not re-solves: the time limit left {max(time_left, 0.0):.1f} s for "
-            f"{count} re-solves (raise --time-limit)")))
-    return dataclasses.replace(plan, marginals=values)
+            f"marginal values were not computed: {left}, or --no-marginals to skip them)")))
+    notes = []
+    if ranged:
+        notes.append(f"{len(ranged)} marginal values are ranges from the LP relaxation's dual "
+                     f"values, not re-solves: {left})")
+    if len(ranged) < len(unsolved):
+        notes.append(f"{len(unsolved) - len(ranged)} marginal values were not re-solved and "
+                     f"have no bound (their gain 0 is only a lower end): {left})")
+    return dataclasses.replace(plan, marginals=values, warnings=(*plan.warnings, *notes))
