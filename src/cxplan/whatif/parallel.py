@@ -55,16 +55,14 @@ def answer_all(analysis: WhatIf, questions: Sequence[Question[T]], *, deadline: 
         return []
     pending = iter(range(count))
     lock = threading.Lock()
-    waiting = [count]
 
     def seconds_for_next() -> tuple[int, float] | None:
         with lock:
             index = next(pending, None)
-            if index is None:
-                return None
-            rounds = math.ceil(waiting[0] / workers)
-            waiting[0] -= 1
-        share = max(deadline - time.perf_counter(), 0.0) / rounds
+        if index is None:
+            return None
+        # the questions from this one on (handed out in order) are still waiting
+        share = max(deadline - time.perf_counter(), 0.0) / math.ceil((count - index) / workers)
         return index, share if per_solve is None else min(share, per_solve)
 
     answers: list[T | None] = [None] * count
