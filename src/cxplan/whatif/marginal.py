@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cxplan.clock import MIN_WORK_SECONDS
 from cxplan.core.results import MarginalValue, MarginalValues
 from cxplan.core.status import Status
 from cxplan.errors import UsageError
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from cxplan.scenario.models import Scenario
 
 DEFAULT_BUDGET_STEP = "10%"
-MIN_SOLVE = 0.05  # seconds: a re-solve given less than this is not worth starting
+MIN_SOLVE = MIN_WORK_SECONDS  # a re-solve given less is not worth starting (the clock's rule)
 
 
 def parse_step(text: str | float, base: float | None) -> float:
