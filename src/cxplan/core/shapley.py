@@ -137,24 +137,27 @@ def _sampled(game: Game, time_budget: float, seed: int) -> ShapleyValues | None:
         elapsed = time.perf_counter() - began
         if pairs == 1 and elapsed * MIN_ORDERS / 2 > time_budget:
             return None  # too costly: MIN_ORDERS orders would take well beyond the budget
-        if elapsed >= time_budget or (2 * pairs >= MIN_ORDERS and _precise(
-                total, squares, pairs)):
+        if elapsed >= time_budget:
             break
+        if 2 * pairs >= MIN_ORDERS:
+            mean, error = _estimates(total, squares, pairs)
+            # precise enough: every standard error within PRECISION of the gain
+            if float(error.max(initial=0.0)) <= PRECISION * abs(float(mean.sum())):
+                break
     if 2 * pairs < MIN_ORDERS:
         return None
-    mean = total / pairs
-    variance = np.maximum(squares / pairs - mean * mean, 0.0) * pairs / max(pairs - 1, 1)
-    error = np.sqrt(variance / pairs)
+    mean, error = _estimates(total, squares, pairs)
     return ShapleyValues(
         values={p: float(mean[j]) for j, p in enumerate(game.players)}, method="sampled",
         orders=2 * pairs, errors={p: float(error[j]) for j, p in enumerate(game.players)})
 
 
-def _precise(total: FloatArray, squares: FloatArray, pairs: int) -> bool:
-    """Whether every sampled value's standard error is within `PRECISION` of the gain."""
+def _estimates(total: FloatArray, squares: FloatArray,
+               pairs: int) -> tuple[FloatArray, FloatArray]:
+    """Each sampled value and its standard error, from the sums over `pairs` pairs."""
     mean = total / pairs
-    variance = np.maximum(squares / pairs - mean * mean, 0.0) / max(pairs - 1, 1)
-    return float(np.sqrt(variance.max(initial=0.0))) <= PRECISION * abs(float(mean.sum()))
+    variance = np.maximum(squares / pairs - mean * mean, 0.0) * pairs / max(pairs - 1, 1)
+    return mean, np.sqrt(variance / pairs)
 
 
 def plan_game(journey: Journey, selected: Sequence[str]) -> Game:
