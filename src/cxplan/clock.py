@@ -36,10 +36,11 @@ def mark_command_start(when: float | None) -> None:
 
 def command_clock(limit: float) -> Clock:
     """The clock of a command with `--time-limit limit`: from the process's start when
-    the console script marked it, else from now (a command run inside another program)."""
-    if _command_started is None:
-        return Clock(limit)
-    return Clock(limit, began=_command_started)
+    the console script marked it, else from now (a command run inside another program).
+    What passed before it (the process's start and imports) is its phase "start"."""
+    clock = Clock(limit) if _command_started is None else Clock(limit, began=_command_started)
+    clock.record("start", clock.elapsed)
+    return clock
 
 
 @dataclass

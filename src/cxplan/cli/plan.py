@@ -73,7 +73,6 @@ def plan(
 
         # --time-limit is for the whole command: starting and reading the file count too.
         clock = command_clock(time_limit)
-        clock.record("start", clock.elapsed)  # the process's start and imports
         with clock.phase("read"):
             loaded = load(scenario)
             limited = apply_limits(loaded, budget, parse_teams(team or []))

@@ -68,9 +68,7 @@ def _clock(time_limit: float) -> Clock:
     reading the files included."""
     from cxplan.clock import command_clock
 
-    clock = command_clock(time_limit)
-    clock.record("start", clock.elapsed)  # the process's start and imports
-    return clock
+    return command_clock(time_limit)
 
 
 def _warn(warnings: Iterable[str]) -> None:
