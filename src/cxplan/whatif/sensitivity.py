@@ -43,7 +43,7 @@ from cxplan.core.calendar import Calendar, calendar
 from cxplan.core.schedule import violations as schedule_violations
 from cxplan.core.selection import allowance, requirement_closure
 from cxplan.core.status import Status
-from cxplan.errors import SolverError, UsageError
+from cxplan.errors import NoPlanInTime, UsageError
 from cxplan.optimizer.options import SolverOptions
 from cxplan.optimizer.roadmap.model import schedule_of
 from cxplan.optimizer.session import Session
@@ -504,7 +504,7 @@ class _Search:
         try:
             self.solves += 1
             result = cheapest.solve(None, None, time_limit=seconds)
-        except SolverError:
+        except NoPlanInTime:
             if self.clock is None:
                 raise
             # Its share of the clock ended before HiGHS found any such plan: unproven.
